@@ -1,0 +1,320 @@
+"""Compile a Model's actions and properties to Python source once, then keep the functions.
+
+As Amaranth's simulator does: the per-state work is generated straight-line code over the slots
+of a state tuple, dispatched on program counters, not a tree walk. Partial operators call named
+helpers that raise `Undefined`; the generated code turns that into a failure of the action.
+Set SMP_EXPLORER_DUMP=DIR to write the generated source to a file for reading.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from invariants.properties import RUNTIME_NAME, Kind
+from ir.bounds import interval
+from ir.expr import Const, Expr, Op, Ref, conjuncts, failure_template
+from ir.model import Action, Model
+
+
+class Undefined(Exception):
+    """A partial operator failed; `site` indexes `CompiledModel.sites`."""
+
+    def __init__(self, site: int, value: int):
+        super().__init__(site, value)
+        self.site = site
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an action could not complete: a failed check or an undefined operation."""
+
+    property: str
+    message: str        # may contain {value}
+    line: int | None
+    offset: int = 0     # added to the reported value (an index failure reports a position)
+
+    def text(self, value: int | None) -> str:
+        shown = "?" if value is None else str(value + self.offset)
+        return self.message.replace("{value}", shown)
+
+
+@dataclass
+class CompiledModel:
+    model: Model
+    successors: Callable  # state -> (list of (action, next state), list of (action, failure, value))
+    invariants: Callable  # state -> list of failing invariant positions, or raises Undefined
+    goals: Callable       # state -> list of satisfied goal positions
+    invariant_names: list[str]
+    goal_names: list[str]
+    failures: list[Failure]
+    source: str
+
+
+class Emitter:
+    """A line buffer with indentation and fresh names."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.level = 0
+        self.counter = 0
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.level + text)
+
+    @contextlib.contextmanager
+    def indent(self) -> Iterator[None]:
+        self.level += 1
+        try:
+            yield
+        finally:
+            self.level -= 1
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def source(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _sel(index, options, site):
+    if 0 <= index < len(options):
+        return options[index]
+    raise Undefined(site, index)
+
+
+def _div(a, b, site):
+    if b == 0:
+        raise Undefined(site, a)
+    return a // b
+
+
+def _mod(a, b, site):
+    if b == 0:
+        raise Undefined(site, a)
+    return a % b
+
+
+def _shl(a, b, site):
+    if b < 0:
+        raise Undefined(site, b)
+    return a << b
+
+
+def _bit(a, b):
+    return (a >> b) & 1 if b >= 0 else 0
+
+
+HELPERS = {"_sel": _sel, "_div": _div, "_mod": _mod, "_shl": _shl, "_bit": _bit,
+           "Undefined": Undefined}
+
+BINARY = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
+          "gt": ">", "ge": ">=", "bor": "|", "band": "&"}
+
+
+class _ExprCompiler:
+    """IR expression -> Python source over local names s0, s1, ... (one per slot)."""
+
+    def __init__(self, ranges: list[tuple[int, int]], failures: list[Failure],
+                 site_of: dict[int, int]):
+        self.ranges = ranges
+        self.failures = failures
+        self.site_of = site_of
+
+    def site(self, node: Op) -> int:
+        key = id(node)
+        if key not in self.site_of:
+            template, offset = failure_template(node)
+            self.failures.append(Failure(RUNTIME_NAME, template,
+                                         node.span.line if node.span else None, offset))
+            self.site_of[key] = len(self.failures) - 1
+        return self.site_of[key]
+
+    def __call__(self, e: Expr) -> str:
+        if isinstance(e, Const):
+            return str(e.value)
+        if isinstance(e, Ref):
+            return f"s{e.slot}"
+        o, a = e.op, e.args
+        if o == "and":
+            return "(" + " and ".join(map(self, a)) + ")"
+        if o == "or":
+            return "(" + " or ".join(map(self, a)) + ")"
+        if o == "not":
+            return f"(not {self(a[0])})"
+        if o == "neg":
+            return f"(-{self(a[0])})"
+        if o == "ite":
+            return f"({self(a[1])} if {self(a[0])} else {self(a[2])})"
+        if o in BINARY:
+            return f"({self(a[0])} {BINARY[o]} {self(a[1])})"
+        if o == "bandnot":
+            return f"({self(a[0])} & ~{self(a[1])})"
+        if o == "popcount":
+            return f"{self(a[0])}.bit_count()"
+        if o == "bit":
+            iv = interval(a[1], self.ranges)
+            if iv is not None and iv[0] >= 0:
+                return f"(({self(a[0])} >> {self(a[1])}) & 1)"
+            return f"_bit({self(a[0])}, {self(a[1])})"
+        if o in ("div", "mod"):
+            return f"_{o}({self(a[0])}, {self(a[1])}, {self.site(e)})"
+        if o == "shl":
+            iv = interval(a[1], self.ranges)
+            if iv is not None and iv[0] >= 0:
+                return f"({self(a[0])} << {self(a[1])})"
+            return f"_shl({self(a[0])}, {self(a[1])}, {self.site(e)})"
+        if o == "select":
+            index, options = a[0], a[1:]
+            iv = interval(index, self.ranges)
+            opts = "(" + ", ".join(map(self, options)) + ",)"
+            if iv is not None and iv[0] >= 0 and iv[1] < len(options) and \
+                    not any(_partial(x) for x in options):
+                return f"{opts}[{self(index)}]"
+            if not any(_partial(x) for x in options):
+                return f"_sel({self(index)}, {opts}, {self.site(e)})"
+            # evaluate only the chosen option
+            i = self(index)
+            chain = f"_sel({i}, (), {self.site(e)})"
+            for k in reversed(range(len(options))):
+                chain = f"({self(options[k])} if {i} == {k} else {chain})"
+            return chain
+        raise ValueError(f"cannot compile operator {o}")
+
+
+def _partial(e: Expr) -> bool:
+    return isinstance(e, Op) and (e.op in ("div", "mod", "select", "shl") or
+                                  any(_partial(x) for x in e.args))
+
+
+def compile_model(model: Model, properties: list[str] | None = None) -> CompiledModel:
+    """Generate and compile the successor, invariant and goal functions of a model.
+
+    `properties` restricts which invariants and goals are compiled (by name; None = all).
+    """
+    ranges = [(s.lo, s.hi) for s in model.slots]
+    failures: list[Failure] = []
+    site_of: dict[int, int] = {}
+    ex = _ExprCompiler(ranges, failures, site_of)
+    em = Emitter()
+    unpack = ", ".join(f"s{i}" for i in range(len(model.slots))) + ","
+    em.line("def successors(state):")
+    with em.indent():
+        em.line(f"{unpack} = state")
+        em.line("out = []")
+        em.line("bad = []")
+        for pc_slot, groups, rest in _dispatch(model):
+            if pc_slot is not None:
+                first = True
+                for value, acts in groups:
+                    em.line(f"{'if' if first else 'elif'} s{pc_slot} == {value}:")
+                    first = False
+                    with em.indent():
+                        for a in acts:
+                            _emit_action(em, ex, model, a, skip=(pc_slot, value), failures=failures)
+            for a in rest:
+                _emit_action(em, ex, model, a, skip=None, failures=failures)
+        em.line("return out, bad")
+    em.line("")
+    selected = (lambda p: properties is None or p.name in properties)
+    invariants = [p for p in model.properties if p.kind is Kind.INVARIANT and selected(p)]
+    goals = [p for p in model.properties if p.kind is Kind.REACHABLE and selected(p)]
+    for fname, props in (("invariants", invariants), ("goals", goals)):
+        em.line(f"def {fname}(state):")
+        with em.indent():
+            if props:
+                em.line(f"{unpack} = state")
+            em.line("r = []")
+            for k, p in enumerate(props):
+                test = f"not {ex(p.expr)}" if fname == "invariants" else ex(p.expr)  # type: ignore[arg-type]
+                em.line(f"if {test}: r.append({k})  # {p.name}")
+            em.line("return r")
+        em.line("")
+    source = em.source()
+    filename = f"<smp-explorer generated: {model.name}>"
+    dump = os.environ.get("SMP_EXPLORER_DUMP")
+    if dump:
+        path = Path(dump) / (Path(model.name).stem + ".generated.py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+        filename = str(path)
+    namespace: dict = dict(HELPERS)
+    exec(compile(source, filename, "exec"), namespace)
+    return CompiledModel(model, namespace["successors"], namespace["invariants"],
+                         namespace["goals"], [p.name for p in invariants], [p.name for p in goals],
+                         failures, source)
+
+
+def _dispatch(model: Model):
+    """Group actions by the program counter they test, preserving order within each group."""
+    pc_slots = {p.pc_slot for p in model.processes}
+    by_slot: dict[int, dict[int, list[Action]]] = {}
+    rest: list[Action] = []
+    for a in model.actions:
+        key = None
+        for c in conjuncts(a.guard):
+            if isinstance(c, Op) and c.op == "eq" and isinstance(c.args[0], Ref) and \
+                    c.args[0].slot in pc_slots and isinstance(c.args[1], Const):
+                key = (c.args[0].slot, c.args[1].value)
+                break
+        if key is None:
+            rest.append(a)
+        else:
+            by_slot.setdefault(key[0], {}).setdefault(key[1], []).append(a)
+    for slot in sorted(by_slot):
+        yield slot, sorted(by_slot[slot].items()), []
+    if rest:
+        yield None, [], rest
+
+
+def _emit_action(em: Emitter, ex: _ExprCompiler, model: Model, a: Action,
+                 skip: tuple[int, int] | None, failures: list[Failure]) -> None:
+    line = a.span.line if a.span else "?"
+    em.line(f"# action {a.index}: {a.name} (line {line})")
+    conds = [c for c in conjuncts(a.guard)
+             if not (skip and c == Op("eq", (Ref(skip[0]), Const(skip[1]))))]
+    risky = _partial(a.guard) or any(_partial(e) for _, e in a.updates) or \
+        any(_partial(c.cond) or (c.value is not None and _partial(c.value)) for c in a.checks)
+    if risky:
+        em.line("try:")
+        em.level += 1
+    guard = " and ".join(ex(c) for c in conds) if conds else "True"
+    em.line(f"if {guard}:")
+    with em.indent():
+        temps: dict[Expr, str] = {}
+        for check in a.checks:
+            failures.append(Failure(check.property, check.message,
+                                    check.span.line if check.span else None))
+            fid = len(failures) - 1
+            if check.value is not None:
+                t = temps.get(check.value) or em.fresh("v")
+                if check.value not in temps:
+                    em.line(f"{t} = {ex(check.value)}")
+                    temps[check.value] = t
+                value = t
+            else:
+                value = "None"
+            em.line(f"if not {ex(check.cond)}:")
+            with em.indent():
+                em.line(f"bad.append(({a.index}, {fid}, {value}))")
+            em.line("else:")
+            em.level += 1
+        updates = dict(a.updates)
+        parts = []
+        for i in range(len(model.slots)):
+            if i in updates:
+                e = updates[i]
+                parts.append(temps.get(e) or ex(e))
+            else:
+                parts.append(f"s{i}")
+        em.line(f"out.append(({a.index}, ({', '.join(parts)},)))")
+        em.level -= len(a.checks)
+    if risky:
+        em.level -= 1
+        em.line("except Undefined as u:")
+        with em.indent():
+            em.line(f"bad.append(({a.index}, u.site, u.value))")

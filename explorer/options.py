@@ -1,0 +1,23 @@
+"""What a run is asked to do; every engine takes the same options."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+
+class Progress(Protocol):
+    """Receives plain numbers while a search runs; engines never print."""
+
+    def __call__(self, states: int, transitions: int, depth: int, seconds: float) -> None: ...
+
+
+@dataclass
+class Options:
+    max_states: int | None = None
+    max_depth: int | None = None
+    timeout: float | None = None
+    stop_at_first: bool = False
+    check_deadlock: bool = True
+    properties: list[str] | None = None  # check only these invariants / goals (None: all)
+    progress: Progress | Callable[..., None] | None = None
+    progress_every: float = 0.25         # seconds between progress reports

@@ -1,0 +1,126 @@
+"""Plain result objects of a run; they serialise to JSON and know nothing of the terminal."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Step:
+    """One row of a trace: the step taken and the state after it (the initial state first)."""
+
+    process: str | None
+    label: str | None
+    line: int | None
+    action: str | None
+    state: dict[str, Any]
+    changed: list[str] = field(default_factory=list)
+    failed: str | None = None  # the step could not complete: why (its state is the state before)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"process": self.process, "label": self.label, "line": self.line,
+                             "state": self.state}
+        if self.action is not None:
+            d["action"] = self.action
+        if self.changed:
+            d["changed"] = self.changed
+        if self.failed is not None:
+            d["failed"] = self.failed
+        return d
+
+
+@dataclass
+class Trace:
+    steps: list[Step]
+    owners: dict[str, str | None]  # slot name -> owning process instance (None: global)
+    processes: list[str]           # process instances, in declaration order
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [s.to_json() for s in self.steps]
+
+    def __len__(self) -> int:
+        """The number of steps taken (the initial state is not a step)."""
+        return len(self.steps) - 1
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    kind: str                   # invariant | assertion | runtime | deadlock | reachable
+    status: str                 # holds | violated | unreached | unknown
+    description: str = ""
+    line: int | None = None
+    message: str | None = None  # why it was violated
+    trace: Trace | None = None  # counterexample (violated) or witness (reachable, holds)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("violated", "unreached")
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "status": self.status,
+                             "trace": self.trace.to_json() if self.trace else None}
+        if self.line is not None:
+            d["line"] = self.line
+        if self.message:
+            d["message"] = self.message
+        return d
+
+
+@dataclass
+class Stats:
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    initial_states: int = 0
+    coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
+
+    @property
+    def rate(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def never_fired(self) -> list[str]:
+        return [name for name, n in self.coverage.items() if n == 0]
+
+
+@dataclass
+class RunResult:
+    spec: str
+    memory: str
+    complete: bool
+    stop_reason: str            # exhausted | all decided | first violation | max-states | ...
+    stats: Stats
+    properties: list[PropertyResult]
+
+    @property
+    def violated(self) -> bool:
+        return any(p.failed for p in self.properties)
+
+    @property
+    def undecided(self) -> bool:
+        return any(p.status == "unknown" for p in self.properties)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"memory": self.memory, "states": self.stats.states,
+                "transitions": self.stats.transitions, "depth": self.stats.depth,
+                "complete": self.complete, "stop_reason": self.stop_reason,
+                "seconds": round(self.stats.seconds, 6),
+                "coverage": self.stats.coverage,
+                "properties": [p.to_json() for p in self.properties]}
+
+
+def exit_status(results: list[RunResult]) -> int:
+    """1: a property violated or a goal unreached; 3: a limit left something undecided; 0."""
+    if any(r.violated for r in results):
+        return 1
+    if any(r.undecided for r in results):
+        return 3
+    return 0
+
+
+def document(spec: str, results: list[RunResult]) -> dict[str, Any]:
+    return {"version": SCHEMA_VERSION, "spec": spec, "results": [r.to_json() for r in results]}

@@ -1,0 +1,41 @@
+"""Properties are data: a kind, a name, an IR expression and where it was written.
+
+Whether a discovery (a state or step that matches) is a failure or the goal is decided here
+once, as Stateright's `Expectation` does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ir.expr import Expr
+from spec.errors import Span
+
+
+class Kind(str, Enum):
+    INVARIANT = "invariant"   # expr holds in every reachable state
+    ASSERTION = "assertion"   # an in-code `assert` holds whenever its step runs
+    RUNTIME = "runtime"       # no value leaves its range, no division by zero, no bad index
+    DEADLOCK = "deadlock"     # no reachable state without an enabled step (unless all terminated)
+    REACHABLE = "reachable"   # some reachable state satisfies expr
+
+    @property
+    def discovery_is_failure(self) -> bool:
+        return self is not Kind.REACHABLE
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: Kind
+    expr: Expr | None = None  # invariant / reachable: over one state
+    span: Span | None = None
+    description: str = ""
+
+    @property
+    def per_state(self) -> bool:
+        return self.kind in (Kind.INVARIANT, Kind.REACHABLE)
+
+
+RUNTIME_NAME = "no_runtime_error"
+DEADLOCK_NAME = "deadlock_free"

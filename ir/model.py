@@ -1,0 +1,124 @@
+"""The Model: the single meaning of a spec, shared by every engine.
+
+A fixed layout of finite-domain slots, the initial states, guarded actions (guard, simultaneous
+updates, checks) and the properties. Engines never see statements, memory models or processes'
+code: only this.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from invariants.properties import Property
+from ir.expr import Expr
+from spec.errors import Span
+from spec.types import EnumT, SetT, Type, show_value
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One finite-domain component of the state."""
+
+    index: int
+    name: str            # "mfc", "ipi[1]", "Cpu[0].seen", "Cpu[0].pc"
+    type: Type           # a scalar type, a set type, or (for a pc) the enum of its labels
+    owner: str | None    # the process instance owning a local or pc; None for globals
+    var: str             # the declared name ("ipi", "seen", "pc")
+    shared: bool = False # accessed through the memory model
+    is_pc: bool = False
+
+    @property
+    def lo(self) -> int:
+        return self.type.values()[0]  # type: ignore[union-attr]
+
+    @property
+    def hi(self) -> int:
+        return self.type.values()[-1]  # type: ignore[union-attr]
+
+    def show(self, value: int) -> object:
+        return show_value(self.type, value)
+
+    def show_text(self, value: int) -> str:
+        v = self.show(value)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(self.type, SetT):
+            return "{" + ", ".join(map(str, v)) + "}"  # type: ignore[arg-type]
+        return str(v)
+
+    def describe_type(self) -> str:
+        t = self.type
+        if isinstance(t, EnumT) and self.is_pc:
+            return "label"
+        return str(t)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A condition that must hold when its action fires, else `property` is violated."""
+
+    kind: str            # "assert" | "range"
+    cond: Expr
+    property: str
+    message: str
+    span: Span | None
+    value: Expr | None = None  # for a range check: the value that would be stored
+
+
+@dataclass(frozen=True)
+class Action:
+    index: int
+    name: str                        # "Cpu[0]: fetch" or "RMPrepare(r1)"
+    process: str | None              # the process instance, None for a TLA+-style action
+    label: str | None                # the label the step starts at
+    span: Span | None
+    guard: Expr
+    updates: tuple[tuple[int, Expr], ...]
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProcessInstance:
+    name: str                         # "Cpu[1]" or "Patcher"
+    proc: str                         # "Cpu"
+    id: int | None                    # the parameter value, None for a single process
+    pc_slot: int
+    labels: tuple[str, ...]           # the pc's values; the last one is "Done"
+    label_spans: dict[str, Span] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return len(self.labels) - 1
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    slots: tuple[Slot, ...]
+    init_values: tuple[tuple[int, ...], ...]   # per slot, its possible initial values
+    actions: tuple[Action, ...]
+    processes: tuple[ProcessInstance, ...]
+    properties: tuple[Property, ...]
+    source: str = ""                           # the spec text, for reports
+    memory: str = "sc"
+
+    def initial_states(self) -> Iterator[tuple[int, ...]]:
+        """Every initial state, in a fixed order (the first slot varies slowest)."""
+        return itertools.product(*self.init_values)  # type: ignore[return-value]
+
+    def initial_state_count(self) -> int:
+        n = 1
+        for vals in self.init_values:
+            n *= len(vals)
+        return n
+
+    def property(self, name: str) -> Property:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def describe(self, state: tuple[int, ...]) -> dict[str, object]:
+        """The state as a flat name -> display value mapping (JSON-ready)."""
+        return {s.name: s.show(state[s.index]) for s in self.slots}

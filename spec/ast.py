@@ -1,0 +1,336 @@
+"""The syntax tree of a spec: plain frozen dataclasses, one per construct.
+
+Spans never take part in equality, so a tree can be compared with a re-parsed one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from spec.errors import Span
+
+
+def _span() -> Span:
+    return field(compare=False, repr=False)  # type: ignore[return-value]
+
+
+# ---- expressions -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IntLit:
+    value: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SelfRef:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetLit:
+    items: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index:
+    base: Expr
+    index: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Field:
+    base: Expr
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """Binary operator: arithmetic, comparison, logic (`and or implies`), sets (`in union minus`)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class At:
+    """`Cpu[c] at handler`: the process instance's program counter is at a label."""
+
+    process: Expr
+    label: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: Expr
+    hi: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Quant:
+    kind: str  # "forall" | "exists"
+    var: str
+    domain: Expr
+    body: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ite:
+    cond: Expr
+    then: Expr
+    else_: Expr
+    span: Span = _span()
+
+
+Expr = Union[IntLit, BoolLit, SelfRef, Name, Call, SetLit, Index, Field, Neg, Not, BinOp, At, Range,
+             Quant, Ite]
+
+
+# ---- types -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BoolType:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RangeType:
+    lo: Expr
+    hi: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EnumType:
+    members: tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ArrayType:
+    index: TypeExpr
+    elem: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetType:
+    elem: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NamedType:
+    name: str
+    span: Span = _span()
+
+
+TypeExpr = Union[BoolType, RangeType, EnumType, ArrayType, SetType, NamedType]
+
+
+# ---- statements --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    indices: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Labeled:
+    label: str
+    stmt: Stmt
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    target: Target
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Await:
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    else_: tuple[Stmt, ...] | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class While:
+    cond: Expr
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Goto:
+    label: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Either:
+    branches: tuple[tuple[Stmt, ...], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class With:
+    var: str
+    domain: Expr
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assert:
+    cond: Expr
+    message: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Skip:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Terminate:
+    span: Span = _span()
+
+
+Stmt = Union[Labeled, Assign, Await, If, While, Goto, Either, With, Assert, Skip, Terminate]
+
+
+# ---- declarations ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AnyValue:
+    """`= any`: every value of the declared type is an initial value."""
+
+    span: Span = _span()
+
+
+Init = Union[Expr, AnyValue]
+
+
+@dataclass(frozen=True)
+class ConstDecl:
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TypeDecl:
+    name: str
+    type: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class VarDecl:
+    kind: str  # "shared" | "var"
+    name: str
+    type: TypeExpr
+    init: Init | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LocalDecl:
+    name: str
+    type: TypeExpr
+    init: Init | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ProcessDecl:
+    name: str
+    param: Param | None
+    locals: tuple[LocalDecl, ...]
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ActionDecl:
+    name: str
+    params: tuple[Param, ...]
+    locals: tuple[LocalDecl, ...]
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PropertyDecl:
+    kind: str  # "invariant" | "reachable"
+    name: str
+    expr: Expr
+    span: Span = _span()
+
+
+Decl = Union[ConstDecl, TypeDecl, VarDecl, ProcessDecl, ActionDecl, PropertyDecl]
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    path: str
+    decls: tuple[Decl, ...]

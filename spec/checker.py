@@ -1,0 +1,352 @@
+"""Declarations: constants (with overrides), types, variables, processes and their labels.
+
+Builds the symbol table and the slot layout, and checks the structure of process code (labels,
+gotos, loops). Expressions are checked when `spec.lower` elaborates them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spec import ast
+from spec.elaborate import Context, Elaborator, type_name
+from spec.errors import Diagnostics, Span, SpecError
+from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
+                        VarSym)
+from spec.types import (BOOL, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
+                        finite_scalar)
+from spec.values import Scalar
+
+RESERVED_LABELS = {"Done"}
+
+
+@dataclass
+class SlotDecl:
+    """A slot to create: its display name, type, owner and initial values."""
+
+    name: str
+    type: Type
+    owner: str | None
+    var: str
+    shared: bool
+    init: tuple[int, ...]
+    is_pc: bool = False
+
+
+@dataclass
+class CheckedSpec:
+    file: ast.SpecFile
+    symbols: dict[str, Symbol]
+    slots: list[SlotDecl] = field(default_factory=list)
+    procs: list[ProcSym] = field(default_factory=list)
+    # each action with its parameters and its locals (temporaries of the step)
+    actions: list[tuple[ast.ActionDecl, list[tuple[str, ScalarT]], list[tuple[ast.LocalDecl, Type]]]] \
+        = field(default_factory=list)
+    properties: list[ast.PropertyDecl] = field(default_factory=list)
+
+
+def check(spec: ast.SpecFile, overrides: dict[str, str] | None = None) -> CheckedSpec:
+    return _Checker(spec, overrides or {}).run()
+
+
+class _Checker:
+    def __init__(self, spec: ast.SpecFile, overrides: dict[str, str]):
+        self.spec = spec
+        self.overrides = dict(overrides)
+        self.diag = Diagnostics()
+        self.symbols: dict[str, Symbol] = {}
+        self.out = CheckedSpec(spec, self.symbols)
+        self.elab = Elaborator()
+        self.declared_at: dict[str, Span | None] = {}
+
+    def run(self) -> CheckedSpec:
+        decls = self.spec.decls
+        for d in decls:  # constants and types first, in order: they may use earlier ones
+            self._guard(self._const_or_type, d)
+        self._unused_overrides()
+        for d in decls:
+            if isinstance(d, ast.VarDecl):
+                self._guard(self._global, d)
+        for d in decls:
+            if isinstance(d, ast.ProcessDecl):
+                self._guard(self._process, d)
+        for d in decls:
+            if isinstance(d, ast.ActionDecl):
+                self._guard(self._action, d)
+            elif isinstance(d, ast.PropertyDecl):
+                self._guard(self._property, d)
+        self.diag.raise_if_any()
+        return self.out
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except SpecError as err:
+            self.diag.errors.append(err)
+
+    def _ctx(self) -> Context:
+        return Context(self.symbols)
+
+    def _declare(self, name: str, sym: Symbol, span: Span | None) -> None:
+        if name in self.symbols or name in self.declared_at:
+            prev = self.declared_at.get(name)
+            where = f" (first declared at line {prev.line})" if prev else ""
+            raise SpecError(f"'{name}' is declared twice{where}", span)
+        self.symbols[name] = sym
+        self.declared_at[name] = span
+
+    # ---- constants and types -------------------------------------------------------------
+    def _const_or_type(self, d: ast.Decl) -> None:
+        if isinstance(d, ast.ConstDecl):
+            value = self.elab.constant(d.value, self._ctx())
+            if d.name in self.overrides:
+                value = self._override(d, value)
+            if isinstance(value.type, SetT):
+                raise SpecError("a constant must be an integer, a bool or an enum value", d.value.span)
+            self._declare(d.name, ConstSym(d.name, value.expr.value, value.type, d.span), d.span)  # type: ignore[union-attr]
+        elif isinstance(d, ast.TypeDecl):
+            t = self.resolve_type(d.type, d.name)
+            self._declare(d.name, TypeSym(d.name, t, d.span), d.span)
+
+    def _override(self, d: ast.ConstDecl, declared: Scalar) -> Scalar:
+        text = self.overrides.pop(d.name)
+        from spec.parser import parse_text  # local: the parser is only needed for overrides
+        where = Span("--const", 1, 1, 1, len(text) + 1)
+        try:
+            parsed = parse_text(f"const {d.name} = {text};", "--const")
+            expr = parsed.decls[0].value  # type: ignore[union-attr]
+            value = self.elab.constant(expr, self._ctx())
+        except (SpecError, IndexError, AttributeError):
+            raise SpecError(f"bad value for --const {d.name}={text}: expected a constant "
+                            f"expression", where) from None
+        if not compatible(value.type, declared.type):
+            raise SpecError(f"--const {d.name}={text}: {d.name} is {type_name(declared.type)}, "
+                            f"the value is {type_name(value.type)}", where)
+        return value
+
+    def _unused_overrides(self) -> None:
+        for name, text in self.overrides.items():
+            consts = [n for n, s in self.symbols.items() if isinstance(s, ConstSym)]
+            self.diag.error(f"--const {name}={text}: the spec has no constant '{name}' "
+                            f"(constants: {', '.join(consts) or 'none'})",
+                            Span("--const", 1, 1, 1, len(name) + 1))
+
+    def resolve_type(self, t: ast.TypeExpr, name: str | None = None) -> Type:
+        if isinstance(t, ast.BoolType):
+            return BOOL
+        if isinstance(t, ast.RangeType):
+            lo, hi = self.elab.const_int(t.lo, self._ctx()), self.elab.const_int(t.hi, self._ctx())
+            if lo > hi:
+                raise SpecError(f"empty range {lo}..{hi}", t.span)
+            return IntT(lo, hi)
+        if isinstance(t, ast.EnumType):
+            et = EnumT(name or "{" + ", ".join(t.members) + "}", t.members)
+            seen: set[str] = set()
+            for i, m in enumerate(t.members):
+                if m in seen:
+                    raise SpecError(f"enum member '{m}' is listed twice", t.span)
+                seen.add(m)
+                self._declare(m, EnumMemberSym(m, et, i), t.span)
+            return et
+        if isinstance(t, ast.ArrayType):
+            index = self._index_type(t.index)
+            return ArrayT(index, self.resolve_type(t.elem))
+        if isinstance(t, ast.SetType):
+            elem = self.resolve_type(t.elem)
+            if not finite_scalar(elem):
+                raise SpecError(f"set elements must be a range, an enum or bool, not {elem}",
+                                t.elem.span)
+            if len(elem.values()) > 64:  # type: ignore[union-attr]
+                raise SpecError(f"sets over more than 64 values are not supported ({elem})",
+                                t.elem.span)
+            return SetT(elem)  # type: ignore[arg-type]
+        assert isinstance(t, ast.NamedType)
+        sym = self.symbols.get(t.name)
+        if isinstance(sym, TypeSym):
+            return sym.type
+        if isinstance(sym, ProcSym):
+            if sym.param_type is None:
+                raise SpecError(f"process '{t.name}' is not parameterised, so it is not a type",
+                                t.span)
+            return sym.param_type
+        if sym is None:
+            raise SpecError(f"unknown type '{t.name}'", t.span)
+        raise SpecError(f"'{t.name}' is not a type", t.span)
+
+    def _index_type(self, t: ast.TypeExpr) -> ScalarT:
+        if isinstance(t, ast.NamedType) and t.name not in self.symbols:
+            for d in self.spec.decls:  # a process set declared later: `array[Cpu] of bool`
+                if isinstance(d, ast.ProcessDecl) and d.name == t.name and d.param:
+                    return self._index_type(d.param.type)
+        it = self.resolve_type(t)
+        if not finite_scalar(it):
+            raise SpecError(f"an array index must be a range, an enum or bool, not {it}", t.span)
+        return it  # type: ignore[return-value]
+
+    # ---- variables -----------------------------------------------------------------------
+    def _global(self, d: ast.VarDecl) -> None:
+        t = self.resolve_type(d.type)
+        sym = VarSym(d.name, t, d.kind == "shared", d)
+        sym.layout = self._allocate(t, d.init, d.name, None, d.name, sym.shared, self._ctx())
+        self._declare(d.name, sym, d.span)
+
+    def _allocate(self, t: Type, init: ast.Init | None, name: str, owner: str | None, var: str,
+                  shared: bool, ctx: Context) -> Layout:
+        """Create the slots of a variable (one per array element) and their initial values."""
+        if isinstance(t, ArrayT):
+            return tuple(self._allocate(t.elem, init, f"{name}[{_show(t.index, v)}]", owner, var,
+                                        shared, ctx)
+                         for v in t.index.values())
+        values = self._initial_values(t, init, ctx)
+        self.out.slots.append(SlotDecl(name, t, owner, var, shared, values))
+        return len(self.out.slots) - 1
+
+    def _initial_values(self, t: Type, init: ast.Init | None, ctx: Context) -> tuple[int, ...]:
+        domain = list(t.values())  # type: ignore[union-attr]
+        if isinstance(init, ast.AnyValue):
+            return tuple(domain)
+        if init is None:
+            return (domain[0],)
+        v = self.elab.constant(init, ctx)
+        if not compatible(v.type, t) or isinstance(v.type, ArrayT):
+            raise SpecError(f"initial value is {type_name(v.type)}, the variable is "
+                            f"{type_name(t)}", init.span)
+        value = v.expr.value  # type: ignore[union-attr]
+        if value not in domain:
+            raise SpecError(f"initial value {value} is outside {t}", init.span)
+        return (value,)
+
+    # ---- processes -------------------------------------------------------------------------
+    def _process(self, d: ast.ProcessDecl) -> None:
+        param_type = self._index_type(d.param.type) if d.param else None
+        labels, spans = _Labels(self.diag).collect(d.body)
+        proc = ProcSym(d.name, d, param_type, labels, spans)
+        self._declare(d.name, proc, d.span)
+        ids = list(param_type.values()) if param_type else [None]
+        for local in d.locals:
+            if local.name in ("pc", "self") or (d.param and local.name == d.param.name):
+                raise SpecError(f"a local cannot be named '{local.name}'", local.span)
+        for pid in ids:
+            iname = d.name if pid is None else f"{d.name}[{_show(param_type, pid)}]"  # type: ignore[arg-type]
+            self.out.slots.append(SlotDecl(f"{iname}.pc", EnumT(f"{d.name} labels", proc.pc_labels),
+                                           iname, "pc", False, (0,), is_pc=True))
+            inst = Instance(iname, pid, len(self.out.slots) - 1)
+            ctx = self._ctx()
+            if pid is not None:
+                me = Scalar(_const(pid), param_type)  # type: ignore[arg-type]
+                ctx = ctx.with_bound("self", me).with_bound(d.param.name, me)  # type: ignore[union-attr]
+            seen: set[str] = set()
+            for local in d.locals:
+                if local.name in seen:
+                    raise SpecError(f"local '{local.name}' is declared twice", local.span)
+                seen.add(local.name)
+                t = self.resolve_type(local.type)
+                sym = VarSym(local.name, t, False, local)
+                sym.layout = self._allocate(t, local.init, f"{iname}.{local.name}", iname,
+                                            local.name, False, ctx)
+                inst.locals[local.name] = sym
+            proc.instances.append(inst)
+        if not d.body:
+            raise SpecError(f"process '{d.name}' has no statements", d.span)
+        self.out.procs.append(proc)
+
+    def _action(self, d: ast.ActionDecl) -> None:
+        params = []
+        for p in d.params:
+            params.append((p.name, self._index_type(p.type)))
+        labels, _ = _Labels(self.diag).collect(d.body, require_first=False)
+        if labels:
+            raise SpecError("labels belong in processes; an action is one atomic step", d.span)
+        if d.name in self.symbols or d.name in self.declared_at:
+            raise SpecError(f"'{d.name}' is declared twice", d.span)
+        self.declared_at[d.name] = d.span  # actions are not values: the name is only reserved
+        temps = []
+        for local in d.locals:
+            t = self.resolve_type(local.type)
+            if isinstance(t, ArrayT):
+                raise SpecError("an action's local must be a scalar or a set", local.span)
+            if isinstance(local.init, ast.AnyValue):
+                raise SpecError("an action's local cannot start as 'any'; use 'with'", local.span)
+            temps.append((local, t))
+        self.out.actions.append((d, params, temps))
+
+    def _property(self, d: ast.PropertyDecl) -> None:
+        if d.name in self.declared_at:
+            raise SpecError(f"'{d.name}' is declared twice", d.span)
+        self.declared_at[d.name] = d.span
+        self.out.properties.append(d)
+
+
+def _const(v: int):
+    from ir.expr import Const
+    return Const(v)
+
+
+def _show(t: ScalarT, v: int) -> str:
+    if isinstance(t, EnumT):
+        return t.members[v]
+    if isinstance(t, BoolT):
+        return "true" if v else "false"
+    return str(v)
+
+
+class _Labels:
+    """Collects labels and checks the structure of a process body."""
+
+    def __init__(self, diag: Diagnostics):
+        self.diag = diag
+        self.labels: list[str] = []
+        self.spans: dict[str, Span] = {}
+        self.gotos: list[ast.Goto] = []
+
+    def collect(self, body: tuple[ast.Stmt, ...], require_first: bool = True):
+        if require_first and body and not isinstance(body[0], ast.Labeled):
+            self.diag.error("the first statement of a process needs a label (each label starts "
+                            "one atomic step)", body[0].span)
+        self._block(body, in_with=False)
+        for g in self.gotos:
+            if g.label not in self.spans and g.label != "Done":
+                self.diag.error(f"goto to unknown label '{g.label}'", g.span)
+        return self.labels, self.spans
+
+    def _block(self, stmts: tuple[ast.Stmt, ...], in_with: bool) -> None:
+        for i, s in enumerate(stmts):
+            if i > 0 and _ends_step(stmts[i - 1]) and not isinstance(s, ast.Labeled):
+                self.diag.error("this statement can never run: it follows a goto or terminate "
+                                "and has no label", s.span)
+            self._stmt(s, in_with, labeled=False)
+
+    def _stmt(self, s: ast.Stmt, in_with: bool, labeled: bool) -> None:
+        if isinstance(s, ast.Labeled):
+            if s.label in self.spans or s.label in RESERVED_LABELS:
+                prev = self.spans.get(s.label)
+                where = f" (first at line {prev.line})" if prev else " (reserved)"
+                self.diag.error(f"duplicate label '{s.label}'{where}", s.span)
+            elif in_with:
+                self.diag.error("a label cannot appear inside 'with': its variable would not "
+                                "survive the end of the step", s.span)
+            else:
+                self.labels.append(s.label)
+                self.spans[s.label] = s.span
+            self._stmt(s.stmt, in_with, labeled=True)
+        elif isinstance(s, ast.While):
+            if not labeled:
+                self.diag.error("a loop needs a label right before 'while' (each iteration is "
+                                "a step)", s.span)
+            self._block(s.body, in_with)
+        elif isinstance(s, ast.If):
+            self._block(s.then, in_with)
+            if s.else_:
+                self._block(s.else_, in_with)
+        elif isinstance(s, ast.Either):
+            for b in s.branches:
+                self._block(b, in_with)
+        elif isinstance(s, ast.With):
+            self._block(s.body, True)
+        elif isinstance(s, ast.Goto):
+            self.gotos.append(s)
+
+
+def _ends_step(s: ast.Stmt) -> bool:
+    while isinstance(s, ast.Labeled):
+        s = s.stmt
+    return isinstance(s, (ast.Goto, ast.Terminate))

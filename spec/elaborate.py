@@ -1,0 +1,400 @@
+"""Expressions to IR: resolve names, check types, and read slots through a symbolic environment.
+
+The environment maps a slot to its value at this point of a step (an IR expression over the state
+the step started from), so that code after an assignment in the same step sees the new value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ir import expr as ir
+from ir.expr import Const, Expr, Ref, op
+from spec import ast
+from spec.errors import Span, SpecError
+from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
+                        VarSym)
+from spec.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
+                        element_position, finite_scalar)
+from spec.values import ArrayVal, Domain, ProcRef, Scalar, SetMember, Value
+
+ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
+ORDER = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+EQUALITY = {"==": "eq", "!=": "ne"}
+
+
+@dataclass
+class Context:
+    """Where an expression is elaborated: which names it sees and the current slot values."""
+
+    symbols: dict[str, Symbol]
+    instance: Instance | None = None
+    bound: dict[str, Value] = field(default_factory=dict)
+    env: dict[int, Expr] = field(default_factory=dict)
+
+    def read(self, slot: int) -> Expr:
+        return self.env.get(slot, Ref(slot))
+
+    def with_bound(self, name: str, value: Value) -> "Context":
+        return Context(self.symbols, self.instance, {**self.bound, name: value}, self.env)
+
+
+def type_name(t: Type) -> str:
+    if isinstance(t, IntT):
+        return "an integer" if not t.bounded else f"an integer ({t})"
+    if isinstance(t, BoolT):
+        return "a bool"
+    if isinstance(t, EnumT):
+        return f"a {t.name} value"
+    if isinstance(t, SetT):
+        return f"a set ({t})"
+    return f"an array ({t})"
+
+
+def var_value(ctx: Context, layout: Layout, t: Type, name: str) -> Value:
+    if isinstance(t, ArrayT):
+        assert isinstance(layout, tuple)
+        return ArrayVal(t, tuple(var_value(ctx, sub, t.elem, f"{name}[{_show_index(t.index, v)}]")
+                                 for sub, v in zip(layout, t.index.values())), name)
+    assert isinstance(layout, int)
+    return Scalar(ctx.read(layout), t)
+
+
+def _show_index(t: ScalarT, v: int) -> str:
+    if isinstance(t, EnumT):
+        return t.members[v]
+    if isinstance(t, BoolT):
+        return "true" if v else "false"
+    return str(v)
+
+
+def select_value(index: Expr, options: list[Value], span: Span, info: str) -> Value:
+    """options[index] for a dynamic index, component by component for arrays."""
+    first = options[0]
+    if isinstance(first, Scalar):
+        return Scalar(op("select", index, *(o.expr for o in options), span=span, info=info),  # type: ignore[union-attr]
+                      first.type)
+    if isinstance(first, ArrayVal):
+        elems = tuple(select_value(index, [o.elems[k] for o in options], span, info)  # type: ignore[union-attr]
+                      for k in range(len(first.elems)))
+        return ArrayVal(first.type, elems, info)
+    raise SpecError("cannot select this kind of value by a computed index", span)
+
+
+def position(t: ScalarT, value: Expr) -> Expr:
+    """Position of a value among the values of a finite scalar type."""
+    if isinstance(t, IntT):
+        return op("sub", value, Const(t.lo))  # type: ignore[arg-type]
+    return value
+
+
+class Elaborator:
+    """Turns `spec.ast` expressions into `Value`s; raises `SpecError` on the first mistake."""
+
+    # ---- entry points --------------------------------------------------------------
+    def value(self, e: ast.Expr, ctx: Context) -> Value:
+        method = getattr(self, "_" + type(e).__name__)
+        return method(e, ctx)
+
+    def scalar(self, e: ast.Expr, ctx: Context) -> Scalar:
+        v = self.value(e, ctx)
+        if isinstance(v, Scalar):
+            return v
+        raise SpecError(f"expected a value, found {_describe(v)}", e.span)
+
+    def boolean(self, e: ast.Expr, ctx: Context) -> Expr:
+        v = self.scalar(e, ctx)
+        if not isinstance(v.type, BoolT):
+            raise SpecError(f"expected a bool, found {type_name(v.type)}", e.span)
+        return v.expr
+
+    def integer(self, e: ast.Expr, ctx: Context) -> Expr:
+        v = self.scalar(e, ctx)
+        if not isinstance(v.type, IntT):
+            raise SpecError(f"expected an integer, found {type_name(v.type)}", e.span)
+        return v.expr
+
+    def constant(self, e: ast.Expr, ctx: Context) -> Scalar:
+        v = self.scalar(e, ctx)
+        if not isinstance(v.expr, Const):
+            raise SpecError("expected a constant expression (it may not read variables)", e.span)
+        return v
+
+    def const_int(self, e: ast.Expr, ctx: Context) -> int:
+        v = self.constant(e, ctx)
+        if not isinstance(v.type, IntT):
+            raise SpecError(f"expected an integer, found {type_name(v.type)}", e.span)
+        return v.expr.value  # type: ignore[union-attr]
+
+    def domain(self, e: ast.Expr, ctx: Context) -> Domain:
+        if isinstance(e, ast.Range):
+            lo, hi = self.const_int(e.lo, ctx), self.const_int(e.hi, ctx)
+            return Domain(IntT(lo, hi) if lo <= hi else IntT(lo, lo), tuple(range(lo, hi + 1)))
+        v = self.value(e, ctx)
+        if isinstance(v, Domain):
+            return v
+        if isinstance(v, Scalar) and isinstance(v.type, SetT):
+            if v.type.elem is None:
+                return Domain(IntT(0, 0), ())
+            elem = v.type.elem
+            if isinstance(v.expr, Const):
+                vals = tuple(x for k, x in enumerate(elem.values()) if v.expr.value >> k & 1)
+                return Domain(elem, vals)
+            return Domain(elem, tuple(elem.values()), SetMember(v.expr, v.type))
+        raise SpecError(f"expected a set, a range or a type after 'in', found {_describe(v)}", e.span)
+
+    def member(self, d: Domain, x: Expr) -> Expr:
+        """The condition `x in d` for a candidate value x of d's element type."""
+        if d.member is not None:
+            return op("bit", d.member.set_expr, position(d.elem, x))
+        if isinstance(x, Const):
+            return Const(int(x.value in d.values))
+        vals = d.values
+        if vals and list(vals) == list(range(vals[0], vals[-1] + 1)):
+            if isinstance(d.elem, IntT) or True:
+                return ir.conj((op("ge", x, Const(vals[0])), op("le", x, Const(vals[-1]))))
+        return ir.disj(tuple(op("eq", x, Const(v)) for v in vals))
+
+    # ---- atoms ----------------------------------------------------------------------
+    def _IntLit(self, e: ast.IntLit, ctx: Context) -> Value:
+        return Scalar(Const(e.value), INT)
+
+    def _BoolLit(self, e: ast.BoolLit, ctx: Context) -> Value:
+        return Scalar(Const(int(e.value)), BOOL)
+
+    def _SelfRef(self, e: ast.SelfRef, ctx: Context) -> Value:
+        if "self" in ctx.bound:
+            return ctx.bound["self"]
+        raise SpecError("'self' is only defined inside a parameterised process", e.span)
+
+    def _Name(self, e: ast.Name, ctx: Context) -> Value:
+        if e.id in ctx.bound:
+            return ctx.bound[e.id]
+        if ctx.instance is not None and e.id in ctx.instance.locals:
+            sym = ctx.instance.locals[e.id]
+            return var_value(ctx, sym.layout, sym.type, f"{ctx.instance.name}.{e.id}")
+        sym = ctx.symbols.get(e.id)
+        if sym is None:
+            raise SpecError(f"unknown name '{e.id}'", e.span)
+        if isinstance(sym, VarSym):
+            return var_value(ctx, sym.layout, sym.type, e.id)
+        if isinstance(sym, ConstSym):
+            return Scalar(Const(sym.value), sym.type)
+        if isinstance(sym, EnumMemberSym):
+            return Scalar(Const(sym.value), sym.type)
+        if isinstance(sym, TypeSym):
+            if not finite_scalar(sym.type):
+                raise SpecError(f"type '{e.id}' has no finite list of values to range over", e.span)
+            return Domain(sym.type, tuple(sym.type.values()))  # type: ignore[arg-type]
+        if isinstance(sym, ProcSym):
+            if sym.param_type is None:
+                return ProcRef(sym.name, Const(0))
+            return Domain(sym.param_type, tuple(i.id for i in sym.instances))  # type: ignore[misc]
+        raise SpecError(f"'{e.id}' cannot be used in an expression", e.span)
+
+    def _Call(self, e: ast.Call, ctx: Context) -> Value:
+        f = e.func
+        if f == "card":
+            self._arity(e, 1)
+            s = self.scalar(e.args[0], ctx)
+            if not isinstance(s.type, SetT):
+                raise SpecError(f"card() takes a set, found {type_name(s.type)}", e.args[0].span)
+            return Scalar(op("popcount", s.expr), INT)
+        if f in ("min", "max"):
+            self._arity(e, 2)
+            a, b = self.integer(e.args[0], ctx), self.integer(e.args[1], ctx)
+            return Scalar(op("ite", op("le" if f == "min" else "ge", a, b), a, b), INT)
+        if f == "abs":
+            self._arity(e, 1)
+            a = self.integer(e.args[0], ctx)
+            return Scalar(op("ite", op("ge", a, Const(0)), a, op("neg", a)), INT)
+        raise SpecError(f"unknown function '{f}' (known: card, min, max, abs)", e.span)
+
+    @staticmethod
+    def _arity(e: ast.Call, n: int) -> None:
+        if len(e.args) != n:
+            raise SpecError(f"{e.func}() takes {n} argument{'s' if n > 1 else ''}, "
+                            f"given {len(e.args)}", e.span)
+
+    def _SetLit(self, e: ast.SetLit, ctx: Context) -> Value:
+        if not e.items:
+            return Scalar(Const(0), SetT(None))
+        items = [self.scalar(x, ctx) for x in e.items]
+        elem = items[0].type
+        for x, node in zip(items, e.items):
+            if not compatible(x.type, elem) or isinstance(x.type, (SetT, ArrayT)):
+                raise SpecError(f"set elements must share one scalar type; found "
+                                f"{type_name(x.type)}", node.span)
+        if isinstance(elem, IntT) and not elem.bounded:
+            # an integer literal set: the element type is the smallest range holding the constants
+            consts = [x.expr.value for x in items if isinstance(x.expr, Const)]
+            if len(consts) != len(items):
+                raise SpecError("a set of computed integers needs a typed context; write it as "
+                                "a set variable's value", e.span)
+            elem = IntT(min(consts), max(consts))
+        mask: Expr = Const(0)
+        for x, node in zip(items, e.items):
+            bit = op("shl", Const(1), position(elem, x.expr), span=node.span,  # type: ignore[arg-type]
+                     info=f"set element outside {elem}")
+            mask = op("bor", mask, bit)
+        return Scalar(mask, SetT(elem))  # type: ignore[arg-type]
+
+    # ---- compound ---------------------------------------------------------------------
+    def _Index(self, e: ast.Index, ctx: Context) -> Value:
+        if isinstance(e.base, ast.Name) and e.base.id not in ctx.bound and \
+                isinstance(ctx.symbols.get(e.base.id), ProcSym) and \
+                not (ctx.instance and e.base.id in ctx.instance.locals):
+            proc: ProcSym = ctx.symbols[e.base.id]  # type: ignore[assignment]
+            if proc.param_type is None:
+                raise SpecError(f"process '{proc.name}' is not parameterised; write '{proc.name}' "
+                                "without an index", e.span)
+            idx = self.scalar(e.index, ctx)
+            self._check_index_type(idx, proc.param_type, e.index.span, proc.name)
+            pos = position(proc.param_type, idx.expr)
+            if isinstance(pos, Const) and not 0 <= pos.value < len(proc.instances):
+                raise SpecError(f"{proc.name} has no instance {_show_index(proc.param_type, idx.expr.value)}",  # type: ignore[union-attr]
+                                e.index.span)
+            return ProcRef(proc.name, pos)
+        base = self.value(e.base, ctx)
+        if not isinstance(base, ArrayVal):
+            raise SpecError(f"only arrays can be indexed; this is {_describe(base)}", e.base.span)
+        idx = self.scalar(e.index, ctx)
+        self._check_index_type(idx, base.type.index, e.index.span, base.name)
+        pos = position(base.type.index, idx.expr)
+        if isinstance(pos, Const):
+            if not 0 <= pos.value < len(base.elems):
+                raise SpecError(f"index {idx.expr.value} is outside {base.type.index} of "  # type: ignore[union-attr]
+                                f"'{base.name}'", e.index.span)
+            return base.elems[pos.value]
+        return select_value(pos, list(base.elems), e.index.span,
+                            ir.index_info(base.name, _index_lo(base.type.index), str(base.type.index)))
+
+    @staticmethod
+    def _check_index_type(idx: Scalar, expected: ScalarT, span: Span, what: str) -> None:
+        if not compatible(idx.type, expected) or isinstance(idx.type, SetT):
+            raise SpecError(f"'{what}' is indexed by {type_name(expected)}, found "
+                            f"{type_name(idx.type)}", span)
+
+    def _Field(self, e: ast.Field, ctx: Context) -> Value:
+        base = self.value(e.base, ctx)
+        if not isinstance(base, ProcRef):
+            raise SpecError(f"'.{e.name}' needs a process instance on its left, such as "
+                            f"Cpu[c].{e.name}", e.span)
+        proc: ProcSym = ctx.symbols[base.proc]  # type: ignore[assignment]
+        if e.name not in proc.instances[0].locals:
+            known = ", ".join(proc.instances[0].locals) or "none"
+            raise SpecError(f"process '{proc.name}' has no local '{e.name}' (locals: {known})",
+                            e.span)
+        options = [var_value(ctx, i.locals[e.name].layout, i.locals[e.name].type,
+                             f"{i.name}.{e.name}") for i in proc.instances]
+        if isinstance(base.index, Const):
+            return options[base.index.value]
+        return select_value(base.index, options, e.span, ir.index_info(proc.name, 0, "instances"))
+
+    def _At(self, e: ast.At, ctx: Context) -> Value:
+        base = self.value(e.process, ctx)
+        if not isinstance(base, ProcRef):
+            raise SpecError("'at' needs a process instance on its left, such as Cpu[c] at label",
+                            e.process.span)
+        proc: ProcSym = ctx.symbols[base.proc]  # type: ignore[assignment]
+        if e.label not in proc.pc_labels:
+            raise SpecError(f"process '{proc.name}' has no label '{e.label}' (labels: "
+                            f"{', '.join(proc.pc_labels)})", e.span)
+        pc = proc.pc_labels.index(e.label)
+        options = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
+        sel = options[base.index.value] if isinstance(base.index, Const) else \
+            select_value(base.index, options, e.span, ir.index_info(proc.name, 0, "instances"))
+        return Scalar(op("eq", sel.expr, Const(pc)), BOOL)  # type: ignore[union-attr]
+
+    def _Neg(self, e: ast.Neg, ctx: Context) -> Value:
+        return Scalar(op("neg", self.integer(e.operand, ctx)), INT)
+
+    def _Not(self, e: ast.Not, ctx: Context) -> Value:
+        return Scalar(op("not", self.boolean(e.operand, ctx)), BOOL)
+
+    def _Ite(self, e: ast.Ite, ctx: Context) -> Value:
+        c = self.boolean(e.cond, ctx)
+        a, b = self.scalar(e.then, ctx), self.scalar(e.else_, ctx)
+        if not compatible(a.type, b.type):
+            raise SpecError(f"the branches have different types: {type_name(a.type)} and "
+                            f"{type_name(b.type)}", e.span)
+        t = INT if isinstance(a.type, IntT) else (b.type if isinstance(a.type, SetT) and
+                                                  a.type.elem is None else a.type)
+        return Scalar(op("ite", c, a.expr, b.expr), t)
+
+    def _Quant(self, e: ast.Quant, ctx: Context) -> Value:
+        d = self.domain(e.domain, ctx)
+        parts = []
+        for v in d.values:
+            body = self.boolean(e.body, ctx.with_bound(e.var, Scalar(Const(v), d.elem)))
+            if d.member is not None:
+                m = self.member(d, Const(v))
+                body = ir.disj((op("not", m), body)) if e.kind == "forall" else ir.conj((m, body))
+            parts.append(body)
+        if not d.values:  # still check the body once, for its names and types
+            self.boolean(e.body, ctx.with_bound(e.var, Scalar(Const(0), d.elem)))
+        return Scalar(ir.conj(parts) if e.kind == "forall" else ir.disj(parts), BOOL)
+
+    def _Range(self, e: ast.Range, ctx: Context) -> Value:
+        return self.domain(e, ctx)
+
+    def _BinOp(self, e: ast.BinOp, ctx: Context) -> Value:
+        o = e.op
+        if o in ("and", "or", "implies"):
+            a, b = self.boolean(e.left, ctx), self.boolean(e.right, ctx)
+            if o == "and":
+                return Scalar(ir.conj((a, b)), BOOL)
+            if o == "or":
+                return Scalar(ir.disj((a, b)), BOOL)
+            return Scalar(ir.disj((op("not", a), b)), BOOL)
+        if o in ARITH:
+            a, b = self.integer(e.left, ctx), self.integer(e.right, ctx)
+            return Scalar(op(ARITH[o], a, b, span=e.right.span, info="division by zero"), INT)
+        if o in ORDER:
+            a, b = self.integer(e.left, ctx), self.integer(e.right, ctx)
+            return Scalar(op(ORDER[o], a, b), BOOL)
+        if o in EQUALITY:
+            x, y = self.scalar(e.left, ctx), self.scalar(e.right, ctx)
+            if not compatible(x.type, y.type):
+                raise SpecError(f"cannot compare {type_name(x.type)} with {type_name(y.type)}",
+                                e.span)
+            return Scalar(op(EQUALITY[o], x.expr, y.expr), BOOL)
+        if o == "in":
+            x = self.scalar(e.left, ctx)
+            if isinstance(e.right, ast.Range):
+                lo, hi = self.integer(e.right.lo, ctx), self.integer(e.right.hi, ctx)
+                self._need_int(x, e.left.span)
+                return Scalar(ir.conj((op("ge", x.expr, lo), op("le", x.expr, hi))), BOOL)
+            d = self.domain(e.right, ctx)
+            if d.values and not compatible(x.type, d.elem):
+                raise SpecError(f"{type_name(x.type)} cannot be an element of a collection of "
+                                f"{type_name(d.elem)}", e.span)
+            return Scalar(self.member(d, x.expr), BOOL)
+        if o in ("union", "minus"):
+            a, b = self.scalar(e.left, ctx), self.scalar(e.right, ctx)
+            for s, node in ((a, e.left), (b, e.right)):
+                if not isinstance(s.type, SetT):
+                    raise SpecError(f"'{o}' works on sets, found {type_name(s.type)}", node.span)
+            if not compatible(a.type, b.type):
+                raise SpecError(f"cannot combine {a.type} with {b.type}", e.span)
+            t = a.type if a.type.elem is not None else b.type  # type: ignore[union-attr]
+            return Scalar(op("bor" if o == "union" else "bandnot", a.expr, b.expr), t)
+        raise SpecError(f"unknown operator '{o}'", e.span)
+
+    @staticmethod
+    def _need_int(x: Scalar, span: Span) -> None:
+        if not isinstance(x.type, IntT):
+            raise SpecError(f"expected an integer, found {type_name(x.type)}", span)
+
+
+def _index_lo(t: ScalarT) -> int:
+    return t.lo if isinstance(t, IntT) else 0  # type: ignore[return-value]
+
+
+def _describe(v: Value) -> str:
+    if isinstance(v, ArrayVal):
+        return f"the whole array '{v.name}'"
+    if isinstance(v, Domain):
+        return "a type or range"
+    if isinstance(v, ProcRef):
+        return f"the process '{v.proc}'"
+    return type_name(v.type)

@@ -1,0 +1,283 @@
+"""Text to syntax tree: Lark parses with `grammar.lark`, a Transformer builds `spec.ast` nodes."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from spec import ast
+from spec.errors import Span, SpecError
+
+
+@lru_cache(maxsize=None)
+def _parser() -> Lark:
+    return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
+                     maybe_placeholders=True)
+
+
+def _span_of(file: str, meta) -> Span:
+    return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _token_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + len(tok))
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds nodes only; every check happens in `spec.checker`."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _s(self, meta) -> Span:
+        return _span_of(self.file, meta)
+
+    # declarations
+    def start(self, meta, items):
+        return ast.SpecFile(self.file, tuple(items))
+
+    def const_decl(self, meta, c):
+        return ast.ConstDecl(str(c[0]), c[1], self._s(meta))
+
+    def type_decl(self, meta, c):
+        return ast.TypeDecl(str(c[0]), c[1], self._s(meta))
+
+    def var_decl(self, meta, c):
+        return ast.VarDecl(str(c[0]), str(c[1]), c[2], c[3], self._s(meta))
+
+    def init_any(self, meta, c):
+        return ast.AnyValue(self._s(meta))
+
+    def local_decl(self, meta, c):
+        return ast.LocalDecl(str(c[0]), c[1], c[2], self._s(meta))
+
+    def param(self, meta, c):
+        return ast.Param(str(c[0]), c[1], self._s(meta))
+
+    def proc_param(self, meta, c):
+        return ast.Param(str(c[0]), c[1], self._s(meta))
+
+    def action_params(self, meta, c):
+        return tuple(p for p in c if p is not None)
+
+    def process_decl(self, meta, c):
+        name, param, *rest = c
+        locals_ = tuple(x for x in rest if isinstance(x, ast.LocalDecl))
+        body = tuple(x for x in rest if not isinstance(x, ast.LocalDecl))
+        return ast.ProcessDecl(str(name), param, locals_, body, self._s(meta))
+
+    def action_decl(self, meta, c):
+        name, params, *rest = c
+        locals_ = tuple(x for x in rest if isinstance(x, ast.LocalDecl))
+        body = tuple(x for x in rest if not isinstance(x, ast.LocalDecl))
+        return ast.ActionDecl(str(name), params or (), locals_, body, self._s(meta))
+
+    def invariant_decl(self, meta, c):
+        return ast.PropertyDecl("invariant", str(c[0]), c[1], self._s(meta))
+
+    def reachable_decl(self, meta, c):
+        return ast.PropertyDecl("reachable", str(c[0]), c[1], self._s(meta))
+
+    # types
+    def t_bool(self, meta, c):
+        return ast.BoolType(self._s(meta))
+
+    def t_range(self, meta, c):
+        return ast.RangeType(c[0], c[1], self._s(meta))
+
+    def t_enum(self, meta, c):
+        return ast.EnumType(tuple(str(x) for x in c), self._s(meta))
+
+    def t_array(self, meta, c):
+        return ast.ArrayType(c[0], c[1], self._s(meta))
+
+    def t_set(self, meta, c):
+        return ast.SetType(c[0], self._s(meta))
+
+    def t_name(self, meta, c):
+        return ast.NamedType(str(c[0]), self._s(meta))
+
+    # statements
+    def labeled(self, meta, c):
+        return ast.Labeled(str(c[0]), c[1], self._s(meta))
+
+    def assign(self, meta, c):
+        return ast.Assign(c[0], c[1], self._s(meta))
+
+    def target(self, meta, c):
+        return ast.Target(str(c[0]), tuple(c[1:]), self._s(meta))
+
+    def await_(self, meta, c):
+        return ast.Await(c[0], self._s(meta))
+
+    def if_stmt(self, meta, c):
+        cond, then, else_ = c
+        if isinstance(else_, ast.If):
+            else_ = (else_,)
+        return ast.If(cond, then, else_, self._s(meta))
+
+    def block(self, meta, c):
+        return tuple(c)
+
+    def while_(self, meta, c):
+        return ast.While(c[0], c[1], self._s(meta))
+
+    def goto(self, meta, c):
+        return ast.Goto(str(c[0]), self._s(meta))
+
+    def either(self, meta, c):
+        return ast.Either(tuple(c), self._s(meta))
+
+    def with_(self, meta, c):
+        return ast.With(str(c[0]), c[1], c[2], self._s(meta))
+
+    def assert_(self, meta, c):
+        msg = None if c[1] is None else _unquote(str(c[1]))
+        return ast.Assert(c[0], msg, self._s(meta))
+
+    def skip(self, meta, c):
+        return ast.Skip(self._s(meta))
+
+    def terminate(self, meta, c):
+        return ast.Terminate(self._s(meta))
+
+    # expressions
+    def forall(self, meta, c):
+        return ast.Quant("forall", str(c[0]), c[1], c[2], self._s(meta))
+
+    def exists(self, meta, c):
+        return ast.Quant("exists", str(c[0]), c[1], c[2], self._s(meta))
+
+    def ite(self, meta, c):
+        return ast.Ite(c[0], c[1], c[2], self._s(meta))
+
+    def implies(self, meta, c):
+        return ast.BinOp("implies", c[0], c[1], self._s(meta))
+
+    def or_(self, meta, c):
+        return ast.BinOp("or", c[0], c[1], self._s(meta))
+
+    def and_(self, meta, c):
+        return ast.BinOp("and", c[0], c[1], self._s(meta))
+
+    def not_(self, meta, c):
+        return ast.Not(c[0], self._s(meta))
+
+    def compare(self, meta, c):
+        return ast.BinOp(str(c[1]), c[0], c[2], self._s(meta))
+
+    def member(self, meta, c):
+        return ast.BinOp("in", c[0], c[1], self._s(meta))
+
+    def at(self, meta, c):
+        return ast.At(c[0], str(c[1]), self._s(meta))
+
+    def union(self, meta, c):
+        return ast.BinOp("union", c[0], c[1], self._s(meta))
+
+    def minus(self, meta, c):
+        return ast.BinOp("minus", c[0], c[1], self._s(meta))
+
+    def range(self, meta, c):
+        return ast.Range(c[0], c[1], self._s(meta))
+
+    def binop(self, meta, c):
+        return ast.BinOp(str(c[1]), c[0], c[2], self._s(meta))
+
+    def neg(self, meta, c):
+        return ast.Neg(c[0], self._s(meta))
+
+    def index(self, meta, c):
+        return ast.Index(c[0], c[1], self._s(meta))
+
+    def field(self, meta, c):
+        return ast.Field(c[0], str(c[1]), self._s(meta))
+
+    def int_lit(self, meta, c):
+        return ast.IntLit(int(c[0]), self._s(meta))
+
+    def true_lit(self, meta, c):
+        return ast.BoolLit(True, self._s(meta))
+
+    def false_lit(self, meta, c):
+        return ast.BoolLit(False, self._s(meta))
+
+    def self_ref(self, meta, c):
+        return ast.SelfRef(self._s(meta))
+
+    def name(self, meta, c):
+        return ast.Name(str(c[0]), self._s(meta))
+
+    def call(self, meta, c):
+        return ast.Call(str(c[0]), tuple(x for x in c[1:] if x is not None), self._s(meta))
+
+    def set_lit(self, meta, c):
+        return ast.SetLit(tuple(x for x in c if x is not None), self._s(meta))
+
+
+def _unquote(s: str) -> str:
+    return bytes(s[1:-1], "utf-8").decode("unicode_escape")
+
+
+def _describe_expected(expected: set[str]) -> str:
+    parser = _parser()
+    shown = []
+    for name in sorted(expected):
+        try:
+            pattern = parser.get_terminal(name).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str":
+            shown.append(f"'{pattern.value}'")
+        else:
+            shown.append(name.lower().replace("_", " "))
+    shown = sorted(set(shown))
+    if len(shown) > 8:
+        shown = shown[:8] + ["..."]
+    return ", ".join(shown)
+
+
+def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
+    line, col = err.line, err.column
+    if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(err, UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+        msg = "unexpected end of file"
+        expected = getattr(err, "expected", None)
+        if expected:
+            msg += f"; expected {_describe_expected(set(expected))}"
+        return SpecError(msg, Span(file, line, col, line, col + 1))
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        return SpecError(f"unexpected character {ch!r}", Span(file, line, col, line, col + 1))
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    msg = f"unexpected {str(tok)!r}"
+    if err.expected:
+        msg += f"; expected {_describe_expected(set(err.expected))}"
+    return SpecError(msg, _token_span(file, tok))
+
+
+def parse_text(text: str, file: str = "<spec>") -> ast.SpecFile:
+    """Parse spec text; a syntax error becomes a `SpecError` at file:line:col."""
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, file) from None
+    return _ToAst(file).transform(tree)
+
+
+def parse_file(path: str | Path) -> ast.SpecFile:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not UTF-8 text") from None
+    return parse_text(text, str(path))

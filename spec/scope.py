@@ -1,0 +1,85 @@
+"""Symbols a spec declares, and the slot layout they occupy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from spec import ast
+from spec.errors import Span
+from spec.types import ArrayT, EnumT, ScalarT, Type
+
+# A variable's slots: an int for a scalar or set, a tuple (one entry per index value) for an array.
+Layout = Union[int, tuple["Layout", ...]]
+
+
+@dataclass
+class ConstSym:
+    name: str
+    value: int
+    type: Type
+    span: Span | None
+
+
+@dataclass
+class TypeSym:
+    name: str
+    type: Type
+    span: Span | None
+
+
+@dataclass
+class EnumMemberSym:
+    name: str
+    type: EnumT
+    value: int
+
+
+@dataclass
+class VarSym:
+    """A global (`shared` or `var`) or a process-local variable of one instance."""
+
+    name: str
+    type: Type
+    shared: bool
+    decl: ast.VarDecl | ast.LocalDecl
+    layout: Layout = 0
+
+
+@dataclass
+class Instance:
+    name: str          # "Cpu[0]"
+    id: int | None     # the parameter's value
+    pc_slot: int
+    locals: dict[str, VarSym] = field(default_factory=dict)
+
+
+@dataclass
+class ProcSym:
+    name: str
+    decl: ast.ProcessDecl
+    param_type: ScalarT | None
+    labels: list[str]                      # in source order; "Done" is added after them
+    label_spans: dict[str, Span]
+    instances: list[Instance] = field(default_factory=list)
+
+    @property
+    def pc_labels(self) -> tuple[str, ...]:
+        return (*self.labels, "Done")
+
+
+Symbol = Union[ConstSym, TypeSym, EnumMemberSym, VarSym, ProcSym]
+
+
+def flat_slots(layout: Layout) -> list[int]:
+    if isinstance(layout, int):
+        return [layout]
+    out: list[int] = []
+    for sub in layout:
+        out.extend(flat_slots(sub))
+    return out
+
+
+def leaf_type(t: Type) -> Type:
+    while isinstance(t, ArrayT):
+        t = t.elem
+    return t

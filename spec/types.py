@@ -1,0 +1,123 @@
+"""Semantic types of the language. Every value is encoded as an int in the IR.
+
+bool: 0/1; a range lo..hi: the integer itself; an enum: the member's position; a set over a finite
+scalar type: a bitmask with bit k for the k-th value of the element type; arrays are flattened into
+one slot per element.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True)
+class BoolT:
+    def values(self) -> range:
+        return range(0, 2)
+
+    def __str__(self) -> str:
+        return "bool"
+
+
+@dataclass(frozen=True)
+class IntT:
+    """A bounded range `lo..hi` (declared) or, with no bounds, an intermediate integer."""
+
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.lo is not None
+
+    def values(self) -> range:
+        assert self.lo is not None and self.hi is not None
+        return range(self.lo, self.hi + 1)
+
+    def __str__(self) -> str:
+        return f"{self.lo}..{self.hi}" if self.bounded else "int"
+
+
+@dataclass(frozen=True)
+class EnumT:
+    name: str
+    members: tuple[str, ...]
+
+    def values(self) -> range:
+        return range(len(self.members))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class SetT:
+    elem: "ScalarT | None"  # None: the empty literal `{}`, compatible with every set type
+
+    def values(self) -> range:
+        assert self.elem is not None
+        return range(0, 1 << len(self.elem.values()))
+
+    def __str__(self) -> str:
+        return f"set of {self.elem}" if self.elem else "set"
+
+
+@dataclass(frozen=True)
+class ArrayT:
+    index: "ScalarT"
+    elem: "Type"
+
+    def __str__(self) -> str:
+        return f"array[{self.index}] of {self.elem}"
+
+
+ScalarT = Union[BoolT, IntT, EnumT]
+Type = Union[BoolT, IntT, EnumT, SetT, ArrayT]
+
+INT = IntT()
+BOOL = BoolT()
+
+
+def is_int(t: Type) -> bool:
+    return isinstance(t, IntT)
+
+
+def finite_scalar(t: Type) -> bool:
+    return isinstance(t, (BoolT, EnumT)) or (isinstance(t, IntT) and t.bounded)
+
+
+def compatible(a: Type, b: Type) -> bool:
+    """Whether values of the two types can be compared or assigned to each other."""
+    if isinstance(a, IntT) and isinstance(b, IntT):
+        return True
+    if isinstance(a, SetT) and isinstance(b, SetT):
+        return a.elem is None or b.elem is None or compatible(a.elem, b.elem) and \
+            _same_elements(a.elem, b.elem)
+    if isinstance(a, ArrayT) and isinstance(b, ArrayT):
+        return a == b
+    return a == b
+
+
+def _same_elements(a: ScalarT, b: ScalarT) -> bool:
+    return list(a.values()) == list(b.values()) and type(a) is type(b)
+
+
+def element_position(t: ScalarT, value: int) -> int:
+    """Bit position of a value in a set over `t`."""
+    return value - t.lo if isinstance(t, IntT) else value  # type: ignore[operator]
+
+
+def element_value(t: ScalarT, position: int) -> int:
+    return position + t.lo if isinstance(t, IntT) else position  # type: ignore[operator]
+
+
+def show_value(t: Type, v: int) -> object:
+    """A value for display and JSON: bools as bools, enum members and set elements by name."""
+    if isinstance(t, BoolT):
+        return bool(v)
+    if isinstance(t, EnumT):
+        return t.members[v] if 0 <= v < len(t.members) else v
+    if isinstance(t, SetT) and t.elem is not None:
+        return [show_value(t.elem, element_value(t.elem, k))
+                for k in range(len(t.elem.values())) if v >> k & 1]
+    return v
