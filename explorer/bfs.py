@@ -38,7 +38,8 @@ class _Verdicts:
 
     @property
     def all_decided(self) -> bool:
-        return not self.pending
+        """Every property decided by a discovery (a run with no properties explores fully)."""
+        return bool(self.props) and not self.pending
 
 
 def explore(cm: CompiledModel, options: Options | None = None, memory: str = "sc") -> RunResult:

@@ -99,7 +99,10 @@ class _Checker:
         if isinstance(d, ast.ConstDecl):
             value = self.elab.constant(d.value, self._ctx())
             if d.name in self.overrides:
-                value = self._override(d, value)
+                try:
+                    value = self._override(d, value)
+                except SpecError as err:  # keep the declared value: no cascade of errors
+                    self.diag.errors.append(err)
             if isinstance(value.type, SetT):
                 raise SpecError("a constant must be an integer, a bool or an enum value", d.value.span)
             self._declare(d.name, ConstSym(d.name, value.expr.value, value.type, d.span), d.span)  # type: ignore[union-attr]

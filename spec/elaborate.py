@@ -44,7 +44,7 @@ def type_name(t: Type) -> str:
     if isinstance(t, BoolT):
         return "a bool"
     if isinstance(t, EnumT):
-        return f"a {t.name} value"
+        return f"a value of enum {t.name}"
     if isinstance(t, SetT):
         return f"a set ({t})"
     return f"an array ({t})"

@@ -257,10 +257,28 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
         return SpecError(f"unexpected character {ch!r}", Span(file, line, col, line, col + 1))
     assert isinstance(err, UnexpectedToken)
     tok = err.token
+    if "SEMICOLON" in err.expected:
+        missing = _missing_semicolon(text, file, tok)
+        if missing is not None:
+            return missing
     msg = f"unexpected {str(tok)!r}"
     if err.expected:
         msg += f"; expected {_describe_expected(set(err.expected))}"
     return SpecError(msg, _token_span(file, tok))
+
+
+def _missing_semicolon(text: str, file: str, tok: Token) -> SpecError | None:
+    """A token on a new line where ';' could end the previous one: point after that one."""
+    start = tok.start_pos or 0
+    i = start - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    if i < 0 or "\n" not in text[i:start]:
+        return None
+    line = text.count("\n", 0, i + 1) + 1
+    col = i - (text.rfind("\n", 0, i + 1) + 1) + 2
+    return SpecError(f"missing ';' at the end of line {line} (before {str(tok)!r})",
+                     Span(file, line, col, line, col + 1))
 
 
 def parse_text(text: str, file: str = "<spec>") -> ast.SpecFile:
