@@ -201,7 +201,8 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     site_of: dict[int, int] = {}
     ex = _ExprCompiler(ranges, failures, site_of)
     em = Emitter()
-    unpack = ", ".join(f"s{i}" for i in range(len(model.slots))) + ","
+    # `s0, s1, = state` (or `_ = state` for a model without slots)
+    unpack = ", ".join(f"s{i}" for i in range(len(model.slots))) + "," if model.slots else "_"
     em.line("def successors(state):")
     with em.indent():
         em.line(f"{unpack} = state")
@@ -311,7 +312,7 @@ def _emit_action(em: Emitter, ex: _ExprCompiler, model: Model, a: Action,
                 parts.append(temps.get(e) or ex(e))
             else:
                 parts.append(f"s{i}")
-        em.line(f"out.append(({a.index}, ({', '.join(parts)},)))")
+        em.line(f"out.append(({a.index}, ({''.join(p + ', ' for p in parts)})))")
         em.level -= len(a.checks)
     if risky:
         em.level -= 1

@@ -86,6 +86,8 @@ class _Lowerer:
         for decl, params, temps in self.c.actions:
             self._tla_action(decl, params, temps)
         props = self._properties()
+        if not self.diag.errors and not self.c.procs and not self.c.actions:
+            self.diag.error("nothing to explore: the spec has no process and no action", None)
         self.diag.raise_if_any()
         slots = tuple(Slot(i, s.name, s.type, s.owner, s.var, s.shared, s.is_pc)
                       for i, s in enumerate(self.c.slots))
