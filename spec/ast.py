@@ -232,6 +232,16 @@ class With:
 
 
 @dataclass(frozen=True)
+class For:
+    """`for x in D { ... }`: the body once per value of D, in order, inside the same step."""
+
+    var: str
+    domain: Expr
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Assert:
     cond: Expr
     message: str | None
@@ -248,7 +258,7 @@ class Terminate:
     span: Span = _span()
 
 
-Stmt = Union[Labeled, Assign, Await, If, While, Goto, Either, With, Assert, Skip, Terminate]
+Stmt = Union[Labeled, Assign, Await, If, While, Goto, Either, With, For, Assert, Skip, Terminate]
 
 
 # ---- declarations ------------------------------------------------------------------

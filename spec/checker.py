@@ -325,8 +325,8 @@ class _Labels:
                 where = f" (first at line {prev.line})" if prev else " (reserved)"
                 self.diag.error(f"duplicate label '{s.label}'{where}", s.span)
             elif in_with:
-                self.diag.error("a label cannot appear inside 'with': its variable would not "
-                                "survive the end of the step", s.span)
+                self.diag.error("a label cannot appear inside 'with' or 'for': its variable "
+                                "would not survive the end of the step", s.span)
             else:
                 self.labels.append(s.label)
                 self.spans[s.label] = s.span
@@ -343,7 +343,7 @@ class _Labels:
         elif isinstance(s, ast.Either):
             for b in s.branches:
                 self._block(b, in_with)
-        elif isinstance(s, ast.With):
+        elif isinstance(s, (ast.With, ast.For)):
             self._block(s.body, True)
         elif isinstance(s, ast.Goto):
             self.gotos.append(s)

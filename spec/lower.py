@@ -59,7 +59,18 @@ class _Unbind:
     next: "_Cont"
 
 
-_Cont = Union[_Seq, _Loop, _Unbind, None]
+@dataclass(frozen=True)
+class _ForNext:
+    """After one iteration of a `for` body: bind the next value, or leave the loop."""
+
+    var: str
+    values: tuple[Value, ...]
+    body: tuple[ast.Stmt, ...]
+    previous: Value | None
+    next: "_Cont"
+
+
+_Cont = Union[_Seq, _Loop, _Unbind, _ForNext, None]
 
 
 def lower(checked: CheckedSpec, source: str = "") -> Model:
@@ -207,6 +218,13 @@ class _Lowerer:
             yield from self._run(cont.stmts, cont.i, cont.next, p)
         elif isinstance(cont, _Loop):
             yield p, cont.label
+        elif isinstance(cont, _ForNext):
+            if cont.values:
+                p.bound[cont.var] = cont.values[0]
+                rest = _ForNext(cont.var, cont.values[1:], cont.body, cont.previous, cont.next)
+                yield from self._run(cont.body, 0, rest, p)
+            else:
+                yield from self._continue(_Unbind(cont.var, cont.previous, cont.next), p)
         else:
             if cont.previous is None:
                 p.bound.pop(cont.name, None)
@@ -251,6 +269,14 @@ class _Lowerer:
                     q.guard.append(self.elab.member(d, Const(v)))
                 q.bound[s.var] = Scalar(Const(v), d.elem)
                 yield from self._run(s.body, 0, _Unbind(s.var, previous, cont), q)
+        elif isinstance(s, ast.For):
+            d = self.elab.domain(s.domain, self._ctx(p))
+            if d.member is not None:
+                raise SpecError("'for' needs a fixed collection (a type, a constant range or "
+                                "set); use 'if x in S' inside the body", s.domain.span)
+            values = tuple(Scalar(Const(v), d.elem) for v in d.values)
+            yield from self._continue(_ForNext(s.var, values, s.body, p.bound.get(s.var),
+                                               cont), p)
         elif isinstance(s, ast.Assert):
             cond = self.elab.boolean(s.cond, self._ctx(p))
             name = self._assert_name(s)

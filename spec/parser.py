@@ -136,6 +136,9 @@ class _ToAst(Transformer):
     def with_(self, meta, c):
         return ast.With(str(c[0]), c[1], c[2], self._s(meta))
 
+    def for_(self, meta, c):
+        return ast.For(str(c[0]), c[1], c[2], self._s(meta))
+
     def assert_(self, meta, c):
         msg = None if c[1] is None else _unquote(str(c[1]))
         return ast.Assert(c[0], msg, self._s(meta))

@@ -181,3 +181,18 @@ def test_constant_folding_in_the_ir():
     assert op("div", Const(-7), Const(2)) == Const(-4)
     assert op("mod", Const(-7), Const(2)) == Const(1)
     assert isinstance(op("div", Const(1), Const(0)), Op)  # kept: fails when evaluated
+
+
+def test_for_unrolls_within_one_step_in_order():
+    [a, _] = actions_of("var f: array[0..2] of bool; var n: 0..9;\n"
+                        "process P { a: for c in 0..2 { f[c] := true; n := n * 2 + c; }\n"
+                        "b: skip; }")
+    up = dict(a.updates)
+    state = (0, 0, 0, 0, 0)
+    # n = ((0*2+0)*2+1)*2+2 = 4, every element set
+    assert [evaluate(up[k], state) for k in range(4)] == [1, 1, 1, 4]
+
+
+def test_labels_inside_for_are_rejected():
+    line, col, message = where("var x: 0..3;\nprocess P { a: for c in 0..1 {\n b: x := c; } }")
+    assert (line, col) == (3, 2) and "inside 'with' or 'for'" in message
