@@ -310,10 +310,15 @@ class _Lowerer:
         return self.assert_names[s.span]
 
     def _text(self, span: Span) -> str:
-        if span.line != span.end_line or span.line > len(self.source_lines):
-            line = self.source_lines[span.line - 1] if span.line <= len(self.source_lines) else ""
-            return line[span.col - 1:].strip()
-        return self.source_lines[span.line - 1][span.col - 1:span.end_col - 1]
+        """The source text of a span, on one line with its white space folded."""
+        lines = self.source_lines[span.line - 1:span.end_line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            text = lines[0][span.col - 1:span.end_col - 1]
+        else:
+            text = "\n".join([lines[0][span.col - 1:], *lines[1:-1], lines[-1][:span.end_col - 1]])
+        return " ".join(text.split())
 
     # ---- assignment ------------------------------------------------------------------------
     def _assign(self, s: ast.Assign, p: _Path) -> None:
