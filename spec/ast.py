@@ -249,6 +249,30 @@ class Assert:
 
 
 @dataclass(frozen=True)
+class Let:
+    """`let t = e;`: a temporary of the step, its type taken from e."""
+
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CallStmt:
+    """A call whose result, if any, is dropped: a `def` or a statement intrinsic."""
+
+    func: str
+    args: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Skip:
     span: Span = _span()
 
@@ -258,7 +282,8 @@ class Terminate:
     span: Span = _span()
 
 
-Stmt = Union[Labeled, Assign, Await, If, While, Goto, Either, With, For, Assert, Skip, Terminate]
+Stmt = Union[Labeled, Assign, Await, If, While, Goto, Either, With, For, Assert, Skip, Terminate,
+             Let, Return, CallStmt]
 
 
 # ---- declarations ------------------------------------------------------------------
@@ -330,6 +355,35 @@ class ActionDecl:
 
 
 @dataclass(frozen=True)
+class MemoryDecl:
+    """`memory tso;`: the memory model to check under when the command line names none."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class UseDecl:
+    """`use linux.x86;`: import a prelude of definitions shipped with the package."""
+
+    path: tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DefDecl:
+    """`def name(p, q) { ... }`: an inline definition, expanded at each call.
+
+    Parameters are passed by name: each use of `p` in the body is the caller's argument
+    expression, so a location can be passed and assigned or used with an intrinsic."""
+
+    name: str
+    params: tuple[str, ...]
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class PropertyDecl:
     kind: str  # "invariant" | "reachable"
     name: str
@@ -337,7 +391,8 @@ class PropertyDecl:
     span: Span = _span()
 
 
-Decl = Union[ConstDecl, TypeDecl, VarDecl, ProcessDecl, ActionDecl, PropertyDecl]
+Decl = Union[ConstDecl, TypeDecl, VarDecl, ProcessDecl, ActionDecl, PropertyDecl, MemoryDecl,
+             UseDecl, DefDecl]
 
 
 @dataclass(frozen=True)

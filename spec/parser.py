@@ -44,6 +44,27 @@ class _ToAst(Transformer):
     def const_decl(self, meta, c):
         return ast.ConstDecl(str(c[0]), c[1], self._s(meta))
 
+    def memory_decl(self, meta, c):
+        return ast.MemoryDecl(str(c[0]), self._s(meta))
+
+    def use_decl(self, meta, c):
+        return ast.UseDecl(tuple(str(x) for x in c), self._s(meta))
+
+    def def_decl(self, meta, c):
+        name, *rest = c
+        params = tuple(str(x) for x in rest if isinstance(x, Token))
+        body = tuple(x for x in rest if x is not None and not isinstance(x, Token))
+        return ast.DefDecl(str(name), params, body, self._s(meta))
+
+    def let(self, meta, c):
+        return ast.Let(str(c[0]), c[1], self._s(meta))
+
+    def return_(self, meta, c):
+        return ast.Return(c[0], self._s(meta))
+
+    def call_stmt(self, meta, c):
+        return ast.CallStmt(str(c[0]), tuple(x for x in c[1:] if x is not None), self._s(meta))
+
     def type_decl(self, meta, c):
         return ast.TypeDecl(str(c[0]), c[1], self._s(meta))
 
