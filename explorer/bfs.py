@@ -61,25 +61,33 @@ def explore(cm: CompiledModel, options: Options | None = None, memory: str = "sc
     transitions = 0
     failure = None  # set when the first violation should stop the run
 
+    monitors = cm.monitors
+    monitor_names = [name for name, _, _ in model.monitors]
+    monitors_seen: set[int] = set()
+    monitors_left = bool(monitor_names)
+
+    def undefined(pos: int, u: Undefined) -> None:
+        nonlocal failure
+        if verdicts.record(RUNTIME_NAME, (pos, None, u.site, u.value)):
+            failure = failure or RUNTIME_NAME
+
     def discover_state(pos: int, state: tuple) -> None:
-        nonlocal goals_left, failure
-        try:
-            bad = inv(state)
-        except Undefined as u:
-            if verdicts.record(RUNTIME_NAME, (pos, None, u.site, u.value)):
-                failure = failure or RUNTIME_NAME
-            bad = []
-        for k in bad:
-            if verdicts.record(inv_names[k], (pos, None, None, None)):
+        nonlocal goals_left, failure, monitors_left
+        for k in inv(state):
+            if isinstance(k, Undefined):  # evaluating an invariant failed
+                undefined(pos, k)
+            elif verdicts.record(inv_names[k], (pos, None, None, None)):
                 failure = failure or inv_names[k]
         if goals_left:
-            try:
-                hit = goals(state)
-            except Undefined:
-                hit = []
-            for k in hit:
-                verdicts.record(goal_names[k], (pos, None, None, None))
+            for k in goals(state):
+                if isinstance(k, Undefined):
+                    undefined(pos, k)
+                else:
+                    verdicts.record(goal_names[k], (pos, None, None, None))
             goals_left = any(g in verdicts.pending for g in goal_names)
+        if monitors_left:
+            monitors_seen.update(k for k in monitors(state) if not isinstance(k, Undefined))
+            monitors_left = len(monitors_seen) < len(monitor_names)
 
     start = time.perf_counter()
     stop_reason = "exhausted"
@@ -166,7 +174,8 @@ def explore(cm: CompiledModel, options: Options | None = None, memory: str = "sc
     coverage: dict[str, int] = {}
     for a, n in zip(model.actions, fired):
         coverage[a.name] = coverage.get(a.name, 0) + n
-    stats = Stats(len(states), transitions, max_depth_seen, seconds, initial, coverage)
+    notes = [model.monitors[k][2] for k in sorted(monitors_seen)]
+    stats = Stats(len(states), transitions, max_depth_seen, seconds, initial, coverage, notes)
     builder = TraceBuilder(model, states, parent, via, cm.failures)
     results = []
     for p in verdicts.props:

@@ -15,9 +15,10 @@ from explorer.results import RunResult, document, exit_status
 from invariants.properties import Kind
 from ir.model import Model
 from spec.errors import SpecError, SpecErrors
+from spec.memory import MODELS
 from spec.pipeline import load_model
 
-MEMORY_MODELS = ("sc",)
+MEMORY_MODELS = tuple(MODELS)
 EXIT_USAGE = 2
 
 
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="check only these invariants / reachable goals (repeatable)")
     check.add_argument("--memory", metavar="M[,M...]", type=_memory_list, default=None,
                        help=f"memory models to check under (allowed: {', '.join(MEMORY_MODELS)})")
+    check.add_argument("--buffer", metavar="N", type=_positive_int,
+                       help="store-buffer capacity per CPU (tso) or per CPU and address (pso, "
+                            "weak); default 2")
     check.add_argument("--max-states", metavar="N", type=_positive_int,
                        help="stop after N distinct states")
     check.add_argument("--max-depth", metavar="N", type=_positive_int,
@@ -129,12 +133,13 @@ def report_spec_errors(err_console: Console, errors: list[SpecError]) -> None:
     report.render_spec_errors(err_console, errors, sources)
 
 
-def load(path: str, consts: list[tuple[str, str]], err_console: Console) -> Model | None:
+def load(path: str, consts: list[tuple[str, str]], err_console: Console,
+         memory: str | None = None, buffer: int | None = None) -> Model | None:
     overrides: dict[str, str] = {}
     for name, value in consts:
         overrides[name] = value
     try:
-        return load_model(path, overrides)
+        return load_model(path, overrides, memory, buffer)
     except SpecErrors as errs:
         report_spec_errors(err_console, errs.errors)
     except SpecError as e:
@@ -157,14 +162,18 @@ def _select_properties(model: Model, names: list[str] | None, err: Console) -> b
 
 def cmd_check(args) -> int:
     out, err = _consoles(args)
-    model = load(args.file, args.const, err)
+    model = load(args.file, args.const, err, args.memory[0] if args.memory else None, args.buffer)
     if model is None:
         return EXIT_USAGE
     if not _select_properties(model, args.invariant, err):
         return EXIT_USAGE
     memories = args.memory or [model.memory]
     results: list[RunResult] = []
-    for memory in memories:
+    for memory in memories:  # the spec is lowered once per memory model
+        if memory != model.memory:
+            model = load(args.file, args.const, err, memory, args.buffer)
+            if model is None:
+                return EXIT_USAGE
         results.append(run_check(model, memory, args, err))
     if args.json:
         print(json.dumps(document(args.file, results), indent=2))

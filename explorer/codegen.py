@@ -48,6 +48,7 @@ class CompiledModel:
     successors: Callable  # state -> (list of (action, next state), list of (action, failure, value))
     invariants: Callable  # state -> list of failing invariant positions, or raises Undefined
     goals: Callable       # state -> list of satisfied goal positions
+    monitors: Callable    # state -> list of satisfied monitor positions (statistics only)
     invariant_names: list[str]
     goal_names: list[str]
     failures: list[Failure]
@@ -113,7 +114,7 @@ HELPERS = {"_sel": _sel, "_div": _div, "_mod": _mod, "_shl": _shl, "_bit": _bit,
            "Undefined": Undefined}
 
 BINARY = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
-          "gt": ">", "ge": ">=", "bor": "|", "band": "&"}
+          "gt": ">", "ge": ">=", "bor": "|", "band": "&", "bxor": "^"}
 
 
 class _ExprCompiler:
@@ -224,15 +225,25 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     selected = (lambda p: properties is None or p.name in properties)
     invariants = [p for p in model.properties if p.kind is Kind.INVARIANT and selected(p)]
     goals = [p for p in model.properties if p.kind is Kind.REACHABLE and selected(p)]
-    for fname, props in (("invariants", invariants), ("goals", goals)):
+    monitors = [(name, expr) for name, expr, _ in model.monitors]
+    for fname, named in (("invariants", [(p.name, p.expr) for p in invariants]),
+                         ("goals", [(p.name, p.expr) for p in goals]), ("monitors", monitors)):
         em.line(f"def {fname}(state):")
         with em.indent():
-            if props:
+            if named:
                 em.line(f"{unpack} = state")
             em.line("r = []")
-            for k, p in enumerate(props):
-                test = f"not {ex(p.expr)}" if fname == "invariants" else ex(p.expr)  # type: ignore[arg-type]
-                em.line(f"if {test}: r.append({k})  # {p.name}")
+            for k, (name, e) in enumerate(named):
+                test = f"not {ex(e)}" if fname == "invariants" else ex(e)
+                if _partial(e):  # one failing property must not hide the others
+                    em.line("try:")
+                    with em.indent():
+                        em.line(f"if {test}: r.append({k})  # {name}")
+                    em.line("except Undefined as u:")
+                    with em.indent():
+                        em.line("r.append(u)")
+                else:
+                    em.line(f"if {test}: r.append({k})  # {name}")
             em.line("return r")
         em.line("")
     source = em.source()
@@ -246,8 +257,8 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     namespace: dict = dict(HELPERS)
     exec(compile(source, filename, "exec"), namespace)
     return CompiledModel(model, namespace["successors"], namespace["invariants"],
-                         namespace["goals"], [p.name for p in invariants], [p.name for p in goals],
-                         failures, source)
+                         namespace["goals"], namespace["monitors"], [p.name for p in invariants],
+                         [p.name for p in goals], failures, source)
 
 
 def _dispatch(model: Model):

@@ -295,7 +295,7 @@ def verdict_line(results: Sequence[RunResult]) -> Text:
              for s in ("violated", "unreached", "unknown", "holds") if (n := counts.get(s, 0))]
     summary = ", ".join(parts) or "no properties checked"
     line = Text.assemble(("verdict: ", "bold"), (word, style), f" ({summary})")
-    incomplete = [r for r in results if not r.complete]
+    incomplete = [r for r in results if not r.complete and r.stop_reason != "all decided"]
     if incomplete:
         reasons = sorted({r.stop_reason for r in incomplete})
         line.append(f"; incomplete: {', '.join(reasons)}", style=STATUS_STYLE["unknown"])
@@ -339,12 +339,17 @@ class StatsView:
                    style=DIM)
         if r.complete:
             yield Text("search complete: every reachable state was explored", style=DIM)
+        elif r.stop_reason == "all decided":
+            yield Text("stopped early: every property was decided; the counts cover the "
+                       "states explored until then", style=DIM)
         else:
             why = STOP_REASONS.get(r.stop_reason)
             yield Text.assemble(
                 (f"incomplete: {r.stop_reason}", STATUS_STYLE["unknown"]),
                 f" ({why})" if why else "",
                 "; the counts are what was found so far")
+        for note in s.notes:
+            yield Text.assemble(("note: ", "bold"), note)
         yield from self._coverage()
 
     def _coverage(self) -> Iterator[Text]:

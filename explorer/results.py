@@ -77,6 +77,7 @@ class Stats:
     seconds: float = 0.0
     initial_states: int = 0
     coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
+    notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
 
     @property
     def rate(self) -> float:
@@ -110,6 +111,7 @@ class RunResult:
                 "complete": self.complete, "stop_reason": self.stop_reason,
                 "seconds": round(self.stats.seconds, 6),
                 "coverage": self.stats.coverage,
+                "notes": self.stats.notes,
                 "properties": [p.to_json() for p in self.properties]}
 
 

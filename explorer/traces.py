@@ -28,14 +28,14 @@ class TraceBuilder:
 
     def step(self, action: int, state: tuple, previous: tuple | None) -> Step:
         model = self.model
-        changed = [] if previous is None else \
-            [s.name for s in model.slots if state[s.index] != previous[s.index]]
+        shown = model.describe(state)
+        before = model.describe(previous) if previous is not None else None
+        changed = [] if before is None else [k for k, v in shown.items() if before.get(k) != v]
         if action < 0:
-            return Step(None, None, None, None, model.describe(state), changed)
+            return Step(None, None, None, None, shown, changed)
         a = model.actions[action]
         label = a.label if a.process is not None else a.name
-        return Step(a.process, label, a.span.line if a.span else None, a.name,
-                    model.describe(state), changed)
+        return Step(a.process, label, a.span.line if a.span else None, a.name, shown, changed)
 
     def trace(self, pos: int) -> Trace:
         steps = []
@@ -44,7 +44,7 @@ class TraceBuilder:
             state = self.states[p]
             steps.append(self.step(action, state, previous))
             previous = state
-        owners = {s.name: s.owner for s in self.model.slots}
+        owners = {name: self.model.owner_of(name) for name in steps[0].state}
         return Trace(steps, owners, [p.name for p in self.model.processes])
 
     def build(self, prop: Property, pos: int, action: int | None, failure: int | None,

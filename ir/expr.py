@@ -52,7 +52,7 @@ ARITY = {
     "neg": 1, "not": 1, "popcount": 1,
     "add": 2, "sub": 2, "mul": 2, "div": 2, "mod": 2,
     "eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2,
-    "bit": 2, "bor": 2, "band": 2, "bandnot": 2, "shl": 2,
+    "bit": 2, "bor": 2, "band": 2, "bandnot": 2, "bxor": 2, "shl": 2,
     "ite": 3,
 }
 VARIADIC = {"and", "or", "select"}
@@ -88,6 +88,7 @@ CONST_FOLD: dict[str, Callable[..., int]] = {
     "bor": lambda a, b: a | b,
     "band": lambda a, b: a & b,
     "bandnot": lambda a, b: a & ~b,
+    "bxor": lambda a, b: a ^ b,
     "shl": lambda a, b: a << b,
 }
 

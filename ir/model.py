@@ -27,6 +27,7 @@ class Slot:
     var: str             # the declared name ("ipi", "seen", "pc")
     shared: bool = False # accessed through the memory model
     is_pc: bool = False
+    internal: bool = False  # a memory model's own slot (store buffer, view): shown via a View
 
     @property
     def lo(self) -> int:
@@ -102,6 +103,9 @@ class Model:
     properties: tuple[Property, ...]
     source: str = ""                           # the spec text, for reports
     memory: str = "sc"
+    views: tuple = ()                          # memory-model state rendered for people
+    monitors: tuple = ()                       # (name, expr, note): reachability reported in stats
+    buffer: int = 0                            # store-buffer capacity the model was built with
 
     def initial_states(self) -> Iterator[tuple[int, ...]]:
         """Every initial state, in a fixed order (the first slot varies slowest)."""
@@ -120,5 +124,19 @@ class Model:
         raise KeyError(name)
 
     def describe(self, state: tuple[int, ...]) -> dict[str, object]:
-        """The state as a flat name -> display value mapping (JSON-ready)."""
-        return {s.name: s.show(state[s.index]) for s in self.slots}
+        """The state as a flat name -> display value mapping (JSON-ready); a memory model's own
+        slots appear through its views (store buffers, stale views)."""
+        out: dict[str, object] = {s.name: s.show(state[s.index]) for s in self.slots
+                                  if not s.internal}
+        for v in self.views:
+            out[v.name] = v.render(state)
+        return out
+
+    def owner_of(self, name: str) -> str | None:
+        for s in self.slots:
+            if s.name == name:
+                return s.owner
+        for v in self.views:
+            if v.name == name:
+                return v.owner
+        return None

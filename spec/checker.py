@@ -30,12 +30,17 @@ class SlotDecl:
     shared: bool
     init: tuple[int, ...]
     is_pc: bool = False
+    internal: bool = False  # added by a memory model; shown through its views
 
 
 @dataclass
 class CheckedSpec:
     file: ast.SpecFile
     symbols: dict[str, Symbol]
+    defs: dict[str, ast.DefDecl] = field(default_factory=dict)
+    uses: list[str] = field(default_factory=list)
+    memory: str | None = None
+    memory_span: Span | None = None
     slots: list[SlotDecl] = field(default_factory=list)
     procs: list[ProcSym] = field(default_factory=list)
     # each action with its parameters and its locals (temporaries of the step)
@@ -60,6 +65,15 @@ class _Checker:
 
     def run(self) -> CheckedSpec:
         decls = self.spec.decls
+        for d in decls:
+            if isinstance(d, ast.UseDecl):
+                self._guard(self._use, d)
+            elif isinstance(d, ast.MemoryDecl):
+                self._guard(self._memory, d)
+        own: set[str] = set()
+        for d in decls:
+            if isinstance(d, ast.DefDecl):
+                self._guard(self._def, d, own)
         for d in decls:  # constants and types first, in order: they may use earlier ones
             self._guard(self._const_or_type, d)
         self._unused_overrides()
@@ -76,6 +90,38 @@ class _Checker:
                 self._guard(self._property, d)
         self.diag.raise_if_any()
         return self.out
+
+    # ---- preludes, memory model, definitions ------------------------------------------------
+    def _use(self, d: ast.UseDecl) -> None:
+        from spec.preludes import load_prelude  # the preludes are spec text shipped beside us
+        name = ".".join(d.path)
+        prelude = load_prelude(name, d.span)
+        self.out.uses.append(name)
+        for pd in prelude.decls:
+            if isinstance(pd, ast.DefDecl):
+                self.out.defs[pd.name] = pd
+
+    def _memory(self, d: ast.MemoryDecl) -> None:
+        from spec.memory import MODELS
+        if self.out.memory is not None:
+            raise SpecError("the memory model is named twice", d.span)
+        if d.name not in MODELS:
+            raise SpecError(f"unknown memory model '{d.name}' (known: {', '.join(MODELS)})",
+                            d.span)
+        self.out.memory = d.name
+        self.out.memory_span = d.span
+
+    def _def(self, d: ast.DefDecl, own: set[str]) -> None:
+        from spec.elaborate import BUILTINS, INTRINSICS
+        if d.name in INTRINSICS or d.name in BUILTINS:
+            raise SpecError(f"'{d.name}' is built in and cannot be redefined", d.span)
+        if d.name in own:
+            raise SpecError(f"def '{d.name}' is defined twice", d.span)
+        if len(set(d.params)) != len(d.params):
+            raise SpecError(f"def '{d.name}' names a parameter twice", d.span)
+        own.add(d.name)
+        _check_def_body(d.body, self.diag)
+        self.out.defs[d.name] = d  # a spec's own def overrides the prelude's
 
     def _guard(self, fn, *args) -> None:
         try:
@@ -347,6 +393,26 @@ class _Labels:
             self._block(s.body, True)
         elif isinstance(s, ast.Goto):
             self.gotos.append(s)
+
+
+def _check_def_body(stmts: tuple[ast.Stmt, ...], diag: Diagnostics) -> None:
+    """A def is expanded inside one step: no labels, loops, gotos or termination."""
+    for s in stmts:
+        if isinstance(s, ast.Labeled):
+            diag.error("a def runs inside one step: it cannot have labels", s.span)
+        elif isinstance(s, ast.While):
+            diag.error("a def runs inside one step: it cannot loop (use 'for' over a fixed "
+                       "collection)", s.span)
+        elif isinstance(s, (ast.Goto, ast.Terminate)):
+            diag.error("a def runs inside one step: it cannot goto or terminate", s.span)
+        elif isinstance(s, ast.If):
+            _check_def_body(s.then, diag)
+            _check_def_body(s.else_ or (), diag)
+        elif isinstance(s, ast.Either):
+            for b in s.branches:
+                _check_def_body(b, diag)
+        elif isinstance(s, (ast.With, ast.For)):
+            _check_def_body(s.body, diag)
 
 
 def _ends_step(s: ast.Stmt) -> bool:

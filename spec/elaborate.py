@@ -15,11 +15,52 @@ from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symb
                         VarSym)
 from spec.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
                         element_position, finite_scalar)
-from spec.values import ArrayVal, Domain, ProcRef, Scalar, SetMember, Value
+from spec.memory.base import (FENCES, ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read)
+from spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Value
+
+# intrinsics usable in expressions; `store`, `fence` (and `rmw` with its result dropped) are
+# statements, handled by spec.lower
+INTRINSICS = {"load", "rmw", "cmpxchg", "rmw_unless", "drained", "store", "fence"}
+BUILTINS = {"card", "min", "max", "abs"}
 
 ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
 ORDER = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 EQUALITY = {"==": "eq", "!=": "ne"}
+
+
+class Memory:
+    """How an expression reaches shared memory. This default reads memory directly, as a
+    property or a TLA+-style action does; a CPU's step goes through its memory model."""
+
+    def __init__(self, ctx_read=None):
+        self._read = ctx_read
+
+    def load(self, ctx: "Context", loc: Location, order: str) -> Expr:
+        return mem_read(_Reader(ctx), loc)
+
+    def rmw(self, ctx: "Context", loc: Location, name: str, operand: Expr, order: str,
+            span: Span) -> Expr:
+        raise SpecError("an atomic operation can only run inside a process's step", span)
+
+    def cmpxchg(self, ctx, loc, expected, new, order, fail_order, span) -> Expr:
+        raise SpecError("an atomic operation can only run inside a process's step", span)
+
+    def rmw_unless(self, ctx, loc, name, operand, unless, order, fail_order, span) -> Expr:
+        raise SpecError("an atomic operation can only run inside a process's step", span)
+
+    def drained(self, ctx: "Context") -> Expr:
+        return ir.TRUE
+
+
+class _Reader:
+    def __init__(self, ctx: "Context"):
+        self.ctx = ctx
+
+    def read(self, slot: int) -> Expr:
+        return self.ctx.read(slot)
+
+
+DIRECT = Memory()
 
 
 @dataclass
@@ -30,12 +71,19 @@ class Context:
     instance: Instance | None = None
     bound: dict[str, Value] = field(default_factory=dict)
     env: dict[int, Expr] = field(default_factory=dict)
+    memory: Memory = DIRECT
+    call_results: dict[int, Value] = field(default_factory=dict)  # hoisted `def` calls
+    defs: dict[str, object] = field(default_factory=dict)         # name -> ast.DefDecl
 
     def read(self, slot: int) -> Expr:
         return self.env.get(slot, Ref(slot))
 
     def with_bound(self, name: str, value: Value) -> "Context":
-        return Context(self.symbols, self.instance, {**self.bound, name: value}, self.env)
+        return self.rebind({**self.bound, name: value})
+
+    def rebind(self, bound: dict[str, Value]) -> "Context":
+        return Context(self.symbols, self.instance, bound, self.env, self.memory,
+                       self.call_results, self.defs)
 
 
 def type_name(t: Type) -> str:
@@ -50,12 +98,16 @@ def type_name(t: Type) -> str:
     return f"an array ({t})"
 
 
-def var_value(ctx: Context, layout: Layout, t: Type, name: str) -> Value:
+def var_value(ctx: Context, layout: Layout, t: Type, name: str, shared: bool = False) -> Value:
+    """A variable's value; a shared variable's elements are locations, loaded when used."""
     if isinstance(t, ArrayT):
         assert isinstance(layout, tuple)
-        return ArrayVal(t, tuple(var_value(ctx, sub, t.elem, f"{name}[{_show_index(t.index, v)}]")
+        return ArrayVal(t, tuple(var_value(ctx, sub, t.elem, f"{name}[{_show_index(t.index, v)}]",
+                                           shared)
                                  for sub, v in zip(layout, t.index.values())), name)
     assert isinstance(layout, int)
+    if shared:
+        return Location((layout,), None, t, name)
     return Scalar(ctx.read(layout), t)
 
 
@@ -70,6 +122,15 @@ def _show_index(t: ScalarT, v: int) -> str:
 def select_value(index: Expr, options: list[Value], span: Span, info: str) -> Value:
     """options[index] for a dynamic index, component by component for arrays."""
     first = options[0]
+    if isinstance(first, Location):
+        slots: list[int] = []
+        positions: list[Expr] = []
+        for o in options:  # flatten: candidate positions of every option, one after the other
+            assert isinstance(o, Location)
+            positions.append(op("add", Const(len(slots)), o.index or Const(0)))
+            slots.extend(o.slots)
+        return Location(tuple(slots), op("select", index, *positions, span=span, info=info),
+                        first.type, info.split("|")[0] + "[...]")
     if isinstance(first, Scalar):
         return Scalar(op("select", index, *(o.expr for o in options), span=span, info=info),  # type: ignore[union-attr]
                       first.type)
@@ -97,6 +158,8 @@ class Elaborator:
 
     def scalar(self, e: ast.Expr, ctx: Context) -> Scalar:
         v = self.value(e, ctx)
+        if isinstance(v, Location):  # a plain load of a shared location
+            return Scalar(ctx.memory.load(ctx, v, "plain"), v.type)
         if isinstance(v, Scalar):
             return v
         raise SpecError(f"expected a value, found {_describe(v)}", e.span)
@@ -132,6 +195,8 @@ class Elaborator:
         v = self.value(e, ctx)
         if isinstance(v, Domain):
             return v
+        if isinstance(v, Location):
+            v = Scalar(ctx.memory.load(ctx, v, "plain"), v.type)
         if isinstance(v, Scalar) and isinstance(v.type, SetT):
             if v.type.elem is None:
                 return Domain(IntT(0, 0), ())
@@ -166,9 +231,22 @@ class Elaborator:
             return ctx.bound["self"]
         raise SpecError("'self' is only defined inside a parameterised process", e.span)
 
+    def location(self, e: ast.Expr, ctx: Context) -> Location:
+        v = self.value(e, ctx)
+        if not isinstance(v, Location):
+            raise SpecError("expected a shared location (a `shared` variable or one of its "
+                            f"elements), found {_describe(v)}", e.span)
+        return v
+
     def _Name(self, e: ast.Name, ctx: Context) -> Value:
         if e.id in ctx.bound:
-            return ctx.bound[e.id]
+            b = ctx.bound[e.id]
+            if isinstance(b, ByName):  # a def parameter: the caller's expression, in its scope
+                scope = dict(b.bound)
+                if "VAL" in ctx.bound:  # as the kernel's cond_read macros: VAL is the value read
+                    scope["VAL"] = ctx.bound["VAL"]
+                return self.value(b.expr, ctx.rebind(scope))  # type: ignore[arg-type]
+            return b
         if ctx.instance is not None and e.id in ctx.instance.locals:
             sym = ctx.instance.locals[e.id]
             return var_value(ctx, sym.layout, sym.type, f"{ctx.instance.name}.{e.id}")
@@ -176,7 +254,7 @@ class Elaborator:
         if sym is None:
             raise SpecError(f"unknown name '{e.id}'", e.span)
         if isinstance(sym, VarSym):
-            return var_value(ctx, sym.layout, sym.type, e.id)
+            return var_value(ctx, sym.layout, sym.type, e.id, sym.shared)
         if isinstance(sym, ConstSym):
             return Scalar(Const(sym.value), sym.type)
         if isinstance(sym, EnumMemberSym):
@@ -193,6 +271,16 @@ class Elaborator:
 
     def _Call(self, e: ast.Call, ctx: Context) -> Value:
         f = e.func
+        if id(e) in ctx.call_results:  # a def call already run by the step being lowered
+            result = ctx.call_results[id(e)]
+            if result is None:
+                raise SpecError(f"'{f}' returns no value", e.span)
+            return result
+        if f in ctx.defs:
+            raise SpecError(f"a call to '{f}' can only appear in a process's or action's code "
+                            "(a definition runs as part of a step)", e.span)
+        if f in INTRINSICS:
+            return self._intrinsic(e, ctx)
         if f == "card":
             self._arity(e, 1)
             s = self.scalar(e.args[0], ctx)
@@ -207,7 +295,65 @@ class Elaborator:
             self._arity(e, 1)
             a = self.integer(e.args[0], ctx)
             return Scalar(op("ite", op("ge", a, Const(0)), a, op("neg", a)), INT)
-        raise SpecError(f"unknown function '{f}' (known: card, min, max, abs)", e.span)
+        raise SpecError(f"unknown function '{f}' (built in: card, min, max, abs, load, rmw, "
+                        f"cmpxchg, rmw_unless, drained; or a def)", e.span)
+
+    def word(self, e: ast.Expr, allowed: tuple[str, ...], what: str) -> str:
+        """An ordering, fence kind or operation name written as a bare word."""
+        if isinstance(e, ast.Name) and e.id in allowed:
+            return e.id
+        raise SpecError(f"expected {what}: one of {', '.join(allowed)}", e.span)
+
+    def _intrinsic(self, e: ast.Call, ctx: Context) -> Value:
+        f, a = e.func, e.args
+        arity = {"load": 2, "rmw": 4, "cmpxchg": 5, "rmw_unless": 6, "drained": 0, "store": 3,
+                 "fence": 1}[f]
+        if len(a) != arity:
+            raise SpecError(f"{f}() takes {arity} argument{'s' if arity != 1 else ''}, given "
+                            f"{len(a)}", e.span)
+        if f in ("store", "fence"):
+            raise SpecError(f"{f}() is a statement; it has no value", e.span)
+        if f == "drained":
+            return Scalar(ctx.memory.drained(ctx), BOOL)
+        loc = self.location(a[0], ctx)
+        if f == "load":
+            order = self.word(a[1], ORDERS_LOAD, "a load ordering")
+            return Scalar(ctx.memory.load(ctx, loc, order), loc.type)
+        self._need_int_location(loc, a[0])
+        if f == "rmw":
+            name = self.word(a[1], RMW_OPS, "an operation")
+            operand = self._operand(a[2], ctx, loc, name)
+            order = self.word(a[3], ORDERS_RMW, "an RMW ordering")
+            return Scalar(ctx.memory.rmw(ctx, loc, name, operand, order, e.span), loc.type)
+        if f == "cmpxchg":
+            expected = self._operand(a[1], ctx, loc, "xchg")
+            new = self._operand(a[2], ctx, loc, "xchg")
+            order = self.word(a[3], ORDERS_RMW, "an RMW ordering")
+            fail = self.word(a[4], ORDERS_RMW, "a failure ordering")
+            return Scalar(ctx.memory.cmpxchg(ctx, loc, expected, new, order, fail, e.span),
+                          loc.type)
+        name = self.word(a[1], RMW_OPS, "an operation")
+        operand = self._operand(a[2], ctx, loc, name)
+        unless = self._operand(a[3], ctx, loc, "xchg")
+        order = self.word(a[4], ORDERS_RMW, "an RMW ordering")
+        fail = self.word(a[5], ORDERS_RMW, "a failure ordering")
+        return Scalar(ctx.memory.rmw_unless(ctx, loc, name, operand, unless, order, fail, e.span),
+                      loc.type)
+
+    @staticmethod
+    def _need_int_location(loc: Location, node: ast.Expr) -> None:
+        if isinstance(loc.type, (ArrayT,)):
+            raise SpecError("an atomic operation needs one location, not an array", node.span)
+
+    def _operand(self, e: ast.Expr, ctx: Context, loc: Location, name: str) -> Expr:
+        v = self.scalar(e, ctx)
+        if name == "xchg":
+            if not compatible(v.type, loc.type):
+                raise SpecError(f"'{loc.name}' holds {type_name(loc.type)}; this is "
+                                f"{type_name(v.type)}", e.span)
+        elif not isinstance(v.type, IntT) or not isinstance(loc.type, IntT):
+            raise SpecError(f"'{name}' works on integers", e.span)
+        return v.expr
 
     @staticmethod
     def _arity(e: ast.Call, n: int) -> None:

@@ -17,11 +17,18 @@ from ir.expr import Const, Expr, op
 from ir.model import Action, Check, Model, ProcessInstance, Slot
 from spec import ast
 from spec.checker import CheckedSpec
-from spec.elaborate import Context, Elaborator, position, type_name
+from spec.elaborate import INTRINSICS, Context, Elaborator, Memory, position, type_name
 from spec.errors import Diagnostics, Span, SpecError
 from spec.scope import Instance, Layout, ProcSym, VarSym
 from spec.types import ArrayT, IntT, SetT, Type, compatible
-from spec.values import ArrayVal, Scalar, Value
+from spec.memory import DEFAULT_CAPACITY, MODELS
+from spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
+                              SharedInfo, Usage)
+from spec.memory.sc import Sc
+from spec.values import ArrayVal, ByName, Scalar, Value
+
+CHOICE_BASE = 1 << 24  # pseudo-slots for nondeterministic choices, resolved when a step ends
+MAX_CALL_DEPTH = 16
 
 DONE = "Done"
 
@@ -32,11 +39,14 @@ class _Path:
     guard: list[Expr]
     checks: list[Check]
     bound: dict[str, Value]
-    temps: dict[str, Type] = field(default_factory=dict)  # action locals: step temporaries
+    temps: dict[str, Type] = field(default_factory=dict)  # step temporaries (action locals, let)
+    choices: list[tuple[int, int]] = field(default_factory=list)  # (pseudo-slot, how many)
+    calls: dict[int, Value] = field(default_factory=dict)  # results of hoisted def calls
+    depth: int = 0
 
     def fork(self) -> "_Path":
         return _Path(dict(self.env), list(self.guard), list(self.checks), dict(self.bound),
-                     self.temps)
+                     dict(self.temps), list(self.choices), dict(self.calls), self.depth)
 
 
 # A continuation: what runs after the current statement.
@@ -70,16 +80,165 @@ class _ForNext:
     next: "_Cont"
 
 
-_Cont = Union[_Seq, _Loop, _Unbind, _ForNext, None]
+@dataclass(frozen=True)
+class _DefExit:
+    """The end of an expanded def: store its result, restore the caller's names, go on."""
+
+    call: int                 # id of the call node (None result for a statement call)
+    saved: dict
+    saved_temps: dict
+    next: "_Cont"
 
 
-def lower(checked: CheckedSpec, source: str = "") -> Model:
-    return _Lowerer(checked, source).run()
+@dataclass(frozen=True)
+class _Resume:
+    """Go on with a statement whose def calls have all run."""
+
+    fn: object  # (path) -> iterator of finished paths
+
+
+_Cont = Union[_Seq, _Loop, _Unbind, _ForNext, _DefExit, _Resume, None]
+
+
+def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
+          buffer: int | None = None) -> Model:
+    """Lower a checked spec under a memory model (default: the spec's `memory`, else sc).
+
+    A first pass under SC records which CPU loads and stores which shared location, so that the
+    memory model adds buffers and views only where they can matter."""
+    name = memory or checked.memory or "sc"
+    if name not in MODELS:
+        raise SpecError(f"unknown memory model '{name}' (known: {', '.join(MODELS)})",
+                        checked.memory_span if memory is None else None)
+    usage = Usage()
+    _Lowerer(checked, source, lambda shared, alloc: _Recorder(shared, usage, alloc, 1)).run()
+    capacity = buffer or DEFAULT_CAPACITY
+    return _Lowerer(checked, source,
+                    lambda shared, alloc: MODELS[name](shared, usage, alloc, capacity)).run()
+
+
+class _Recorder(Sc):
+    """SC, noting which CPU touches which location how."""
+
+    def load(self, port, loc, order):
+        self.usage.note(self.usage.loads, port.cpu, loc)
+        return super().load(port, loc, order)
+
+    def store(self, port, loc, value, order):
+        self.usage.note(self.usage.stores, port.cpu, loc)
+        super().store(port, loc, value, order)
+
+    def rmw(self, port, loc, name, operand, order, returns):
+        if returns or order != "unordered":
+            self.usage.note(self.usage.loads, port.cpu, loc)
+            self.usage.note(self.usage.rmws, port.cpu, loc)
+        else:
+            self.usage.note(self.usage.deferred, port.cpu, loc)
+            if isinstance(operand, Const):
+                self.usage.operands.add(abs(operand.value))
+        return super().rmw(port, loc, name, operand, order, returns)
+
+    def cmpxchg(self, port, loc, expected, new, order, fail_order):
+        self.usage.note(self.usage.loads, port.cpu, loc)
+        self.usage.note(self.usage.rmws, port.cpu, loc)
+        return super().cmpxchg(port, loc, expected, new, order, fail_order)
+
+    def rmw_unless(self, port, loc, name, operand, unless, order, fail_order):
+        self.usage.note(self.usage.loads, port.cpu, loc)
+        self.usage.note(self.usage.rmws, port.cpu, loc)
+        return super().rmw_unless(port, loc, name, operand, unless, order, fail_order)
+
+
+class _SlotAdder:
+    """Lets a memory model append slots of its own to the layout."""
+
+    def __init__(self, slots: list):
+        self.slots = slots
+
+    def add(self, name: str, type: Type, owner: str | None, var: str) -> int:
+        from spec.checker import SlotDecl
+        self.slots.append(SlotDecl(name, type, owner, var, False, (type.values()[0],),  # type: ignore[union-attr]
+                                   internal=True))
+        return len(self.slots) - 1
+
+
+class _Port:
+    """The step being lowered, as the memory model sees it (`spec.memory.base.Port`)."""
+
+    def __init__(self, lowerer: "_Lowerer", path: _Path, cpu: str, span: Span | None):
+        self.lowerer = lowerer
+        self.path = path
+        self.cpu = cpu
+        self.span = span
+
+    def read(self, slot: int) -> Expr:
+        return self.path.env.get(slot, ir.Ref(slot))
+
+    def write(self, slot: int, value: Expr) -> None:
+        self.path.env[slot] = value
+
+    def guard(self, cond: Expr) -> None:
+        self.path.guard.append(cond)
+
+    def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:
+        self.lowerer._range_check(self.path, value, loc.type, loc.name, self.span, when)
+
+    def choice(self, n: int) -> Expr:
+        slot = CHOICE_BASE + len(self.path.choices)
+        self.path.choices.append((slot, n))
+        return ir.Ref(slot)
+
+
+class _StepMemory(Memory):
+    """Shared accesses of a CPU's step go through the memory model."""
+
+    def __init__(self, lowerer: "_Lowerer", path: _Path, cpu: str):
+        self.lowerer, self.path, self.cpu = lowerer, path, cpu
+
+    def port(self, span: Span | None = None) -> _Port:
+        return _Port(self.lowerer, self.path, self.cpu, span)
+
+    def load(self, ctx, loc, order):
+        return self.lowerer.mm.load(self.port(), loc, order)
+
+    def rmw(self, ctx, loc, name, operand, order, span):
+        return self.lowerer.mm.rmw(self.port(span), loc, name, operand, order, True)
+
+    def cmpxchg(self, ctx, loc, expected, new, order, fail_order, span):
+        return self.lowerer.mm.cmpxchg(self.port(span), loc, expected, new, order, fail_order)
+
+    def rmw_unless(self, ctx, loc, name, operand, unless, order, fail_order, span):
+        return self.lowerer.mm.rmw_unless(self.port(span), loc, name, operand, unless, order,
+                                          fail_order)
+
+    def drained(self, ctx):
+        return self.lowerer.mm.drained(ctx.read)
+
+
+class _ObserverMemory(Memory):
+    """Properties see memory as it is, and `drained()` asks the memory model."""
+
+    def __init__(self, lowerer: "_Lowerer"):
+        self.lowerer = lowerer
+
+    def drained(self, ctx):
+        return self.lowerer.mm.drained(ctx.read)
 
 
 class _Lowerer:
-    def __init__(self, checked: CheckedSpec, source: str):
+    def __init__(self, checked: CheckedSpec, source: str, make_memory):
         self.c = checked
+        self.slots = list(checked.slots)
+        cpus = [inst.name for proc in checked.procs for inst in proc.instances]
+        shared_slots = [i for i, sd in enumerate(self.slots) if sd.shared]
+        self.shared = SharedInfo(shared_slots, [self.slots[i].name for i in shared_slots],
+                                 [self.slots[i].type for i in shared_slots])
+        self.usage_cpus = cpus
+        self.mm: MemoryModel = make_memory(self.shared, _SlotAdder(self.slots))
+        if not self.mm.cpus:
+            self.mm.cpus = cpus
+        if hasattr(self.mm.usage, "cpus") and not self.mm.usage.cpus:
+            self.mm.usage.cpus = cpus
         self.source_lines = source.splitlines()
         self.elab = Elaborator()
         self.diag = Diagnostics()
@@ -87,7 +246,7 @@ class _Lowerer:
         self.actions: list[Action] = []
         self.assert_names: dict[Span, str] = {}
         self.instance: Instance | None = None
-        self.ranges = [(s.type.values()[0], s.type.values()[-1]) for s in checked.slots]  # type: ignore[union-attr]
+        self.ranges = [(s.type.values()[0], s.type.values()[-1]) for s in self.slots]  # type: ignore[union-attr]
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> Model:
@@ -96,17 +255,25 @@ class _Lowerer:
                 self._instance(proc, inst)
         for decl, params, temps in self.c.actions:
             self._tla_action(decl, params, temps)
+        for flush in self.mm.flushes():
+            path = _Path({}, [], [], {})
+            self.instance = None
+            flush.body(_Port(self, path, flush.cpu, None))
+            self._emit(flush.name, flush.cpu, "flush", None, path)
         props = self._properties()
         if not self.diag.errors and not self.c.procs and not self.c.actions:
             self.diag.error("nothing to explore: the spec has no process and no action", None)
         self.diag.raise_if_any()
-        slots = tuple(Slot(i, s.name, s.type, s.owner, s.var, s.shared, s.is_pc)
-                      for i, s in enumerate(self.c.slots))
+        slots = tuple(Slot(i, s.name, s.type, s.owner, s.var, s.shared, s.is_pc, s.internal)
+                      for i, s in enumerate(self.slots))
         processes = tuple(ProcessInstance(inst.name, proc.name, inst.id, inst.pc_slot,
                                           proc.pc_labels, proc.label_spans)
                           for proc in self.c.procs for inst in proc.instances)
-        return Model(self.c.file.path, slots, tuple(s.init for s in self.c.slots),
-                     tuple(self.actions), processes, tuple(props), "\n".join(self.source_lines))
+        return Model(self.c.file.path, slots, tuple(s.init for s in self.slots),
+                     tuple(self.actions), processes, tuple(props), "\n".join(self.source_lines),
+                     self.mm.name, tuple(self.mm.views()),
+                     tuple((m.name, m.expr, m.note) for m in self.mm.monitors()),
+                     self.mm.capacity)
 
     def _error(self, err: SpecError) -> None:
         key = (err.message, err.span)
@@ -191,19 +358,32 @@ class _Lowerer:
         path.bound[local.name] = Scalar(value.expr, t)
         path.temps[local.name] = t
 
-    def _emit(self, name: str, process: str | None, label: str | None, span: Span,
+    def _emit(self, name: str, process: str | None, label: str | None, span: Span | None,
               p: _Path) -> None:
-        guard = ir.conj(p.guard)
-        if guard == ir.FALSE:
-            return
-        updates = tuple(sorted((s, e) for s, e in p.env.items() if e != ir.Ref(s)))
-        checks = tuple(c for c in p.checks if decide(c.cond, self.ranges) is not True)
-        self.actions.append(Action(len(self.actions), name, process, label, span, guard, updates,
-                                   checks))
+        """One action per combination of the path's nondeterministic choices."""
+        combos: list[dict[int, Expr]] = [{}]
+        for slot, n in p.choices:
+            combos = [{**c, slot: Const(v)} for c in combos for v in range(n)]
+        for combo in combos:
+            def fix(e: Expr) -> Expr:
+                return ir.substitute(e, combo) if combo else e
+            guard = ir.conj(tuple(fix(g) for g in p.guard))
+            if guard == ir.FALSE:
+                continue
+            updates = tuple(sorted((s, fix(e)) for s, e in p.env.items()
+                                   if fix(e) != ir.Ref(s)))
+            checks = tuple(Check(c.kind, fix(c.cond), c.property, c.message, c.span,
+                                 None if c.value is None else fix(c.value)) for c in p.checks)
+            checks = tuple(c for c in checks if decide(c.cond, self.ranges) is not True)
+            self.actions.append(Action(len(self.actions), name, process, label, span, guard,
+                                       updates, checks))
 
     # ---- statements ----------------------------------------------------------------------
     def _ctx(self, p: _Path) -> Context:
-        return Context(self.c.symbols, self.instance, p.bound, p.env)
+        memory = _StepMemory(self, p, self.instance.name) if self.instance is not None else \
+            _ObserverMemory(self)
+        return Context(self.c.symbols, self.instance, p.bound, p.env, memory, p.calls,
+                       self.c.defs)
 
     def _run(self, stmts: tuple[ast.Stmt, ...], i: int, cont: _Cont, p: _Path) -> Iterator:
         if i >= len(stmts):
@@ -218,6 +398,13 @@ class _Lowerer:
             yield from self._run(cont.stmts, cont.i, cont.next, p)
         elif isinstance(cont, _Loop):
             yield p, cont.label
+        elif isinstance(cont, _DefExit):
+            p.calls.setdefault(cont.call, None)  # type: ignore[arg-type]
+            p.bound, p.temps = dict(cont.saved), dict(cont.saved_temps)
+            p.depth -= 1
+            yield from self._continue(cont.next, p)
+        elif isinstance(cont, _Resume):
+            yield from cont.fn(p)  # type: ignore[operator]
         elif isinstance(cont, _ForNext):
             if cont.values:
                 p.bound[cont.var] = cont.values[0]
@@ -233,6 +420,35 @@ class _Lowerer:
             yield from self._continue(cont.next, p)
 
     def _exec(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
+        pending = [c for c in _calls_in(_stmt_exprs(s), self.c.defs) if id(c) not in p.calls]
+        if pending:  # run the def calls of this statement first, left to right
+            call = pending[0]
+            resume = _Resume(lambda q: self._exec(s, cont, q, first))
+            yield from self._expand(call.func, call.args, id(call), call.span, p, resume)
+            return
+        if isinstance(s, ast.CallStmt) and s.func in self.c.defs:
+            yield from self._expand(s.func, s.args, id(s), s.span, p, cont)
+            return
+        yield from self._exec_plain(s, cont, p, first)
+
+    def _expand(self, name: str, args: tuple[ast.Expr, ...], call: int, span: Span, p: _Path,
+                cont: _Cont) -> Iterator:
+        """Expand a def inline: its parameters are the caller's argument expressions."""
+        d = self.c.defs[name]
+        if len(args) != len(d.params):
+            raise SpecError(f"{name}() takes {len(d.params)} argument"
+                            f"{'s' if len(d.params) != 1 else ''}, given {len(args)}", span)
+        if p.depth >= MAX_CALL_DEPTH:
+            raise SpecError(f"definitions call each other too deeply (through '{name}')", span)
+        saved, saved_temps = dict(p.bound), dict(p.temps)
+        bound: dict[str, Value] = {k: v for k, v in saved.items() if k == "self"}
+        for param, arg in zip(d.params, args):
+            bound[param] = ByName(arg, saved)
+        p.bound, p.temps = bound, {}
+        p.depth += 1
+        yield from self._run(d.body, 0, _DefExit(call, saved, saved_temps, cont), p)
+
+    def _exec_plain(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
         if isinstance(s, ast.Labeled):
             if not first:
                 yield p, s.label
@@ -285,6 +501,22 @@ class _Lowerer:
             yield from self._continue(cont, p)
         elif isinstance(s, ast.Skip):
             yield from self._continue(cont, p)
+        elif isinstance(s, ast.Let):
+            v = self.elab.scalar(s.value, self._ctx(p))
+            if isinstance(v.type, IntT):
+                v = Scalar(v.expr, IntT())  # a temporary is an unbounded integer
+            p.bound[s.name] = v
+            p.temps[s.name] = v.type
+            yield from self._continue(cont, p)
+        elif isinstance(s, ast.Return):
+            exit_ = _def_exit(cont)
+            if exit_ is None:
+                raise SpecError("'return' outside a def", s.span)
+            p.calls[exit_.call] = self.elab.scalar(s.value, self._ctx(p))
+            yield from self._continue(exit_, p)
+        elif isinstance(s, ast.CallStmt):
+            self._intrinsic_stmt(s, p)
+            yield from self._continue(cont, p)
         elif isinstance(s, ast.Terminate):
             yield p, DONE
         else:  # pragma: no cover - the grammar has no other statements
@@ -321,10 +553,71 @@ class _Lowerer:
         return " ".join(text.split())
 
     # ---- assignment ------------------------------------------------------------------------
+    def _intrinsic_stmt(self, s: ast.CallStmt, p: _Path) -> None:
+        ctx = self._ctx(p)
+        f, a = s.func, s.args
+        if f not in INTRINSICS:
+            hint = "" if self.c.uses else " (no prelude is imported: `use linux.x86;` or " \
+                "`use linux.generic;` define the Linux primitives)"
+            raise SpecError(f"unknown definition '{f}'{hint}", s.span)
+        if f == "store":
+            if len(a) != 3:
+                raise SpecError(f"store() takes 3 arguments, given {len(a)}", s.span)
+            loc = self.elab.location(a[0], ctx)
+            value = self.elab.scalar(a[1], ctx)
+            order = self.elab.word(a[2], ORDERS_STORE, "a store ordering")
+            self._store_shared(p, loc, value, order, s.span, a[1].span)
+        elif f == "fence":
+            if len(a) != 1:
+                raise SpecError(f"fence() takes 1 argument, given {len(a)}", s.span)
+            kind = self.elab.word(a[0], FENCES, "a fence kind")
+            if self.instance is not None:
+                self.mm.fence(_Port(self, p, self.instance.name, s.span), kind)
+        elif f == "rmw" and len(a) == 4:
+            loc = self.elab.location(a[0], ctx)
+            name = self.elab.word(a[1], RMW_OPS, "an operation")
+            operand = self.elab._operand(a[2], ctx, loc, name)
+            order = self.elab.word(a[3], ORDERS_RMW, "an RMW ordering")
+            if self.instance is None:
+                ctx.memory = _StepMemory(self, p, "")
+            self.mm.rmw(_Port(self, p, self.instance.name if self.instance else "", s.span),
+                        loc, name, operand, order, False)
+        elif f == "drained":
+            raise SpecError("drained() is a condition, not a statement", s.span)
+        else:  # an intrinsic with a value, its result dropped
+            self.elab.value(ast.Call(f, a, s.span), ctx)
+
+    def _store_shared(self, p: _Path, loc: Location, value: Value, order: str, span: Span,
+                      value_span: Span) -> None:
+        v = self._as_scalar_of(value, loc.type, value_span)
+        self._range_check(p, v, loc.type, loc.name, span)
+        cpu = self.instance.name if self.instance is not None else ""
+        port = _Port(self, p, cpu, span)
+        if self.instance is None:  # a TLA+-style action: memory directly
+            self.mm.write_mem(port, loc, v)
+        else:
+            self.mm.store(port, loc, v, order)
+
     def _assign(self, s: ast.Assign, p: _Path) -> None:
         ctx = self._ctx(p)
         target = s.target
+        if self._is_location(target, p):
+            where = self.elab.value(_target_expr(target), ctx)
+            if isinstance(where, Location):
+                value = self.elab.scalar(s.value, ctx)
+                self._store_shared(p, where, value, "plain", s.span, s.value.span)
+            else:  # a whole shared array: one store per element, in index order
+                self._store_array(p, where, self.elab.value(s.value, ctx), s, ctx)
+            return
+        bound = p.bound.get(target.name)
+        if isinstance(bound, ByName):
+            if not isinstance(bound.expr, ast.Name) or target.indices:
+                raise SpecError("a def can assign to a shared location or a variable name "
+                                "passed to it, not to this expression", target.span)
+            target = ast.Target(bound.expr.id, (), target.span)
         value = self.elab.value(s.value, ctx)
+        if isinstance(value, Location):
+            value = self.elab.scalar(s.value, ctx)
         if target.name in p.temps:
             if target.indices:
                 raise SpecError(f"'{target.name}' is not an array", target.span)
@@ -366,6 +659,34 @@ class _Lowerer:
             parts = new_parts
         for layout, cond, t, nm in parts:
             self._store(p, layout, cond, t, value, nm, s)
+
+    def _store_array(self, p: _Path, where: Value, value: Value, s: ast.Assign,
+                     ctx: Context) -> None:
+        if isinstance(where, Location):
+            if isinstance(value, Location):
+                value = Scalar(ctx.memory.load(ctx, value, "plain"), value.type)
+            self._store_shared(p, where, value, "plain", s.span, s.value.span)
+            return
+        assert isinstance(where, ArrayVal)
+        if not isinstance(value, ArrayVal) or value.type != where.type:
+            raise SpecError(f"'{where.name}' is {type_name(where.type)}; the value is "
+                            f"{_value_kind(value)}", s.value.span)
+        for w, v in zip(where.elems, value.elems):
+            self._store_array(p, w, v, s, ctx)
+
+    def _is_location(self, target: ast.Target, p: _Path) -> bool:
+        """Whether an assignment's target is a shared location (a store)."""
+        b = p.bound.get(target.name)
+        if isinstance(b, ByName):
+            try:
+                v = self.elab.value(b.expr, self._ctx(p).rebind(b.bound))  # type: ignore[arg-type]
+            except SpecError:
+                return False
+            return isinstance(v, (Location, ArrayVal)) and _is_shared_value(v)
+        if b is not None or (self.instance and target.name in self.instance.locals):
+            return False
+        sym = self.c.symbols.get(target.name)
+        return isinstance(sym, VarSym) and sym.shared
 
     def _variable(self, name: str, span: Span, p: _Path) -> VarSym:
         if name in p.bound:
@@ -421,9 +742,10 @@ class _Lowerer:
     def _properties(self) -> list[Property]:
         props: list[Property] = []
         kinds = {"invariant": Kind.INVARIANT, "reachable": Kind.REACHABLE}
+        observer = Context(self.c.symbols, None, {}, {}, _ObserverMemory(self), {}, self.c.defs)
         for d in self.c.properties:
             try:
-                e = self.elab.boolean(d.expr, Context(self.c.symbols))
+                e = self.elab.boolean(d.expr, observer)
             except SpecError as err:
                 self._error(err)
                 continue
@@ -439,6 +761,66 @@ class _Lowerer:
                               "some step is enabled in every state where a process has not "
                               "terminated"))
         return props
+
+
+def _def_exit(cont: _Cont) -> _DefExit | None:
+    while cont is not None:
+        if isinstance(cont, _DefExit):
+            return cont
+        cont = getattr(cont, "next", None)  # _Loop and _Resume end the search
+    return None
+
+
+def _target_expr(t: ast.Target) -> ast.Expr:
+    e: ast.Expr = ast.Name(t.name, t.span)
+    for i in t.indices:
+        e = ast.Index(e, i, t.span)
+    return e
+
+
+def _is_shared_value(v: Value) -> bool:
+    if isinstance(v, Location):
+        return True
+    return isinstance(v, ArrayVal) and all(_is_shared_value(x) for x in v.elems)
+
+
+def _stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
+    """The expressions a statement evaluates before anything else, in order."""
+    if isinstance(s, ast.Assign):
+        return [*s.target.indices, s.value]
+    if isinstance(s, (ast.Await, ast.Assert)):
+        return [s.cond]
+    if isinstance(s, ast.If):
+        return [s.cond]
+    if isinstance(s, (ast.With, ast.For)):
+        return [s.domain]
+    if isinstance(s, (ast.Let, ast.Return)):
+        return [s.value]
+    if isinstance(s, ast.CallStmt):
+        return list(s.args)
+    return []
+
+
+def _calls_in(exprs: list[ast.Expr], defs: dict) -> list[ast.Call]:
+    """Calls of definitions inside expressions, innermost first, left to right."""
+    out: list[ast.Call] = []
+
+    def walk(e) -> None:
+        if isinstance(e, ast.Quant):
+            return  # a call under a quantifier cannot run before the step; reported later
+        for name in getattr(e, "__dataclass_fields__", {}):
+            child = getattr(e, name)
+            if isinstance(child, tuple):
+                for c in child:
+                    if hasattr(c, "__dataclass_fields__"):
+                        walk(c)
+            elif hasattr(child, "__dataclass_fields__") and name != "span":
+                walk(child)
+        if isinstance(e, ast.Call) and e.func in defs:
+            out.append(e)
+    for e in exprs:
+        walk(e)
+    return out
 
 
 def _has_partial(actions: list[Action], props: list[Property]) -> bool:

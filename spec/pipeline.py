@@ -10,13 +10,27 @@ from spec.lower import lower
 from spec.parser import parse_text
 
 
-def model_from_text(text: str, file: str = "<spec>", consts: dict[str, str] | None = None) -> Model:
+def model_from_text(text: str, file: str = "<spec>", consts: dict[str, str] | None = None,
+                    memory: str | None = None, buffer: int | None = None) -> Model:
+    """Parse, check declarations, lower every step to guarded actions under a memory model
+    (default: the one the spec names, else sc); `buffer` is the store-buffer capacity."""
     tree = parse_text(text, file)
     checked = check(tree, consts)
-    return lower(checked, text)
+    return lower(checked, text, memory, buffer)
 
 
-def load_model(path: str | Path, consts: dict[str, str] | None = None) -> Model:
+def default_memory(path: str | Path) -> str:
+    """The memory model a spec names with `memory M;`, else sc (for the command line)."""
+    from spec import ast
+    tree = parse_text(Path(path).read_text(encoding="utf-8"), str(path))
+    for d in tree.decls:
+        if isinstance(d, ast.MemoryDecl):
+            return d.name
+    return "sc"
+
+
+def load_model(path: str | Path, consts: dict[str, str] | None = None,
+               memory: str | None = None, buffer: int | None = None) -> Model:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -28,4 +42,4 @@ def load_model(path: str | Path, consts: dict[str, str] | None = None) -> Model:
         raise SpecError(f"cannot read {path}: {err.strerror}") from None
     except UnicodeDecodeError:
         raise SpecError(f"{path} is not UTF-8 text") from None
-    return model_from_text(text, str(path), consts)
+    return model_from_text(text, str(path), consts, memory, buffer)

@@ -42,6 +42,14 @@ class SetMember:
 
 
 @dataclass(frozen=True)
+class ByName:
+    """A `def` parameter: the caller's argument expression, evaluated in the caller's scope."""
+
+    expr: object            # spec.ast expression
+    bound: dict             # the caller's bound names
+
+
+@dataclass(frozen=True)
 class ProcRef:
     """A process instance chosen by an expression (`Cpu[c]`) or a single process (`Patcher`)."""
 
@@ -49,4 +57,6 @@ class ProcRef:
     index: Expr  # position among the process's instances
 
 
-Value = Union[Scalar, ArrayVal, Domain, ProcRef]
+from spec.memory.base import Location  # noqa: E402  (a shared location is a value too)
+
+Value = Union[Scalar, ArrayVal, Domain, ProcRef, Location]

@@ -1,0 +1,566 @@
+"""The Z3 encoding of a Model: one encoder shared by every symbolic feature.
+
+It translates the same IR expressions, guards, checks and updates that `explorer.codegen`
+compiles to Python, with the same meaning, into Z3 terms over one integer constant per slot and
+state ("keys" name the states of an unrolling, as mypyvy's translator does). Values are Z3 Ints,
+so arithmetic is exact as in Python; floor division and modulo are encoded explicitly (Z3's
+Int div/mod are Euclidean); bitwise operators are encoded bit by bit over a width taken from an
+interval analysis of their operands (every slot is bounded by its type, so every expression is).
+
+Each expression has three encodings over a state: its integer value (`value`), its truth as a
+condition (`truth`), and whether evaluating it succeeds (`defined`). The last follows Python's
+evaluation in the generated code exactly: `and`/`or` short-circuit, `ite` and `select` evaluate
+only the chosen branch, and `div`/`mod` by zero, a negative shift or an index out of bounds fail.
+`defined` returns the Python value True for expressions that cannot fail, so total expressions
+add nothing to the formulas.
+
+`ActionTerms` gives an action's meaning in one state the way the generated successor function
+computes it: the guard (its conjunct on the program counter first, as the dispatch tests it),
+then the checks in order (a failing one ends the step), then the simultaneous updates; any
+undefined operation on the way is a `no_runtime_error` failure of the step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Union
+
+import z3
+
+from invariants.properties import RUNTIME_NAME, Kind, Property
+from ir.expr import Const, Expr, Op, Ref, conjuncts
+from ir.model import Action, Model
+
+Bool = Union[z3.BoolRef, bool]   # True: trivially so (a total expression)
+Interval = tuple[int, int]
+
+MAX_SHIFT_CASES = 4096
+
+
+class EncodingError(Exception):
+    """An expression the encoder cannot translate (an operator it does not know)."""
+
+
+def conj(*parts: Bool) -> Bool:
+    """And, dropping the parts that are trivially true; False if one is trivially false."""
+    out = []
+    for p in parts:
+        if p is True:
+            continue
+        if p is False:
+            return False
+        out.append(p)
+    if not out:
+        return True
+    return out[0] if len(out) == 1 else z3.And(*out)
+
+
+def disj(*parts: Bool) -> Bool:
+    out = []
+    for p in parts:
+        if p is False:
+            continue
+        if p is True:
+            return True
+        out.append(p)
+    if not out:
+        return False
+    return out[0] if len(out) == 1 else z3.Or(*out)
+
+
+def negate(p: Bool) -> Bool:
+    if p is True:
+        return False
+    if p is False:
+        return True
+    return z3.Not(p)
+
+
+def implies(a: Bool, b: Bool) -> Bool:
+    return disj(negate(a), b)
+
+
+def term(p: Bool) -> z3.BoolRef:
+    """A Z3 term for a possibly trivial condition."""
+    return z3.BoolVal(p) if isinstance(p, bool) else p
+
+
+class SymState:
+    """The Z3 constants of one state of an unrolling, with the encodings made over it."""
+
+    def __init__(self, model: Model, key: str):
+        self.key = key
+        self.vars = [z3.Int(f"{s.name}@{key}") for s in model.slots]
+        self.memo: dict[tuple[int, str], object] = {}
+
+    def __getitem__(self, slot: int) -> z3.ArithRef:
+        return self.vars[slot]
+
+
+@dataclass
+class ActionTerms:
+    """What one action does from one state (see the module docstring)."""
+
+    action: Action
+    guard_defined: Bool
+    enabled: Bool                        # the guard holds (and could be evaluated)
+    fires: Bool                          # the step completes: a successor exists
+    next: dict[int, z3.ArithRef]         # slot -> its new value when the step completes
+    failures: dict[str, Bool] = field(default_factory=dict)  # property -> the step fails it
+
+
+class Encoder:
+    """IR -> Z3 over the slots of one model."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.ranges: list[Interval] = [(s.lo, s.hi) for s in model.slots]
+        self._iv: dict[int, Interval] = {}
+        self._keep: list[Expr] = []  # memo keys are ids: keep the nodes alive
+        self.pc_slots = {p.pc_slot for p in model.processes}
+        self._states: dict[str, SymState] = {}
+        self._actions: dict[tuple[int, str], ActionTerms] = {}
+
+    # ---- states ---------------------------------------------------------------------------
+    def state(self, key: str) -> SymState:
+        """The symbolic state named `key` (the same object for the same key)."""
+        st = self._states.get(key)
+        if st is None:
+            st = self._states[key] = SymState(self.model, key)
+        return st
+
+    def in_types(self, st: SymState) -> Bool:
+        """Every slot holds a value of its declared type."""
+        return conj(*(z3.And(v >= lo, v <= hi) for v, (lo, hi) in zip(st.vars, self.ranges)))
+
+    def initial(self, st: SymState) -> Bool:
+        """`st` is one of the model's initial states."""
+        parts: list[Bool] = []
+        for v, values in zip(st.vars, self.model.init_values):
+            vals = sorted(set(values))
+            if not vals:
+                return False
+            if len(vals) == 1:
+                parts.append(v == vals[0])
+            elif vals == list(range(vals[0], vals[-1] + 1)):
+                parts.append(z3.And(v >= vals[0], v <= vals[-1]))
+            else:
+                parts.append(disj(*(v == x for x in vals)))
+        return conj(*parts)
+
+    def equals(self, st: SymState, state: Iterable[int]) -> Bool:
+        return conj(*(v == x for v, x in zip(st.vars, state)))
+
+    def differ(self, a: SymState, b: SymState) -> Bool:
+        return disj(*(x != y for x, y in zip(a.vars, b.vars)))
+
+    # ---- intervals ------------------------------------------------------------------------
+    def interval(self, e: Expr) -> Interval:
+        """Bounds on the values `e` takes over states within the declared types."""
+        if isinstance(e, Const):
+            return (e.value, e.value)
+        if isinstance(e, Ref):
+            return self.ranges[e.slot]
+        got = self._iv.get(id(e))
+        if got is None:
+            got = self._iv[id(e)] = self._interval(e)
+            self._keep.append(e)
+        return got
+
+    def _interval(self, e: Op) -> Interval:
+        o, args = e.op, e.args
+        if o in ("eq", "ne", "lt", "le", "gt", "ge", "not", "bit"):
+            return (0, 1)
+        ivs = [self.interval(a) for a in args]
+        if o in ("and", "or"):
+            return (min(0, *(lo for lo, _ in ivs)), max(1, *(hi for _, hi in ivs)))
+        if o == "ite":
+            return _hull(ivs[1], ivs[2])
+        if o == "select":
+            return _hull(*ivs[1:])
+        if o == "neg":
+            return (-ivs[0][1], -ivs[0][0])
+        if o == "add":
+            return (ivs[0][0] + ivs[1][0], ivs[0][1] + ivs[1][1])
+        if o == "sub":
+            return (ivs[0][0] - ivs[1][1], ivs[0][1] - ivs[1][0])
+        if o == "mul":
+            (a, b), (c, d) = ivs
+            products = (a * c, a * d, b * c, b * d)
+            return (min(products), max(products))
+        if o == "div":
+            m = max(abs(ivs[0][0]), abs(ivs[0][1]))
+            return (-m, m)
+        if o == "mod":
+            c, d = ivs[1]
+            if c > 0:
+                return (0, d - 1)
+            if d < 0:
+                return (c + 1, 0)
+            m = max(abs(c), abs(d), 1)
+            return (-(m - 1), m - 1)
+        if o == "popcount":
+            m = max(abs(ivs[0][0]), abs(ivs[0][1]))
+            return (0, m.bit_length())
+        if o in _BITWISE:
+            (a, b), (c, d) = ivs
+            if a >= 0 and c >= 0:
+                if o in ("bor", "bxor"):
+                    return (0, (1 << max(b, d).bit_length()) - 1)
+                return (0, min(b, d) if o == "band" else b)
+            w = _signed_width(min(a, c), max(b, d))
+            return (-(1 << (w - 1)), (1 << (w - 1)) - 1)
+        if o == "shl":
+            (a, b), (c, d) = ivs
+            if d < 0:
+                return (0, 0)
+            lo_k, hi_k = max(c, 0), d
+            corners = (a << lo_k, a << hi_k, b << lo_k, b << hi_k)
+            return (min(corners), max(corners))
+        raise EncodingError(f"cannot encode operator {o}")
+
+    # ---- expressions ----------------------------------------------------------------------
+    def value(self, e: Expr, st: SymState) -> z3.ArithRef:
+        """The integer `e` evaluates to (meaningful where `defined`)."""
+        if isinstance(e, Const):
+            return z3.IntVal(e.value)
+        if isinstance(e, Ref):
+            return st.vars[e.slot]
+        key = (id(e), "v")
+        got = st.memo.get(key)
+        if got is None:
+            got = st.memo[key] = self._value(e, st)
+            self._keep.append(e)
+        return got  # type: ignore[return-value]
+
+    def truth(self, e: Expr, st: SymState) -> Bool:
+        """`e` used as a condition (non-zero)."""
+        if isinstance(e, Const):
+            return bool(e.value)
+        if isinstance(e, Ref):
+            return st.vars[e.slot] != 0
+        key = (id(e), "b")
+        got = st.memo.get(key)
+        if got is None:
+            got = st.memo[key] = self._truth(e, st)
+            self._keep.append(e)
+        return got  # type: ignore[return-value]
+
+    def defined(self, e: Expr, st: SymState) -> Bool:
+        """Evaluating `e` succeeds (no division by zero, bad index or negative shift)."""
+        if not isinstance(e, Op):
+            return True
+        key = (id(e), "d")
+        got = st.memo.get(key)
+        if got is None:
+            got = st.memo[key] = self._defined(e, st)
+            self._keep.append(e)
+        return got  # type: ignore[return-value]
+
+    def holds(self, e: Expr, st: SymState) -> Bool:
+        """`e` can be evaluated and is true."""
+        return conj(self.defined(e, st), self.truth(e, st))
+
+    def _truth(self, e: Op, st: SymState) -> Bool:
+        o, a = e.op, e.args
+        if o in _COMPARE:
+            return _COMPARE[o](self.value(a[0], st), self.value(a[1], st))
+        if o == "not":
+            return negate(self.truth(a[0], st))
+        if o == "and":
+            return conj(*(self.truth(x, st) for x in a))
+        if o == "or":
+            return disj(*(self.truth(x, st) for x in a))
+        if o == "ite":
+            c, x, y = (self.truth(x, st) for x in a)
+            if isinstance(c, bool):
+                return x if c else y
+            return z3.If(c, term(x), term(y))
+        if o == "bit":
+            return self.value(e, st) == 1
+        return self.value(e, st) != 0
+
+    def _value(self, e: Op, st: SymState) -> z3.ArithRef:
+        o, a = e.op, e.args
+        if o in _COMPARE or o == "not":
+            return _as_int(self.truth(e, st))
+        if o == "and":
+            # Python's `x and y` is x when x is falsy, else y: 0 or the last operand
+            out = self.value(a[-1], st)
+            for x in reversed(a[:-1]):
+                out = z3.If(term(self.truth(x, st)), out, 0)
+            return out
+        if o == "or":
+            out = self.value(a[-1], st)
+            for x in reversed(a[:-1]):
+                out = z3.If(term(self.truth(x, st)), self.value(x, st), out)
+            return out
+        if o == "ite":
+            return z3.If(term(self.truth(a[0], st)), self.value(a[1], st), self.value(a[2], st))
+        if o == "select":
+            index, options = self.value(a[0], st), a[1:]
+            out = self.value(options[-1], st)
+            for k in reversed(range(len(options) - 1)):
+                out = z3.If(index == k, self.value(options[k], st), out)
+            return out
+        if o == "neg":
+            return -self.value(a[0], st)
+        if o == "add":
+            return self.value(a[0], st) + self.value(a[1], st)
+        if o == "sub":
+            return self.value(a[0], st) - self.value(a[1], st)
+        if o == "mul":
+            return self.value(a[0], st) * self.value(a[1], st)
+        if o in ("div", "mod"):
+            return self._floor_divmod(o, a[0], a[1], st)
+        if o == "popcount":
+            return self._popcount(a[0], st)
+        if o == "bit":
+            return self._bit(a[0], a[1], st)
+        if o in _BITWISE:
+            return self._bitwise(o, a[0], a[1], st)
+        if o == "shl":
+            return self._shl(a[0], a[1], st)
+        raise EncodingError(f"cannot encode operator {o}")
+
+    def _defined(self, e: Op, st: SymState) -> Bool:
+        o, a = e.op, e.args
+        if o in ("and", "or"):
+            # x and y: x is evaluated; y only when x is true (or false, for `or`)
+            out: Bool = self.defined(a[-1], st)
+            for x in reversed(a[:-1]):
+                t = self.truth(x, st)
+                rest = implies(t, out) if o == "and" else disj(t, out)
+                out = conj(self.defined(x, st), rest)
+            return out
+        if o == "ite":
+            c = self.truth(a[0], st)
+            x, y = self.defined(a[1], st), self.defined(a[2], st)
+            if x is True and y is True:
+                branch: Bool = True
+            elif isinstance(c, bool):
+                branch = x if c else y
+            else:
+                branch = z3.If(c, term(x), term(y))
+            return conj(self.defined(a[0], st), branch)
+        if o == "select":
+            index, options = a[0], a[1:]
+            i = self.value(index, st)
+            lo, hi = self.interval(index)
+            in_bounds = conj(True if lo >= 0 else i >= 0,
+                             True if hi < len(options) else i < len(options))
+            chosen = conj(*(implies(i == k, self.defined(x, st)) for k, x in enumerate(options)
+                            if self.defined(x, st) is not True))
+            return conj(self.defined(index, st), in_bounds, chosen)
+        parts = [self.defined(x, st) for x in a]
+        if o in ("div", "mod"):
+            lo, hi = self.interval(a[1])
+            if lo <= 0 <= hi:
+                parts.append(self.value(a[1], st) != 0)
+        elif o == "shl":
+            lo, _ = self.interval(a[1])
+            if lo < 0:
+                parts.append(self.value(a[1], st) >= 0)
+        return conj(*parts)
+
+    # ---- operators with Python semantics ----------------------------------------------------
+    def _floor_divmod(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
+        a, b = self.value(x, st), self.value(y, st)
+        q, r = a / b, a % b   # Z3: Euclidean (0 <= r < |b|); the same as floor for b > 0
+        if self.interval(y)[0] >= 0:  # (b == 0 is undefined: the value does not matter)
+            return q if o == "div" else r
+        adjust = z3.And(b < 0, r != 0)
+        return z3.If(adjust, q - 1, q) if o == "div" else z3.If(adjust, r + b, r)
+
+    def _bits(self, x: Expr, st: SymState, width: int) -> list[z3.BoolRef]:
+        """The low `width` bits of x's two's complement (floor division by 2**k, mod 2)."""
+        v = self.value(x, st)
+        return [((v / (1 << k)) % 2) == 1 if k else (v % 2) == 1 for k in range(width)]
+
+    def _from_bits(self, bits: list[Bool], signed: bool) -> z3.ArithRef:
+        total: z3.ArithRef = z3.IntVal(0)
+        for k, b in enumerate(bits):
+            weight = -(1 << k) if signed and k == len(bits) - 1 else (1 << k)
+            total = total + z3.If(term(b), weight, 0)
+        return total
+
+    def _bitwise(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
+        (a, b), (c, d) = self.interval(x), self.interval(y)
+        signed = a < 0 or c < 0
+        width = _signed_width(min(a, c), max(b, d)) if signed else \
+            max(1, max(b, d).bit_length())
+        xs, ys = self._bits(x, st, width), self._bits(y, st, width)
+        if o == "bor":
+            out = [z3.Or(p, q) for p, q in zip(xs, ys)]
+        elif o == "band":
+            out = [z3.And(p, q) for p, q in zip(xs, ys)]
+        elif o == "bxor":
+            out = [z3.Xor(p, q) for p, q in zip(xs, ys)]
+        else:
+            out = [z3.And(p, z3.Not(q)) for p, q in zip(xs, ys)]
+        return self._from_bits(out, signed)  # type: ignore[arg-type]
+
+    def _popcount(self, x: Expr, st: SymState) -> z3.ArithRef:
+        # Python's int.bit_count() counts the bits of abs(x)
+        lo, hi = self.interval(x)
+        v = self.value(x, st)
+        m = max(abs(lo), abs(hi))
+        width = max(1, m.bit_length())
+        magnitude = v if lo >= 0 else z3.If(v < 0, -v, v)
+        total: z3.ArithRef = z3.IntVal(0)
+        for k in range(width):
+            total = total + (((magnitude / (1 << k)) % 2) if k else magnitude % 2)
+        return total
+
+    def _bit(self, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
+        # (x >> y) & 1 for y >= 0, else 0; x >> k is floor(x / 2**k), for negative x too
+        lo, hi = self.interval(x)
+        v = self.value(x, st)
+        width = _signed_width(lo, hi)
+        sign = z3.If(v < 0, 1, 0) if lo < 0 else z3.IntVal(0)
+
+        def bit_k(k: int) -> z3.ArithRef:
+            return (v / (1 << k)) % 2 if k else v % 2
+        if isinstance(y, Const):
+            k = y.value
+            return z3.IntVal(0) if k < 0 else (bit_k(k) if k < width else sign)
+        i = self.value(y, st)
+        c, d = self.interval(y)
+        out = sign  # beyond the width: the sign bit
+        for k in reversed(range(max(c, 0), min(d, width - 1) + 1)):
+            out = z3.If(i == k, bit_k(k), out)
+        if c < 0:
+            out = z3.If(i < 0, 0, out)
+        return out
+
+    def _shl(self, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
+        v = self.value(x, st)
+        c, d = self.interval(y)
+        if d < 0:
+            return z3.IntVal(0)  # always undefined
+        if isinstance(y, Const):
+            return v * (1 << y.value)
+        lo = max(c, 0)
+        if d - lo > MAX_SHIFT_CASES:
+            raise EncodingError(f"shift amount ranges over {d - lo + 1} values")
+        i = self.value(y, st)
+        out = v * (1 << d)
+        for k in reversed(range(lo, d)):
+            out = z3.If(i == k, v * (1 << k), out)
+        return out
+
+    # ---- actions --------------------------------------------------------------------------
+    def guard_order(self, a: Action) -> list[Expr]:
+        """The guard's conjuncts in the order the generated code tests them: the program
+        counter test it dispatches on first (explorer.codegen._dispatch), then the rest."""
+        conds = list(conjuncts(a.guard))
+        for k, c in enumerate(conds):
+            if isinstance(c, Op) and c.op == "eq" and isinstance(c.args[0], Ref) and \
+                    c.args[0].slot in self.pc_slots and isinstance(c.args[1], Const):
+                return [c] + conds[:k] + conds[k + 1:]
+        return conds
+
+    def action(self, a: Action, st: SymState) -> ActionTerms:
+        key = (a.index, st.key)
+        got = self._actions.get(key)
+        if got is None:
+            got = self._actions[key] = self._action(a, st)
+        return got
+
+    def _action(self, a: Action, st: SymState) -> ActionTerms:
+        conds = self.guard_order(a)
+        guard_defined: Bool = True
+        for c in reversed(conds):
+            guard_defined = conj(self.defined(c, st), implies(self.truth(c, st), guard_defined))
+        enabled = conj(guard_defined, *(self.truth(c, st) for c in conds))
+        failures: dict[str, list[Bool]] = {}
+
+        def fail(prop: str, cond: Bool) -> None:
+            if cond is not False:
+                failures.setdefault(prop, []).append(cond)
+        fail(RUNTIME_NAME, negate(guard_defined))
+        reached = enabled  # the generated code got this far
+        for check in a.checks:
+            evaluable = conj(self.defined(check.value, st) if check.value is not None else True,
+                             self.defined(check.cond, st))
+            fail(RUNTIME_NAME, conj(reached, negate(evaluable)))
+            ok = self.truth(check.cond, st)
+            fail(check.property, conj(reached, evaluable, negate(ok)))
+            reached = conj(reached, evaluable, ok)
+        updates_defined = conj(*(self.defined(e, st) for _, e in a.updates))
+        fail(RUNTIME_NAME, conj(reached, negate(updates_defined)))
+        fires = conj(reached, updates_defined)
+        nxt = {slot: self.value(e, st) for slot, e in a.updates}
+        return ActionTerms(a, guard_defined, enabled, fires, nxt,
+                           {p: disj(*cs) for p, cs in failures.items()})
+
+    def transition(self, st: SymState, nxt: SymState, selector: z3.ArithRef) -> Bool:
+        """`nxt` is the state after action number `selector` completes from `st`."""
+        actions = [a for a in self.model.actions if self.action(a, st).fires is not False]
+        if not actions:
+            return False
+        parts: list[Bool] = [disj(*(selector == a.index for a in actions))]
+        for a in actions:
+            parts.append(implies(selector == a.index, self.action(a, st).fires))
+        for slot, var in enumerate(st.vars):
+            new: z3.ArithRef = var
+            for a in reversed(actions):
+                t = self.action(a, st)
+                if slot in t.next:
+                    new = z3.If(selector == a.index, t.next[slot], new)
+            parts.append(nxt.vars[slot] == new)
+        return conj(*parts)
+
+    def deadlock(self, st: SymState) -> Bool:
+        """No step is enabled (every guard evaluates to false) and, for a model with
+        processes, some process has not terminated."""
+        idle = conj(*(conj(t.guard_defined, negate(t.enabled))
+                      for t in (self.action(a, st) for a in self.model.actions)))
+        if not self.model.processes:
+            return idle
+        running = disj(*(st.vars[p.pc_slot] != p.done for p in self.model.processes))
+        return conj(idle, running)
+
+    def step_failure(self, prop: str, st: SymState) -> Bool:
+        """Some action fails property `prop` (an assertion or no_runtime_error) from `st`."""
+        return disj(*(self.action(a, st).failures.get(prop, False) for a in self.model.actions))
+
+    # ---- properties -----------------------------------------------------------------------
+    def good(self, prop: Property, st: SymState, invariants: list[Property]) -> Bool:
+        """`st` is fine for `prop`, taken as a state predicate (for induction): an invariant
+        evaluates to true; no step fails an assertion or with a runtime error (nor does
+        evaluating `invariants`); the state is not a deadlock."""
+        if prop.kind is Kind.INVARIANT:
+            return self.holds(prop.expr, st)  # type: ignore[arg-type]
+        if prop.kind is Kind.ASSERTION:
+            return negate(self.step_failure(prop.name, st))
+        if prop.kind is Kind.RUNTIME:
+            return conj(negate(self.step_failure(prop.name, st)),
+                        *(self.defined(p.expr, st) for p in invariants))  # type: ignore[arg-type]
+        if prop.kind is Kind.DEADLOCK:
+            return negate(self.deadlock(st))
+        raise EncodingError(f"{prop.name} is a reachability goal, not a safety property")
+
+
+_BITWISE = ("bor", "band", "bandnot", "bxor")
+
+_COMPARE = {
+    "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
+    "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
+}
+
+
+def _as_int(b: Bool) -> z3.ArithRef:
+    if isinstance(b, bool):
+        return z3.IntVal(int(b))
+    return z3.If(b, z3.IntVal(1), z3.IntVal(0))
+
+
+def _hull(*ivs: Interval) -> Interval:
+    return (min(lo for lo, _ in ivs), max(hi for _, hi in ivs))
+
+
+def _signed_width(lo: int, hi: int) -> int:
+    """Bits of a two's complement that holds every value in lo..hi (sign bit included)."""
+    need = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length() if hi > 0 else 0)
+    return need + 1
+

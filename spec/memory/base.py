@@ -1,0 +1,222 @@
+"""What a memory model is: lowering rules for the loads, stores, fences and atomic
+read-modify-writes a CPU makes to `shared` locations.
+
+A model adds its own slots (store buffers, stale views) and actions (flushes) to the Model; the
+engines never learn that memory models exist. It works on the step being lowered through a
+`Port`: read and write slots in the step's symbolic environment, add to its guard, add checks,
+and make nondeterministic choices that are resolved into separate actions when the step ends.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from ir import expr as ir
+from ir.expr import Const, Expr, op
+from spec.types import EnumT, IntT, Type
+
+ORDERS_LOAD = ("plain", "acquire")
+ORDERS_STORE = ("plain", "release")
+ORDERS_RMW = ("unordered", "acquire", "release", "full")
+FENCES = ("full", "read", "write", "serialize")
+RMW_OPS = ("add", "sub", "and", "or", "xor", "xchg")
+
+
+def apply_op(name: str, old: Expr, operand: Expr) -> Expr:
+    """The new value of a location after an RMW operation."""
+    if name == "xchg":
+        return operand
+    table = {"add": "add", "sub": "sub", "and": "band", "or": "bor", "xor": "bxor"}
+    return op(table[name], old, operand)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A shared location an access names: one slot, or one of several chosen by `index`."""
+
+    slots: tuple[int, ...]
+    index: Expr | None  # position among `slots`; None when there is a single candidate
+    type: Type
+    name: str
+
+    def cond(self, k: int) -> Expr:
+        """Whether candidate k is the location accessed."""
+        if self.index is None:
+            return ir.TRUE
+        return op("eq", self.index, Const(k))
+
+
+class Port(Protocol):
+    """The step being lowered, as a memory model sees it."""
+
+    cpu: str
+
+    def read(self, slot: int) -> Expr: ...
+    def write(self, slot: int, value: Expr) -> None: ...
+    def guard(self, cond: Expr) -> None: ...
+    def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None: ...
+    def choice(self, n: int) -> Expr: ...
+
+
+class SlotAllocator(Protocol):
+    def add(self, name: str, type: Type, owner: str | None, var: str) -> int: ...
+
+
+@dataclass
+class View:
+    """A display-only value computed from several internal slots (a store buffer, stale views)."""
+
+    name: str
+    owner: str | None
+    render: Callable[[tuple], object]
+
+
+@dataclass
+class Flush:
+    """A memory-model step of a CPU: `body` lowers it through a port."""
+
+    cpu: str
+    name: str
+    body: Callable[[Port], None]
+
+
+@dataclass
+class Monitor:
+    """A condition whose reachability the statistics report (e.g. a store buffer was full)."""
+
+    name: str
+    expr: Expr
+    note: str
+
+
+@dataclass
+class SharedInfo:
+    """The shared locations of a spec, in slot order; their address is their position."""
+
+    slots: list[int]
+    names: list[str]
+    types: list[Type]
+    address: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.address = {s: i for i, s in enumerate(self.slots)}
+
+    def value_range(self, extra: tuple[int, ...] = ()) -> IntT:
+        lo = min([t.values()[0] for t in self.types] + list(extra) + [0])  # type: ignore[union-attr]
+        hi = max([t.values()[-1] for t in self.types] + list(extra) + [0])  # type: ignore[union-attr]
+        return IntT(lo, hi)
+
+    def address_type(self) -> EnumT:
+        return EnumT("address", tuple(self.names))
+
+    def addr(self, loc: Location) -> Expr:
+        ids = [Const(self.address[s]) for s in loc.slots]
+        if loc.index is None:
+            return ids[0]
+        return op("select", loc.index, *ids)
+
+
+def mem_read(port: Port, loc: Location) -> Expr:
+    if loc.index is None:
+        return port.read(loc.slots[0])
+    return op("select", loc.index, *(port.read(s) for s in loc.slots))
+
+
+def mem_write(port: Port, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:
+    for k, s in enumerate(loc.slots):
+        cond = ir.conj((when, loc.cond(k)))
+        port.write(s, value if cond == ir.TRUE else op("ite", cond, value, port.read(s)))
+
+
+@dataclass
+class Usage:
+    """Which CPU touches which shared slot, and how: found by lowering once under SC, so that a
+    model allocates buffers and views only where they can matter."""
+
+    cpus: list[str] = field(default_factory=list)
+    loads: dict[str, set[int]] = field(default_factory=dict)
+    stores: dict[str, set[int]] = field(default_factory=dict)
+    deferred: dict[str, set[int]] = field(default_factory=dict)
+    rmws: dict[str, set[int]] = field(default_factory=dict)     # locked (memory-atomic) RMWs
+    operands: set[int] = field(default_factory=set)  # constant operands of deferred RMWs
+
+    def note(self, table: dict[str, set[int]], cpu: str, loc: Location) -> None:
+        table.setdefault(cpu, set()).update(loc.slots)
+
+    def writers(self, slot: int) -> set[str]:
+        return {c for c in self.cpus if slot in self.stores.get(c, ()) or
+                slot in self.deferred.get(c, ()) or slot in self.rmws.get(c, ())}
+
+
+class MemoryModel(ABC):
+    """One memory model: a set of lowering rules plus the slots and steps they need."""
+
+    name: str = ""
+
+    def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int):
+        self.shared = shared
+        self.usage = usage
+        self.cpus = usage.cpus
+        self.alloc = alloc
+        self.capacity = capacity
+
+    @abstractmethod
+    def load(self, port: Port, loc: Location, order: str) -> Expr: ...
+
+    @abstractmethod
+    def store(self, port: Port, loc: Location, value: Expr, order: str) -> None: ...
+
+    @abstractmethod
+    def fence(self, port: Port, kind: str) -> None: ...
+
+    @abstractmethod
+    def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
+            returns: bool) -> Expr | None: ...
+
+    def cmpxchg(self, port: Port, loc: Location, expected: Expr, new: Expr, order: str,
+                fail_order: str) -> Expr:
+        """Compare-and-exchange; the default makes the whole operation a locked RMW."""
+        self.fence(port, "full")
+        old = mem_read(port, loc)
+        ok = op("eq", old, expected)
+        port.check_range(loc, new, ok)
+        self.write_mem(port, loc, new, ok)
+        return old
+
+    def rmw_unless(self, port: Port, loc: Location, name: str, operand: Expr, unless: Expr,
+                   order: str, fail_order: str) -> Expr:
+        self.fence(port, "full")
+        old = mem_read(port, loc)
+        go = op("ne", old, unless)
+        new = apply_op(name, old, operand)
+        port.check_range(loc, new, go)
+        self.write_mem(port, loc, new, go)
+        return old
+
+    def write_mem(self, port: Port, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:
+        """A write that reaches memory (a flush or a locked RMW); the weak model also ages the
+        other CPUs' views here."""
+        mem_write(port, loc, value, when)
+
+    def locked_rmw(self, port: Port, loc: Location, name: str, operand: Expr) -> Expr:
+        """An RMW acting atomically on memory after a full barrier."""
+        self.fence(port, "full")
+        old = mem_read(port, loc)
+        new = apply_op(name, old, operand)
+        port.check_range(loc, new)
+        self.write_mem(port, loc, new)
+        self.fence(port, "full")
+        return old
+
+    def drained(self, read: Callable[[int], Expr]) -> Expr:
+        return ir.TRUE
+
+    def flushes(self) -> list[Flush]:
+        return []
+
+    def views(self) -> list[View]:
+        return []
+
+    def monitors(self) -> list[Monitor]:
+        return []
