@@ -20,7 +20,7 @@ from spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Va
 
 # intrinsics usable in expressions; `store`, `fence` (and `rmw` with its result dropped) are
 # statements, handled by spec.lower
-INTRINSICS = {"load", "rmw", "cmpxchg", "rmw_unless", "drained", "store", "fence"}
+INTRINSICS = {"load", "rmw", "cas", "rmw_unless", "drained", "store", "fence"}
 BUILTINS = {"card", "min", "max", "abs"}
 
 ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
@@ -296,7 +296,7 @@ class Elaborator:
             a = self.integer(e.args[0], ctx)
             return Scalar(op("ite", op("ge", a, Const(0)), a, op("neg", a)), INT)
         raise SpecError(f"unknown function '{f}' (built in: card, min, max, abs, load, rmw, "
-                        f"cmpxchg, rmw_unless, drained; or a def)", e.span)
+                        f"cas, rmw_unless, drained; or a def)", e.span)
 
     def word(self, e: ast.Expr, allowed: tuple[str, ...], what: str) -> str:
         """An ordering, fence kind or operation name written as a bare word."""
@@ -306,7 +306,7 @@ class Elaborator:
 
     def _intrinsic(self, e: ast.Call, ctx: Context) -> Value:
         f, a = e.func, e.args
-        arity = {"load": 2, "rmw": 4, "cmpxchg": 5, "rmw_unless": 6, "drained": 0, "store": 3,
+        arity = {"load": 2, "rmw": 4, "cas": 5, "rmw_unless": 6, "drained": 0, "store": 3,
                  "fence": 1}[f]
         if len(a) != arity:
             raise SpecError(f"{f}() takes {arity} argument{'s' if arity != 1 else ''}, given "
@@ -325,7 +325,7 @@ class Elaborator:
             operand = self._operand(a[2], ctx, loc, name)
             order = self.word(a[3], ORDERS_RMW, "an RMW ordering")
             return Scalar(ctx.memory.rmw(ctx, loc, name, operand, order, e.span), loc.type)
-        if f == "cmpxchg":
+        if f == "cas":
             expected = self._operand(a[1], ctx, loc, "xchg")
             new = self._operand(a[2], ctx, loc, "xchg")
             order = self.word(a[3], ORDERS_RMW, "an RMW ordering")
