@@ -171,7 +171,8 @@ def explore(cm: CompiledModel, options: Options | None = None, memory: str = "sc
     complete = stop_reason == "exhausted"
     decided = complete or stop_reason == "all decided"
 
-    coverage: dict[str, int] = {}
+    coverage: dict[str, int] = {f"{p.name}: {label}": 0 for p in model.processes
+                                for label in p.labels[:-1]}  # a label with no step shows as 0
     for a, n in zip(model.actions, fired):
         coverage[a.name] = coverage.get(a.name, 0) + n
     notes = [model.monitors[k][2] for k in sorted(monitors_seen)]

@@ -1,106 +1,140 @@
 """Bounded model checking: is a property violated within K steps of an initial state?
 
-The questions are asked depth by depth, d = 0, 1, ..., K, so the first depth at which a property
-can fail is its shortest counterexample, as in breadth-first search. The meaning of "fails" is
-the explicit engine's, step for step (see `explorer.bfs`):
+The meaning of "violated" is the explicit engine's, step for step (see `explorer.bfs`):
 
 - an invariant fails in a state where it is false and every checked invariant can be evaluated
   (when one cannot, the state is a `no_runtime_error` violation instead);
-- an assertion or `no_runtime_error` fails by a step from the last state: the trace is the path
-  to that state plus the failing step;
+- an assertion or `no_runtime_error` fails by a step from a state: the trace is the path to that
+  state plus the failing step;
 - a deadlock is a state where every guard evaluates to false and some process has not
   terminated;
 - a reachable goal is reached in a state where it holds and every goal can be evaluated.
 
-One run gives every property a verdict within the bound: a violation (or, for a goal, a witness)
-of the shortest length, else `bounded`: nothing up to depth K.
+The unrolling may stutter (see `invariants.unroll`), so one question at depth K asks whether any
+pending property fails within K steps. Each property that can is then given its shortest
+counterexample by bisection on the length, as breadth-first search would find it (only the
+length is the same: BFS and Z3 may pick different interleavings of that length). One run gives
+every property a verdict within the bound: a violation (for a goal, a witness) of the shortest
+length, else `bounded`: nothing up to depth K.
 """
 from __future__ import annotations
 
 import time
+
+import z3
 
 from explorer.codegen import compile_model
 from explorer.results import PropertyResult
 from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
 from invariants.runs import BOUNDED, Replayer, SymbolicRun, is_step_property
 from invariants.unroll import OutOfTime, Unrolling, true_in
-from invariants.z3enc import Bool, Encoder, conj, disj, negate
+from invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
 from ir.model import Model
 
 
 def selected_properties(model: Model, names: list[str] | None,
                         check_deadlock: bool) -> list[Property]:
-    """The properties a run gives verdicts to, as `explorer.bfs` selects them."""
+    """The properties a run gives verdicts to, selected as `explorer.bfs` does."""
     return [p for p in model.properties
             if not (p.kind is Kind.DEADLOCK and not check_deadlock)
             and not (p.per_state and names is not None and p.name not in names)]
 
 
+class _Bmc:
+    def __init__(self, model: Model, depth: int, properties: list[str] | None,
+                 check_deadlock: bool, deadline: float | None):
+        self.model = model
+        self.depth = depth
+        self.props = selected_properties(model, properties, check_deadlock)
+        self.cm = compile_model(model, properties)
+        self.invariants = [model.property(n) for n in self.cm.invariant_names]
+        self.goals = [model.property(n) for n in self.cm.goal_names]
+        self.enc = Encoder(model)
+        self.replay = Replayer(model, self.cm)
+        self.path = Unrolling(self.enc, "b", deadline, stutter=True)
+        self.path.extend(depth)
+
+    # what fails the property in state n ("state") or by a step from state n ("step")
+    def in_state(self, p: Property, st: SymState) -> tuple[Bool, str]:
+        enc = self.enc
+        if p.kind is Kind.INVARIANT:
+            return conj(self._defined(self.invariants, st), negate(enc.truth(p.expr, st))), \
+                "state"  # type: ignore[arg-type]
+        if p.kind is Kind.REACHABLE:
+            return conj(self._defined(self.goals, st), enc.truth(p.expr, st)), "state"  # type: ignore[arg-type]
+        if p.kind is Kind.DEADLOCK:
+            return enc.deadlock(st), "state"
+        if p.name == RUNTIME_NAME:
+            return negate(self._defined(self.invariants, st)), "invariant-error"
+        return False, "state"
+
+    def _defined(self, props: list[Property], st: SymState) -> Bool:
+        return conj(*(self.enc.defined(p.expr, st) for p in props))  # type: ignore[arg-type]
+
+    def by_step(self, p: Property, st: SymState) -> Bool:
+        return self.enc.step_failure(p.name, st) if is_step_property(p) else False
+
+    def within(self, p: Property, n: int) -> Bool:
+        """p fails within n steps (the unrolling stutters: at state n, or by a step from
+        state n - 1)."""
+        states = self.path.states
+        return disj(self.in_state(p, states[n])[0],
+                    self.by_step(p, states[n - 1]) if n else False)
+
+    def shortest(self, p: Property, m: z3.ModelRef) -> tuple:
+        """The shortest counterexample of p, given a model where it fails within K steps."""
+        lo, hi = 0, self.depth
+        while lo < hi:
+            mid = (lo + hi) // 2
+            found = self.path.check(self.within(p, mid))
+            if found is None:
+                lo = mid + 1
+            else:
+                hi, m = mid, found
+        n = hi
+        states = self.path.states
+        cond, where = self.in_state(p, states[n])
+        if true_in(m, cond):
+            walk, actions = self.path.decode(m, n)
+            return self.replay.violation(p, walk, actions, where)
+        walk, actions = self.path.decode(m, n - 1)
+        hint = next((a.index for a in self.model.actions
+                     if true_in(m, self.enc.action(a, states[n - 1]).failures.get(p.name, False))),
+                    None)
+        return self.replay.violation(p, walk, actions, "step", hint)
+
+    def run(self) -> tuple[dict[str, PropertyResult], bool]:
+        pending = {p.name: p for p in self.props}
+        found: dict[str, PropertyResult] = {}
+        try:
+            while pending:
+                m = self.path.check(disj(*(self.within(p, self.depth)
+                                           for p in pending.values())))
+                if m is None:
+                    break
+                hits = [p for p in pending.values() if true_in(m, self.within(p, self.depth))]
+                for p in hits:
+                    trace, message = self.shortest(p, m)
+                    status = "holds" if p.kind is Kind.REACHABLE else "violated"
+                    found[p.name] = _result(p, status, message, trace)
+                    del pending[p.name]
+        except OutOfTime:
+            return found, False
+        return found, True
+
+
 def bmc(model: Model, depth: int, properties: list[str] | None = None,
         check_deadlock: bool = True, memory: str | None = None,
         timeout: float | None = None) -> SymbolicRun:
+    """Every selected property's shortest violation (or goal's witness) within `depth` steps."""
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
-    props = selected_properties(model, properties, check_deadlock)
-    cm = compile_model(model, properties)
-    invariants = [model.property(n) for n in cm.invariant_names]
-    goals = [model.property(n) for n in cm.goal_names]
-    enc = Encoder(model)
-    replay = Replayer(model, cm)
-    path = Unrolling(enc, "b", deadline)
-    pending = {p.name: p for p in props}
-    found: dict[str, PropertyResult] = {}
-
-    def discover(preds: dict[str, Bool], where: dict[str, str], steps: int) -> None:
-        live = {name: c for name, c in preds.items() if c is not False and name in pending}
-        while live:
-            m = path.check(disj(*live.values()))
-            if m is None:
-                return
-            hits = [name for name, c in live.items() if true_in(m, c)]
-            states, actions = path.decode(m)
-            for name in hits:
-                prop = pending.pop(name)
-                del live[name]
-                hint = None
-                if where[name] == "step":
-                    hint = next((a.index for a in model.actions
-                                 if true_in(m, enc.action(a, path.states[-1]).failures
-                                            .get(name, False))), None)
-                trace, message = replay.violation(prop, states, actions, where[name], hint)
-                assert len(trace) == steps
-                status = "holds" if prop.kind is Kind.REACHABLE else "violated"
-                found[name] = _result(prop, status, message, trace)
-
-    complete = True
     try:
-        for n in range(depth + 1):
-            if not pending:
-                break
-            if n:
-                path.extend()
-            st = path.states[n]
-            all_defined = conj(*(enc.defined(p.expr, st) for p in invariants))  # type: ignore[arg-type]
-            goals_defined = conj(*(enc.defined(p.expr, st) for p in goals))  # type: ignore[arg-type]
-            preds: dict[str, Bool] = {}
-            where: dict[str, str] = {}
-            for p in invariants:
-                preds[p.name] = conj(all_defined, negate(enc.truth(p.expr, st)))  # type: ignore[arg-type]
-                where[p.name] = "state"
-            for p in goals:
-                preds[p.name] = conj(goals_defined, enc.truth(p.expr, st))  # type: ignore[arg-type]
-                where[p.name] = "state"
-            preds[RUNTIME_NAME] = negate(all_defined)
-            where[RUNTIME_NAME] = "invariant-error"
-            preds[DEADLOCK_NAME] = enc.deadlock(st)
-            where[DEADLOCK_NAME] = "state"
-            discover(preds, where, n)
-            if n < depth:
-                steps = {p.name: enc.step_failure(p.name, st) for p in props
-                         if is_step_property(p)}
-                discover(steps, dict.fromkeys(steps, "step"), n + 1)
+        engine = _Bmc(model, depth, properties, check_deadlock, deadline)
+        found, complete = engine.run()
+        props = engine.props
     except OutOfTime:
-        complete = False
+        props, found, complete = selected_properties(model, properties, check_deadlock), {}, False
     results = []
     for p in props:
         if p.name in found:
@@ -113,9 +147,12 @@ def bmc(model: Model, depth: int, properties: list[str] | None = None,
             results.append(_result(p, BOUNDED, f"no violation up to depth {depth}", None))
     return SymbolicRun(model.name, memory or model.memory, "bmc", depth,
                        time.monotonic() - start, results, complete,
-                       "decided" if complete else "timeout")
+                       "bounded" if complete else "timeout")
 
 
 def _result(p: Property, status: str, message: str | None, trace) -> PropertyResult:
     return PropertyResult(p.name, p.kind.value, status, p.description,
                           p.span.line if p.span else None, message, trace)
+
+
+__all__ = ["bmc", "selected_properties", "DEADLOCK_NAME"]

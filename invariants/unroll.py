@@ -1,8 +1,14 @@
 """Unrollings of the transition relation: states 0..n with one action selector per step.
 
 Shared by bounded model checking (from the initial states) and k-induction (from any states
-within the declared types). Each state of an unrolling has its own key in the encoder, so the
-symbols of different steps and of different unrollings never clash.
+within the declared types). State 0 is a set of fresh constants; each later state is a term
+over the one before (the functional form: no constants per step, which Z3 solves much faster
+than one equation per slot and step). Every state is constrained to the declared types.
+
+With `stutter`, a step may also be idle (selector -1: nothing changes), so "a bad state at
+index n" means "within n steps": asking at the last index covers every depth at once, and the
+smallest n with an answer is the shortest counterexample, which then has no idle step (one
+would make a shorter one).
 """
 from __future__ import annotations
 
@@ -19,33 +25,34 @@ class OutOfTime(Exception):
 
 class Unrolling:
     def __init__(self, enc: Encoder, prefix: str, deadline: float | None = None,
-                 initial: bool = True):
+                 initial: bool = True, stutter: bool = False):
         self.enc = enc
         self.prefix = prefix
         self.deadline = deadline
+        self.stutter = stutter
         self.solver = z3.Solver()
-        self.states: list[SymState] = []
+        first = enc.state(f"{prefix}0")
+        self.states: list[SymState] = [first]
         self.selectors: list[z3.ArithRef] = []
-        self._add_state()
+        self.solver.add(term(enc.in_types(first)))
         if initial:
-            self.solver.add(term(enc.initial(self.states[0])))
-
-    def _add_state(self) -> None:
-        st = self.enc.state(f"{self.prefix}{len(self.states)}")
-        self.states.append(st)
-        self.solver.add(term(self.enc.in_types(st)))
+            self.solver.add(term(enc.initial(first)))
 
     @property
     def depth(self) -> int:
         return len(self.states) - 1
 
-    def extend(self) -> None:
-        """One more step: a state and the transition into it."""
-        sel = z3.Int(f"{self.prefix}act{self.depth}")
-        before = self.states[-1]
-        self._add_state()
-        self.selectors.append(sel)
-        self.solver.add(term(self.enc.transition(before, self.states[-1], sel)))
+    def extend(self, upto: int | None = None) -> None:
+        """One more step (or steps up to depth `upto`)."""
+        target = self.depth + 1 if upto is None else upto
+        while self.depth < target:
+            sel = z3.Int(f"{self.prefix}act{self.depth}")
+            nxt, fires = self.enc.successor(self.states[-1], f"{self.prefix}{self.depth + 1}",
+                                            sel, self.stutter)
+            self.states.append(nxt)
+            self.selectors.append(sel)
+            self.solver.add(term(fires))
+            self.solver.add(term(self.enc.in_types(nxt)))
 
     def add(self, cond: Bool) -> None:
         self.solver.add(term(cond))
@@ -70,14 +77,19 @@ class Unrolling:
             self.solver.pop()
 
     def decode(self, m: z3.ModelRef, upto: int | None = None) -> tuple[list[tuple], list[int]]:
-        """The concrete states 0..upto and the actions between them."""
+        """The concrete states 0..upto and the actions between them, idle steps left out."""
         n = self.depth if upto is None else upto
-        states = [tuple(_int(m, v) for v in st.vars) for st in self.states[:n + 1]]
-        actions = [_int(m, sel) for sel in self.selectors[:n]]
+        values = [tuple(value(m, v) for v in st.vars) for st in self.states[:n + 1]]
+        states, actions = [values[0]], []
+        for k in range(n):
+            a = value(m, self.selectors[k])
+            if a >= 0:
+                states.append(values[k + 1])
+                actions.append(a)
         return states, actions
 
 
-def _int(m: z3.ModelRef, t: z3.ArithRef) -> int:
+def value(m: z3.ModelRef, t: z3.ArithRef) -> int:
     return m.eval(t, model_completion=True).as_long()
 
 

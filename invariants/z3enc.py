@@ -85,11 +85,13 @@ def term(p: Bool) -> z3.BoolRef:
 
 
 class SymState:
-    """The Z3 constants of one state of an unrolling, with the encodings made over it."""
+    """One state of an unrolling: a Z3 term per slot (fresh constants, or terms over an
+    earlier state), with the encodings made over it."""
 
-    def __init__(self, model: Model, key: str):
+    def __init__(self, model: Model, key: str, terms: list[z3.ArithRef] | None = None):
         self.key = key
-        self.vars = [z3.Int(f"{s.name}@{key}") for s in model.slots]
+        self.vars = terms if terms is not None else \
+            [z3.Int(f"{s.name}@{key}") for s in model.slots]
         self.memo: dict[tuple[int, str], object] = {}
 
     def __getitem__(self, slot: int) -> z3.ArithRef:
@@ -127,6 +129,30 @@ class Encoder:
         if st is None:
             st = self._states[key] = SymState(self.model, key)
         return st
+
+    def successor(self, st: SymState, key: str, selector: z3.ArithRef,
+                  stutter: bool = False) -> tuple[SymState, Bool]:
+        """The state after action number `selector` from `st`, as terms over `st`, and the
+        condition that this action completes (with `stutter`, selector -1 is an idle step
+        that changes nothing)."""
+        assert key not in self._states
+        actions = [a for a in self.model.actions if self.action(a, st).fires is not False]
+        choice: list[Bool] = [selector == a.index for a in actions]
+        if stutter:
+            choice.append(selector == -1)
+        parts: list[Bool] = [disj(*choice)]
+        for a in actions:
+            parts.append(implies(selector == a.index, self.action(a, st).fires))
+        terms = []
+        for slot, var in enumerate(st.vars):
+            new: z3.ArithRef = var
+            for a in reversed(actions):
+                t = self.action(a, st)
+                if slot in t.next:
+                    new = z3.If(selector == a.index, t.next[slot], new)
+            terms.append(new)
+        nxt = self._states[key] = SymState(self.model, key, terms)
+        return nxt, conj(*parts)
 
     def in_types(self, st: SymState) -> Bool:
         """Every slot holds a value of its declared type."""
@@ -492,23 +518,6 @@ class Encoder:
         nxt = {slot: self.value(e, st) for slot, e in a.updates}
         return ActionTerms(a, guard_defined, enabled, fires, nxt,
                            {p: disj(*cs) for p, cs in failures.items()})
-
-    def transition(self, st: SymState, nxt: SymState, selector: z3.ArithRef) -> Bool:
-        """`nxt` is the state after action number `selector` completes from `st`."""
-        actions = [a for a in self.model.actions if self.action(a, st).fires is not False]
-        if not actions:
-            return False
-        parts: list[Bool] = [disj(*(selector == a.index for a in actions))]
-        for a in actions:
-            parts.append(implies(selector == a.index, self.action(a, st).fires))
-        for slot, var in enumerate(st.vars):
-            new: z3.ArithRef = var
-            for a in reversed(actions):
-                t = self.action(a, st)
-                if slot in t.next:
-                    new = z3.If(selector == a.index, t.next[slot], new)
-            parts.append(nxt.vars[slot] == new)
-        return conj(*parts)
 
     def deadlock(self, st: SymState) -> Bool:
         """No step is enabled (every guard evaluates to false) and, for a model with

@@ -204,8 +204,8 @@ class _Checker:
             if not finite_scalar(elem):
                 raise SpecError(f"set elements must be a range, an enum or bool, not {elem}",
                                 t.elem.span)
-            if len(elem.values()) > 64:  # type: ignore[union-attr]
-                raise SpecError(f"sets over more than 64 values are not supported ({elem})",
+            if elem.values()[0] < 0 or elem.values()[-1] > 63:  # type: ignore[union-attr]
+                raise SpecError(f"set elements must lie in 0..63 (one bit each); {elem} does not",
                                 t.elem.span)
             return SetT(elem)  # type: ignore[arg-type]
         assert isinstance(t, ast.NamedType)
@@ -250,17 +250,26 @@ class _Checker:
         return len(self.out.slots) - 1
 
     def _initial_values(self, t: Type, init: ast.Init | None, ctx: Context) -> tuple[int, ...]:
-        domain = list(t.values())  # type: ignore[union-attr]
+        if isinstance(t, SetT):
+            count = 1 << len(t.elem.values())  # type: ignore[union-attr]
+            if isinstance(init, ast.AnyValue) and count > 1 << 20:
+                raise SpecError(f"'any' would give {count:,} initial values", init.span)
+            domain = t.valid_values() if isinstance(init, ast.AnyValue) else range(0)
+        else:
+            domain = t.values()  # type: ignore[union-attr]
         if isinstance(init, ast.AnyValue):
             return tuple(domain)
         if init is None:
-            return (domain[0],)
+            return (0,) if isinstance(t, SetT) else (domain[0],)
         v = self.elab.constant(init, ctx)
         if not compatible(v.type, t) or isinstance(v.type, ArrayT):
             raise SpecError(f"initial value is {type_name(v.type)}, the variable is "
                             f"{type_name(t)}", init.span)
         value = v.expr.value  # type: ignore[union-attr]
-        if value not in domain:
+        if isinstance(t, SetT):
+            if value & ~t.mask():
+                raise SpecError(f"initial value has an element outside {t.elem}", init.span)
+        elif value not in domain:
             raise SpecError(f"initial value {value} is outside {t}", init.span)
         return (value,)
 
@@ -319,6 +328,9 @@ class _Checker:
         self.out.actions.append((d, params, temps))
 
     def _property(self, d: ast.PropertyDecl) -> None:
+        from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
+        if d.name in (RUNTIME_NAME, DEADLOCK_NAME):
+            raise SpecError(f"'{d.name}' is the name of a built-in property", d.span)
         if d.name in self.declared_at:
             raise SpecError(f"'{d.name}' is declared twice", d.span)
         self.declared_at[d.name] = d.span

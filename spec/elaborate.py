@@ -162,6 +162,13 @@ class Elaborator:
             return Scalar(ctx.memory.load(ctx, v, "plain"), v.type)
         if isinstance(v, Scalar):
             return v
+        if isinstance(v, Domain) and v.member is None and all(x >= 0 for x in v.values) and \
+                not isinstance(v.elem, IntT) or isinstance(v, Domain) and v.member is None and \
+                v.values and min(v.values) >= 0 and max(v.values) < 64:
+            mask = 0  # a type or constant range used as a value: the set of all its values
+            for x in v.values:
+                mask |= 1 << x
+            return Scalar(Const(mask), SetT(v.elem))
         raise SpecError(f"expected a value, found {_describe(v)}", e.span)
 
     def boolean(self, e: ast.Expr, ctx: Context) -> Expr:
@@ -202,7 +209,7 @@ class Elaborator:
                 return Domain(IntT(0, 0), ())
             elem = v.type.elem
             if isinstance(v.expr, Const):
-                vals = tuple(x for k, x in enumerate(elem.values()) if v.expr.value >> k & 1)
+                vals = tuple(x for x in elem.values() if x >= 0 and v.expr.value >> x & 1)
                 return Domain(elem, vals)
             return Domain(elem, tuple(elem.values()), SetMember(v.expr, v.type))
         raise SpecError(f"expected a set, a range or a type after 'in', found {_describe(v)}", e.span)
@@ -210,7 +217,7 @@ class Elaborator:
     def member(self, d: Domain, x: Expr) -> Expr:
         """The condition `x in d` for a candidate value x of d's element type."""
         if d.member is not None:
-            return op("bit", d.member.set_expr, position(d.elem, x))
+            return op("bit", d.member.set_expr, x)
         if isinstance(x, Const):
             return Const(int(x.value in d.values))
         vals = d.values
@@ -379,8 +386,8 @@ class Elaborator:
             elem = IntT(min(consts), max(consts))
         mask: Expr = Const(0)
         for x, node in zip(items, e.items):
-            bit = op("shl", Const(1), position(elem, x.expr), span=node.span,  # type: ignore[arg-type]
-                     info=f"set element outside {elem}")
+            bit = op("shl", Const(1), x.expr, span=node.span,
+                     info=f"set element {{value}} is negative")
             mask = op("bor", mask, bit)
         return Scalar(mask, SetT(elem))  # type: ignore[arg-type]
 

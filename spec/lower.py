@@ -536,7 +536,8 @@ class _Lowerer:
     def _assert_name(self, s: ast.Assert) -> str:
         if s.span not in self.assert_names:
             base = s.message or f"assertion at line {s.span.line}"
-            taken = set(self.assert_names.values())
+            taken = set(self.assert_names.values()) | {d.name for d in self.c.properties} | \
+                {RUNTIME_NAME, DEADLOCK_NAME}
             self.assert_names[s.span] = base if base not in taken else \
                 f"{base} (line {s.span.line})"
         return self.assert_names[s.span]
@@ -730,7 +731,7 @@ class _Lowerer:
             ok = ir.conj((op("ge", v, Const(t.lo)), op("le", v, Const(t.hi))))  # type: ignore[arg-type]
             message = f"{name} would become {{value}}, outside {t}"
         elif isinstance(t, SetT) and t.elem is not None:
-            ok = op("eq", op("bandnot", v, Const((1 << len(t.elem.values())) - 1)), Const(0))
+            ok = op("eq", op("bandnot", v, Const(t.mask())), Const(0))
             message = f"{name} would get an element outside {t.elem}"
         else:
             return

@@ -1,8 +1,9 @@
 """Semantic types of the language. Every value is encoded as an int in the IR.
 
 bool: 0/1; a range lo..hi: the integer itself; an enum: the member's position; a set over a finite
-scalar type: a bitmask with bit k for the k-th value of the element type; arrays are flattened into
-one slot per element.
+scalar type: a bitmask with bit v for the element encoded as v (so integer sets over different
+ranges share one encoding, and ranges of set elements start at 0 or above); arrays are flattened
+into one slot per element.
 """
 from __future__ import annotations
 
@@ -55,8 +56,22 @@ class SetT:
     elem: "ScalarT | None"  # None: the empty literal `{}`, compatible with every set type
 
     def values(self) -> range:
+        """Every mask up to the largest (a superset of the valid ones, all below 2**(hi+1))."""
         assert self.elem is not None
-        return range(0, 1 << len(self.elem.values()))
+        return range(0, 1 << (self.elem.values()[-1] + 1))
+
+    def mask(self) -> int:
+        """The bits elements of this set may occupy."""
+        assert self.elem is not None
+        out = 0
+        for v in self.elem.values():
+            out |= 1 << v
+        return out
+
+    def valid_values(self) -> list[int]:
+        """Every subset of the element type, as masks, in increasing order."""
+        full = self.mask()
+        return [m for m in self.values() if m & ~full == 0]
 
     def __str__(self) -> str:
         return f"set of {self.elem}" if self.elem else "set"
@@ -91,8 +106,11 @@ def compatible(a: Type, b: Type) -> bool:
     if isinstance(a, IntT) and isinstance(b, IntT):
         return True
     if isinstance(a, SetT) and isinstance(b, SetT):
-        return a.elem is None or b.elem is None or compatible(a.elem, b.elem) and \
-            _same_elements(a.elem, b.elem)
+        if a.elem is None or b.elem is None:
+            return True
+        if isinstance(a.elem, IntT) and isinstance(b.elem, IntT):
+            return True  # bit v is element v in every integer set; a range check guards stores
+        return compatible(a.elem, b.elem) and _same_elements(a.elem, b.elem)
     if isinstance(a, ArrayT) and isinstance(b, ArrayT):
         return a == b
     return a == b
@@ -103,12 +121,12 @@ def _same_elements(a: ScalarT, b: ScalarT) -> bool:
 
 
 def element_position(t: ScalarT, value: int) -> int:
-    """Bit position of a value in a set over `t`."""
-    return value - t.lo if isinstance(t, IntT) else value  # type: ignore[operator]
+    """Bit position of a value in a set over `t`: its encoding."""
+    return value
 
 
 def element_value(t: ScalarT, position: int) -> int:
-    return position + t.lo if isinstance(t, IntT) else position  # type: ignore[operator]
+    return position
 
 
 def show_value(t: Type, v: int) -> object:
@@ -118,6 +136,5 @@ def show_value(t: Type, v: int) -> object:
     if isinstance(t, EnumT):
         return t.members[v] if 0 <= v < len(t.members) else v
     if isinstance(t, SetT) and t.elem is not None:
-        return [show_value(t.elem, element_value(t.elem, k))
-                for k in range(len(t.elem.values())) if v >> k & 1]
+        return [show_value(t.elem, x) for x in t.elem.values() if x >= 0 and v >> x & 1]
     return v
