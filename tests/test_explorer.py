@@ -188,3 +188,43 @@ invariant NonEmpty: card(s) >= 1;
     # every non-empty subset of {A, B, C} is reachable: 7 states
     assert r.stats.states == 7
     assert prop(r, "NonEmpty").status == "holds"
+
+
+def test_a_runtime_error_in_one_invariant_does_not_hide_another():
+    r = run("var y: 0..1 = 0;\nprocess P { a: skip; }\ninvariant div: 10 / y > 0;\n"
+            "invariant always_false: false;")
+    assert prop(r, "always_false").status == "violated"
+    assert prop(r, "no_runtime_error").status == "violated"
+    assert prop(r, "no_runtime_error").message == "division by zero"
+
+
+def test_a_runtime_error_in_a_reachable_goal_is_reported():
+    r = run("var y: 0..1 = 0;\nprocess P { a: y := 1; }\nreachable r: 10 / y == 0 or y == 0;")
+    assert prop(r, "no_runtime_error").status == "violated"
+
+
+def test_assertion_names_never_collide_with_other_properties():
+    r = run('var x: 0..1;\nprocess P { a: assert x == 1 : "safe"; }\ninvariant safe: x == 0;')
+    assert prop(r, "safe").status == "holds"                 # the invariant
+    assert prop(r, "safe (line 2)").status == "violated"     # the assertion
+
+
+def test_integer_sets_share_one_encoding_across_ranges():
+    # {1} is a set of 1..1 and s a set of 0..3: bit v stands for v in both, so they mix
+    r = run("var s: set of 0..3 = {1, 2};\naction Add(x in 0..3) { await not (x in s); "
+            "s := s union {x}; }\ninvariant keeps: {1} minus s == {} and card(s) >= 2;")
+    assert prop(r, "keeps").status == "holds"
+    assert r.stats.states == 4  # {1,2} plus any subset of {0, 3}
+
+
+def test_large_sets_are_cheap_when_not_enumerated():
+    r = run("var big: set of 0..63 = {};\naction Put(x in 0..1) { big := big union {x * 63}; }",
+            check_deadlock=False)
+    assert r.stats.states == 4
+
+
+def test_a_type_used_as_a_value_is_the_set_of_its_values():
+    r = run("type RM = enum { a, b, c };\nvar t: set of RM = {};\n"
+            "action Add(r in RM) { t := t union {r}; }\nreachable all: t == RM and card(RM) == 3;",
+            check_deadlock=False)
+    assert prop(r, "all").status == "holds" and len(prop(r, "all").trace) == 3
