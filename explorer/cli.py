@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="plain text (no colour, no box drawing), ready to paste into a mail")
     check.add_argument("--quiet", action="store_true", help="verdicts only, no traces")
     check.set_defaults(main=cmd_check)
+    from explorer.litmus_cli import add_litmus_command
+    add_litmus_command(sub)
     return parser
 
 

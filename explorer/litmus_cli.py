@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def _collect(paths: list[str]) -> tuple[list[_Item], list[str]]:
                 problems.append(f"{arg}: no .litmus files below this directory")
             for f in found:
                 rel = f.relative_to(p).as_posix()
-                items.append(_Item(str(Path(arg) / rel) if arg not in (".", "./") else rel, f))
+                items.append(_Item(os.path.join(arg, rel), f))
         elif p.exists():
             items.append(_Item(arg, p))
         else:

@@ -409,7 +409,17 @@ class TraceView:
 
     def _step(self, step: Step) -> dict[str | None, list[Text]]:
         actor = step.process if step.process in self.cols.processes else ACTION
-        cells: dict[str | None, list[Text]] = {actor: [self._label(step)]}
+        label = self._label(step)
+        pc = self.cols.pc(step.process) if step.process in self.cols.processes else None
+        if pc in step.changed and self._jumped(step, show_value(step.state.get(pc))):
+            label.append(f" -> {show_value(step.state.get(pc))}", style=DIM)
+        cells: dict[str | None, list[Text]] = {actor: [label]}
+        if step.label == "flush":  # a memory-model step: say what became visible, and where
+            shown = [f"{self.cols.short(k)}={show_value(step.state.get(k))}"
+                     for k in step.changed if self.cols.owner.get(k) is None]
+            if shown:
+                cells[actor] = [Text.assemble(("store buffer: ", LABEL),
+                                              f"{', '.join(shown)} becomes visible")]
         for slot in step.changed:
             # The actor moving to its next label is implied by its next row; other pc
             # changes (one process stopping another) are news and are shown.
@@ -421,6 +431,14 @@ class TraceView:
         if step.failed:
             cells[actor].append(Text(f"FAILED: {step.failed}", style=FAILED))
         return cells
+
+    def _jumped(self, step: Step, target: str) -> bool:
+        """Whether a step went anywhere but the label written after its own (a goto, a trap)."""
+        order = self.trace.labels.get(step.process or "", [])
+        if step.label not in order:
+            return False
+        i = order.index(step.label)
+        return i + 1 >= len(order) or order[i + 1] != target
 
     @staticmethod
     def _label(step: Step) -> Text:

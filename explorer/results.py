@@ -36,6 +36,7 @@ class Trace:
     steps: list[Step]
     owners: dict[str, str | None]  # slot name -> owning process instance (None: global)
     processes: list[str]           # process instances, in declaration order
+    labels: dict[str, list[str]] = field(default_factory=dict)  # instance -> labels in order
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.steps]

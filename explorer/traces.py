@@ -45,7 +45,8 @@ class TraceBuilder:
             steps.append(self.step(action, state, previous))
             previous = state
         owners = {name: self.model.owner_of(name) for name in steps[0].state}
-        return Trace(steps, owners, [p.name for p in self.model.processes])
+        return Trace(steps, owners, [p.name for p in self.model.processes],
+                     {p.name: list(p.labels) for p in self.model.processes})
 
     def build(self, prop: Property, pos: int, action: int | None, failure: int | None,
               value: int | None) -> tuple[Trace, str]:

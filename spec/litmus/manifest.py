@@ -66,7 +66,8 @@ class Row:
     @property
     def corpus(self) -> str:
         """The folder a test comes from: x86/herdtools7, x86/dat3m, lkmm/linux, ..."""
-        return "/".join(Path(self.path).parts[:2])
+        parts = Path(self.path).parts
+        return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
 
     def tags(self) -> set[str]:
         return {t for t in ("MCA-forbids", "needs-promise", "ARMv8-forbids", "model-detail")

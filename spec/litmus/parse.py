@@ -538,7 +538,7 @@ class _Reader:
             break
         if region_end is None:
             raise self.err("no final condition (`exists`, `~exists`, `forall` or `final`)",
-                           self.line_of(len(text)))
+                           self.line_of(len(text.rstrip())))
         region = _strip_ocaml_comments(text[start:region_end], self.file, self.line_of(start))
         rows: list[tuple[int, str]] = []
         pos = 0
