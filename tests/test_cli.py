@@ -229,3 +229,20 @@ def test_fuzzed_process_bodies_never_raise(tmp_path, capsys, tokens):
     out, err = capsys.readouterr()
     assert code in (0, 1, 2, 3)
     assert "Traceback" not in out + err
+
+
+def test_ctrl_c_ends_cleanly_with_the_statistics_so_far():
+    import signal
+    import time
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "explorer", "check",
+                             str(root / "models" / "classic" / "filter.spec"), "--const", "N=6",
+                             "--no-deadlock", "--plain"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(4)  # well inside the exploration (about a minute for N = 6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, (out, err)
+    assert "interrupted" in out and "Traceback" not in out + err
+    assert "distinct states" in out
