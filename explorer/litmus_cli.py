@@ -203,9 +203,10 @@ def cmd_litmus(args) -> int:
             for memory in args.memory:
                 results.append(_Result(item, None, memory, Outcome(f"error: {e}")))
             continue
-        except Unsupported as u:
+        except (Unsupported, RecursionError, ValueError) as u:
+            text = str(u) if isinstance(u, Unsupported) else f"error: internal error: {u!r}"
             for memory in args.memory:
-                r = _Result(item, None, memory, Outcome(str(u)))
+                r = _Result(item, None, memory, Outcome(text))
                 results.append(r)
                 if not args.json and not args.summary and not args.spec:
                     _print_result(out, r, width)

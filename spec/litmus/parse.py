@@ -427,7 +427,9 @@ class _Reader:
         return LitmusTest(self.file, arch, name, memory, registers, threads, condition,
                           self.locations, self.text)
 
-    def _add_loc(self, name: str) -> None:
+    def _add_loc(self, name: str, line: int | None = None) -> None:
+        if not _IDENT.match(name):
+            raise self.err(f"{name!r} is not a location name", line)
         if name not in self.locations:
             self.locations.append(name)
 
@@ -572,6 +574,7 @@ class _Reader:
         return threads, region_end
 
     def _asm_instr(self, text: str, line: int) -> Asm:
+        text = " ".join(text.split())
         if re.match(r"[A-Za-z_]\w*\s*:", text):
             raise Unsupported(f"labels and control flow ({text})", line)
         words = text.split(None, 1)
@@ -604,13 +607,13 @@ class _Reader:
         return [o.strip() for o in text.split(",")] if text else []
 
     def _intel_operand(self, o: str, line: int):
-        m = re.fullmatch(r"\[\s*(\w+)\s*\]", o)
+        m = re.fullmatch(r"\[\s*([A-Za-z_]\w*)\s*\]", o)
         if m:
             if m.group(1).upper() in _INTEL_REGS:
                 raise Unsupported(f"indirect memory operand {o}", line)
-            self._add_loc(m.group(1))
+            self._add_loc(m.group(1), line)
             return ("mem", m.group(1))
-        if o.startswith("["):
+        if re.fullmatch(r"\[[^\[\]]+\]", o):
             raise Unsupported(f"memory operand {o}", line)
         if o.upper() in _INTEL_REGS:
             return ("reg", canonical_register(self.arch, o))
@@ -619,18 +622,18 @@ class _Reader:
             return ("imm", v)
         m = re.fullmatch(r"\$?([A-Za-z_]\w*)", o)
         if m:
-            self._add_loc(m.group(1))
+            self._add_loc(m.group(1), line)
             return ("imm", Addr(m.group(1)))
         raise self.err(f"cannot read operand {o!r}", line)
 
     def _att_operand(self, o: str, line: int):
         m = re.fullmatch(r"\(\s*([A-Za-z_]\w*)\s*\)", o)
         if m:
-            self._add_loc(m.group(1))
+            self._add_loc(m.group(1), line)
             return ("mem", m.group(1))
-        if "(" in o:
+        if re.fullmatch(r"-?\w*\([^()]+\)", o):
             raise Unsupported(f"memory operand {o}", line)
-        if o.startswith("%"):
+        if re.fullmatch(r"%[A-Za-z][A-Za-z0-9]*", o):
             return ("reg", canonical_register(self.arch, o))
         if o.startswith("$"):
             v = _int(o[1:])
@@ -638,11 +641,11 @@ class _Reader:
                 return ("imm", v)
             m = re.fullmatch(r"\$([A-Za-z_]\w*)", o)
             if m:
-                self._add_loc(m.group(1))
+                self._add_loc(m.group(1), line)
                 return ("imm", Addr(m.group(1)))
         m = re.fullmatch(r"[A-Za-z_]\w*", o)
         if m:
-            self._add_loc(o)
+            self._add_loc(o, line)
             return ("mem", o)
         raise self.err(f"cannot read operand {o!r}", line)
 
@@ -806,9 +809,9 @@ class _Reader:
                         raise self.err(f"the condition names register {r} of a thread the "
                                        f"test does not have", p.line)
                     if isinstance(r, Ref) and r.thread is None:
-                        self._add_loc(r.name)
+                        self._add_loc(r.name, p.line)
                     if isinstance(r, Addr):
-                        self._add_loc(r.name)
+                        self._add_loc(r.name, p.line)
             elif isinstance(p, Not):
                 walk(p.prop)
             elif isinstance(p, (And, Or)):
@@ -940,14 +943,17 @@ class _CondParser:
             if name.kind != "name":
                 raise reader.err(f"expected a location in `[...]`, got {name.text!r}", name.line)
             return Ref(None, name.text)
-        if t.kind == "int" and lex.peek().text == ":" or \
+        if t.kind == "int" and re.fullmatch(r"\d+", t.text) and lex.peek().text == ":" or \
                 t.kind == "name" and re.fullmatch(r"P\d+", t.text) and lex.peek().text == ":":
             lex.next()
             thread = int(t.text.lstrip("P"))
             name = lex.next()
-            if name.kind != "name":
+            if name.kind != "name" or not re.fullmatch(r"%?[A-Za-z_]\w*", name.text):
                 raise reader.err(f"expected a register after `{t.text}:`", name.line)
-            return Ref(thread, canonical_register(reader.arch, name.text))
+            reg = canonical_register(reader.arch, name.text)
+            if not _IDENT.match(reg):
+                raise reader.err(f"{name.text!r} is not a register name", name.line)
+            return Ref(thread, reg)
         if t.kind == "name" and re.fullmatch(r"[A-Za-z_]\w*", t.text):
             return Ref(None, t.text)
         raise reader.err(f"expected `T:reg=v`, `loc=v` or `[loc]=v` in the condition, got "
@@ -973,7 +979,10 @@ class _CondParser:
             value = int(v.text, 0) if not re.fullmatch(r"-?0\d+", v.text) else int(v.text)
         elif v.text == "&":
             lex.next()
-            value = Addr(lex.next().text)
+            nm = lex.next()
+            if not _IDENT.match(nm.text):
+                raise reader.err(f"expected a location after `&`, got {nm.text!r}", nm.line)
+            value = Addr(nm.text)
         elif v.text == "[" or v.kind == "int" or re.fullmatch(r"P\d+", v.text) \
                 and lex.peek_after().text == ":":
             value = self.ref()

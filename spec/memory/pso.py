@@ -155,7 +155,7 @@ class Pso(MemoryModel):
         if fail_order != "unordered":
             return super().cmpxchg(port, loc, expected, new, order, fail_order)
         ok = op("eq", port.choice(2), Const(0))
-        port.guard(ir.disj((op("not", ok), self.empty(port, port.cpu))))
+        self.full_barrier_if(port, ok)
         old = op("ite", ok, mem_read(port, loc), self.load(port, loc, "plain"))
         port.guard(op("ite", ok, op("eq", old, expected), op("ne", old, expected)))
         port.check_range(loc, new, ok)
@@ -167,13 +167,17 @@ class Pso(MemoryModel):
         if fail_order != "unordered":
             return super().rmw_unless(port, loc, name, operand, unless, order, fail_order)
         ok = op("eq", port.choice(2), Const(0))
-        port.guard(ir.disj((op("not", ok), self.empty(port, port.cpu))))
+        self.full_barrier_if(port, ok)
         old = op("ite", ok, mem_read(port, loc), self.load(port, loc, "plain"))
         port.guard(op("ite", ok, op("ne", old, unless), op("eq", old, unless)))
         new = apply_op(name, old, operand)
         port.check_range(loc, new, ok)
         self.write_mem(port, loc, new, ok)
         return old
+
+    def full_barrier_if(self, port: Port, cond: Expr) -> None:
+        """A full barrier on the paths where `cond` holds (a conditional RMW that succeeds)."""
+        port.guard(ir.disj((op("not", cond), self.empty(port, port.cpu))))
 
     def drained(self, read) -> Expr:
         return ir.conj(tuple(op("eq", read(f.n), Const(0))

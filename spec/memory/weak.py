@@ -86,6 +86,14 @@ class Weak(Pso):
             self.clear_stale(port)
         return value
 
+    def full_barrier_if(self, port: Port, cond: Expr) -> None:
+        super().full_barrier_if(port, cond)
+        flags = self.stale.get(port.cpu, {})
+        for flag in flags.values():
+            port.write(flag, op("ite", cond, ir.FALSE, port.read(flag)))
+        for slot in flags:
+            self._normalize(port, slot)
+
     def fence(self, port: Port, kind: str) -> None:
         super().fence(port, kind)
         if kind in ("read", "full", "serialize"):
