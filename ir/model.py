@@ -13,7 +13,7 @@ from typing import Iterator
 from invariants.properties import Property
 from ir.expr import Expr
 from spec.errors import Span
-from spec.types import EnumT, SetT, Type, show_value
+from spec.types import EnumT, Type, show_text, show_value
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,7 @@ class Slot:
         return show_value(self.type, value)
 
     def show_text(self, value: int) -> str:
-        v = self.show(value)
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(self.type, SetT):
-            return "{" + ", ".join(map(str, v)) + "}"  # type: ignore[arg-type]
-        return str(v)
+        return show_text(self.type, value)
 
     def describe_type(self) -> str:
         t = self.type

@@ -13,6 +13,7 @@ from spec.errors import Diagnostics, Span, SpecError
 from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
                         VarSym)
 from spec.types import (BOOL, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
+                        show_text,
                         finite_scalar)
 from spec.values import Scalar
 
@@ -242,7 +243,7 @@ class _Checker:
                   shared: bool, ctx: Context) -> Layout:
         """Create the slots of a variable (one per array element) and their initial values."""
         if isinstance(t, ArrayT):
-            return tuple(self._allocate(t.elem, init, f"{name}[{_show(t.index, v)}]", owner, var,
+            return tuple(self._allocate(t.elem, init, f"{name}[{show_text(t.index, v)}]", owner, var,
                                         shared, ctx)
                          for v in t.index.values())
         values = self._initial_values(t, init, ctx)
@@ -284,7 +285,7 @@ class _Checker:
             if local.name in ("pc", "self") or (d.param and local.name == d.param.name):
                 raise SpecError(f"a local cannot be named '{local.name}'", local.span)
         for pid in ids:
-            iname = d.name if pid is None else f"{d.name}[{_show(param_type, pid)}]"  # type: ignore[arg-type]
+            iname = d.name if pid is None else f"{d.name}[{show_text(param_type, pid)}]"  # type: ignore[arg-type]
             self.out.slots.append(SlotDecl(f"{iname}.pc", EnumT(f"{d.name} labels", proc.pc_labels),
                                            iname, "pc", False, (0,), is_pc=True))
             inst = Instance(iname, pid, len(self.out.slots) - 1)
@@ -340,14 +341,6 @@ class _Checker:
 def _const(v: int):
     from ir.expr import Const
     return Const(v)
-
-
-def _show(t: ScalarT, v: int) -> str:
-    if isinstance(t, EnumT):
-        return t.members[v]
-    if isinstance(t, BoolT):
-        return "true" if v else "false"
-    return str(v)
 
 
 class _Labels:

@@ -14,7 +14,7 @@ from spec.errors import Span, SpecError
 from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
                         VarSym)
 from spec.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
-                        element_position, finite_scalar)
+                        finite_scalar, show_text)
 from spec.memory.base import (FENCES, ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read)
 from spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Value
 
@@ -102,21 +102,13 @@ def var_value(ctx: Context, layout: Layout, t: Type, name: str, shared: bool = F
     """A variable's value; a shared variable's elements are locations, loaded when used."""
     if isinstance(t, ArrayT):
         assert isinstance(layout, tuple)
-        return ArrayVal(t, tuple(var_value(ctx, sub, t.elem, f"{name}[{_show_index(t.index, v)}]",
+        return ArrayVal(t, tuple(var_value(ctx, sub, t.elem, f"{name}[{show_text(t.index, v)}]",
                                            shared)
                                  for sub, v in zip(layout, t.index.values())), name)
     assert isinstance(layout, int)
     if shared:
         return Location((layout,), None, t, name)
     return Scalar(ctx.read(layout), t)
-
-
-def _show_index(t: ScalarT, v: int) -> str:
-    if isinstance(t, EnumT):
-        return t.members[v]
-    if isinstance(t, BoolT):
-        return "true" if v else "false"
-    return str(v)
 
 
 def select_value(index: Expr, options: list[Value], span: Span, info: str) -> Value:
@@ -404,7 +396,7 @@ class Elaborator:
             self._check_index_type(idx, proc.param_type, e.index.span, proc.name)
             pos = position(proc.param_type, idx.expr)
             if isinstance(pos, Const) and not 0 <= pos.value < len(proc.instances):
-                raise SpecError(f"{proc.name} has no instance {_show_index(proc.param_type, idx.expr.value)}",  # type: ignore[union-attr]
+                raise SpecError(f"{proc.name} has no instance {show_text(proc.param_type, idx.expr.value)}",  # type: ignore[union-attr]
                                 e.index.span)
             return ProcRef(proc.name, pos)
         base = self.value(e.base, ctx)

@@ -20,7 +20,7 @@ from spec.checker import CheckedSpec
 from spec.elaborate import INTRINSICS, Context, Elaborator, Memory, position, type_name
 from spec.errors import Diagnostics, Span, SpecError
 from spec.scope import Instance, Layout, ProcSym, VarSym
-from spec.types import ArrayT, IntT, SetT, Type, compatible
+from spec.types import ArrayT, IntT, SetT, Type, compatible, index_value, show_text
 from spec.memory import DEFAULT_CAPACITY, MODELS
 from spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
                               SharedInfo, Usage)
@@ -336,7 +336,7 @@ class _Lowerer:
         for name, t in params:
             combos = [{**c, name: Scalar(Const(v), t)} for c in combos for v in t.values()]  # type: ignore[attr-defined]
         for combo in combos:
-            shown = ", ".join(_show_scalar(v) for v in combo.values())  # type: ignore[arg-type]
+            shown = ", ".join(show_text(v.type, v.expr.value) for v in combo.values())  # type: ignore[arg-type]
             name = f"{decl.name}({shown})" if params else decl.name
             path = _Path({}, [], [], dict(combo))
             try:
@@ -648,7 +648,7 @@ class _Lowerer:
                         raise SpecError(f"index {idx.expr.value} is outside {t.index} of "  # type: ignore[union-attr]
                                         f"'{nm}'", index_expr.span)
                     new_parts.append((layout[pos.value], cond, t.elem,  # type: ignore[index]
-                                      f"{nm}[{_show_index_value(t.index, pos.value)}]"))
+                                      f"{nm}[{show_text(t.index, index_value(t.index, pos.value))}]"))
                     continue
                 in_bounds = ir.conj((op("ge", pos, Const(0)), op("lt", pos, Const(n))))
                 p.checks.append(Check("range", ir.disj((op("not", cond), in_bounds)), RUNTIME_NAME,
@@ -656,7 +656,7 @@ class _Lowerer:
                                       index_expr.span, idx.expr))
                 for k in range(n):
                     new_parts.append((layout[k], ir.conj((cond, op("eq", pos, Const(k)))),  # type: ignore[index]
-                                      t.elem, f"{nm}[{_show_index_value(t.index, k)}]"))
+                                      t.elem, f"{nm}[{show_text(t.index, index_value(t.index, k))}]"))
             parts = new_parts
         for layout, cond, t, nm in parts:
             self._store(p, layout, cond, t, value, nm, s)
@@ -834,18 +834,6 @@ def _has_partial(actions: list[Action], props: list[Property]) -> bool:
                 any(partial(c.cond) for c in a.checks):
             return True
     return any(partial(p.expr) for p in props)
-
-
-def _show_scalar(v: Scalar) -> str:
-    from spec.types import show_value
-    shown = show_value(v.type, v.expr.value)  # type: ignore[union-attr]
-    return str(shown).lower() if isinstance(shown, bool) else str(shown)
-
-
-def _show_index_value(t, pos: int) -> str:
-    from spec.types import element_value, show_value
-    shown = show_value(t, element_value(t, pos))
-    return str(shown).lower() if isinstance(shown, bool) else str(shown)
 
 
 def _value_kind(v: Value) -> str:

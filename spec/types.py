@@ -121,12 +121,13 @@ def _same_elements(a: ScalarT, b: ScalarT) -> bool:
 
 
 def element_position(t: ScalarT, value: int) -> int:
-    """Bit position of a value in a set over `t`: its encoding."""
+    """Bit position of an element in a set over `t`: the element's encoding itself."""
     return value
 
 
-def element_value(t: ScalarT, position: int) -> int:
-    return position
+def index_value(t: ScalarT, position: int) -> int:
+    """The index value at a position of an array indexed by `t` (positions start at 0)."""
+    return position + t.lo if isinstance(t, IntT) else position  # type: ignore[operator]
 
 
 def show_value(t: Type, v: int) -> object:
@@ -138,3 +139,14 @@ def show_value(t: Type, v: int) -> object:
     if isinstance(t, SetT) and t.elem is not None:
         return [show_value(t.elem, x) for x in t.elem.values() if x >= 0 and v >> x & 1]
     return v
+
+
+def show_text(t: Type, v: int) -> str:
+    """A value as spec text: `true`, `INT3`, `{A, B}`, `3`."""
+    shown = show_value(t, v)
+    if isinstance(shown, bool):
+        return "true" if shown else "false"
+    if isinstance(shown, list):
+        return "{" + ", ".join("true" if x is True else "false" if x is False else str(x)
+                               for x in shown) + "}"
+    return str(shown)

@@ -18,8 +18,7 @@ from ir import expr as ir
 from ir.expr import Const, Expr, Ref, op
 from spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, apply_op,
                               mem_read, mem_write)
-from spec.memory.tso import _show
-from spec.types import IntT
+from spec.types import IntT, show_text
 
 KINDS = ("store", "add", "sub", "and", "or", "xor")  # what a buffered entry does when flushed
 
@@ -246,7 +245,7 @@ class Pso(MemoryModel):
                 for k in range(state[f.n]):
                     kind = KINDS[state[f.kind[k]]] if f.kind is not None else "store"
                     v = state[f.val[k]]
-                    text = f"{names[i]}={_show(types[i], v)}" if kind == "store" else \
+                    text = f"{names[i]}={show_text(types[i], v)}" if kind == "store" else \
                         f"{names[i]} {kind} {v}"
                     entries.append((state[f.group[k]], i, k, text))
             out, group = [], 0

@@ -11,7 +11,7 @@ from ir import expr as ir
 from ir.expr import Const, Expr, Ref, op
 from spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, mem_read,
                               mem_write)
-from spec.types import IntT, show_value
+from spec.types import IntT, show_text
 
 
 class Tso(MemoryModel):
@@ -102,7 +102,7 @@ class Tso(MemoryModel):
             out = []
             for sa, sv in entries[:state[n]]:
                 a = state[sa]
-                out.append(f"{names[a]}={_show(types[a], state[sv])}")
+                out.append(f"{names[a]}={show_text(types[a], state[sv])}")
             return out
         return render
 
@@ -114,12 +114,3 @@ class Tso(MemoryModel):
         return [Monitor("store buffer full", full,
                         f"a store buffer held {self.capacity} entries (--buffer {self.capacity}): "
                         "the verdicts hold for this capacity")]
-
-
-def _show(t, v: int) -> str:
-    shown = show_value(t, v)
-    if isinstance(shown, bool):
-        return "true" if shown else "false"
-    if isinstance(shown, list):
-        return "{" + ", ".join(map(str, shown)) + "}"
-    return str(shown)

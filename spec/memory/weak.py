@@ -18,8 +18,7 @@ from ir import expr as ir
 from ir.expr import Const, Expr, op
 from spec.memory.base import Location, Port, View
 from spec.memory.pso import Pso
-from spec.memory.tso import _show
-from spec.types import BOOL
+from spec.types import BOOL, show_text
 
 
 class Weak(Pso):
@@ -130,6 +129,6 @@ class Weak(Pso):
             for slot, flag in flags.items():
                 if state[flag]:
                     i = address[slot]
-                    out.append(f"{names[i]} may still read {_show(types[i], state[prev[slot]])}")
+                    out.append(f"{names[i]} may still read {show_text(types[i], state[prev[slot]])}")
             return out
         return render
