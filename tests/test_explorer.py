@@ -228,3 +228,11 @@ def test_a_type_used_as_a_value_is_the_set_of_its_values():
             "action Add(r in RM) { t := t union {r}; }\nreachable all: t == RM and card(RM) == 3;",
             check_deadlock=False)
     assert prop(r, "all").status == "holds" and len(prop(r, "all").trace) == 3
+
+
+def test_index_messages_name_the_index_value_not_its_position():
+    r = run("var i: 1..4 = 1; var a: array[1..3] of bool;\n"
+            "process P { l: a[i] := true; i := i + 1; goto l; }")
+    # i = 1, 2, 3 succeed; the fourth step writes a[4]
+    assert prop(r, "no_runtime_error").message == "index 4 is outside 1..3 of 'a'"
+    assert len(prop(r, "no_runtime_error").trace) == 4
