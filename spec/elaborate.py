@@ -276,8 +276,9 @@ class Elaborator:
                 raise SpecError(f"'{f}' returns no value", e.span)
             return result
         if f in ctx.defs:
-            raise SpecError(f"a call to '{f}' can only appear in a process's or action's code "
-                            "(a definition runs as part of a step)", e.span)
+            raise SpecError(f"a call to '{f}' is not allowed here: a definition runs as part of "
+                            "a step, so calls belong in process or action code, not in "
+                            "properties, initial values or under forall/exists", e.span)
         if f in INTRINSICS:
             return self._intrinsic(e, ctx)
         if f == "card":

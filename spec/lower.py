@@ -25,7 +25,7 @@ from spec.memory import DEFAULT_CAPACITY, MODELS
 from spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
                               SharedInfo, Usage)
 from spec.memory.sc import Sc
-from spec.values import ArrayVal, ByName, Scalar, Value
+from spec.values import ArrayVal, ByName, Domain, Scalar, Value
 
 CHOICE_BASE = 1 << 24  # pseudo-slots for nondeterministic choices, resolved when a step ends
 MAX_CALL_DEPTH = 16
@@ -43,10 +43,12 @@ class _Path:
     choices: list[tuple[int, int]] = field(default_factory=list)  # (pseudo-slot, how many)
     calls: dict[int, Value] = field(default_factory=dict)  # results of hoisted def calls
     depth: int = 0
+    stores: int = 0  # buffered writes so far in this step (the usage pass counts them)
 
     def fork(self) -> "_Path":
         return _Path(dict(self.env), list(self.guard), list(self.checks), dict(self.bound),
-                     dict(self.temps), list(self.choices), dict(self.calls), self.depth)
+                     dict(self.temps), list(self.choices), dict(self.calls), self.depth,
+                     self.stores)
 
 
 # A continuation: what runs after the current statement.
@@ -112,7 +114,14 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
                         checked.memory_span if memory is None else None)
     usage = Usage()
     _Lowerer(checked, source, lambda shared, alloc: _Recorder(shared, usage, alloc, 1)).run()
-    capacity = buffer or DEFAULT_CAPACITY
+    # A step is atomic: it cannot wait for a flush halfway, so a buffer must hold all the
+    # stores of one step, or that step could never run.
+    most, where = usage.step_stores
+    if buffer is not None and name != "sc" and buffer < most:
+        raise SpecError(f"--buffer {buffer} is too small for {name}: the step at line "
+                        f"{where.line if where else '?'} makes {most} buffered stores in one "
+                        f"atomic step; use --buffer {most} or more", where)
+    capacity = buffer or max(DEFAULT_CAPACITY, most)
     return _Lowerer(checked, source,
                     lambda shared, alloc: MODELS[name](shared, usage, alloc, capacity)).run()
 
@@ -126,7 +135,14 @@ class _Recorder(Sc):
 
     def store(self, port, loc, value, order):
         self.usage.note(self.usage.stores, port.cpu, loc)
+        self._count(port)
         super().store(port, loc, value, order)
+
+    def _count(self, port) -> None:
+        if port.cpu:  # a CPU's buffered write; a TLA+-style action writes memory directly
+            port.path.stores += 1
+            if port.path.stores > self.usage.step_stores[0]:
+                self.usage.step_stores = (port.path.stores, port.span)
 
     def rmw(self, port, loc, name, operand, order, returns):
         if returns or order != "unordered":
@@ -134,6 +150,7 @@ class _Recorder(Sc):
             self.usage.note(self.usage.rmws, port.cpu, loc)
         else:
             self.usage.note(self.usage.deferred, port.cpu, loc)
+            self._count(port)
             if isinstance(operand, Const):
                 self.usage.operands.add(abs(operand.value))
         return super().rmw(port, loc, name, operand, order, returns)
@@ -380,8 +397,8 @@ class _Lowerer:
 
     # ---- statements ----------------------------------------------------------------------
     def _ctx(self, p: _Path) -> Context:
-        memory = _StepMemory(self, p, self.instance.name) if self.instance is not None else \
-            _ObserverMemory(self)
+        # a TLA+-style action is no CPU (cpu ""): the memory model acts on memory directly
+        memory = _StepMemory(self, p, self.instance.name if self.instance is not None else "")
         return Context(self.c.symbols, self.instance, p.bound, p.env, memory, p.calls,
                        self.c.defs)
 
@@ -420,12 +437,30 @@ class _Lowerer:
             yield from self._continue(cont.next, p)
 
     def _exec(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
-        pending = [c for c in _calls_in(_stmt_exprs(s), self.c.defs) if id(c) not in p.calls]
-        if pending:  # run the def calls of this statement first, left to right
-            call = pending[0]
-            resume = _Resume(lambda q: self._exec(s, cont, q, first))
-            yield from self._expand(call.func, call.args, id(call), call.span, p, resume)
+        if isinstance(s, ast.Labeled):
+            if not first:  # reaching another label ends the step
+                yield p, s.label
+            elif isinstance(s.stmt, ast.While):
+                w, label = s.stmt, s.label
+                yield from self._after_calls([w.cond], p,
+                                             lambda q: self._while(w, label, cont, q))
+            else:
+                yield from self._exec(s.stmt, cont, p, first=False)
             return
+        yield from self._after_calls(_stmt_exprs(s), p,
+                                     lambda q: self._exec_now(s, cont, q, first))
+
+    def _after_calls(self, exprs: list[ast.Expr], p: _Path, then) -> Iterator:
+        """Run the def calls inside `exprs` (innermost first, left to right), then `then`."""
+        pending = [c for c in _calls_in(exprs, self.c.defs) if id(c) not in p.calls]
+        if not pending:
+            yield from then(p)
+            return
+        call = pending[0]
+        resume = _Resume(lambda q: self._after_calls(exprs, q, then))
+        yield from self._expand(call.func, call.args, id(call), call.span, p, resume)
+
+    def _exec_now(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
         if isinstance(s, ast.CallStmt) and s.func in self.c.defs:
             yield from self._expand(s.func, s.args, id(s), s.span, p, cont)
             return
@@ -449,14 +484,7 @@ class _Lowerer:
         yield from self._run(d.body, 0, _DefExit(call, saved, saved_temps, cont), p)
 
     def _exec_plain(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
-        if isinstance(s, ast.Labeled):
-            if not first:
-                yield p, s.label
-            elif isinstance(s.stmt, ast.While):
-                yield from self._while(s.stmt, s.label, cont, p)
-            else:
-                yield from self._exec(s.stmt, cont, p, first=False)
-        elif isinstance(s, ast.Assign):
+        if isinstance(s, ast.Assign):
             self._assign(s, p)
             yield from self._continue(cont, p)
         elif isinstance(s, ast.Await):
@@ -617,7 +645,7 @@ class _Lowerer:
                                 "passed to it, not to this expression", target.span)
             target = ast.Target(bound.expr.id, (), target.span)
         value = self.elab.value(s.value, ctx)
-        if isinstance(value, Location):
+        if isinstance(value, (Location, Domain)):  # a load, or a type used as a set value
             value = self.elab.scalar(s.value, ctx)
         if target.name in p.temps:
             if target.indices:

@@ -196,3 +196,16 @@ def test_for_unrolls_within_one_step_in_order():
 def test_labels_inside_for_are_rejected():
     line, col, message = where("var x: 0..3;\nprocess P { a: for c in 0..1 {\n b: x := c; } }")
     assert (line, col) == (3, 2) and "inside 'with' or 'for'" in message
+
+
+def test_def_calls_in_a_while_condition_run_each_iteration():
+    m = model_from_text("use linux.generic;\nshared x: 0..3 = 0;\nvar n: 0..9;\n"
+                        "process P { l: while READ_ONCE(x) < 2 { x := x + 1; n := n + 1; }\n"
+                        "done: skip; }", "t.spec")
+    assert {a.label for a in m.actions} >= {"l"}
+
+
+def test_a_type_assigned_as_a_value_is_the_set_of_its_values():
+    [a, _] = actions_of("type RM = enum { r1, r2 };\nvar t: set of RM;\n"
+                        "process P { a: t := RM;\nb: skip; }")
+    assert evaluate(dict(a.updates)[0], (0, 0)) == 0b11

@@ -270,3 +270,34 @@ def test_a_specs_own_def_overrides_the_prelude():
     text = litmus(threads, cond).replace("use linux.generic;",
                                          "use linux.generic;\ndef smp_wmb() { skip; }")
     assert allowed(text, "pso")
+
+
+def test_a_buffer_holds_every_store_of_one_step():
+    # three buffered stores in one atomic step: the default capacity grows to 3 so the step
+    # can run (it cannot wait for a flush halfway); an explicit smaller --buffer is an error
+    text = ("memory tso;\nshared x: 0..3;\nshared y: 0..3;\n"
+            "process P { a: x := 1; y := 1; x := 2; }\n"
+            "process Q { local r: 0..3; b: r := y; }\n"
+            "reachable ran: P at Done;")
+    r = explore(compile_model(model_from_text(text, "t.spec")))
+    assert next(p.status for p in r.properties if p.name == "ran") == "holds"
+    with pytest.raises(SpecError) as info:
+        model_from_text(text, "t.spec", None, None, 2)
+    assert "--buffer 3 or more" in info.value.message and info.value.span.line == 4
+
+
+def test_an_action_writes_memory_directly_and_ages_the_cpus_views():
+    # TLA+-style actions are no CPU: their RMWs act on memory at once, and under weak a CPU
+    # that read the old value may still see it (the action's write ages its view)
+    text = "\n".join([
+        "use linux.generic;", "shared x: 0..3 = 0;", "var done: bool = false;",
+        "action Bump { await not done; let old = rmw(x, add, 1, full); done := true; }",
+        "process P { local a: 0..3; local b: 0..3; s0: a := READ_ONCE(x); s1: await done; "
+        "s2: b := READ_ONCE(x); }",
+        "reachable stale: P at Done and P.a == 0 and P.b == 0;",
+        "reachable fresh: P at Done and P.b == 1;"])
+    for memory, stale in (("sc", False), ("tso", False), ("weak", True)):
+        r = explore(compile_model(model_from_text(text, "t.spec", None, memory)))
+        got = {p.name: p.status for p in r.properties}
+        assert got["fresh"] == "holds"
+        assert (got["stale"] == "holds") == stale, memory

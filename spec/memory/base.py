@@ -140,13 +140,15 @@ class Usage:
     deferred: dict[str, set[int]] = field(default_factory=dict)
     rmws: dict[str, set[int]] = field(default_factory=dict)     # locked (memory-atomic) RMWs
     operands: set[int] = field(default_factory=set)  # constant operands of deferred RMWs
+    step_stores: tuple = (0, None)  # the most buffered writes one step makes, and where
 
     def note(self, table: dict[str, set[int]], cpu: str, loc: Location) -> None:
         table.setdefault(cpu, set()).update(loc.slots)
 
     def writers(self, slot: int) -> set[str]:
-        return {c for c in self.cpus if slot in self.stores.get(c, ()) or
-                slot in self.deferred.get(c, ()) or slot in self.rmws.get(c, ())}
+        """Who writes a slot: CPUs, and "" for TLA+-style actions (they write memory too)."""
+        return {c for table in (self.stores, self.deferred, self.rmws)
+                for c, slots in table.items() if slot in slots}
 
 
 class MemoryModel(ABC):
