@@ -17,17 +17,16 @@ from ir.expr import Const, Expr, op
 from ir.model import Action, Check, Model, ProcessInstance, Slot
 from spec import ast
 from spec.checker import CheckedSpec
-from spec.elaborate import INTRINSICS, Context, Elaborator, Memory, position, type_name
+from spec.elaborate import INTRINSICS, Context, Elaborator, position, type_name
 from spec.errors import Diagnostics, Span, SpecError
 from spec.scope import Instance, Layout, ProcSym, VarSym
 from spec.types import ArrayT, IntT, SetT, Type, compatible, index_value, show_text
 from spec.memory import DEFAULT_CAPACITY, MODELS
 from spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
                               SharedInfo, Usage)
-from spec.memory.sc import Sc
+from spec.memory.ports import ObserverMemory, Recorder, SlotAdder, StepMemory, StepPort
 from spec.values import ArrayVal, ByName, Domain, Scalar, Value
 
-CHOICE_BASE = 1 << 24  # pseudo-slots for nondeterministic choices, resolved when a step ends
 MAX_CALL_DEPTH = 16
 
 DONE = "Done"
@@ -113,7 +112,7 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
         raise SpecError(f"unknown memory model '{name}' (known: {', '.join(MODELS)})",
                         checked.memory_span if memory is None else None)
     usage = Usage()
-    _Lowerer(checked, source, lambda shared, alloc: _Recorder(shared, usage, alloc, 1)).run()
+    _Lowerer(checked, source, lambda shared, alloc: Recorder(shared, usage, alloc, 1)).run()
     # A step is atomic: it cannot wait for a flush halfway, so a buffer must hold all the
     # stores of one step, or that step could never run.
     most, where = usage.step_stores
@@ -126,122 +125,6 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
                     lambda shared, alloc: MODELS[name](shared, usage, alloc, capacity)).run()
 
 
-class _Recorder(Sc):
-    """SC, noting which CPU touches which location how."""
-
-    def load(self, port, loc, order):
-        self.usage.note(self.usage.loads, port.cpu, loc)
-        return super().load(port, loc, order)
-
-    def store(self, port, loc, value, order):
-        self.usage.note(self.usage.stores, port.cpu, loc)
-        self._count(port)
-        super().store(port, loc, value, order)
-
-    def _count(self, port) -> None:
-        if port.cpu:  # a CPU's buffered write; a TLA+-style action writes memory directly
-            port.path.stores += 1
-            if port.path.stores > self.usage.step_stores[0]:
-                self.usage.step_stores = (port.path.stores, port.span)
-
-    def rmw(self, port, loc, name, operand, order, returns):
-        if returns or order != "unordered":
-            self.usage.note(self.usage.loads, port.cpu, loc)
-            self.usage.note(self.usage.rmws, port.cpu, loc)
-        else:
-            self.usage.note(self.usage.deferred, port.cpu, loc)
-            self._count(port)
-            if isinstance(operand, Const):
-                self.usage.operands.add(abs(operand.value))
-        return super().rmw(port, loc, name, operand, order, returns)
-
-    def cmpxchg(self, port, loc, expected, new, order, fail_order):
-        self.usage.note(self.usage.loads, port.cpu, loc)
-        self.usage.note(self.usage.rmws, port.cpu, loc)
-        return super().cmpxchg(port, loc, expected, new, order, fail_order)
-
-    def rmw_unless(self, port, loc, name, operand, unless, order, fail_order):
-        self.usage.note(self.usage.loads, port.cpu, loc)
-        self.usage.note(self.usage.rmws, port.cpu, loc)
-        return super().rmw_unless(port, loc, name, operand, unless, order, fail_order)
-
-
-class _SlotAdder:
-    """Lets a memory model append slots of its own to the layout."""
-
-    def __init__(self, slots: list):
-        self.slots = slots
-
-    def add(self, name: str, type: Type, owner: str | None, var: str) -> int:
-        from spec.checker import SlotDecl
-        self.slots.append(SlotDecl(name, type, owner, var, False, (type.values()[0],),  # type: ignore[union-attr]
-                                   internal=True))
-        return len(self.slots) - 1
-
-
-class _Port:
-    """The step being lowered, as the memory model sees it (`spec.memory.base.Port`)."""
-
-    def __init__(self, lowerer: "_Lowerer", path: _Path, cpu: str, span: Span | None):
-        self.lowerer = lowerer
-        self.path = path
-        self.cpu = cpu
-        self.span = span
-
-    def read(self, slot: int) -> Expr:
-        return self.path.env.get(slot, ir.Ref(slot))
-
-    def write(self, slot: int, value: Expr) -> None:
-        self.path.env[slot] = value
-
-    def guard(self, cond: Expr) -> None:
-        self.path.guard.append(cond)
-
-    def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:
-        self.lowerer._range_check(self.path, value, loc.type, loc.name, self.span, when)
-
-    def choice(self, n: int) -> Expr:
-        slot = CHOICE_BASE + len(self.path.choices)
-        self.path.choices.append((slot, n))
-        return ir.Ref(slot)
-
-
-class _StepMemory(Memory):
-    """Shared accesses of a CPU's step go through the memory model."""
-
-    def __init__(self, lowerer: "_Lowerer", path: _Path, cpu: str):
-        self.lowerer, self.path, self.cpu = lowerer, path, cpu
-
-    def port(self, span: Span | None = None) -> _Port:
-        return _Port(self.lowerer, self.path, self.cpu, span)
-
-    def load(self, ctx, loc, order):
-        return self.lowerer.mm.load(self.port(), loc, order)
-
-    def rmw(self, ctx, loc, name, operand, order, span):
-        return self.lowerer.mm.rmw(self.port(span), loc, name, operand, order, True)
-
-    def cmpxchg(self, ctx, loc, expected, new, order, fail_order, span):
-        return self.lowerer.mm.cmpxchg(self.port(span), loc, expected, new, order, fail_order)
-
-    def rmw_unless(self, ctx, loc, name, operand, unless, order, fail_order, span):
-        return self.lowerer.mm.rmw_unless(self.port(span), loc, name, operand, unless, order,
-                                          fail_order)
-
-    def drained(self, ctx):
-        return self.lowerer.mm.drained(ctx.read)
-
-
-class _ObserverMemory(Memory):
-    """Properties see memory as it is, and `drained()` asks the memory model."""
-
-    def __init__(self, lowerer: "_Lowerer"):
-        self.lowerer = lowerer
-
-    def drained(self, ctx):
-        return self.lowerer.mm.drained(ctx.read)
-
-
 class _Lowerer:
     def __init__(self, checked: CheckedSpec, source: str, make_memory):
         self.c = checked
@@ -251,7 +134,7 @@ class _Lowerer:
         self.shared = SharedInfo(shared_slots, [self.slots[i].name for i in shared_slots],
                                  [self.slots[i].type for i in shared_slots])
         self.usage_cpus = cpus
-        self.mm: MemoryModel = make_memory(self.shared, _SlotAdder(self.slots))
+        self.mm: MemoryModel = make_memory(self.shared, SlotAdder(self.slots))
         if not self.mm.cpus:
             self.mm.cpus = cpus
         if hasattr(self.mm.usage, "cpus") and not self.mm.usage.cpus:
@@ -275,7 +158,7 @@ class _Lowerer:
         for flush in self.mm.flushes():
             path = _Path({}, [], [], {})
             self.instance = None
-            flush.body(_Port(self, path, flush.cpu, None))
+            flush.body(StepPort(self, path, flush.cpu, None))
             self._emit(flush.name, flush.cpu, "flush", None, path)
         props = self._properties()
         if not self.diag.errors and not self.c.procs and not self.c.actions:
@@ -398,7 +281,7 @@ class _Lowerer:
     # ---- statements ----------------------------------------------------------------------
     def _ctx(self, p: _Path) -> Context:
         # a TLA+-style action is no CPU (cpu ""): the memory model acts on memory directly
-        memory = _StepMemory(self, p, self.instance.name if self.instance is not None else "")
+        memory = StepMemory(self, p, self.instance.name if self.instance is not None else "")
         return Context(self.c.symbols, self.instance, p.bound, p.env, memory, p.calls,
                        self.c.defs)
 
@@ -601,15 +484,13 @@ class _Lowerer:
                 raise SpecError(f"fence() takes 1 argument, given {len(a)}", s.span)
             kind = self.elab.word(a[0], FENCES, "a fence kind")
             if self.instance is not None:
-                self.mm.fence(_Port(self, p, self.instance.name, s.span), kind)
+                self.mm.fence(StepPort(self, p, self.instance.name, s.span), kind)
         elif f == "rmw" and len(a) == 4:
             loc = self.elab.location(a[0], ctx)
             name = self.elab.word(a[1], RMW_OPS, "an operation")
             operand = self.elab._operand(a[2], ctx, loc, name)
             order = self.elab.word(a[3], ORDERS_RMW, "an RMW ordering")
-            if self.instance is None:
-                ctx.memory = _StepMemory(self, p, "")
-            self.mm.rmw(_Port(self, p, self.instance.name if self.instance else "", s.span),
+            self.mm.rmw(StepPort(self, p, self.instance.name if self.instance else "", s.span),
                         loc, name, operand, order, False)
         elif f == "drained":
             raise SpecError("drained() is a condition, not a statement", s.span)
@@ -621,7 +502,7 @@ class _Lowerer:
         v = self._as_scalar_of(value, loc.type, value_span)
         self._range_check(p, v, loc.type, loc.name, span)
         cpu = self.instance.name if self.instance is not None else ""
-        port = _Port(self, p, cpu, span)
+        port = StepPort(self, p, cpu, span)
         if self.instance is None:  # a TLA+-style action: memory directly
             self.mm.write_mem(port, loc, v)
         else:
@@ -771,7 +652,7 @@ class _Lowerer:
     def _properties(self) -> list[Property]:
         props: list[Property] = []
         kinds = {"invariant": Kind.INVARIANT, "reachable": Kind.REACHABLE}
-        observer = Context(self.c.symbols, None, {}, {}, _ObserverMemory(self), {}, self.c.defs)
+        observer = Context(self.c.symbols, None, {}, {}, ObserverMemory(self), {}, self.c.defs)
         for d in self.c.properties:
             try:
                 e = self.elab.boolean(d.expr, observer)
