@@ -13,6 +13,7 @@ from explorer.codegen import compile_model
 from explorer.options import Options
 from explorer.results import RunResult, document, exit_status
 from invariants.properties import Kind
+from invariants.runs import EngineDisagreement
 from ir.model import Model
 from spec.errors import SpecError, SpecErrors
 from spec.memory import MODELS
@@ -94,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     check.add_argument("--stop-at-first", action="store_true",
                        help="stop at the first violation instead of deciding every property")
+    check.add_argument("--engine", choices=("auto", "scalar", "vector"), default="auto",
+                       help="search engine: generated Python code (scalar), NumPy over whole "
+                            "frontiers (vector), or scalar for narrow levels and vector for "
+                            "wide ones (auto, the default); the results are the same")
+    check.add_argument("--exact", action="store_true",
+                       help="store whole states even when they need more than 128 bits "
+                            "(default: 64-bit fingerprints there)")
     out = check.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document")
     out.add_argument("--plain", action="store_true",
@@ -102,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(main=cmd_check)
     from explorer.litmus_cli import add_litmus_command
     add_litmus_command(sub)
+    from explorer import symbolic_cli  # prove, bmc; check's --z3-check and --no-z3
+    symbolic_cli.add_commands(sub)
     return parser
 
 
@@ -112,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("explorer: interrupted\n")
         return 130
+    except EngineDisagreement as e:  # Z3 and the explorer differ on one model: a bug
+        from explorer.symbolic_cli import disagreement
+        return disagreement(e)
 
 
 def _consoles(args) -> tuple[Console, Console]:
@@ -176,7 +189,12 @@ def cmd_check(args) -> int:
             model = load(args.file, args.const, err, memory, args.buffer)
             if model is None:
                 return EXIT_USAGE
-        results.append(run_check(model, memory, args, err))
+        from explorer import symbolic_cli  # Z3: vacuity pre-check, explanations
+        findings = symbolic_cli.precheck(model, args, err)
+        if findings is None:
+            return EXIT_USAGE
+        results.append(symbolic_cli.after_check(run_check(model, memory, args, err), model,
+                                                findings, args))
     if args.json:
         print(json.dumps(document(args.file, results), indent=2))
     else:
@@ -192,9 +210,12 @@ def run_check(model: Model, memory: str, args, err: Console) -> RunResult:
     options = Options(max_states=args.max_states, max_depth=args.max_depth,
                       timeout=args.timeout, stop_at_first=args.stop_at_first,
                       check_deadlock=not args.no_deadlock, properties=args.invariant,
-                      progress=progress)
+                      progress=progress, engine=getattr(args, "engine", "auto"),
+                      exact=getattr(args, "exact", False))
     try:
-        return explore(compile_model(model, args.invariant), options, memory)
+        from explorer.symbolic_cli import before_explore  # --z3-check
+        return explore(before_explore(compile_model(model, args.invariant), args), options,
+                       memory)
     finally:
         if progress is not None:
             progress.close()

@@ -53,6 +53,9 @@ class CompiledModel:
     goal_names: list[str]
     failures: list[Failure]
     source: str
+    # the functions as generated (an engine other than the reference one works from the model
+    # itself, so it can only stand in for these while nobody has wrapped them)
+    generated: tuple | None = None
 
 
 class Emitter:
@@ -256,9 +259,11 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
         filename = str(path)
     namespace: dict = dict(HELPERS)
     exec(compile(source, filename, "exec"), namespace)
-    return CompiledModel(model, namespace["successors"], namespace["invariants"],
-                         namespace["goals"], namespace["monitors"], [p.name for p in invariants],
-                         [p.name for p in goals], failures, source)
+    cm = CompiledModel(model, namespace["successors"], namespace["invariants"],
+                       namespace["goals"], namespace["monitors"], [p.name for p in invariants],
+                       [p.name for p in goals], failures, source)
+    cm.generated = (cm.successors, cm.invariants, cm.goals)
+    return cm
 
 
 def _dispatch(model: Model):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+ENGINES = ("auto", "scalar", "vector")
+
 
 class Progress(Protocol):
     """Receives plain numbers while a search runs; engines never print."""
@@ -21,3 +23,5 @@ class Options:
     properties: list[str] | None = None  # check only these invariants / goals (None: all)
     progress: Progress | Callable[..., None] | None = None
     progress_every: float = 0.25         # seconds between progress reports
+    engine: str = "auto"                 # auto | scalar | vector (| reference, for tests)
+    exact: bool = False                  # store whole states even when they need > 2 words

@@ -512,6 +512,10 @@ class CounterexampleView:
             return
         if p.message:
             yield Text(p.message, style=FAILED)
+        if p.explanation:  # found by Z3: the last state's values that alone make it false
+            because = "violated because " if p.status == "violated" else "it fails because "
+            yield Text.assemble((because, "bold"),
+                                (", ".join(e["text"] for e in p.explanation), CHANGED))
         if p.trace is None:
             return
         yield Text("")

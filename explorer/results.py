@@ -55,6 +55,11 @@ class PropertyResult:
     line: int | None = None
     message: str | None = None  # why it was violated
     trace: Trace | None = None  # counterexample (violated) or witness (reachable, holds)
+    # (invariants/: Z3) the last state's slot values that alone make the invariant false:
+    # [{"slot", "value", "text"}]
+    explanation: list[dict[str, Any]] | None = None
+    may_be_unreachable: bool = False  # the trace is a counterexample to induction (prove)
+    warning: str | None = None        # e.g. the invariant is valid: it checks nothing
 
     @property
     def failed(self) -> bool:
@@ -62,11 +67,17 @@ class PropertyResult:
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind, "status": self.status,
-                             "trace": self.trace.to_json() if self.trace else None}
+                             "trace": self.trace.to_json() if self.trace is not None else None}
         if self.line is not None:
             d["line"] = self.line
         if self.message:
             d["message"] = self.message
+        if self.explanation is not None:
+            d["explanation"] = self.explanation
+        if self.may_be_unreachable:
+            d["may_be_unreachable"] = True
+        if self.warning:
+            d["warning"] = self.warning
         return d
 
 

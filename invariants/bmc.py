@@ -25,7 +25,7 @@ import z3
 
 from explorer.codegen import compile_model
 from explorer.results import PropertyResult
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
+from invariants.properties import RUNTIME_NAME, Kind, Property
 from invariants.runs import BOUNDED, Replayer, SymbolicRun, is_step_property
 from invariants.unroll import OutOfTime, Unrolling, true_in
 from invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
@@ -51,25 +51,22 @@ class _Bmc:
         self.goals = [model.property(n) for n in self.cm.goal_names]
         self.enc = Encoder(model)
         self.replay = Replayer(model, self.cm)
-        self.path = Unrolling(self.enc, "b", deadline, stutter=True)
+        self.path = Unrolling(self.enc, "b", deadline, stutter=True, reduce=True)
         self.path.extend(depth)
 
     # what fails the property in state n ("state") or by a step from state n ("step")
     def in_state(self, p: Property, st: SymState) -> tuple[Bool, str]:
         enc = self.enc
         if p.kind is Kind.INVARIANT:
-            return conj(self._defined(self.invariants, st), negate(enc.truth(p.expr, st))), \
-                "state"  # type: ignore[arg-type]
+            return conj(enc.defined(p.expr, st), negate(enc.truth(p.expr, st))), "state"  # type: ignore[arg-type]
         if p.kind is Kind.REACHABLE:
-            return conj(self._defined(self.goals, st), enc.truth(p.expr, st)), "state"  # type: ignore[arg-type]
+            return enc.holds(p.expr, st), "state"  # type: ignore[arg-type]
         if p.kind is Kind.DEADLOCK:
             return enc.deadlock(st), "state"
-        if p.name == RUNTIME_NAME:
-            return negate(self._defined(self.invariants, st)), "invariant-error"
+        if p.name == RUNTIME_NAME:  # evaluating a checked invariant or goal fails
+            return negate(conj(*(enc.defined(q.expr, st)  # type: ignore[arg-type]
+                                 for q in self.invariants + self.goals))), "evaluation"
         return False, "state"
-
-    def _defined(self, props: list[Property], st: SymState) -> Bool:
-        return conj(*(self.enc.defined(p.expr, st) for p in props))  # type: ignore[arg-type]
 
     def by_step(self, p: Property, st: SymState) -> Bool:
         return self.enc.step_failure(p.name, st) if is_step_property(p) else False
@@ -82,11 +79,21 @@ class _Bmc:
                     self.by_step(p, states[n - 1]) if n else False)
 
     def shortest(self, p: Property, m: z3.ModelRef) -> tuple:
-        """The shortest counterexample of p, given a model where it fails within K steps."""
-        lo, hi = 0, self.depth
+        """The shortest counterexample of p, given a model where it fails within K steps:
+        galloping (0, 1, 3, 7, ... steps), then bisection, each question over only the steps
+        it needs."""
+        lo, hi = 0, self.depth   # p fails within hi steps (model m), not within lo - 1
+        probe = 0
+        while probe < hi:
+            found = self.path.check(self.within(p, probe), probe)
+            if found is not None:
+                hi, m = probe, found
+                break
+            lo = probe + 1
+            probe = 2 * probe + 1
         while lo < hi:
             mid = (lo + hi) // 2
-            found = self.path.check(self.within(p, mid))
+            found = self.path.check(self.within(p, mid), mid)
             if found is None:
                 lo = mid + 1
             else:
@@ -154,5 +161,3 @@ def _result(p: Property, status: str, message: str | None, trace) -> PropertyRes
     return PropertyResult(p.name, p.kind.value, status, p.description,
                           p.span.line if p.span else None, message, trace)
 
-
-__all__ = ["bmc", "selected_properties", "DEADLOCK_NAME"]

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from explorer.codegen import CompiledModel, Undefined
 from explorer.results import PropertyResult, Trace
 from explorer.traces import TraceBuilder
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
+from invariants.properties import Kind, Property
 from ir.expr import EvalError, describe_failure, evaluate
 from ir.model import Model
 
@@ -93,8 +93,8 @@ class Replayer:
         """The trace and message of a discovery exactly as BFS would report it.
 
         `where` says how the last state fails: "state" (an invariant is false there, a goal is
-        reached, a deadlock), "invariant-error" (evaluating the invariants fails), "step"
-        (an action fails from it; `action` is the one Z3 chose)."""
+        reached, a deadlock), "evaluation" (evaluating a checked invariant or goal fails),
+        "step" (an action fails from it; `action` is the one Z3 chose)."""
         builder = self._builder(states, actions)
         pos, last = len(states) - 1, states[-1]
         if where == "step":
@@ -108,14 +108,13 @@ class Replayer:
                     "explicit engine finds no such failure")
             ai, fid, value = found[0]
             return builder.build(prop, pos, ai, fid, value)
-        if where == "invariant-error":
-            try:
-                self.cm.invariants(last)
-            except Undefined as u:
-                return builder.build(prop, pos, None, u.site, u.value)
+        if where == "evaluation":
+            for u in list(self.cm.invariants(last)) + list(self.cm.goals(last)):
+                if isinstance(u, Undefined):  # the first failure, as BFS records it
+                    return builder.build(prop, pos, None, u.site, u.value)
             raise EngineDisagreement(
-                f"Z3 says evaluating the invariants fails in {self.model.describe(last)}; the "
-                "explicit engine evaluates them")
+                f"Z3 says evaluating a property fails in {self.model.describe(last)}; the "
+                "explicit engine evaluates them all")
         self._check_state(prop, last)
         return builder.build(prop, pos, None, None, None)
 
@@ -138,8 +137,9 @@ class Replayer:
                 f" in {model.describe(state)}; the explicit engine disagrees")
 
     def failing_end(self, prop: Property, states: list[tuple], actions: list[int],
-                    invariants: list[Property]) -> tuple[Trace, str]:
-        """A path whose last state is bad for `prop` as a state predicate (Encoder.good)."""
+                    evaluated: list[Property]) -> tuple[Trace, str]:
+        """A path whose last state is bad for `prop` as a state predicate (Encoder.good);
+        `evaluated`: the properties whose evaluation errors count as runtime errors."""
         last = states[-1]
         if prop.kind is Kind.INVARIANT:
             builder = self._builder(states, actions)
@@ -156,7 +156,7 @@ class Replayer:
         if prop.kind is Kind.DEADLOCK:
             return self.violation(prop, states, actions, "state")
         if prop.kind is Kind.RUNTIME:
-            for p in invariants:
+            for p in evaluated:
                 try:
                     evaluate(p.expr, last)  # type: ignore[arg-type]
                 except EvalError as err:
@@ -170,6 +170,3 @@ def is_step_property(prop: Property) -> bool:
     """Violated by a failing step rather than by a state."""
     return prop.kind in (Kind.ASSERTION, Kind.RUNTIME)
 
-
-__all__ = ["SymbolicRun", "Replayer", "EngineDisagreement", "PROVED", "NOT_INDUCTIVE",
-           "BOUNDED", "exit_status", "is_step_property", "RUNTIME_NAME", "DEADLOCK_NAME"]

@@ -1,11 +1,16 @@
 """The Z3 encoding of a Model: one encoder shared by every symbolic feature.
 
 It translates the same IR expressions, guards, checks and updates that `explorer.codegen`
-compiles to Python, with the same meaning, into Z3 terms over one integer constant per slot and
-state ("keys" name the states of an unrolling, as mypyvy's translator does). Values are Z3 Ints,
-so arithmetic is exact as in Python; floor division and modulo are encoded explicitly (Z3's
-Int div/mod are Euclidean); bitwise operators are encoded bit by bit over a width taken from an
-interval analysis of their operands (every slot is bounded by its type, so every expression is).
+compiles to Python, with the same meaning, into Z3 terms over one constant per slot and state
+("keys" name the states of an unrolling, as mypyvy's translator does).
+
+Values are bit-vectors or integers, as fits. Every slot is bounded by its type, so an interval
+analysis bounds every subexpression; when the widest needs at most `MAX_BV_WIDTH` bits, values
+are two's complement bit-vectors of one width wide enough that no operation can wrap around
+(the usual case: Z3 then bit-blasts to SAT, which is fast on these small domains), else Z3
+Ints. Either way the meaning is Python's: floor division and modulo are encoded explicitly
+(bit-vector division truncates; Int div/mod are Euclidean), and bitwise operators follow
+Python's infinite two's complement (with Ints, bit by bit over a width from the intervals).
 
 Each expression has three encodings over a state: its integer value (`value`), its truth as a
 condition (`truth`), and whether evaluating it succeeds (`defined`). The last follows Python's
@@ -27,13 +32,15 @@ from typing import Iterable, Union
 import z3
 
 from invariants.properties import RUNTIME_NAME, Kind, Property
-from ir.expr import Const, Expr, Op, Ref, conjuncts
+from ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read
 from ir.model import Action, Model
+from spec.types import SetT
 
 Bool = Union[z3.BoolRef, bool]   # True: trivially so (a total expression)
 Interval = tuple[int, int]
 
 MAX_SHIFT_CASES = 4096
+MAX_BV_WIDTH = 64
 
 
 class EncodingError(Exception):
@@ -88,10 +95,10 @@ class SymState:
     """One state of an unrolling: a Z3 term per slot (fresh constants, or terms over an
     earlier state), with the encodings made over it."""
 
-    def __init__(self, model: Model, key: str, terms: list[z3.ArithRef] | None = None):
+    def __init__(self, enc: "Encoder", key: str, terms: list[z3.ArithRef] | None = None):
         self.key = key
         self.vars = terms if terms is not None else \
-            [z3.Int(f"{s.name}@{key}") for s in model.slots]
+            [enc.var(f"{s.name}@{key}") for s in enc.model.slots]
         self.memo: dict[tuple[int, str], object] = {}
 
     def __getitem__(self, slot: int) -> z3.ArithRef:
@@ -113,7 +120,9 @@ class ActionTerms:
 class Encoder:
     """IR -> Z3 over the slots of one model."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, arith: str = "auto", extra: Iterable[Expr] = ()):
+        """`arith`: "bv" or "int" to force a representation, "auto" to choose; `extra`:
+        expressions to encode besides the model's own (they count for the width)."""
         self.model = model
         self.ranges: list[Interval] = [(s.lo, s.hi) for s in model.slots]
         self._iv: dict[int, Interval] = {}
@@ -121,13 +130,69 @@ class Encoder:
         self.pc_slots = {p.pc_slot for p in model.processes}
         self._states: dict[str, SymState] = {}
         self._actions: dict[tuple[int, str], ActionTerms] = {}
+        self._independent: dict[int, list[int]] | None = None
+        need = self.width_needed(extra)
+        if arith not in ("auto", "bv", "int"):
+            raise ValueError(f"arith must be auto, bv or int, not {arith!r}")
+        self.width: int | None = None if arith == "int" or \
+            (arith == "auto" and need > MAX_BV_WIDTH) else need
+        self.selector_width = max(len(model.actions), 1).bit_length() + 1
+        # the IR of "no element outside the element type" per set slot (as lower.py checks)
+        self._set_ok: dict[int, Expr] = {
+            s.index: Op("eq", (Op("bandnot", (Ref(s.index), Const(s.type.mask()))), Const(0)))
+            for s in model.slots if isinstance(s.type, SetT) and s.type.elem is not None}
+
+    def width_needed(self, extra: Iterable[Expr] = ()) -> int:
+        """Bits that hold every value of every expression of the model, plus one so that
+        negating the most negative one cannot wrap."""
+        need = max([_signed_width(lo, hi) for lo, hi in self.ranges] + [2])
+        exprs: list[Expr] = list(extra)
+        for a in self.model.actions:
+            exprs.append(a.guard)
+            exprs.extend(e for _, e in a.updates)
+            for c in a.checks:
+                exprs.append(c.cond)
+                if c.value is not None:
+                    exprs.append(c.value)
+        exprs.extend(p.expr for p in self.model.properties if p.expr is not None)
+        todo = list(exprs)
+        seen: set[int] = set()
+        while todo:
+            e = todo.pop()
+            if id(e) in seen:
+                continue
+            seen.add(id(e))
+            need = max(need, _signed_width(*self.interval(e)))
+            if isinstance(e, Op):
+                todo.extend(e.args)
+        return need + 1
+
+    # ---- sorts ----------------------------------------------------------------------------
+    def num(self, v: int) -> z3.ArithRef:
+        return z3.IntVal(v) if self.width is None else z3.BitVecVal(v, self.width)
+
+    def var(self, name: str) -> z3.ArithRef:
+        return z3.Int(name) if self.width is None else z3.BitVec(name, self.width)
+
+    def selector(self, name: str) -> z3.ArithRef:
+        """The number of the action a step takes (-1: an idle step)."""
+        return z3.Int(name) if self.width is None else z3.BitVec(name, self.selector_width)
+
+    def number(self, t: z3.ExprRef) -> int:
+        """A numeral of this encoding as a Python int."""
+        return t.as_signed_long() if z3.is_bv(t) else t.as_long()  # type: ignore[attr-defined]
+
+    def _int(self, b: Bool) -> z3.ArithRef:
+        if isinstance(b, bool):
+            return self.num(int(b))
+        return z3.If(b, self.num(1), self.num(0))
 
     # ---- states ---------------------------------------------------------------------------
     def state(self, key: str) -> SymState:
         """The symbolic state named `key` (the same object for the same key)."""
         st = self._states.get(key)
         if st is None:
-            st = self._states[key] = SymState(self.model, key)
+            st = self._states[key] = SymState(self, key)
         return st
 
     def successor(self, st: SymState, key: str, selector: z3.ArithRef,
@@ -151,12 +216,45 @@ class Encoder:
                 if slot in t.next:
                     new = z3.If(selector == a.index, t.next[slot], new)
             terms.append(new)
-        nxt = self._states[key] = SymState(self.model, key, terms)
+        nxt = self._states[key] = SymState(self, key, terms)
         return nxt, conj(*parts)
 
+    def independent(self) -> dict[int, list[int]]:
+        """For each action, the actions with a smaller number that commute with it: neither
+        writes a slot the other reads or writes (guards, checks and updates included). Two
+        such steps can be taken in either order from a state where both can, with the same
+        outcome, which `Unrolling` uses to consider one order only."""
+        if self._independent is None:
+            reads, writes = [], []
+            for a in self.model.actions:
+                r: set[int] = set()
+                slots_read(a.guard, r)
+                for _, e in a.updates:
+                    slots_read(e, r)
+                for c in a.checks:
+                    slots_read(c.cond, r)
+                    if c.value is not None:
+                        slots_read(c.value, r)
+                w = {slot for slot, _ in a.updates}
+                reads.append(r | w)
+                writes.append(w)
+            self._independent = {
+                a.index: [b.index for b in self.model.actions[:a.index]
+                          if not writes[a.index] & reads[b.index]
+                          and not writes[b.index] & reads[a.index]]
+                for a in self.model.actions}
+        return self._independent
+
     def in_types(self, st: SymState) -> Bool:
-        """Every slot holds a value of its declared type."""
-        return conj(*(z3.And(v >= lo, v <= hi) for v, (lo, hi) in zip(st.vars, self.ranges)))
+        """Every slot holds a value of its declared type (a set: no element outside its
+        element type, as the range checks of stores require)."""
+        parts: list[Bool] = [z3.And(v >= lo, v <= hi) for v, (lo, hi) in zip(st.vars, self.ranges)]
+        for s in self.model.slots:
+            if isinstance(s.type, SetT) and s.type.elem is not None:
+                mask = s.type.mask()
+                if mask != s.hi:
+                    parts.append(self.truth(self._set_ok[s.index], st))
+        return conj(*parts)
 
     def initial(self, st: SymState) -> Bool:
         """`st` is one of the model's initial states."""
@@ -248,7 +346,7 @@ class Encoder:
     def value(self, e: Expr, st: SymState) -> z3.ArithRef:
         """The integer `e` evaluates to (meaningful where `defined`)."""
         if isinstance(e, Const):
-            return z3.IntVal(e.value)
+            return self.num(e.value)
         if isinstance(e, Ref):
             return st.vars[e.slot]
         key = (id(e), "v")
@@ -308,12 +406,12 @@ class Encoder:
     def _value(self, e: Op, st: SymState) -> z3.ArithRef:
         o, a = e.op, e.args
         if o in _COMPARE or o == "not":
-            return _as_int(self.truth(e, st))
+            return self._int(self.truth(e, st))
         if o == "and":
             # Python's `x and y` is x when x is falsy, else y: 0 or the last operand
             out = self.value(a[-1], st)
             for x in reversed(a[:-1]):
-                out = z3.If(term(self.truth(x, st)), out, 0)
+                out = z3.If(term(self.truth(x, st)), out, self.num(0))
             return out
         if o == "or":
             out = self.value(a[-1], st)
@@ -391,25 +489,29 @@ class Encoder:
     # ---- operators with Python semantics ----------------------------------------------------
     def _floor_divmod(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
         a, b = self.value(x, st), self.value(y, st)
-        q, r = a / b, a % b   # Z3: Euclidean (0 <= r < |b|); the same as floor for b > 0
-        if self.interval(y)[0] >= 0:  # (b == 0 is undefined: the value does not matter)
-            return q if o == "div" else r
-        adjust = z3.And(b < 0, r != 0)
+        if self.width is None:
+            q, r = a / b, a % b   # Euclidean (0 <= r < |b|): floor when b > 0
+            if self.interval(y)[0] >= 0:  # (b == 0 is undefined: the value does not matter)
+                return q if o == "div" else r
+            adjust = z3.And(b < 0, r != 0)
+        else:
+            q, r = a / b, z3.SRem(a, b)  # truncating: the remainder takes the dividend's sign
+            adjust = z3.And(r != 0, (r < 0) != (b < 0))
         return z3.If(adjust, q - 1, q) if o == "div" else z3.If(adjust, r + b, r)
 
     def _bits(self, x: Expr, st: SymState, width: int) -> list[z3.BoolRef]:
-        """The low `width` bits of x's two's complement (floor division by 2**k, mod 2)."""
+        """The low `width` bits of x's two's complement (with Ints: floor division by 2**k,
+        mod 2, which is Python's x >> k & 1)."""
         v = self.value(x, st)
+        if self.width is not None:
+            return [z3.Extract(k, k, v) == 1 for k in range(min(width, self.width))]
         return [((v / (1 << k)) % 2) == 1 if k else (v % 2) == 1 for k in range(width)]
 
-    def _from_bits(self, bits: list[Bool], signed: bool) -> z3.ArithRef:
-        total: z3.ArithRef = z3.IntVal(0)
-        for k, b in enumerate(bits):
-            weight = -(1 << k) if signed and k == len(bits) - 1 else (1 << k)
-            total = total + z3.If(term(b), weight, 0)
-        return total
-
     def _bitwise(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
+        if self.width is not None:  # no wrap-around: Python's infinite two's complement
+            p, q = self.value(x, st), self.value(y, st)
+            return {"bor": lambda: p | q, "band": lambda: p & q, "bxor": lambda: p ^ q,
+                    "bandnot": lambda: p & ~q}[o]()
         (a, b), (c, d) = self.interval(x), self.interval(y)
         signed = a < 0 or c < 0
         width = _signed_width(min(a, c), max(b, d)) if signed else \
@@ -423,15 +525,21 @@ class Encoder:
             out = [z3.Xor(p, q) for p, q in zip(xs, ys)]
         else:
             out = [z3.And(p, z3.Not(q)) for p, q in zip(xs, ys)]
-        return self._from_bits(out, signed)  # type: ignore[arg-type]
+        total: z3.ArithRef = z3.IntVal(0)
+        for k, bit in enumerate(out):
+            weight = -(1 << k) if signed and k == len(out) - 1 else (1 << k)
+            total = total + z3.If(bit, weight, 0)
+        return total
 
     def _popcount(self, x: Expr, st: SymState) -> z3.ArithRef:
         # Python's int.bit_count() counts the bits of abs(x)
         lo, hi = self.interval(x)
         v = self.value(x, st)
-        m = max(abs(lo), abs(hi))
-        width = max(1, m.bit_length())
         magnitude = v if lo >= 0 else z3.If(v < 0, -v, v)
+        width = max(1, max(abs(lo), abs(hi)).bit_length())
+        if self.width is not None:
+            return sum((z3.ZeroExt(self.width - 1, z3.Extract(k, k, magnitude))
+                        for k in range(width)), self.num(0))
         total: z3.ArithRef = z3.IntVal(0)
         for k in range(width):
             total = total + (((magnitude / (1 << k)) % 2) if k else magnitude % 2)
@@ -442,29 +550,33 @@ class Encoder:
         lo, hi = self.interval(x)
         v = self.value(x, st)
         width = _signed_width(lo, hi)
-        sign = z3.If(v < 0, 1, 0) if lo < 0 else z3.IntVal(0)
+        sign = self._int(v < 0) if lo < 0 else self.num(0)
 
         def bit_k(k: int) -> z3.ArithRef:
+            if self.width is not None:
+                return z3.ZeroExt(self.width - 1, z3.Extract(k, k, v))
             return (v / (1 << k)) % 2 if k else v % 2
         if isinstance(y, Const):
             k = y.value
-            return z3.IntVal(0) if k < 0 else (bit_k(k) if k < width else sign)
+            return self.num(0) if k < 0 else (bit_k(k) if k < width else sign)
         i = self.value(y, st)
         c, d = self.interval(y)
         out = sign  # beyond the width: the sign bit
         for k in reversed(range(max(c, 0), min(d, width - 1) + 1)):
             out = z3.If(i == k, bit_k(k), out)
         if c < 0:
-            out = z3.If(i < 0, 0, out)
+            out = z3.If(i < 0, self.num(0), out)
         return out
 
     def _shl(self, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
         v = self.value(x, st)
         c, d = self.interval(y)
         if d < 0:
-            return z3.IntVal(0)  # always undefined
+            return self.num(0)  # always undefined
         if isinstance(y, Const):
-            return v * (1 << y.value)
+            return v * (1 << y.value) if self.width is None else v << y.value
+        if self.width is not None:
+            return v << self.value(y, st)  # y >= 0 where defined; the result fits
         lo = max(c, 0)
         if d - lo > MAX_SHIFT_CASES:
             raise EncodingError(f"shift amount ranges over {d - lo + 1} values")
@@ -534,17 +646,17 @@ class Encoder:
         return disj(*(self.action(a, st).failures.get(prop, False) for a in self.model.actions))
 
     # ---- properties -----------------------------------------------------------------------
-    def good(self, prop: Property, st: SymState, invariants: list[Property]) -> Bool:
+    def good(self, prop: Property, st: SymState, evaluated: list[Property]) -> Bool:
         """`st` is fine for `prop`, taken as a state predicate (for induction): an invariant
         evaluates to true; no step fails an assertion or with a runtime error (nor does
-        evaluating `invariants`); the state is not a deadlock."""
+        evaluating the properties `evaluated`); the state is not a deadlock."""
         if prop.kind is Kind.INVARIANT:
             return self.holds(prop.expr, st)  # type: ignore[arg-type]
         if prop.kind is Kind.ASSERTION:
             return negate(self.step_failure(prop.name, st))
         if prop.kind is Kind.RUNTIME:
             return conj(negate(self.step_failure(prop.name, st)),
-                        *(self.defined(p.expr, st) for p in invariants))  # type: ignore[arg-type]
+                        *(self.defined(p.expr, st) for p in evaluated))  # type: ignore[arg-type]
         if prop.kind is Kind.DEADLOCK:
             return negate(self.deadlock(st))
         raise EncodingError(f"{prop.name} is a reachability goal, not a safety property")
@@ -556,12 +668,6 @@ _COMPARE = {
     "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
     "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
 }
-
-
-def _as_int(b: Bool) -> z3.ArithRef:
-    if isinstance(b, bool):
-        return z3.IntVal(int(b))
-    return z3.If(b, z3.IntVal(1), z3.IntVal(0))
 
 
 def _hull(*ivs: Interval) -> Interval:

@@ -1,0 +1,341 @@
+"""What every breadth-first engine shares: verdict bookkeeping, the exact per-state step used
+for rare cases, and the assembly of the result.
+
+The engines explore level by level and number states in breadth-first order: the states of a
+level in the order their first parent was expanded, and among the successors of one state in the
+order the generated successor code emits them. Each engine keeps exactly that order, so the
+counts, the verdicts, the first discovery of each property and its trace are the same whichever
+engine ran. A discovery is recorded once per property (the first); a step that fails a check or
+an undefined operation produces no successor.
+"""
+from __future__ import annotations
+
+import time
+from array import array
+from typing import Sequence
+
+from explorer.codegen import CompiledModel, Undefined
+from explorer.options import Options
+from explorer.results import PropertyResult, RunResult, Stats
+from explorer.store import Layout, fingerprint_note
+from explorer.traces import TraceBuilder
+from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+
+
+class Stop(Exception):
+    """Raised inside a step when the search must end now (max-states)."""
+
+
+class Verdicts:
+    """Per property: undecided, or violated/reached with the discovery that decided it."""
+
+    def __init__(self, cm: CompiledModel, options: Options):
+        model = cm.model
+        selected = options.properties
+        self.props = [p for p in model.properties
+                      if not (p.kind is Kind.DEADLOCK and not options.check_deadlock)
+                      and not (p.per_state and selected is not None and p.name not in selected)]
+        self.found: dict[str, tuple] = {}   # name -> (state position, action, failure, value)
+        self.pending = {p.name for p in self.props}
+
+    def record(self, name: str, discovery: tuple) -> bool:
+        """Record the first discovery for a property; True if this decided it now."""
+        if name in self.found or name not in self.pending:
+            return False
+        self.found[name] = discovery
+        self.pending.discard(name)
+        return True
+
+    @property
+    def all_decided(self) -> bool:
+        """Every property decided by a discovery (a run with no properties explores fully)."""
+        return bool(self.props) and not self.pending
+
+
+class Links:
+    """Parent position and action of every state, in breadth-first order."""
+
+    def __init__(self) -> None:
+        self.parent = array("q")
+        self.via = array("q")
+        self.chunks: list[tuple] = []   # NumPy (parent, via) blocks, before `parent`/`via` tail
+        self._n_chunks = 0
+
+    def __len__(self) -> int:
+        return self._n_chunks + len(self.parent)
+
+    def add_block(self, parent, via) -> None:
+        """Append NumPy arrays (flushes the Python tail first to keep the order)."""
+        self._flush()
+        self.chunks.append((parent, via))
+        self._n_chunks += len(parent)
+
+    def _flush(self) -> None:
+        if len(self.parent):
+            import numpy as np
+            self.chunks.append((np.frombuffer(self.parent, dtype=np.int64).copy(),
+                                np.frombuffer(self.via, dtype=np.int64).astype(np.int16)))
+            self._n_chunks += len(self.parent)
+            self.parent = array("q")
+            self.via = array("q")
+
+    def nbytes(self) -> int:
+        n = sum(p.nbytes + v.nbytes for p, v in self.chunks)
+        return n + self.parent.itemsize * len(self.parent) + self.via.itemsize * len(self.via)
+
+    def finish(self) -> tuple[Sequence[int], Sequence[int]]:
+        if not self.chunks:
+            return self.parent, self.via
+        import numpy as np
+        self._flush()
+        parent = np.concatenate([p for p, _ in self.chunks])
+        via = np.concatenate([v for _, v in self.chunks])
+        return _IntView(parent), _IntView(via)
+
+
+class _IntView:
+    """A NumPy array read as Python ints (for the trace builder)."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __getitem__(self, i: int) -> int:
+        return int(self.a[i])
+
+
+class Replay:
+    """The state at a position, rebuilt by replaying the actions from its initial state."""
+
+    def __init__(self, cm: CompiledModel, initial: list[tuple], parent, via):
+        self.cm = cm
+        self.initial = initial
+        self.parent = parent
+        self.via = via
+        self.cache: dict[int, tuple] = {}
+
+    def __getitem__(self, pos: int) -> tuple:
+        if pos in self.cache:
+            return self.cache[pos]
+        chain = []
+        p = pos
+        while p >= len(self.initial) and p not in self.cache:
+            chain.append(p)
+            p = self.parent[p]
+        state = self.cache[p] if p in self.cache else self.initial[p]
+        for q in reversed(chain):
+            action = self.via[q]
+            out, _ = self.cm.successors(state)
+            state = next(t for a, t in out if a == action)
+            self.cache[q] = state
+        return state
+
+
+class Search:
+    """The bookkeeping of one breadth-first run, whichever engine expands the states."""
+
+    def __init__(self, cm: CompiledModel, options: Options, memory: str, layout: Layout,
+                 engine: str):
+        self.cm = cm
+        self.model = cm.model
+        self.options = options
+        self.memory = memory
+        self.layout = layout
+        self.engine = engine
+        self.verdicts = Verdicts(cm, options)
+        self.fired = [0] * len(self.model.actions)
+        self.transitions = 0
+        self.links = Links()
+        self.initial: list[tuple] = []
+        self.failure: str | None = None
+        self.inv_names = cm.invariant_names
+        self.goal_names = cm.goal_names
+        self.goals_left = bool(self.goal_names)
+        self.monitor_names = [name for name, _, _ in self.model.monitors]
+        self.monitors_seen: set[int] = set()
+        self.monitors_left = bool(self.monitor_names)
+        self.done_pcs = [(p.pc_slot, p.done) for p in self.model.processes]
+        self.depth = 0
+        self.max_depth_seen = 0
+        self.start = time.perf_counter()
+        self.next_report = self.start + options.progress_every
+        self.deadline = None if options.timeout is None else self.start + options.timeout
+        self.store_bytes = 0          # the engine's own estimate of its storage, at the end
+        self.peak_frontier_bytes = 0
+
+    # ---- recording discoveries ------------------------------------------------------------
+    @property
+    def states(self) -> int:
+        return len(self.links)
+
+    def undefined(self, pos: int, u: Undefined) -> bool:
+        if self.verdicts.record(RUNTIME_NAME, (pos, None, u.site, u.value)):
+            self.failure = self.failure or RUNTIME_NAME
+            return True
+        return False
+
+    def invariant_failed(self, k: int, pos: int) -> bool:
+        name = self.inv_names[k]
+        if self.verdicts.record(name, (pos, None, None, None)):
+            self.failure = self.failure or name
+            return True
+        return False
+
+    def goal_reached(self, k: int, pos: int) -> bool:
+        decided = self.verdicts.record(self.goal_names[k], (pos, None, None, None))
+        if decided:
+            self.goals_left = any(g in self.verdicts.pending for g in self.goal_names)
+        return decided
+
+    def monitor_seen(self, k: int) -> bool:
+        if k in self.monitors_seen:
+            return False
+        self.monitors_seen.add(k)
+        self.monitors_left = len(self.monitors_seen) < len(self.monitor_names)
+        return True
+
+    def step_failed(self, pos: int, action: int, fid: int, value) -> bool:
+        name = self.cm.failures[fid].property
+        if self.verdicts.record(name, (pos, action, fid, value)):
+            self.failure = self.failure or name
+            return True
+        return False
+
+    def deadlocked(self, pos: int) -> bool:
+        if self.verdicts.record(DEADLOCK_NAME, (pos, None, None, None)):
+            self.failure = self.failure or DEADLOCK_NAME
+            return True
+        return False
+
+    def is_deadlock(self, state: tuple) -> bool:
+        return not self.done_pcs or any(state[slot] != done for slot, done in self.done_pcs)
+
+    def discover(self, pos: int, state: tuple) -> None:
+        """Evaluate the per-state properties of a newly discovered state (a tuple)."""
+        cm = self.cm
+        for k in cm.invariants(state):
+            if isinstance(k, Undefined):
+                self.undefined(pos, k)
+            else:
+                self.invariant_failed(k, pos)
+        if self.goals_left:
+            for k in cm.goals(state):
+                if isinstance(k, Undefined):
+                    self.undefined(pos, k)
+                else:
+                    self.goal_reached(k, pos)
+        if self.monitors_left:
+            for k in cm.monitors(state):
+                if not isinstance(k, Undefined):
+                    self.monitor_seen(k)
+
+    def should_stop(self) -> str | None:
+        """Checked before each state is expanded, as the reference engine does."""
+        if self.failure is not None and self.options.stop_at_first:
+            return "first violation"
+        if self.verdicts.all_decided:
+            return "all decided"
+        return None
+
+    def tick(self, force: bool = False) -> str | None:
+        """Timeout and progress, between batches of states."""
+        now = time.perf_counter()
+        if self.deadline is not None and now >= self.deadline:
+            return "timeout"
+        progress = self.options.progress
+        if progress is not None and (force or now >= self.next_report):
+            progress(self.states, self.transitions, self.depth, now - self.start)
+            self.next_report = now + self.options.progress_every
+        return None
+
+    # ---- the exact step of one state (reference semantics) --------------------------------
+    def initial_states(self) -> list[int]:
+        """Discover the initial states; return them packed, in order."""
+        out = []
+        seen: set = set()
+        for s in self.model.initial_states():
+            if s in seen:
+                continue
+            seen.add(s)
+            self.initial.append(s)
+            self.links.parent.append(-1)
+            self.links.via.append(-1)
+            out.append(self.layout.pack(s))
+            self.discover(len(self.links) - 1, s)
+        return out
+
+    def reference_row(self, packed: int, pos: int, contains, add, nxt: list) -> None:
+        """Expand one state exactly as the reference engine does. `contains(key)` and
+        `add(key)` query and extend the visited set; new states are appended to `nxt`."""
+        layout = self.layout
+        state = layout.unpack(packed)
+        out, bad = self.cm.successors(state)
+        self.transitions += len(out)
+        max_states = self.options.max_states
+        fired = self.fired
+        links = self.links
+        for ai, t in out:
+            fired[ai] += 1
+            tp = layout.pack(t)
+            key = layout.key(tp)
+            if not contains(key):
+                if max_states is not None and len(links) >= max_states:
+                    raise Stop("max-states")
+                add(key)
+                nxt.append(tp)
+                links.parent.append(pos)
+                links.via.append(ai)
+                self.max_depth_seen = max(self.max_depth_seen, self.depth + 1)
+                self.discover(len(links) - 1, t)
+        if bad:
+            for ai, fid, value in bad:
+                fired[ai] += 1
+                self.step_failed(pos, ai, fid, value)
+        elif not out and self.options.check_deadlock and self.is_deadlock(state):
+            self.deadlocked(pos)
+
+    # ---- the result -------------------------------------------------------------------------
+    def result(self, stop_reason: str, complete: bool) -> RunResult:
+        seconds = time.perf_counter() - self.start
+        model = self.model
+        decided = complete or stop_reason == "all decided"
+        coverage: dict[str, int] = {f"{p.name}: {label}": 0 for p in model.processes
+                                    for label in p.labels[:-1]}
+        for a, n in zip(model.actions, self.fired):
+            coverage[a.name] = coverage.get(a.name, 0) + n
+        notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
+        if not self.layout.exact:
+            notes.append(fingerprint_note(self.layout, self.states, self.transitions))
+        stats = Stats(self.states, self.transitions, self.max_depth_seen, seconds,
+                      len(self.initial), coverage, notes)
+        states = self.states
+        stats_extra(stats, engine=self.engine, storage=self.layout.storage,
+                    bytes_per_state=(self.store_bytes / states) if states else 0.0)
+        parent, via = self.links.finish()
+        builder = TraceBuilder(model, Replay(self.cm, self.initial, parent, via), parent, via,
+                               self.cm.failures)
+        results = []
+        for p in self.verdicts.props:
+            found = self.verdicts.found.get(p.name)
+            line = p.span.line if p.span else None
+            if found is not None:
+                trace, message = builder.build(p, *found)
+                status = "holds" if p.kind is Kind.REACHABLE else "violated"
+            else:
+                trace, message = None, None
+                if not decided:
+                    status = "unknown"
+                else:
+                    status = "unreached" if p.kind is Kind.REACHABLE else "holds"
+            results.append(PropertyResult(p.name, p.kind.value, status, p.description, line,
+                                          message, trace))
+        return RunResult(model.name, self.memory, complete, stop_reason, stats, results)
+
+
+def stats_extra(stats: Stats, **values) -> None:
+    """Engine facts that are not part of the result's JSON: which engine ran, how states were
+    stored, and the storage per state (bytes). Kept as plain attributes of the Stats object."""
+    for k, v in values.items():
+        setattr(stats, k, v)

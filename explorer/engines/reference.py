@@ -1,0 +1,207 @@
+"""The reference engine: breadth-first exploration of a compiled model over state tuples.
+
+The first engine, kept as the executable definition of what every engine must produce (the
+tests compare the others with it) and used when the compiled functions have been wrapped (as
+`--z3-check` does).
+
+States are tuples; the visited set maps each to its position in `states`, which doubles as the
+BFS queue. Parent positions and the action taken are kept per state, so the first violation
+found of each property comes with a shortest trace.
+"""
+from __future__ import annotations
+
+import time
+from array import array
+
+from explorer.codegen import CompiledModel, Undefined
+from explorer.options import Options
+from explorer.results import PropertyResult, RunResult, Stats
+from explorer.traces import TraceBuilder
+from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+
+
+class _Verdicts:
+    """Per property: undecided, or violated/reached with the discovery that decided it."""
+
+    def __init__(self, cm: CompiledModel, options: Options):
+        model = cm.model
+        selected = options.properties
+        self.props = [p for p in model.properties
+                      if not (p.kind is Kind.DEADLOCK and not options.check_deadlock)
+                      and not (p.per_state and selected is not None and p.name not in selected)]
+        self.found: dict[str, tuple] = {}   # name -> (state position, action, failure, value)
+        self.pending = {p.name for p in self.props}
+
+    def record(self, name: str, discovery: tuple) -> bool:
+        """Record the first discovery for a property; True if this decided it now."""
+        if name in self.found or name not in self.pending:
+            return False
+        self.found[name] = discovery
+        self.pending.discard(name)
+        return True
+
+    @property
+    def all_decided(self) -> bool:
+        """Every property decided by a discovery (a run with no properties explores fully)."""
+        return bool(self.props) and not self.pending
+
+
+def explore_reference(cm: CompiledModel, options: Options | None = None,
+                      memory: str = "sc") -> RunResult:
+    options = options or Options()
+    model = cm.model
+    verdicts = _Verdicts(cm, options)
+    succ, inv, goals = cm.successors, cm.invariants, cm.goals
+    inv_names, goal_names = cm.invariant_names, cm.goal_names
+    done_pcs = [(p.pc_slot, p.done) for p in model.processes]
+    has_processes = bool(done_pcs)
+    check_deadlock = options.check_deadlock
+    goals_left = bool(goal_names)
+
+    index: dict[tuple, int] = {}
+    states: list[tuple] = []
+    parent = array("q")
+    via = array("q")
+    fired = [0] * len(model.actions)
+    transitions = 0
+    failure = None  # set when the first violation should stop the run
+
+    monitors = cm.monitors
+    monitor_names = [name for name, _, _ in model.monitors]
+    monitors_seen: set[int] = set()
+    monitors_left = bool(monitor_names)
+
+    def undefined(pos: int, u: Undefined) -> None:
+        nonlocal failure
+        if verdicts.record(RUNTIME_NAME, (pos, None, u.site, u.value)):
+            failure = failure or RUNTIME_NAME
+
+    def discover_state(pos: int, state: tuple) -> None:
+        nonlocal goals_left, failure, monitors_left
+        for k in inv(state):
+            if isinstance(k, Undefined):  # evaluating an invariant failed
+                undefined(pos, k)
+            elif verdicts.record(inv_names[k], (pos, None, None, None)):
+                failure = failure or inv_names[k]
+        if goals_left:
+            for k in goals(state):
+                if isinstance(k, Undefined):
+                    undefined(pos, k)
+                else:
+                    verdicts.record(goal_names[k], (pos, None, None, None))
+            goals_left = any(g in verdicts.pending for g in goal_names)
+        if monitors_left:
+            monitors_seen.update(k for k in monitors(state) if not isinstance(k, Undefined))
+            monitors_left = len(monitors_seen) < len(monitor_names)
+
+    start = time.perf_counter()
+    stop_reason = "exhausted"
+    for s in model.initial_states():
+        if s not in index:
+            index[s] = len(states)
+            states.append(s)
+            parent.append(-1)
+            via.append(-1)
+            discover_state(len(states) - 1, s)
+    initial = len(states)
+
+    pos = 0
+    depth = 0
+    level_end = len(states)
+    max_depth_seen = 0
+    next_report = start + options.progress_every
+    max_states = options.max_states
+    max_depth = options.max_depth
+    deadline = None if options.timeout is None else start + options.timeout
+    progress = options.progress
+    stop_at_first = options.stop_at_first
+    try:
+        while pos < len(states):
+            if failure is not None and stop_at_first:
+                stop_reason = "first violation"
+                break
+            if verdicts.all_decided:
+                stop_reason = "all decided"
+                break
+            if pos == level_end:
+                depth += 1
+                level_end = len(states)
+            if max_depth is not None and depth >= max_depth:
+                stop_reason = "max-depth"
+                break
+            if (pos & 1023) == 0:
+                now = time.perf_counter()
+                if deadline is not None and now >= deadline:
+                    stop_reason = "timeout"
+                    break
+                if progress is not None and now >= next_report:
+                    progress(len(states), transitions, depth, now - start)
+                    next_report = now + options.progress_every
+            state = states[pos]
+            out, bad = succ(state)
+            transitions += len(out)
+            for ai, t in out:
+                fired[ai] += 1
+                if t not in index:
+                    if max_states is not None and len(states) >= max_states:
+                        stop_reason = "max-states"
+                        raise _Stop
+                    index[t] = len(states)
+                    states.append(t)
+                    parent.append(pos)
+                    via.append(ai)
+                    if depth + 1 > max_depth_seen:
+                        max_depth_seen = depth + 1
+                    discover_state(len(states) - 1, t)
+            if bad:
+                for ai, fid, value in bad:
+                    fired[ai] += 1
+                    name = cm.failures[fid].property
+                    if verdicts.record(name, (pos, ai, fid, value)):
+                        failure = failure or name
+            elif not out and check_deadlock:
+                if not has_processes or any(state[slot] != done for slot, done in done_pcs):
+                    if verdicts.record(DEADLOCK_NAME, (pos, None, None, None)):
+                        failure = failure or DEADLOCK_NAME
+            pos += 1
+        else:
+            stop_reason = "exhausted"
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    seconds = time.perf_counter() - start
+    if stop_reason == "first violation" and pos >= len(states):
+        stop_reason = "exhausted"
+    complete = stop_reason == "exhausted"
+    decided = complete or stop_reason == "all decided"
+
+    coverage: dict[str, int] = {f"{p.name}: {label}": 0 for p in model.processes
+                                for label in p.labels[:-1]}  # a label with no step shows as 0
+    for a, n in zip(model.actions, fired):
+        coverage[a.name] = coverage.get(a.name, 0) + n
+    notes = [model.monitors[k][2] for k in sorted(monitors_seen)]
+    stats = Stats(len(states), transitions, max_depth_seen, seconds, initial, coverage, notes)
+    builder = TraceBuilder(model, states, parent, via, cm.failures)
+    results = []
+    for p in verdicts.props:
+        found = verdicts.found.get(p.name)
+        line = p.span.line if p.span else None
+        if found is not None:
+            trace, message = builder.build(p, *found)
+            status = "holds" if p.kind is Kind.REACHABLE else "violated"
+        else:
+            trace, message = None, None
+            if not decided:
+                status = "unknown"
+            else:
+                status = "unreached" if p.kind is Kind.REACHABLE else "holds"
+        results.append(PropertyResult(p.name, p.kind.value, status, p.description, line,
+                                      message, trace))
+    from explorer.engines.common import stats_extra
+    stats_extra(stats, engine="reference", storage="exact (tuples)", bytes_per_state=0.0)
+    return RunResult(model.name, memory, complete, stop_reason, stats, results)
+
+
+class _Stop(Exception):
+    pass

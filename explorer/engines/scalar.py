@@ -1,0 +1,737 @@
+"""The scalar engine: the whole breadth-first loop generated as one Python function per model.
+
+States are packed into one int (`explorer.store.Layout`). The generated `expand` walks a slice
+of the frontier; for each state it dispatches on each process's program counter (one mask test
+per label), folds each guard's equalities into one mask test, computes the successor with
+integer arithmetic (a constant delta when the old values are known from the guard), looks it up
+in a Python set, and evaluates on a new state only the parts of each property that the step can
+change: a conjunct of an invariant (a disjunct of a goal) whose value after the step, simplified
+with what the guard says about the state, is the same expression as before the step keeps its
+value, so it need not be evaluated again. (If it was false before, the property was already
+decided at the parent.)
+
+Counts, verdicts and traces are those of `explorer.engines.reference`: states are numbered in
+the same order, and anything rare (the last steps before --max-states) goes through the
+reference step in `common.Search.reference_row`.
+"""
+from __future__ import annotations
+
+from explorer.codegen import (HELPERS, CompiledModel, Emitter, Failure, _ExprCompiler,
+                              _partial, Undefined)
+from explorer.engines.common import Search, Stop
+from explorer.options import Options
+from explorer.results import RunResult
+from explorer.store import Layout, fp_python
+from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+from ir.bounds import decide, interval
+from ir.expr import Const, Expr, Op, Ref, conjuncts, op, slots_read, substitute
+from ir.model import Action, Model
+
+SLICE = 1024
+
+
+def simplify(e: Expr, ranges: list[tuple[int, int]]) -> Expr:
+    """Rewrite `select(i, c, c+1, ..., c+n-1)` (an index conversion) as `i + c` when `i` is
+    always in range; everything else is rebuilt through the folding constructors."""
+    if not isinstance(e, Op):
+        return e
+    args = tuple(simplify(a, ranges) for a in e.args)
+    if e.op in ("lt", "le", "gt", "ge", "eq", "ne"):
+        d = decide(Op(e.op, args), ranges)
+        if d is not None:
+            return Const(int(d))
+    if e.op == "select":
+        index, options = args[0], args[1:]
+        if options and all(isinstance(o, Const) for o in options):
+            base = options[0].value  # type: ignore[union-attr]
+            if all(o.value == base + k for k, o in enumerate(options)):  # type: ignore[union-attr]
+                iv = interval(index, ranges)
+                if iv is not None and iv[0] >= 0 and iv[1] < len(options):
+                    return op("add", index, Const(base))
+    return op(e.op, *args, span=e.span, info=e.info)
+
+
+def may_fail(e: Expr, ranges) -> bool:
+    """Whether evaluating `e` can raise Undefined (a partial operator outside its domain)."""
+    if not isinstance(e, Op):
+        return False
+    if any(may_fail(a, ranges) for a in e.args):
+        return True
+    if e.op in ("div", "mod"):
+        iv = interval(e.args[1], ranges)
+        return iv is None or iv[0] <= 0 <= iv[1]
+    if e.op == "shl":
+        iv = interval(e.args[1], ranges)
+        return iv is None or iv[0] < 0
+    if e.op == "select":
+        iv = interval(e.args[0], ranges)
+        return iv is None or iv[0] < 0 or iv[1] >= len(e.args) - 1
+    return False
+
+
+def size(e: Expr) -> int:
+    return 1 if not isinstance(e, Op) else 1 + sum(size(a) for a in e.args)
+
+
+def disjuncts(e: Expr) -> tuple[Expr, ...]:
+    if isinstance(e, Op) and e.op == "or":
+        return e.args
+    return (e,)
+
+
+class PackedCompiler(_ExprCompiler):
+    """IR expressions over a packed state: a slot read is a local `f<slot>` (state `s`) or
+    `g<slot>` (state `t`), decoded once per scope by `decode`."""
+
+    def __init__(self, layout: Layout, ranges, failures, site_of):
+        super().__init__(ranges, failures, site_of)
+        self.layout = layout
+        self.prefix = "f"
+
+    def __call__(self, e: Expr) -> str:
+        if isinstance(e, Ref):
+            f = self.layout.fields[e.slot]
+            if f.width == 0:
+                return str(f.lo)
+            return f"{self.prefix}{e.slot}"
+        if isinstance(e, Op) and e.op == "select" and len(e.args) > 1 and \
+                all(isinstance(o, Ref) for o in e.args[1:]):
+            fields = [self.layout.fields[o.slot] for o in e.args[1:]]  # type: ignore[union-attr]
+            f0 = fields[0]
+            if all(f.width == f0.width and f.lo == f0.lo for f in fields) and f0.width > 0:
+                var = "s" if self.prefix == "f" else "t"
+                shifts = "(" + ", ".join(str(f.offset) for f in fields) + ",)"
+                index = e.args[0]
+                iv = interval(index, self.ranges)
+                if iv is not None and iv[0] >= 0 and iv[1] < len(fields):
+                    sh = f"{shifts}[{self(index)}]"
+                else:
+                    sh = f"_sel({self(index)}, {shifts}, {self.site(e)})"
+                lo = f" + {f0.lo}" if f0.lo else ""
+                return f"((({var} >> {sh}) & {f0.mask}){lo})"
+        return super().__call__(e)
+
+    def reads(self, e: Expr, out: set[int]) -> set[int]:
+        """The slots `e` reads as locals (array reads through a shift table read none)."""
+        if isinstance(e, Ref):
+            if self.layout.fields[e.slot].width:
+                out.add(e.slot)
+        elif isinstance(e, Op):
+            if e.op == "select" and len(e.args) > 1 and \
+                    all(isinstance(o, Ref) for o in e.args[1:]):
+                fields = [self.layout.fields[o.slot] for o in e.args[1:]]  # type: ignore[union-attr]
+                f0 = fields[0]
+                if all(f.width == f0.width and f.lo == f0.lo for f in fields) and f0.width > 0:
+                    return self.reads(e.args[0], out)
+            for a in e.args:
+                self.reads(a, out)
+        return out
+
+
+class Scope:
+    """Which slots are decoded as locals at the current point of the generated code."""
+
+    def __init__(self) -> None:
+        self.stack: list[set[str]] = [set()]
+
+    def push(self) -> None:
+        self.stack.append(set(self.stack[-1]))
+
+    def pop(self) -> None:
+        self.stack.pop()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.stack[-1]
+
+    def add(self, name: str) -> None:
+        self.stack[-1].add(name)
+
+
+class ScalarCode:
+    """Generates and compiles `expand` for one model, layout and set of options."""
+
+    def __init__(self, cm: CompiledModel, layout: Layout, options: Options):
+        self.cm = cm
+        self.model: Model = cm.model
+        self.layout = layout
+        self.options = options
+        self.ranges = [(s.lo, s.hi) for s in self.model.slots]
+        self.failures: list[Failure] = cm.failures  # new sites are appended to the same list
+        self.ex = PackedCompiler(layout, self.ranges, self.failures, {})
+        self.em = Emitter()
+        self.scope = Scope()
+        self.flags: list[tuple[str, int]] = []   # A[i]: ("inv"|"goal"|"mon"|"dead", k)
+        self._reads_cache: dict[int, set[int]] = {}
+        self._plan_properties()
+        self.source = self._generate()
+        ns: dict = dict(HELPERS)
+        ns["_fp"] = fp_python
+        exec(compile(self.source, f"<smp-explorer scalar engine: {self.model.name}>", "exec"), ns)
+        self.expand = ns["expand"]
+
+    # ---- properties: which parts each step can change -------------------------------------
+    def _plan_properties(self) -> None:
+        cm, model = self.cm, self.model
+        props = []   # (kind, k, expr)
+        for k, name in enumerate(cm.invariant_names):
+            props.append(("inv", k, model.property(name).expr))
+        for k, name in enumerate(cm.goal_names):
+            props.append(("goal", k, model.property(name).expr))
+        for k, (_, e, _) in enumerate(model.monitors):
+            props.append(("mon", k, e))
+        self.props = []
+        for kind, k, e in props:
+            e = simplify(e, self.ranges)
+            partial = may_fail(e, self.ranges)
+            if partial:
+                parts = (e,)
+            else:
+                parts = conjuncts(e) if kind == "inv" else disjuncts(e)
+                if not parts:
+                    parts = (e,)
+            self.flags.append((kind, k))
+            self.props.append((kind, k, len(self.flags) - 1, e, parts, partial))
+        if self.options.check_deadlock:
+            self.flags.append(("dead", 0))
+
+    def flag_values(self, search: Search) -> list[bool]:
+        pending = search.verdicts.pending
+        runtime = RUNTIME_NAME in pending
+        cm = self.cm
+        out = []
+        partial = {}
+        for kind, k, _, _, _, p in self.props:
+            partial[(kind, k)] = p
+        for kind, k in self.flags:
+            if kind == "inv":
+                out.append(cm.invariant_names[k] in pending or (partial[(kind, k)] and runtime))
+            elif kind == "goal":
+                out.append(search.goals_left and (cm.goal_names[k] in pending or
+                                                  (partial[(kind, k)] and runtime)))
+            elif kind == "mon":
+                out.append(search.monitors_left and k not in search.monitors_seen)
+            else:
+                out.append(DEADLOCK_NAME in pending)
+        return out
+
+    # ---- code ---------------------------------------------------------------------------------
+    def decode(self, slots, var: str = "s") -> None:
+        prefix = "f" if var == "s" else "g"
+        for slot in sorted(slots):
+            name = f"{prefix}{slot}"
+            if name in self.scope:
+                continue
+            f = self.layout.fields[slot]
+            if not f.width:
+                continue
+            src = var if not f.offset else f"({var} >> {f.offset})"
+            src = f"{src} & {f.mask}"
+            if f.lo:
+                src = f"({src}) + {f.lo}"
+            self.em.line(f"{name} = {src}")
+            self.scope.add(name)
+
+    def expr(self, e: Expr, var: str = "s") -> str:
+        """Decode what `e` reads, then return its source."""
+        self.ex.prefix = "f" if var == "s" else "g"
+        self.decode(self.ex.reads(e, set()), var)
+        self.ex.prefix = "f" if var == "s" else "g"
+        return self.ex(e)
+
+    def _generate(self) -> str:
+        em = self.em
+        model = self.model
+        layout = self.layout
+        nact = len(model.actions)
+        counters = [f"c{i}" for i in range(nact)]
+        opts = self.options
+        self.max_succ = self._max_successors()
+        em.line("def expand(cur, i0, i1, pos, npos, lim, seen, nxt, par, via, A, "
+                "evI, evG, evM, evU, evB, evD):")
+        with em.indent():
+            em.line("seen_add = seen.add; nxt_append = nxt.append; "
+                    "par_append = par.append; via_append = via.append")
+            if counters:
+                em.line(" = ".join(counters) + " = 0")
+            em.line("nb = 0")
+            em.line("stop = 0")
+            em.line("i = i0")
+            em.line("try:")
+            with em.indent():
+                em.line("for s in cur[i0:i1]:")
+                with em.indent():
+                    em.line("if npos > lim: break")
+                    em.line("en = 0")
+                    self.scope.push()
+                    self._emit_dispatch()
+                    self.scope.pop()
+                    if opts.check_deadlock:
+                        dead = len(self.flags) - 1
+                        done = [(p.pc_slot, p.done) for p in model.processes]
+                        cond = "not en"
+                        if done:
+                            m = sum(layout.fields[sl].mask << layout.fields[sl].offset
+                                    for sl, _ in done)
+                            v = sum((d - layout.fields[sl].lo) << layout.fields[sl].offset
+                                    for sl, d in done)
+                            cond += f" and (s & {m}) != {v}"
+                        em.line(f"if {cond} and A[{dead}]:")
+                        with em.indent():
+                            em.line("if evD(pos): stop = 1")
+                    em.line("i += 1")
+                    em.line("pos += 1")
+                    em.line("if stop: break")
+            em.line("except KeyboardInterrupt:")
+            with em.indent():
+                em.line(f"return (i, npos, nb, 1, ({''.join(c + ', ' for c in counters)}))")
+            em.line(f"return (i, npos, nb, 0, ({''.join(c + ', ' for c in counters)}))")
+        return em.source()
+
+    def _max_successors(self) -> int:
+        n = 0
+        for pc_slot, groups, rest in self._groups():
+            if pc_slot is not None:
+                n += max((len(acts) for _, acts in groups), default=0)
+            n += len(rest)
+        return n
+
+    def _groups(self):
+        from explorer.codegen import _dispatch
+        return list(_dispatch(self.model))
+
+    def _emit_dispatch(self) -> None:
+        em = self.em
+        for pc_slot, groups, rest in self._groups():
+            if pc_slot is not None:
+                f = self.layout.fields[pc_slot]
+                m = f.mask << f.offset
+                em.line(f"p = s & {m}")
+                first = True
+                for value, acts in groups:
+                    v = (value - f.lo) << f.offset
+                    em.line(f"{'if' if first else 'elif'} p == {v}:")
+                    first = False
+                    with em.indent():
+                        self.scope.push()
+                        shared = self._shared_conditions(acts, {pc_slot: value})
+                        for a in acts:
+                            self._emit_action(a, {pc_slot: value}, shared)
+                        self.scope.pop()
+            for a in rest:
+                self.scope.push()
+                self._emit_action(a, {})
+                self.scope.pop()
+
+    def _shared_conditions(self, acts, known: dict[int, int]) -> dict[Expr, str]:
+        """Guard conjuncts that several actions of one label test: evaluated once, up front
+        (only those that cannot fail)."""
+        if len(acts) < 2:
+            return {}
+        env = {slot: Const(v) for slot, v in known.items()}
+        count: dict[Expr, int] = {}
+        for a in acts:
+            for c in conjuncts(a.guard):
+                if _slot_test(c, self.ranges) is None:
+                    c2 = simplify(substitute(c, env), self.ranges)
+                    if isinstance(c2, Op) and not may_fail(c2, self.ranges):
+                        count[c2] = count.get(c2, 0) + 1
+        shared = {}
+        for c, n in count.items():
+            if n > 1:
+                name = self.em.fresh("x")
+                self.em.line(f"{name} = {self.expr(c)}")
+                shared[c] = name
+        return shared
+
+    # ---- one action -----------------------------------------------------------------------
+    def _emit_action(self, a: Action, known: dict[int, int],
+                     shared: dict[Expr, str] | None = None) -> None:
+        em, layout = self.em, self.layout
+        line = a.span.line if a.span else "?"
+        em.line(f"# action {a.index}: {a.name} (line {line})")
+        facts = dict(known)
+        simple: dict[int, int] = {}
+        rest: list[Expr] = []
+        for c in conjuncts(a.guard):
+            slot_value = _slot_test(c, self.ranges)
+            if slot_value is not None:
+                slot, value = slot_value
+                if slot in known:
+                    if known[slot] != value:
+                        em.line("pass  # never enabled here")
+                        return
+                    continue
+                if slot in simple and simple[slot] != value:
+                    em.line("pass  # never enabled")
+                    return
+                simple[slot] = value
+                facts[slot] = value
+            else:
+                rest.append(c)
+        env = {slot: Const(v) for slot, v in facts.items()}
+        env_known = {slot: Const(v) for slot, v in known.items()}
+        named: dict[Expr, str] = {}
+        rest2 = []
+        for c in rest:
+            c_known = simplify(substitute(c, env_known), self.ranges)
+            if shared and c_known in shared:
+                named[c_known] = shared[c_known]
+                rest2.append(c_known)
+            else:
+                rest2.append(simplify(substitute(c, env), self.ranges))
+        rest = rest2
+        if any(c == Const(0) for c in rest):
+            em.line("pass  # never enabled")
+            return
+        rest = [c for c in rest if c != Const(1)]
+        checks = [(c, simplify(substitute(c.cond, env), self.ranges),
+                   None if c.value is None else simplify(substitute(c.value, env), self.ranges))
+                  for c in a.checks]
+        updates = [(slot, simplify(substitute(e, env), self.ranges)) for slot, e in a.updates]
+        rg = self.ranges
+        risky = any(may_fail(c, rg) for c in rest) or any(may_fail(u, rg) for _, u in updates) or \
+            any(may_fail(cond, rg) or (v is not None and may_fail(v, rg)) for _, cond, v in checks)
+        self.scope.push()
+        base = em.level
+        if simple:
+            m = sum(layout.fields[sl].mask << layout.fields[sl].offset for sl in simple)
+            v = sum((val - layout.fields[sl].lo) << layout.fields[sl].offset
+                    for sl, val in simple.items())
+            em.line(f"if (s & {m}) == {v}:")
+            em.level += 1
+            self.scope.push()
+        k = a.index
+        if risky:
+            em.line("t = -1")
+            em.line("try:")
+            em.level += 1
+            self.scope.push()
+        inner = em.level
+        if rest:
+            srcs = [named[c] if c in named else self.expr(c) for c in rest]
+            em.line(f"if {' and '.join(srcs)}:")
+            em.level += 1
+            self.scope.push()
+        for check, cond, value in checks:   # the first failing check ends the step
+            self.failures.append(Failure(check.property, check.message,
+                                         check.span.line if check.span else None))
+            fid = len(self.failures) - 1
+            vname = "None"
+            if value is not None:
+                em.line(f"v = {self.expr(value)}")
+                vname = "v"
+            em.line(f"if not {self.expr(cond)}:")
+            with em.indent():
+                em.line(f"en = 1; c{k} += 1; nb += 1")
+                em.line(f"if evB(pos, {k}, {fid}, {vname}): stop = 1")
+            em.line("else:")
+            em.level += 1
+            self.scope.push()
+        tsrc = self._successor(updates, facts)
+        em.line(f"t = {tsrc}")
+        if not risky:
+            self._emit_insert(a, updates, facts)
+        while em.level > inner:
+            em.level -= 1
+            self.scope.pop()
+        if risky:
+            em.level -= 1
+            self.scope.pop()
+            em.line("except Undefined as u:")
+            with em.indent():
+                em.line(f"en = 1; c{k} += 1; nb += 1; t = -1")
+                em.line(f"if evB(pos, {k}, u.site, u.value): stop = 1")
+            em.line("if t >= 0:")
+            with em.indent():
+                self._emit_insert(a, updates, facts)
+        if simple:
+            em.level -= 1
+            self.scope.pop()
+        assert em.level == base
+        self.scope.pop()
+
+    def _successor(self, updates, facts) -> str:
+        layout = self.layout
+        delta = 0
+        clear = 0
+        const_bits = 0
+        parts = []
+        for slot, e in updates:
+            f = layout.fields[slot]
+            if e == Ref(slot) or f.width == 0:
+                continue
+            if isinstance(e, Const):
+                if slot in facts:
+                    delta += (e.value - facts[slot]) << f.offset
+                else:
+                    clear |= f.mask << f.offset
+                    const_bits |= (e.value - f.lo) << f.offset
+                continue
+            step = _increment(e, slot)
+            if step is not None:   # y := y + c stays in range (else a range check failed)
+                delta += step << f.offset
+                continue
+            clear |= f.mask << f.offset
+            src = self.expr(e)
+            if f.lo:
+                src = f"({src} - {f.lo})"
+            parts.append(f"({src} << {f.offset})" if f.offset else f"{src}")
+        t = "s"
+        if delta > 0:
+            t = f"s + {delta}"
+        elif delta < 0:
+            t = f"s - {-delta}"
+        if clear:
+            full = (1 << (63 * layout.nwords)) - 1
+            t = f"(({t}) & {full & ~clear})"
+        if const_bits:
+            t = f"{t} | {const_bits}"
+        for p in parts:
+            t = f"{t} | {p}"
+        return t
+
+    def _emit_insert(self, a: Action, updates, facts) -> None:
+        em, layout = self.em, self.layout
+        k = a.index
+        em.line(f"en = 1; c{k} += 1")
+        key = layout.key_source("t")
+        if key != "t":
+            em.line(f"key = {key}")
+            key = "key"
+        em.line(f"if {key} not in seen:")
+        with em.indent():
+            em.line(f"seen_add({key}); nxt_append(t); par_append(pos); via_append({k})")
+            self.scope.push()
+            self._emit_properties(updates, facts)
+            self.scope.pop()
+            em.line("npos += 1")
+
+    def _emit_properties(self, updates, facts) -> None:
+        em = self.em
+        env_s = {slot: Const(v) for slot, v in facts.items()}
+        upd = dict(updates)
+        env_t = dict(env_s)
+        for slot, e in upd.items():
+            env_t[slot] = e
+        changed = {slot for slot, e in upd.items() if e != Ref(slot)}
+        for kind, k, flag, whole, parts, partial in self.props:
+            todo = []
+            for part in parts:
+                if not (self._reads(part) & changed):
+                    continue   # the step changes nothing it reads
+                before = simplify(substitute(part, env_s), self.ranges)
+                after = simplify(substitute(part, env_t), self.ranges)
+                if before == after:
+                    continue
+                todo.append((part, after))
+            if not todo:
+                continue
+            if partial:
+                # evaluated whole, on the new state, exactly as the compiled properties are
+                src = self.expr(whole, "t")
+                test = f"not {src}" if kind == "inv" else src
+                em.line("try:")
+                with em.indent():
+                    em.line(f"if A[{flag}] and {test}:")
+                    with em.indent():
+                        self._event(kind, k)
+                em.line("except Undefined as u:")
+                with em.indent():
+                    if kind != "mon":
+                        em.line(f"if A[{flag}] and evU(npos, u): stop = 1")
+                    else:
+                        em.line("pass")
+                continue
+            for part, after in todo:
+                if isinstance(after, Const):
+                    holds = bool(after.value)
+                    if (kind == "inv" and holds) or (kind != "inv" and not holds):
+                        continue
+                    test = "True"
+                elif size(after) <= size(part) + 6:
+                    src = self.expr(after, "s")
+                    test = f"not {src}" if kind == "inv" else src
+                else:
+                    src = self.expr(part, "t")
+                    test = f"not {src}" if kind == "inv" else src
+                em.line(f"if A[{flag}] and {test}:")
+                with em.indent():
+                    self._event(kind, k)
+
+    def _reads(self, e: Expr) -> set[int]:
+        key = id(e)
+        got = self._reads_cache.get(key)
+        if got is None:
+            got = slots_read(e)
+            self._reads_cache[key] = got
+        return got
+
+    def _event(self, kind: str, k: int) -> None:
+        if kind == "inv":
+            self.em.line(f"if evI({k}, npos): stop = 1")
+        elif kind == "goal":
+            self.em.line(f"if evG({k}, npos): stop = 1")
+        else:
+            self.em.line(f"if evM({k}): stop = 1")
+
+
+def _increment(e: Expr, slot: int) -> int | None:
+    """`slot + c` or `slot - c`: the constant c (signed)."""
+    if isinstance(e, Op) and e.op in ("add", "sub") and isinstance(e.args[1], Const):
+        if e.args[0] == Ref(slot):
+            return e.args[1].value if e.op == "add" else -e.args[1].value
+    if isinstance(e, Op) and e.op == "add" and isinstance(e.args[0], Const) and \
+            e.args[1] == Ref(slot):
+        return e.args[0].value
+    return None
+
+
+def _slot_test(c: Expr, ranges) -> tuple[int, int] | None:
+    """`slot == const` (or a boolean slot, or its negation) as (slot, value)."""
+    if isinstance(c, Op) and c.op == "eq":
+        a, b = c.args
+        if isinstance(a, Ref) and isinstance(b, Const):
+            return a.slot, b.value
+        if isinstance(b, Ref) and isinstance(a, Const):
+            return b.slot, a.value
+    if isinstance(c, Ref) and ranges[c.slot] == (0, 1):
+        return c.slot, 1
+    if isinstance(c, Op) and c.op == "not" and isinstance(c.args[0], Ref) and \
+            ranges[c.args[0].slot] == (0, 1):
+        return c.args[0].slot, 0
+    return None
+
+
+class ScalarRun:
+    """Drives the generated `expand` over the levels of one search."""
+
+    def __init__(self, search: Search, code: ScalarCode):
+        self.search = search
+        self.code = code
+        self.A = code.flag_values(search)
+
+    def _refresh(self) -> None:
+        self.A[:] = self.code.flag_values(self.search)
+
+    # event callbacks: record, refresh the flags, say whether something was decided
+    def evI(self, k, pos):
+        if self.search.invariant_failed(k, pos):
+            self._refresh()
+            return True
+        return False
+
+    def evG(self, k, pos):
+        if self.search.goal_reached(k, pos):
+            self._refresh()
+            return True
+        return False
+
+    def evM(self, k):
+        if self.search.monitor_seen(k):
+            self._refresh()
+        return False
+
+    def evU(self, pos, u):
+        if self.search.undefined(pos, u):
+            self._refresh()
+            return True
+        return False
+
+    def evB(self, pos, ai, fid, value):
+        if self.search.step_failed(pos, ai, fid, value):
+            self._refresh()
+            return True
+        return False
+
+    def evD(self, pos):
+        if self.search.deadlocked(pos):
+            self._refresh()
+            return True
+        return False
+
+    def level(self, cur: list, pos0: int, seen, nxt: list) -> str | None:
+        """Expand one level; return a stop reason, or None when the level is done."""
+        search = self.search
+        links = search.links
+        expand = self.code.expand
+        max_states = search.options.max_states
+        lim = (1 << 62) if max_states is None else max_states - self.code.max_succ - 1
+        fired = search.fired
+        n = len(cur)
+        i = 0
+        ev = (self.evI, self.evG, self.evM, self.evU, self.evB, self.evD)
+        while i < n:
+            reason = search.should_stop()
+            if reason:
+                return reason
+            reason = search.tick()
+            if reason:
+                return reason
+            if search.states > lim:
+                try:
+                    search.reference_row(cur[i], pos0 + i, seen.__contains__, seen.add, nxt)
+                except Stop:
+                    return "max-states"
+                i += 1
+                continue
+            npos0 = len(links)
+            j, npos, nb, interrupted, counts = expand(
+                cur, i, min(n, i + SLICE), pos0 + i, npos0, lim, seen, nxt, links.parent,
+                links.via, self.A, *ev)
+            tr = -nb
+            for a, c in enumerate(counts):
+                if c:
+                    fired[a] += c
+                    tr += c
+            search.transitions += tr
+            if npos > npos0:
+                search.max_depth_seen = search.depth + 1
+            if interrupted:
+                raise KeyboardInterrupt
+            i = j
+        return None
+
+
+def explore_scalar(cm: CompiledModel, options: Options, memory: str) -> RunResult:
+    layout = Layout(cm.model, options.exact)
+    search = Search(cm, options, memory, layout, "scalar")
+    code = ScalarCode(cm, layout, options)
+    run = ScalarRun(search, code)
+    seen: set = set()
+    stop_reason = "exhausted"
+    try:
+        cur = []
+        for t in search.initial_states():
+            seen.add(layout.key(t))
+            cur.append(t)
+        pos0 = 0
+        while cur:
+            nxt: list = []
+            reason = run.level(cur, pos0, seen, nxt)
+            if reason:
+                stop_reason = reason
+                break
+            if not nxt:
+                break
+            reason = search.should_stop()
+            if reason:
+                stop_reason = reason
+                break
+            pos0 += len(cur)
+            search.depth += 1
+            if options.max_depth is not None and search.depth >= options.max_depth:
+                stop_reason = "max-depth"
+                break
+            cur = nxt
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    search.store_bytes = _set_bytes(seen) + search.links.nbytes()
+    return search.result(stop_reason, stop_reason == "exhausted")
+
+
+def _set_bytes(seen: set) -> int:
+    import sys
+    if not seen:
+        return sys.getsizeof(seen)
+    sample = next(iter(seen))
+    return sys.getsizeof(seen) + len(seen) * sys.getsizeof(sample)

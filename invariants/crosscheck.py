@@ -1,0 +1,163 @@
+"""`explorer check --z3-check`: the two engines side by side on every state the search visits.
+
+The compiled functions of a `CompiledModel` are wrapped: each distinct state the explorer
+discovers is also given to Z3 (the encoder's terms, evaluated in a Z3 model that fixes the
+state's slots), which must agree exactly on
+- every checked invariant and reachable goal: which are false / true, which cannot be evaluated;
+- every step from the state: which actions complete and with which successor, and which fail
+  which property (assertion, runtime error);
+- the state itself: every slot within its declared type (what the symbolic engines assume).
+The first disagreement raises `EngineDisagreement`, naming the state and both answers. This puts
+Z3 on the per-state path, so it is slow, and never on by default.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import z3
+
+from explorer.codegen import CompiledModel, Undefined
+from invariants.runs import EngineDisagreement
+from invariants.z3enc import Encoder, term
+from ir.model import Model
+
+
+class CrossCheck:
+    def __init__(self, cm: CompiledModel):
+        self.cm = cm
+        self.model: Model = cm.model
+        self.enc = Encoder(self.model)
+        self.st = self.enc.state("z3check")
+        self.states = 0
+        self._model: z3.ModelRef | None = None
+        self._state: tuple | None = None
+        self._decls = [v.decl() for v in self.st.vars]
+        self._nums: dict[int, z3.ExprRef] = {}
+        enc, st = self.enc, self.st
+        invs = [self.model.property(n) for n in cm.invariant_names]
+        goals = [self.model.property(n) for n in cm.goal_names]
+        self.inv_terms = [(term(enc.defined(p.expr, st)), term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+                          for p in invs]
+        self.goal_terms = [(term(enc.defined(p.expr, st)), term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+                           for p in goals]
+        self.in_types = term(enc.in_types(st))
+        self.actions = []
+        for a in self.model.actions:
+            t = enc.action(a, st)
+            self.actions.append((a.index, term(t.guard_defined), term(t.enabled), term(t.fires),
+                                 {slot: v for slot, v in t.next.items()},
+                                 {p: term(c) for p, c in t.failures.items()}))
+
+    def install(self) -> CompiledModel:
+        """Wrap the compiled functions; returns the same (now checking) compiled model."""
+        cm = self.cm
+        cm.invariants = self._wrap(cm.invariants, self.check_invariants)
+        cm.goals = self._wrap(cm.goals, self.check_goals)
+        cm.successors = self._wrap(cm.successors, self.check_successors)
+        return cm
+
+    @staticmethod
+    def _wrap(compiled: Callable, check: Callable) -> Callable:
+        def checked(state):
+            got = compiled(state)
+            check(state, got)
+            return got
+        return checked
+
+    # ---- evaluation ---------------------------------------------------------------------
+    def _at(self, state: tuple) -> z3.ModelRef:
+        if self._state != state:
+            m = z3.Model()
+            ctx = m.ctx.ref()
+            for decl, x in zip(self._decls, state):  # ModelRef.update_value, minus its checks
+                value = self._nums.get(x)
+                if value is None:
+                    value = self._nums[x] = self.enc.num(x)
+                z3.Z3_add_const_interp(ctx, m.model, decl.ast, value.as_ast())
+            self._model, self._state = m, state
+            if not self._true(self.in_types):
+                self._fail(state, "a slot holds a value outside its declared type",
+                           "within the types", "outside")
+        return self._model  # type: ignore[return-value]
+
+    # evaluation through the C API (ModelRef.eval wraps every answer in Python objects, which
+    # costs more than the evaluation itself at tens of thousands of terms per second)
+    def _raw(self, t: z3.ExprRef):
+        m = self._model
+        out = (z3.Ast * 1)()
+        if not z3.Z3_model_eval(m.ctx.ref(), m.model, t.as_ast(), True, out):  # type: ignore[union-attr]
+            raise z3.Z3Exception(f"cannot evaluate {t}")
+        return out[0]
+
+    def _true(self, t: z3.BoolRef) -> bool:
+        return z3.Z3_get_bool_value(self._model.ctx.ref(), self._raw(t)) == z3.Z3_L_TRUE  # type: ignore[union-attr]
+
+    def _number(self, t: z3.ExprRef) -> int:
+        value = int(z3.Z3_get_numeral_string(self._model.ctx.ref(), self._raw(t)))  # type: ignore[union-attr]
+        width = self.enc.width
+        if width is not None and value >= 1 << (width - 1):
+            value -= 1 << width  # bit-vector numerals are unsigned
+        return value
+
+    def _fail(self, state: tuple, what: str, z3_says, compiled_says) -> None:
+        raise EngineDisagreement(
+            f"--z3-check: {what} in state {self.model.describe(state)}: Z3 says {z3_says}, the "
+            f"compiled explorer says {compiled_says}")
+
+    # ---- the checks -----------------------------------------------------------------------
+    def _per_state(self, state: tuple, got: list, terms, negate: bool, names: list[str],
+                   what: str) -> None:
+        self._at(state)
+        want = []
+        for k, (defined, truth) in enumerate(terms):
+            if not self._true(defined):
+                want.append("undefined")
+            elif self._true(truth) != negate:
+                want.append(k)
+        seen = ["undefined" if isinstance(x, Undefined) else x for x in got]
+        if seen != want:
+            def show(xs):
+                return [x if x == "undefined" else names[x] for x in xs]
+            self._fail(state, what, show(want), show(seen))
+
+    def check_invariants(self, state: tuple, got: list) -> None:
+        self.states += 1  # the explorer evaluates the invariants once per distinct state
+        self._per_state(state, got, self.inv_terms, True, self.cm.invariant_names,
+                        "the invariants that are false")
+
+    def check_goals(self, state: tuple, got: list) -> None:
+        self._per_state(state, got, self.goal_terms, False, self.cm.goal_names,
+                        "the goals that hold")
+
+    def check_successors(self, state: tuple, got: tuple) -> None:
+        out, bad = got
+        self._at(state)
+        want_out, want_bad = set(), set()
+        for index, guard_defined, enabled, fires, nxt, failures in self.actions:
+            if self._true(guard_defined) and not self._true(enabled):
+                continue  # disabled: nothing happens
+            if self._true(fires):
+                succ = list(state)
+                for slot, v in nxt.items():
+                    succ[slot] = self._number(v)
+                want_out.add((index, tuple(succ)))
+            for prop, cond in failures.items():
+                if self._true(cond):
+                    want_bad.add((index, prop))
+        seen_out = set(out)
+        seen_bad = {(ai, self.cm.failures[fid].property) for ai, fid, _ in bad}
+        names = self.model.actions
+        if seen_out != want_out:
+            self._fail(state, "the steps that complete",
+                       sorted(f"{names[a].name} -> {self.model.describe(t)}" for a, t in want_out),
+                       sorted(f"{names[a].name} -> {self.model.describe(t)}" for a, t in seen_out))
+        if seen_bad != want_bad:
+            self._fail(state, "the steps that fail",
+                       sorted(f"{names[a].name}: {p}" for a, p in want_bad),
+                       sorted(f"{names[a].name}: {p}" for a, p in seen_bad))
+
+
+def install(cm: CompiledModel) -> CrossCheck:
+    checker = CrossCheck(cm)
+    checker.install()
+    return checker
