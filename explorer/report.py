@@ -157,7 +157,7 @@ class Grid:
                "-+-".join("-" * w for w in widths).rstrip()]
         for row in self.rows:
             cells = [_wrap(cell.plain, w) for cell, w in zip(row, widths)]
-            for k in range(max(len(c) for c in cells)):
+            for k in range(max((len(c) for c in cells), default=1)):
                 out.append(self._line([c[k] if k < len(c) else "" for c in cells], widths))
         return out
 

@@ -188,6 +188,7 @@ MALFORMED = [
     "var s: set of 0..100;", "var x: 0..3;\nprocess P { a: x[1] := 0; }", "\x00\xff",
     "/* unterminated", "\"string\"", "var x: 0..3 = {1};", "var x: enum {A, A};",
     "process P { local pc: bool; a: skip; }", "const C = true;\nvar x: 0..C;",
+    "action A { await false; }",  # no slots at all, deadlocked at once
 ]
 
 
