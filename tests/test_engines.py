@@ -79,6 +79,9 @@ def test_larger_instances_agree():
     "invariant Small: x < 3 or a[1];\naction Nop { await x < 3; x := x + 1; }",
     "var s: set of 0..5 = {};\nvar k: 0..5 = 0;\n"
     "action Add { await k < 5; s := s union {k}; k := k + 1; }\nreachable Full: 4 in s;",
+    # a goal decided in the initial state; evaluating it later would divide by zero
+    "var x: 0..3 = 0;\nprocess P { a: if x < 3 { x := x + 1; } goto a; }\n"
+    "reachable G: x == 1 or 6 / (2 - x) > 0;",
 ])
 def test_small_programs_agree(text):
     agree(model_from_text(text, "t.spec"))

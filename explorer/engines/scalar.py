@@ -704,6 +704,7 @@ def explore_scalar(cm: CompiledModel, options: Options, memory: str) -> RunResul
         for t in search.initial_states():
             seen.add(layout.key(t))
             cur.append(t)
+        run._refresh()  # the initial states may already have decided some properties
         pos0 = 0
         while cur:
             nxt: list = []

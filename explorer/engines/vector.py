@@ -676,6 +676,7 @@ def explore_vector(cm: CompiledModel, options: Options, memory: str,
         for t in search.initial_states():
             seen.add(layout.key(t))
             cur.append(t)
+        srun._refresh()  # the initial states may already have decided some properties
         W = None
         pos0 = 0
         while True:
