@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from explorer.argtypes import (MEMORY_MODELS, const_assignment, memory_list, positive_int,
+                               seconds)
 from explorer.bfs import explore
 from explorer.codegen import compile_model
 from explorer.options import Options
@@ -16,10 +18,8 @@ from invariants.properties import Kind
 from invariants.runs import EngineDisagreement
 from ir.model import Model
 from spec.errors import SpecError, SpecErrors
-from spec.memory import MODELS
 from spec.pipeline import load_model
 
-MEMORY_MODELS = tuple(MODELS)
 EXIT_USAGE = 2
 
 
@@ -32,43 +32,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
-
-
-def _const(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name.strip(), value.strip()
-
-
-def _memory_list(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in MEMORY_MODELS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown memory model {', '.join(bad) or repr(text)}; allowed: "
-            f"{', '.join(MEMORY_MODELS)} (comma-separated)")
-    return names
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="explorer", description="Check concurrent protocols exhaustively.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -78,20 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
                                        "reports each property's verdict and the shortest "
                                        "counterexample of each violation.")
     check.add_argument("file", metavar="FILE", help="the spec file")
-    check.add_argument("--const", metavar="NAME=VALUE", type=_const, action="append", default=[],
+    check.add_argument("--const", metavar="NAME=VALUE", type=const_assignment, action="append", default=[],
                        help="override a constant of the spec (repeatable)")
     check.add_argument("--invariant", metavar="NAME", action="append", default=None,
                        help="check only these invariants / reachable goals (repeatable)")
-    check.add_argument("--memory", metavar="M[,M...]", type=_memory_list, default=None,
+    check.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=None,
                        help=f"memory models to check under (allowed: {', '.join(MEMORY_MODELS)})")
-    check.add_argument("--buffer", metavar="N", type=_positive_int,
+    check.add_argument("--buffer", metavar="N", type=positive_int,
                        help="store-buffer capacity per CPU (tso) or per CPU and address (pso, "
                             "weak); default 2")
-    check.add_argument("--max-states", metavar="N", type=_positive_int,
+    check.add_argument("--max-states", metavar="N", type=positive_int,
                        help="stop after N distinct states")
-    check.add_argument("--max-depth", metavar="N", type=_positive_int,
+    check.add_argument("--max-depth", metavar="N", type=positive_int,
                        help="do not explore beyond N steps from an initial state")
-    check.add_argument("--timeout", metavar="S", type=_seconds, help="stop after S seconds")
+    check.add_argument("--timeout", metavar="S", type=seconds, help="stop after S seconds")
     check.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     check.add_argument("--stop-at-first", action="store_true",
                        help="stop at the first violation instead of deciding every property")

@@ -19,45 +19,15 @@ import argparse
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from explorer.argtypes import memory_list, positive_int, seconds
 from spec.litmus.manifest import Row, expected, find_manifest, read_manifest
 from spec.litmus.parse import LitmusError, LitmusTest, Unsupported, read_litmus
 from spec.litmus.translate import MEMORY_MODELS, Outcome, run_test, translate
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
-
-
-def _models(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in MEMORY_MODELS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown memory model {', '.join(bad) or repr(text)}; allowed: "
-            f"{', '.join(MEMORY_MODELS)} (comma-separated)")
-    return list(dict.fromkeys(names))
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
 
 
 def add_litmus_command(subparsers) -> argparse.ArgumentParser:
@@ -67,7 +37,7 @@ def add_litmus_command(subparsers) -> argparse.ArgumentParser:
                     "Linux-kernel C) into specs and give the verdict of each final condition "
                     "under each memory model. A directory runs every .litmus file below it.")
     p.add_argument("paths", metavar="PATH", nargs="+", help=".litmus files or directories")
-    p.add_argument("--memory", metavar="M[,M...]", type=_models, default=list(MEMORY_MODELS),
+    p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=list(MEMORY_MODELS),
                    help=f"memory models (default: all of {', '.join(MEMORY_MODELS)})")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true",
@@ -76,9 +46,9 @@ def add_litmus_command(subparsers) -> argparse.ArgumentParser:
                      help="an agreement table against the MANIFEST.tsv found beside the tests")
     out.add_argument("--spec", action="store_true",
                      help="print the translated spec of each test and model instead of running")
-    p.add_argument("--max-states", metavar="N", type=_positive_int,
+    p.add_argument("--max-states", metavar="N", type=positive_int,
                    help="give up on a test after N distinct states")
-    p.add_argument("--timeout", metavar="S", type=_seconds,
+    p.add_argument("--timeout", metavar="S", type=seconds,
                    help="give up on a test after S seconds (per test and model)")
     p.set_defaults(main=cmd_litmus)
     return p

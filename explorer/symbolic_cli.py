@@ -24,8 +24,9 @@ from typing import Iterator, Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-from explorer.cli import (EXIT_USAGE, MEMORY_MODELS, _consoles, _const, _memory_list,
-                          _positive_int, _seconds, load, report_spec_errors)
+from explorer.argtypes import (MEMORY_MODELS, const_assignment, memory_list, non_negative_int,
+                               positive_int, seconds)
+from explorer.cli import EXIT_USAGE, _consoles, load, report_spec_errors
 from explorer.results import PropertyResult, RunResult, document
 from invariants.properties import Kind
 from invariants.runs import NOT_INDUCTIVE, EngineDisagreement
@@ -35,26 +36,16 @@ from spec.errors import SpecError
 EXIT_DISAGREE = 4
 
 
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the spec file")
-    p.add_argument("--const", metavar="NAME=VALUE", type=_const, action="append", default=[],
+    p.add_argument("--const", metavar="NAME=VALUE", type=const_assignment, action="append", default=[],
                    help="override a constant of the spec (repeatable)")
-    p.add_argument("--memory", metavar="M[,M...]", type=_memory_list, default=None,
+    p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=None,
                    help=f"memory models to check under (allowed: {', '.join(MEMORY_MODELS)})")
-    p.add_argument("--buffer", metavar="N", type=_positive_int,
+    p.add_argument("--buffer", metavar="N", type=positive_int,
                    help="store-buffer capacity per CPU (tso) or per CPU and address (pso, "
                         "weak); default 2")
-    p.add_argument("--timeout", metavar="S", type=_seconds,
+    p.add_argument("--timeout", metavar="S", type=seconds,
                    help="give up after S seconds (undecided properties are 'unknown')")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document")
@@ -88,7 +79,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     prove.add_argument("--assume", metavar="NAME", action="append", default=[],
                        help="a helper invariant proved together with each property, to "
                             "strengthen the induction (repeatable)")
-    prove.add_argument("--k", metavar="K", type=_positive_int, default=1,
+    prove.add_argument("--k", metavar="K", type=positive_int, default=1,
                        help="try k-induction for k = 1..K (default 1: plain induction)")
     prove.set_defaults(main=cmd_prove)
     bmc = sub.add_parser(
@@ -97,7 +88,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     "reachable goal's shortest witness) within K steps of an initial state, "
                     "or 'bounded': none up to depth K.")
     _common(bmc)
-    bmc.add_argument("--depth", metavar="K", type=_depth, required=True,
+    bmc.add_argument("--depth", metavar="K", type=non_negative_int, required=True,
                      help="search traces of at most K steps")
     bmc.add_argument("--invariant", metavar="NAME", action="append", default=None,
                      help="check only these invariants / reachable goals (repeatable)")

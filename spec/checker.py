@@ -12,7 +12,7 @@ from spec.elaborate import Context, Elaborator, type_name
 from spec.errors import Diagnostics, Span, SpecError
 from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
                         VarSym)
-from spec.types import (BOOL, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
+from spec.types import (BOOL, ArrayT, EnumT, IntT, ScalarT, SetT, Type, compatible,
                         show_text,
                         finite_scalar)
 from spec.values import Scalar

@@ -15,7 +15,7 @@ from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symb
                         VarSym)
 from spec.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
                         finite_scalar, show_text)
-from spec.memory.base import (FENCES, ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read)
+from spec.memory.base import ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read
 from spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Value
 
 # intrinsics usable in expressions; `store`, `fence` (and `rmw` with its result dropped) are
@@ -380,7 +380,7 @@ class Elaborator:
         mask: Expr = Const(0)
         for x, node in zip(items, e.items):
             bit = op("shl", Const(1), x.expr, span=node.span,
-                     info=f"set element {{value}} is negative")
+                     info="set element {value} is negative")
             mask = op("bor", mask, bit)
         return Scalar(mask, SetT(elem))  # type: ignore[arg-type]
 

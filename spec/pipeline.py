@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ir.model import Model
 from spec.checker import check
-from spec.errors import Span, SpecError, SpecErrors
+from spec.errors import SpecError
 from spec.lower import lower
 from spec.parser import parse_text
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from explorer.cli import main
-from spec.litmus.parse import (Addr, And, Asm, Atom, CAssign, CDecl, CExprStmt, CIf, LitmusError,
+from spec.litmus.parse import (Addr, And, Atom, CAssign, CDecl, CExprStmt, CIf, LitmusError,
                                Not, Or, Ref, Reg, Unsupported, parse_litmus)
 from spec.litmus.translate import run_test, translate
 

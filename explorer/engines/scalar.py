@@ -16,13 +16,12 @@ reference step in `common.Search.reference_row`.
 """
 from __future__ import annotations
 
-from explorer.codegen import (HELPERS, CompiledModel, Emitter, Failure, _ExprCompiler,
-                              _partial, Undefined)
+from explorer.codegen import HELPERS, CompiledModel, Emitter, Failure, _ExprCompiler
 from explorer.engines.common import Search, Stop
 from explorer.options import Options
 from explorer.results import RunResult
 from explorer.store import Layout, fp_python
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
 from ir.bounds import decide, interval
 from ir.expr import Const, Expr, Op, Ref, conjuncts, op, slots_read, substitute
 from ir.model import Action, Model

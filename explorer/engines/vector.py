@@ -31,7 +31,6 @@ from explorer.options import Options
 from explorer.results import RunResult
 from explorer.store import WORD_BITS, KeyTable, Layout
 from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
-from ir.bounds import interval
 from ir.expr import Const, Expr, Op, Ref, conjuncts, substitute
 
 WIDE = 4096            # auto: a level at least this wide is expanded by the vector engine
@@ -299,7 +298,7 @@ class VectorCode:
                 for w in range(layout.nwords):
                     em.line(f"w{w} = w{w}[r]")
             else:
-                em.line(f"r = _np.arange(len(w0))")
+                em.line("r = _np.arange(len(w0))")
             if rest:
                 g = " & ".join(self.vc.boolean(c) for c in rest)
                 em.line(f"g = {g}")
@@ -526,7 +525,6 @@ class VectorRun:
                 cut = min(cut, int(hit[0]))
         res = []
         fired_any = np.zeros(n, dtype=bool) if A and search.options.check_deadlock else None
-        runtime_pending = RUNTIME_NAME in pending
         for ai in code.order:
             f = code.funcs.get(ai)
             if f is None:

@@ -186,7 +186,6 @@ def _evaluate(test: LitmusTest, threads, rf, co):
 def _consistent(threads, evs, rf, co, pos, model: str) -> bool:
     idx = {id(e): n for n, e in enumerate(evs)}
     n = len(evs)
-    mem_evs = [e for e in evs if e.kind in ("R", "W", "U")]
     # communication edges
     com: list[tuple[int, int, bool]] = []   # (from, to, external)
     for loc, order in co.items():
