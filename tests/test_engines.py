@@ -66,6 +66,8 @@ def test_larger_instances_agree():
     agree(load_model(MODELS / "classic/dining.spec", {"N": "9"}))
     agree(load_model(MODELS / "classic/dining.spec", {"N": "9"}), stop_at_first=True)
     agree(load_model(MODELS / "classic/filter.spec", {"N": "4"}), max_states=7000)
+    many = "var x: 0..99 = any;\nvar y: 0..99 = any;\nprocess P { a: skip; }"
+    agree(model_from_text(many, "many.spec"), max_states=10)
 
 
 @pytest.mark.parametrize("text", [

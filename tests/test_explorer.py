@@ -236,3 +236,9 @@ def test_index_messages_name_the_index_value_not_its_position():
     # i = 1, 2, 3 succeed; the fourth step writes a[4]
     assert prop(r, "no_runtime_error").message == "index 4 is outside 1..3 of 'a'"
     assert len(prop(r, "no_runtime_error").trace) == 4
+
+
+def test_max_states_also_bounds_the_initial_states():
+    # 100 * 100 initial states; the limit stops the run among them
+    r = run("var x: 0..99 = any;\nvar y: 0..99 = any;\nprocess P { a: skip; }", max_states=10)
+    assert r.stats.states == 10 and r.stop_reason == "max-states" and not r.complete

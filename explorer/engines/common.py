@@ -149,6 +149,7 @@ class Search:
         self.transitions = 0
         self.links = Links()
         self.initial: list[tuple] = []
+        self.cut = False
         self.failure: str | None = None
         self.inv_names = cm.invariant_names
         self.goal_names = cm.goal_names
@@ -258,6 +259,9 @@ class Search:
         for s in self.model.initial_states():
             if s in seen:
                 continue
+            if self.options.max_states is not None and len(out) >= self.options.max_states:
+                self.cut = True  # --max-states reached among the initial states themselves
+                break
             seen.add(s)
             self.initial.append(s)
             self.links.parent.append(-1)

@@ -96,8 +96,12 @@ def explore_reference(cm: CompiledModel, options: Options | None = None,
 
     start = time.perf_counter()
     stop_reason = "exhausted"
+    cut = False  # --max-states reached among the initial states themselves
     for s in model.initial_states():
         if s not in index:
+            if options.max_states is not None and len(states) >= options.max_states:
+                cut = True
+                break
             index[s] = len(states)
             states.append(s)
             parent.append(-1)
@@ -116,6 +120,9 @@ def explore_reference(cm: CompiledModel, options: Options | None = None,
     progress = options.progress
     stop_at_first = options.stop_at_first
     try:
+        if cut:
+            stop_reason = "max-states"
+            raise _Stop
         while pos < len(states):
             if failure is not None and stop_at_first:
                 stop_reason = "first violation"

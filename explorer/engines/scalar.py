@@ -704,6 +704,8 @@ def explore_scalar(cm: CompiledModel, options: Options, memory: str) -> RunResul
             seen.add(layout.key(t))
             cur.append(t)
         run._refresh()  # the initial states may already have decided some properties
+        if search.cut:
+            stop_reason, cur = "max-states", []
         pos0 = 0
         while cur:
             nxt: list = []

@@ -675,6 +675,8 @@ def explore_vector(cm: CompiledModel, options: Options, memory: str,
             seen.add(layout.key(t))
             cur.append(t)
         srun._refresh()  # the initial states may already have decided some properties
+        if search.cut:
+            stop_reason, cur = "max-states", []
         W = None
         pos0 = 0
         while True:
