@@ -14,43 +14,18 @@ import time
 from array import array
 
 from explorer.codegen import CompiledModel, Undefined
+from explorer.engines.common import Verdicts
 from explorer.options import Options
 from explorer.results import PropertyResult, RunResult, Stats
 from explorer.traces import TraceBuilder
 from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
 
 
-class _Verdicts:
-    """Per property: undecided, or violated/reached with the discovery that decided it."""
-
-    def __init__(self, cm: CompiledModel, options: Options):
-        model = cm.model
-        selected = options.properties
-        self.props = [p for p in model.properties
-                      if not (p.kind is Kind.DEADLOCK and not options.check_deadlock)
-                      and not (p.per_state and selected is not None and p.name not in selected)]
-        self.found: dict[str, tuple] = {}   # name -> (state position, action, failure, value)
-        self.pending = {p.name for p in self.props}
-
-    def record(self, name: str, discovery: tuple) -> bool:
-        """Record the first discovery for a property; True if this decided it now."""
-        if name in self.found or name not in self.pending:
-            return False
-        self.found[name] = discovery
-        self.pending.discard(name)
-        return True
-
-    @property
-    def all_decided(self) -> bool:
-        """Every property decided by a discovery (a run with no properties explores fully)."""
-        return bool(self.props) and not self.pending
-
-
 def explore_reference(cm: CompiledModel, options: Options | None = None,
                       memory: str = "sc") -> RunResult:
     options = options or Options()
     model = cm.model
-    verdicts = _Verdicts(cm, options)
+    verdicts = Verdicts(cm, options)
     succ, inv, goals = cm.successors, cm.invariants, cm.goals
     inv_names, goal_names = cm.invariant_names, cm.goal_names
     done_pcs = [(p.pc_slot, p.done) for p in model.processes]
