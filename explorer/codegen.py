@@ -253,7 +253,8 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     filename = f"<smp-explorer generated: {model.name}>"
     dump = os.environ.get("SMP_EXPLORER_DUMP")
     if dump:
-        path = Path(dump) / (Path(model.name).stem + ".generated.py")
+        # one file per spec and memory model: a run over several models keeps each
+        path = Path(dump) / f"{Path(model.name).stem}.{model.memory}.generated.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
         filename = str(path)
