@@ -305,10 +305,7 @@ class Search:
         seconds = time.perf_counter() - self.start
         model = self.model
         decided = complete or stop_reason == "all decided"
-        coverage: dict[str, int] = {f"{p.name}: {label}": 0 for p in model.processes
-                                    for label in p.labels[:-1]}
-        for a, n in zip(model.actions, self.fired):
-            coverage[a.name] = coverage.get(a.name, 0) + n
+        coverage = coverage_of(model, self.fired)
         notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
         if not self.layout.exact:
             notes.append(fingerprint_note(self.layout, self.states, self.transitions))
@@ -320,22 +317,38 @@ class Search:
         parent, via = self.links.finish()
         builder = TraceBuilder(model, Replay(self.cm, self.initial, parent, via), parent, via,
                                self.cm.failures)
-        results = []
-        for p in self.verdicts.props:
-            found = self.verdicts.found.get(p.name)
-            line = p.span.line if p.span else None
-            if found is not None:
-                trace, message = builder.build(p, *found)
-                status = "holds" if p.kind is Kind.REACHABLE else "violated"
-            else:
-                trace, message = None, None
-                if not decided:
-                    status = "unknown"
-                else:
-                    status = "unreached" if p.kind is Kind.REACHABLE else "holds"
-            results.append(PropertyResult(p.name, p.kind.value, status, p.description, line,
-                                          message, trace))
+        results = property_results(self.verdicts, builder, decided)
         return RunResult(model.name, self.memory, complete, stop_reason, stats, results)
+
+
+def coverage_of(model, fired: Sequence[int]) -> dict[str, int]:
+    """Times each step fired, by name; a label with no step at all shows as 0."""
+    coverage: dict[str, int] = {f"{p.name}: {label}": 0 for p in model.processes
+                                for label in p.labels[:-1]}
+    for a, n in zip(model.actions, fired):
+        coverage[a.name] = coverage.get(a.name, 0) + n
+    return coverage
+
+
+def property_results(verdicts: Verdicts, builder: TraceBuilder,
+                     decided: bool) -> list[PropertyResult]:
+    """Each property's verdict, with the trace of the discovery that decided it."""
+    results = []
+    for p in verdicts.props:
+        found = verdicts.found.get(p.name)
+        line = p.span.line if p.span else None
+        if found is not None:
+            trace, message = builder.build(p, *found)
+            status = "holds" if p.kind is Kind.REACHABLE else "violated"
+        else:
+            trace, message = None, None
+            if not decided:
+                status = "unknown"
+            else:
+                status = "unreached" if p.kind is Kind.REACHABLE else "holds"
+        results.append(PropertyResult(p.name, p.kind.value, status, p.description, line,
+                                      message, trace))
+    return results
 
 
 def stats_extra(stats: Stats, **values) -> None:

@@ -14,11 +14,11 @@ import time
 from array import array
 
 from explorer.codegen import CompiledModel, Undefined
-from explorer.engines.common import Verdicts
+from explorer.engines.common import Verdicts, coverage_of, property_results, stats_extra
 from explorer.options import Options
-from explorer.results import PropertyResult, RunResult, Stats
+from explorer.results import RunResult, Stats
 from explorer.traces import TraceBuilder
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
 
 
 def explore_reference(cm: CompiledModel, options: Options | None = None,
@@ -158,29 +158,11 @@ def explore_reference(cm: CompiledModel, options: Options | None = None,
     complete = stop_reason == "exhausted"
     decided = complete or stop_reason == "all decided"
 
-    coverage: dict[str, int] = {f"{p.name}: {label}": 0 for p in model.processes
-                                for label in p.labels[:-1]}  # a label with no step shows as 0
-    for a, n in zip(model.actions, fired):
-        coverage[a.name] = coverage.get(a.name, 0) + n
+    coverage = coverage_of(model, fired)
     notes = [model.monitors[k][2] for k in sorted(monitors_seen)]
     stats = Stats(len(states), transitions, max_depth_seen, seconds, initial, coverage, notes)
     builder = TraceBuilder(model, states, parent, via, cm.failures)
-    results = []
-    for p in verdicts.props:
-        found = verdicts.found.get(p.name)
-        line = p.span.line if p.span else None
-        if found is not None:
-            trace, message = builder.build(p, *found)
-            status = "holds" if p.kind is Kind.REACHABLE else "violated"
-        else:
-            trace, message = None, None
-            if not decided:
-                status = "unknown"
-            else:
-                status = "unreached" if p.kind is Kind.REACHABLE else "holds"
-        results.append(PropertyResult(p.name, p.kind.value, status, p.description, line,
-                                      message, trace))
-    from explorer.engines.common import stats_extra
+    results = property_results(verdicts, builder, decided)
     stats_extra(stats, engine="reference", storage="exact (tuples)", bytes_per_state=0.0)
     return RunResult(model.name, memory, complete, stop_reason, stats, results)
 
