@@ -52,10 +52,10 @@ SCALED = {"filter6", "dphil14"}
 # the child: one search in a fresh process, reporting JSON on stdout
 CHILD = r"""
 import json, resource, sys, time
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
-from spec.pipeline import load_model
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.spec.pipeline import load_model
 spec, consts, memory, buffer, engine = json.loads(sys.argv[1])
 t0 = time.perf_counter()
 model = load_model(spec, consts, memory, buffer)

@@ -1,6 +1,6 @@
-"""Engines that explore a Model's states, and the command-line interface."""
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
+"""Explicit-state engines: breadth-first search over a compiled Model (`engines/`), state storage
+(`store.py`), and running litmus tests (`litmus.py`)."""
+from smp_explorer.explorer.engines import explore
+from smp_explorer.explorer.options import Options
 
-__all__ = ["Options", "compile_model", "explore"]
+__all__ = ["Options", "explore"]

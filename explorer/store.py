@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ir.model import Model
+from smp_explorer.ir.model import Model
 
 WORD_BITS = 63
 M63 = (1 << WORD_BITS) - 1

@@ -23,13 +23,13 @@ import time
 
 import z3
 
-from explorer.codegen import compile_model
-from explorer.results import PropertyResult
-from invariants.properties import RUNTIME_NAME, Kind, Property
-from invariants.runs import BOUNDED, Replayer, SymbolicRun, is_step_property
-from invariants.unroll import OutOfTime, Unrolling, true_in
-from invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
-from ir.model import Model
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.runs.results import PropertyResult
+from smp_explorer.ir.properties import RUNTIME_NAME, Kind, Property
+from smp_explorer.invariants.symbolic import BOUNDED, Replayer, SymbolicRun, is_step_property
+from smp_explorer.invariants.unroll import OutOfTime, Unrolling, true_in
+from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
+from smp_explorer.ir.model import Model
 
 
 def selected_properties(model: Model, names: list[str] | None,

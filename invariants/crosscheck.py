@@ -16,10 +16,10 @@ from typing import Callable
 
 import z3
 
-from explorer.codegen import CompiledModel, Undefined
-from invariants.runs import EngineDisagreement
-from invariants.z3enc import Encoder, term
-from ir.model import Model
+from smp_explorer.runs.compiled import CompiledModel, Undefined
+from smp_explorer.invariants.symbolic import EngineDisagreement
+from smp_explorer.invariants.z3enc import Encoder, term
+from smp_explorer.ir.model import Model
 
 
 class CrossCheck:

@@ -12,11 +12,11 @@ from typing import Any
 
 import z3
 
-from invariants.properties import Property
-from invariants.z3enc import Encoder, term
-from ir.expr import slots_read
-from ir.model import Model, Slot
-from spec.types import BoolT, EnumT, SetT, element_position
+from smp_explorer.ir.properties import Property
+from smp_explorer.invariants.z3enc import Encoder, term
+from smp_explorer.ir.expr import slots_read
+from smp_explorer.ir.model import Model, Slot
+from smp_explorer.ir.types import BoolT, EnumT, SetT, element_position
 
 
 def explain(model: Model, prop: Property, values: dict[int, int],

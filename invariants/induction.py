@@ -21,13 +21,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from explorer.codegen import compile_model
-from explorer.results import PropertyResult, Trace
-from invariants.properties import Kind, Property
-from invariants.runs import NOT_INDUCTIVE, PROVED, Replayer, SymbolicRun
-from invariants.unroll import OutOfTime, Unrolling, true_in
-from invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
-from ir.model import Model
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.runs.results import PropertyResult, Trace
+from smp_explorer.ir.properties import Kind, Property
+from smp_explorer.invariants.symbolic import NOT_INDUCTIVE, PROVED, Replayer, SymbolicRun
+from smp_explorer.invariants.unroll import OutOfTime, Unrolling, true_in
+from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
+from smp_explorer.ir.model import Model
 
 
 @dataclass

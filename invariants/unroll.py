@@ -27,7 +27,7 @@ import time
 
 import z3
 
-from invariants.z3enc import Bool, Encoder, SymState, conj, implies, term
+from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, implies, term
 
 
 class OutOfTime(Exception):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import z3
 
-from invariants.properties import Kind, Property
-from invariants.z3enc import Encoder, conj, negate, term
-from ir.model import Model
+from smp_explorer.ir.properties import Kind, Property
+from smp_explorer.invariants.z3enc import Encoder, conj, negate, term
+from smp_explorer.ir.model import Model
 
 VALID = "valid"
 NEVER = "never"

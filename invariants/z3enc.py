@@ -31,10 +31,10 @@ from typing import Iterable, Union
 
 import z3
 
-from invariants.properties import RUNTIME_NAME, Kind, Property
-from ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read
-from ir.model import Action, Model
-from spec.types import SetT
+from smp_explorer.ir.properties import RUNTIME_NAME, Kind, Property
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read
+from smp_explorer.ir.model import Action, Model
+from smp_explorer.ir.types import SetT
 
 Bool = Union[z3.BoolRef, bool]   # True: trivially so (a total expression)
 Interval = tuple[int, int]

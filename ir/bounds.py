@@ -4,7 +4,7 @@ Used to drop checks that can never fail and to skip bounds tests in generated co
 """
 from __future__ import annotations
 
-from ir.expr import Const, Expr, Op, Ref
+from smp_explorer.ir.expr import Const, Expr, Op, Ref
 
 Interval = tuple[int, int] | None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
-from spec.errors import Span
+from smp_explorer.ir.span import Span
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from invariants.properties import Property
-from ir.expr import Expr
-from spec.errors import Span
-from spec.types import EnumT, Type, show_text, show_value
+from smp_explorer.ir.properties import Property
+from smp_explorer.ir.expr import Expr
+from smp_explorer.ir.span import Span
+from smp_explorer.ir.types import EnumT, Type, show_text, show_value
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from spec.errors import Span
+from smp_explorer.ir.span import Span
 
 
 def _span() -> Span:

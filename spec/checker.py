@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spec import ast
-from spec.elaborate import Context, Elaborator, type_name
-from spec.errors import Diagnostics, Span, SpecError
-from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
+from smp_explorer.spec import ast
+from smp_explorer.spec.elaborate import Context, Elaborator, type_name
+from smp_explorer.spec.errors import Diagnostics, SpecError
+from smp_explorer.ir.span import Span
+from smp_explorer.spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
                         VarSym)
-from spec.types import (BOOL, ArrayT, EnumT, IntT, ScalarT, SetT, Type, compatible,
+from smp_explorer.ir.types import (BOOL, ArrayT, EnumT, IntT, ScalarT, SetT, Type, compatible,
                         show_text,
                         finite_scalar)
-from spec.values import Scalar
+from smp_explorer.spec.values import Scalar
 
 RESERVED_LABELS = {"Done"}
 
@@ -94,7 +95,7 @@ class _Checker:
 
     # ---- preludes, memory model, definitions ------------------------------------------------
     def _use(self, d: ast.UseDecl) -> None:
-        from spec.preludes import load_prelude  # the preludes are spec text shipped beside us
+        from smp_explorer.spec.preludes import load_prelude  # the preludes are spec text shipped beside us
         name = ".".join(d.path)
         prelude = load_prelude(name, d.span)
         self.out.uses.append(name)
@@ -103,7 +104,7 @@ class _Checker:
                 self.out.defs[pd.name] = pd
 
     def _memory(self, d: ast.MemoryDecl) -> None:
-        from spec.memory import MODELS
+        from smp_explorer.spec.memory import MODELS
         if self.out.memory is not None:
             raise SpecError("the memory model is named twice", d.span)
         if d.name not in MODELS:
@@ -113,7 +114,7 @@ class _Checker:
         self.out.memory_span = d.span
 
     def _def(self, d: ast.DefDecl, own: set[str]) -> None:
-        from spec.elaborate import BUILTINS, INTRINSICS
+        from smp_explorer.spec.elaborate import BUILTINS, INTRINSICS
         if d.name in INTRINSICS or d.name in BUILTINS:
             raise SpecError(f"'{d.name}' is built in and cannot be redefined", d.span)
         if d.name in own:
@@ -159,7 +160,7 @@ class _Checker:
 
     def _override(self, d: ast.ConstDecl, declared: Scalar) -> Scalar:
         text = self.overrides.pop(d.name)
-        from spec.parser import parse_text  # local: the parser is only needed for overrides
+        from smp_explorer.spec.parser import parse_text  # local: the parser is only needed for overrides
         where = Span("--const", 1, 1, 1, len(text) + 1)
         try:
             parsed = parse_text(f"const {d.name} = {text};", "--const")
@@ -329,7 +330,7 @@ class _Checker:
         self.out.actions.append((d, params, temps))
 
     def _property(self, d: ast.PropertyDecl) -> None:
-        from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
+        from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
         if d.name in (RUNTIME_NAME, DEADLOCK_NAME):
             raise SpecError(f"'{d.name}' is the name of a built-in property", d.span)
         if d.name in self.declared_at:
@@ -339,7 +340,7 @@ class _Checker:
 
 
 def _const(v: int):
-    from ir.expr import Const
+    from smp_explorer.ir.expr import Const
     return Const(v)
 
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ir import expr as ir
-from ir.expr import Const, Expr, Ref, op
-from spec import ast
-from spec.errors import Span, SpecError
-from spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr, Ref, op
+from smp_explorer.spec import ast
+from smp_explorer.spec.errors import SpecError
+from smp_explorer.ir.span import Span
+from smp_explorer.spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
                         VarSym)
-from spec.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
+from smp_explorer.ir.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
                         finite_scalar, show_text)
-from spec.memory.base import ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read
-from spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Value
+from smp_explorer.spec.memory.base import ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read
+from smp_explorer.spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Value
 
 # intrinsics usable in expressions; `store`, `fence` (and `rmw` with its result dropped) are
 # statements, handled by spec.lower

@@ -1,21 +1,9 @@
-"""Source spans and the one error type every stage of the language raises."""
+"""The one error type every stage of the language raises, located by an `ir.span.Span`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Span:
-    """A region of a spec file: 1-based lines and columns, end exclusive."""
-
-    file: str
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+from smp_explorer.ir.span import Span
 
 
 @dataclass

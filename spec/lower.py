@@ -10,22 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
-from ir import expr as ir
-from ir.bounds import decide
-from ir.expr import Const, Expr, op
-from ir.model import Action, Check, Model, ProcessInstance, Slot
-from spec import ast
-from spec.checker import CheckedSpec
-from spec.elaborate import INTRINSICS, Context, Elaborator, position, type_name
-from spec.errors import Diagnostics, Span, SpecError
-from spec.scope import Instance, Layout, ProcSym, VarSym
-from spec.types import ArrayT, IntT, SetT, Type, compatible, index_value, show_text
-from spec.memory import DEFAULT_CAPACITY, MODELS
-from spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.bounds import decide
+from smp_explorer.ir.expr import Const, Expr, op
+from smp_explorer.ir.model import Action, Check, Model, ProcessInstance, Slot
+from smp_explorer.spec import ast
+from smp_explorer.spec.checker import CheckedSpec
+from smp_explorer.spec.elaborate import INTRINSICS, Context, Elaborator, position, type_name
+from smp_explorer.spec.errors import Diagnostics, SpecError
+from smp_explorer.ir.span import Span
+from smp_explorer.spec.scope import Instance, Layout, ProcSym, VarSym
+from smp_explorer.ir.types import ArrayT, IntT, SetT, Type, compatible, index_value, show_text
+from smp_explorer.spec.memory import DEFAULT_CAPACITY, MODELS
+from smp_explorer.spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
                               SharedInfo, Usage)
-from spec.memory.ports import ObserverMemory, Recorder, SlotAdder, StepMemory, StepPort
-from spec.values import ArrayVal, ByName, Domain, Scalar, Value
+from smp_explorer.spec.memory.ports import ObserverMemory, Recorder, SlotAdder, StepMemory, StepPort
+from smp_explorer.spec.values import ArrayVal, ByName, Domain, Scalar, Value
 
 MAX_CALL_DEPTH = 16
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from spec import ast
-from spec.errors import Span, SpecError
+from smp_explorer.spec import ast
+from smp_explorer.spec.errors import SpecError
+from smp_explorer.ir.span import Span
 
 
 @lru_cache(maxsize=None)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ir.model import Model
-from spec.checker import check
-from spec.errors import SpecError
-from spec.lower import lower
-from spec.parser import parse_text
+from smp_explorer.ir.model import Model
+from smp_explorer.spec.checker import check
+from smp_explorer.spec.errors import SpecError
+from smp_explorer.spec.lower import lower
+from smp_explorer.spec.parser import parse_text
 
 
 def model_from_text(text: str, file: str = "<spec>", consts: dict[str, str] | None = None,
@@ -21,7 +21,7 @@ def model_from_text(text: str, file: str = "<spec>", consts: dict[str, str] | No
 
 def default_memory(path: str | Path) -> str:
     """The memory model a spec names with `memory M;`, else sc (for the command line)."""
-    from spec import ast
+    from smp_explorer.spec import ast
     tree = parse_text(Path(path).read_text(encoding="utf-8"), str(path))
     for d in tree.decls:
         if isinstance(d, ast.MemoryDecl):

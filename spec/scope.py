@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from spec import ast
-from spec.errors import Span
-from spec.types import ArrayT, EnumT, ScalarT, Type
+from smp_explorer.spec import ast
+from smp_explorer.ir.span import Span
+from smp_explorer.ir.types import ArrayT, EnumT, ScalarT, Type
 
 # A variable's slots: an int for a scalar or set, a tuple (one entry per index value) for an array.
 Layout = Union[int, tuple["Layout", ...]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from ir.expr import Expr
-from spec.types import ArrayT, ScalarT, SetT, Type
+from smp_explorer.ir.expr import Expr
+from smp_explorer.ir.types import ArrayT, ScalarT, SetT, Type
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,6 @@ class ProcRef:
     index: Expr  # position among the process's instances
 
 
-from spec.memory.base import Location  # noqa: E402  (a shared location is a value too)
+from smp_explorer.spec.memory.base import Location  # noqa: E402  (a shared location is a value too)
 
 Value = Union[Scalar, ArrayVal, Domain, ProcRef, Location]

@@ -1,11 +1,11 @@
 """Small helpers for tests: run a spec text through the whole pipeline."""
 from __future__ import annotations
 
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
-from explorer.results import PropertyResult, RunResult
-from spec.pipeline import model_from_text
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import PropertyResult, RunResult
+from smp_explorer.spec.pipeline import model_from_text
 
 
 def run(text: str, consts: dict[str, str] | None = None, **options) -> RunResult:

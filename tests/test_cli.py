@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.cli import main
+from smp_explorer.cli.main import main
 
 MUTEX_BROKEN = """
 var lock: bool = false;
@@ -169,7 +169,7 @@ def test_missing_file_and_directory(tmp_path, capsys):
 
 def test_python_dash_m_and_console_script_work():
     root = Path(__file__).resolve().parent.parent
-    r = subprocess.run([sys.executable, "-m", "explorer", "check", "--help"], cwd=root,
+    r = subprocess.run([sys.executable, "-m", "smp_explorer", "check", "--help"], cwd=root,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--max-states" in r.stdout
 
@@ -236,7 +236,7 @@ def test_ctrl_c_ends_cleanly_with_the_statistics_so_far():
     import signal
     import time
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "-m", "explorer", "check",
+    proc = subprocess.Popen([sys.executable, "-m", "smp_explorer", "check",
                              str(root / "models" / "classic" / "filter.spec"), "--const", "N=6",
                              "--no-deadlock", "--plain"], cwd=root, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,

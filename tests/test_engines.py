@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
-from explorer.store import KeyTable, Layout, fp_numpy, fp_python
-from spec.pipeline import load_model, model_from_text
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.store import KeyTable, Layout, fp_numpy, fp_python
+from smp_explorer.spec.pipeline import load_model, model_from_text
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SPECS = sorted(p.relative_to(MODELS).as_posix() for p in MODELS.rglob("*.spec"))
@@ -121,9 +121,9 @@ def test_key_table_keeps_the_smallest_rank_of_equal_keys():
 
 
 def test_litmus_corpus_agrees(shared):
-    from spec.litmus.manifest import read_manifest
-    from spec.litmus.parse import read_litmus
-    from spec.litmus.translate import translate
+    from smp_explorer.spec.litmus.manifest import read_manifest
+    from smp_explorer.spec.litmus.parse import read_litmus
+    from smp_explorer.spec.litmus.translate import translate
     root = shared / "litmus"
     rows = read_manifest(root / "MANIFEST.tsv")
     checked = 0
@@ -153,9 +153,9 @@ def test_big_models_agree(name, spec, consts):
 
 @pytest.mark.slow
 def test_full_litmus_corpus_agrees(shared):
-    from spec.litmus.manifest import read_manifest
-    from spec.litmus.parse import read_litmus
-    from spec.litmus.translate import translate
+    from smp_explorer.spec.litmus.manifest import read_manifest
+    from smp_explorer.spec.litmus.parse import read_litmus
+    from smp_explorer.spec.litmus.translate import translate
     root = shared / "litmus"
     for path in sorted(read_manifest(root / "MANIFEST.tsv")):
         test = read_litmus(root / path)

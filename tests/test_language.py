@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from ir.expr import Const, Op, Ref, evaluate
-from spec import ast
-from spec.errors import SpecError, SpecErrors
-from spec.parser import parse_text
-from spec.pipeline import model_from_text
+from smp_explorer.ir.expr import Const, Op, Ref, evaluate
+from smp_explorer.spec import ast
+from smp_explorer.spec.errors import SpecError, SpecErrors
+from smp_explorer.spec.parser import parse_text
+from smp_explorer.spec.pipeline import model_from_text
 
 GOOD = """
 // a comment
@@ -176,7 +176,7 @@ def test_computed_index_assignment_updates_only_the_chosen_element():
 
 
 def test_constant_folding_in_the_ir():
-    from ir.expr import op
+    from smp_explorer.ir.expr import op
     assert op("add", Const(2), Const(3)) == Const(5)
     assert op("div", Const(-7), Const(2)) == Const(-4)
     assert op("mod", Const(-7), Const(2)) == Const(1)

@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from spec.litmus import oracle
-from spec.litmus.manifest import expected, read_manifest, verdict
-from spec.litmus.parse import read_litmus
-from spec.litmus.translate import run_test
+from smp_explorer.spec.litmus import oracle
+from smp_explorer.spec.litmus.manifest import expected, read_manifest, verdict
+from smp_explorer.spec.litmus.parse import read_litmus
+from smp_explorer.explorer.litmus import run_test
 
 MODELS = ("sc", "tso", "pso", "weak")
 
@@ -140,7 +140,7 @@ def test_oracle_reproduces_the_manifest(corpus):
 
 def test_summary_command_on_a_corpus_folder(shared, capsys):
     """`explorer litmus DIR --summary` finds the MANIFEST.tsv above DIR."""
-    from explorer.cli import main
+    from smp_explorer.cli.main import main
     status = main(["litmus", str(shared / "litmus" / "lkmm" / "linux"), "--summary",
                    "--memory", "sc,tso"])
     out = capsys.readouterr().out

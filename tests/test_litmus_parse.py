@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from explorer.cli import main
-from spec.litmus.parse import (Addr, And, Atom, CAssign, CDecl, CExprStmt, CIf, LitmusError,
+from smp_explorer.cli.main import main
+from smp_explorer.spec.litmus.parse import (Addr, And, Atom, CAssign, CDecl, CExprStmt, CIf, LitmusError,
                                Not, Or, Ref, Reg, Unsupported, parse_litmus)
-from spec.litmus.translate import run_test, translate
+from smp_explorer.explorer.litmus import run_test
+from smp_explorer.spec.litmus.translate import translate
 
 SB_INTEL = r"""X86 SB
 "Fre PodWR Fre PodWR"

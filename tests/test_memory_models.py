@@ -9,12 +9,12 @@ import json
 import pytest
 
 from conftest import MODELS
-from explorer.bfs import explore
-from explorer.cli import main
-from explorer.codegen import compile_model
-from explorer.options import Options
-from spec.errors import SpecError, SpecErrors
-from spec.pipeline import load_model, model_from_text
+from smp_explorer.explorer.engines import explore
+from smp_explorer.cli.main import main
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.spec.errors import SpecError, SpecErrors
+from smp_explorer.spec.pipeline import load_model, model_from_text
 
 ALL = ("sc", "tso", "pso", "weak")
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
-from explorer.results import RunResult
-from spec.pipeline import load_model
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import RunResult
+from smp_explorer.spec.pipeline import load_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 

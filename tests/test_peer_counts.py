@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
-from spec.pipeline import load_model
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.spec.pipeline import load_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 RUMUR_OPTIONS = "--threads 1, gcc -O2"   # the single-threaded rumur rows

@@ -11,13 +11,14 @@ import re
 import pytest
 from rich.console import Console
 
-from explorer.report import (SpecErrorView, StatsView, TraceView, VerdictMatrix, caret_position,
+from smp_explorer.cli.report import (SpecErrorView, StatsView, TraceView, VerdictMatrix, caret_position,
                              render_plain, render_run, render_spec_error, render_spec_errors)
-from explorer.results import PropertyResult, RunResult, Stats, Step, Trace
+from smp_explorer.runs.results import PropertyResult, RunResult, Stats, Step, Trace
 from helpers import run
-from ir.model import Model
-from spec.errors import Span, SpecError, SpecErrors
-from spec.pipeline import model_from_text
+from smp_explorer.ir.model import Model
+from smp_explorer.spec.errors import SpecError, SpecErrors
+from smp_explorer.ir.span import Span
+from smp_explorer.spec.pipeline import model_from_text
 
 ESC = "\x1b"
 BOX = re.compile("[\u2500-\u257f]")

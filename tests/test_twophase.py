@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from conftest import MODELS
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from spec.pipeline import load_model
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.spec.pipeline import load_model
 
 RMS = ("r1", "r2", "r3")
 

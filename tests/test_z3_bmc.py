@@ -13,11 +13,11 @@ import json
 import pytest
 
 from conftest import MODELS
-from explorer.bfs import explore
-from explorer.cli import main
-from explorer.codegen import compile_model
-from invariants.bmc import bmc
-from spec.pipeline import load_model, model_from_text
+from smp_explorer.explorer.engines import explore
+from smp_explorer.cli.main import main
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.invariants.bmc import bmc
+from smp_explorer.spec.pipeline import load_model, model_from_text
 
 
 def lengths(run) -> dict[str, tuple[str, int | None]]:

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-import invariants.z3enc as z3enc
+import smp_explorer.invariants.z3enc as z3enc
 from conftest import MODELS
-from explorer.cli import main
+from smp_explorer.cli.main import main
 
 SHIPPED = sorted(p.relative_to(MODELS).as_posix() for p in MODELS.rglob("*.spec"))
 

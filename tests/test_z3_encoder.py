@@ -15,12 +15,12 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.codegen import compile_model
-from invariants.z3enc import Encoder, term
-from ir.expr import ARITY, CONST_FOLD, Const, EvalError, Op, Ref
-from ir.model import Model, Slot
-from spec.pipeline import model_from_text
-from spec.types import IntT, SetT
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.invariants.z3enc import Encoder, term
+from smp_explorer.ir.expr import ARITY, CONST_FOLD, Const, EvalError, Op, Ref
+from smp_explorer.ir.model import Model, Slot
+from smp_explorer.spec.pipeline import model_from_text
+from smp_explorer.ir.types import IntT, SetT
 
 SLOTS = (Slot(0, "x", IntT(-4, 4), None, "x"), Slot(1, "y", IntT(-3, 3), None, "y"),
          Slot(2, "s", SetT(IntT(0, 2)), None, "s"))

@@ -9,12 +9,12 @@ import json
 import pytest
 
 from conftest import MODELS
-from explorer.bfs import explore
-from explorer.cli import main
-from explorer.codegen import compile_model
-from explorer.symbolic_cli import explain_results
-from invariants.explain import encode_value, explain
-from spec.pipeline import load_model, model_from_text
+from smp_explorer.explorer.engines import explore
+from smp_explorer.cli.main import main
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.cli.symbolic import explain_results
+from smp_explorer.invariants.explain import encode_value, explain
+from smp_explorer.spec.pipeline import load_model, model_from_text
 
 
 def violation(rel: str, prop: str, memory: str | None = None):

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from conftest import MODELS
-from explorer.cli import main
-from invariants.induction import prove
-from spec.pipeline import model_from_text
+from smp_explorer.cli.main import main
+from smp_explorer.invariants.induction import prove
+from smp_explorer.spec.pipeline import model_from_text
 
 # x and y step together up to 5: x == y and both stay <= 5.
 COUNTERS = """var x: 0..10 = 0;

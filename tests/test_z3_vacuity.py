@@ -10,9 +10,9 @@ import time
 import pytest
 
 from conftest import MODELS
-from explorer.cli import main
-from invariants.vacuity import INITIAL, NEVER, VALID, precheck
-from spec.pipeline import load_model, model_from_text
+from smp_explorer.cli.main import main
+from smp_explorer.invariants.vacuity import INITIAL, NEVER, VALID, precheck
+from smp_explorer.spec.pipeline import load_model, model_from_text
 
 COUNTER = """var x: 0..9 = 0;
 process P { a: if x < 9 { x := x + 1; } goto a; }

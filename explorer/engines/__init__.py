@@ -9,9 +9,9 @@
 """
 from __future__ import annotations
 
-from explorer.codegen import CompiledModel
-from explorer.options import Options
-from explorer.results import RunResult
+from smp_explorer.runs.compiled import CompiledModel
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import RunResult
 
 
 def _wrapped(cm: CompiledModel) -> bool:
@@ -21,15 +21,16 @@ def _wrapped(cm: CompiledModel) -> bool:
     return gen is None or (cm.successors, cm.invariants, cm.goals) != gen
 
 
-def explore(cm: CompiledModel, options: Options, memory: str = "sc") -> RunResult:
+def explore(cm: CompiledModel, options: Options | None = None, memory: str = "sc") -> RunResult:
+    options = options or Options()
     engine = options.engine
     if engine == "reference" or _wrapped(cm):
-        from explorer.engines.reference import explore_reference
+        from smp_explorer.explorer.engines.reference import explore_reference
         return explore_reference(cm, options, memory)
     if engine == "scalar":
-        from explorer.engines.scalar import explore_scalar
+        from smp_explorer.explorer.engines.scalar import explore_scalar
         return explore_scalar(cm, options, memory)
     if engine in ("vector", "auto"):
-        from explorer.engines.vector import explore_vector
+        from smp_explorer.explorer.engines.vector import explore_vector
         return explore_vector(cm, options, memory, auto=(engine == "auto"))
     raise ValueError(f"unknown engine {engine!r}")

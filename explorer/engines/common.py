@@ -14,12 +14,12 @@ import time
 from array import array
 from typing import Sequence
 
-from explorer.codegen import CompiledModel, Undefined
-from explorer.options import Options
-from explorer.results import PropertyResult, RunResult, Stats
-from explorer.store import Layout, fingerprint_note
-from explorer.traces import TraceBuilder
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+from smp_explorer.runs.compiled import CompiledModel, Undefined
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import PropertyResult, RunResult, Stats
+from smp_explorer.explorer.store import Layout, fingerprint_note
+from smp_explorer.runs.traces import TraceBuilder
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
 
 
 class Stop(Exception):

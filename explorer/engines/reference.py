@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from array import array
 
-from explorer.codegen import CompiledModel, Undefined
-from explorer.engines.common import Verdicts, coverage_of, property_results, stats_extra
-from explorer.options import Options
-from explorer.results import RunResult, Stats
-from explorer.traces import TraceBuilder
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
+from smp_explorer.runs.compiled import CompiledModel, Undefined
+from smp_explorer.explorer.engines.common import Verdicts, coverage_of, property_results, stats_extra
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import RunResult, Stats
+from smp_explorer.runs.traces import TraceBuilder
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 
 
 def explore_reference(cm: CompiledModel, options: Options | None = None,

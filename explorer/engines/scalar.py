@@ -16,15 +16,15 @@ reference step in `common.Search.reference_row`.
 """
 from __future__ import annotations
 
-from explorer.codegen import HELPERS, CompiledModel, Emitter, Failure, _ExprCompiler
-from explorer.engines.common import Search, Stop
-from explorer.options import Options
-from explorer.results import RunResult
-from explorer.store import Layout, fp_python
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
-from ir.bounds import decide, interval
-from ir.expr import Const, Expr, Op, Ref, conjuncts, op, slots_read, substitute
-from ir.model import Action, Model
+from smp_explorer.runs.compiled import HELPERS, CompiledModel, Emitter, Failure, _ExprCompiler
+from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import RunResult
+from smp_explorer.explorer.store import Layout, fp_python
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
+from smp_explorer.ir.bounds import decide, interval
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, op, slots_read, substitute
+from smp_explorer.ir.model import Action, Model
 
 SLICE = 1024
 
@@ -295,7 +295,7 @@ class ScalarCode:
         return n
 
     def _groups(self):
-        from explorer.codegen import _dispatch
+        from smp_explorer.runs.compiled import _dispatch
         return list(_dispatch(self.model))
 
     def _emit_dispatch(self) -> None:

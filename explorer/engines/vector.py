@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.codegen import CompiledModel, Emitter, _dispatch
-from explorer.engines.common import Search, Stop
-from explorer.engines.scalar import (ScalarCode, ScalarRun, _increment, _set_bytes,
+from smp_explorer.runs.compiled import CompiledModel, Emitter, _dispatch
+from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarRun, _increment, _set_bytes,
                                      _slot_test, may_fail, simplify)
-from explorer.options import Options
-from explorer.results import RunResult
-from explorer.store import WORD_BITS, KeyTable, Layout
-from invariants.properties import DEADLOCK_NAME, RUNTIME_NAME
-from ir.expr import Const, Expr, Op, Ref, conjuncts, substitute
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import RunResult
+from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, substitute
 
 WIDE = 4096            # auto: a level at least this wide is expanded by the vector engine
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)

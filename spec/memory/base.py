@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from ir import expr as ir
-from ir.expr import Const, Expr, op
-from spec.types import EnumT, IntT, Type
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr, op
+from smp_explorer.ir.types import EnumT, IntT, Type
 
 ORDERS_LOAD = ("plain", "acquire")
 ORDERS_STORE = ("plain", "release")

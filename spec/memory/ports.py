@@ -6,13 +6,13 @@ pass that tells a model which CPU touches which shared location.
 """
 from __future__ import annotations
 
-from ir import expr as ir
-from ir.expr import Const, Expr
-from spec.elaborate import Memory
-from spec.errors import Span
-from spec.memory.base import Location
-from spec.memory.sc import Sc
-from spec.types import Type
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr
+from smp_explorer.spec.elaborate import Memory
+from smp_explorer.ir.span import Span
+from smp_explorer.spec.memory.base import Location
+from smp_explorer.spec.memory.sc import Sc
+from smp_explorer.ir.types import Type
 
 CHOICE_BASE = 1 << 24  # pseudo-slots for nondeterministic choices, resolved when a step ends
 
@@ -64,7 +64,7 @@ class SlotAdder:
         self.slots = slots
 
     def add(self, name: str, type: Type, owner: str | None, var: str) -> int:
-        from spec.checker import SlotDecl
+        from smp_explorer.spec.checker import SlotDecl
         self.slots.append(SlotDecl(name, type, owner, var, False, (type.values()[0],),  # type: ignore[union-attr]
                                    internal=True))
         return len(self.slots) - 1

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ir import expr as ir
-from ir.expr import Const, Expr, Ref, op
-from spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, apply_op,
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr, Ref, op
+from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, apply_op,
                               mem_read, mem_write)
-from spec.types import IntT, show_text
+from smp_explorer.ir.types import IntT, show_text
 
 KINDS = ("store", "add", "sub", "and", "or", "xor")  # what a buffered entry does when flushed
 

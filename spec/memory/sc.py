@@ -1,8 +1,8 @@
 """Sequential consistency: one memory, every access immediate, fences do nothing."""
 from __future__ import annotations
 
-from ir.expr import Expr
-from spec.memory.base import Location, MemoryModel, Port, apply_op, mem_read, mem_write
+from smp_explorer.ir.expr import Expr
+from smp_explorer.spec.memory.base import Location, MemoryModel, Port, apply_op, mem_read, mem_write
 
 
 class Sc(MemoryModel):

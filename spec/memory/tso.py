@@ -7,11 +7,11 @@ LOCK'd (empty buffer, atomic on memory); read and write fences are no-ops.
 """
 from __future__ import annotations
 
-from ir import expr as ir
-from ir.expr import Const, Expr, Ref, op
-from spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, mem_read,
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr, Ref, op
+from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, mem_read,
                               mem_write)
-from spec.types import IntT, show_text
+from smp_explorer.ir.types import IntT, show_text
 
 
 class Tso(MemoryModel):

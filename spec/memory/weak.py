@@ -14,11 +14,11 @@ read may return.
 """
 from __future__ import annotations
 
-from ir import expr as ir
-from ir.expr import Const, Expr, op
-from spec.memory.base import Location, Port, View
-from spec.memory.pso import Pso
-from spec.types import BOOL, show_text
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr, op
+from smp_explorer.spec.memory.base import Location, Port, View
+from smp_explorer.spec.memory.pso import Pso
+from smp_explorer.ir.types import BOOL, show_text
 
 
 class Weak(Pso):

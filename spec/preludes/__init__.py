@@ -4,8 +4,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from spec import ast
-from spec.errors import Span, SpecError
+from smp_explorer.spec import ast
+from smp_explorer.spec.errors import SpecError
+from smp_explorer.ir.span import Span
 
 ROOT = Path(__file__).resolve().parent
 
@@ -17,7 +18,7 @@ def available() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _parse(path: str) -> ast.SpecFile:
-    from spec.parser import parse_file
+    from smp_explorer.spec.parser import parse_file
     return parse_file(path)
 
 

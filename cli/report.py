@@ -22,9 +22,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from explorer.results import PropertyResult, RunResult, Step, Trace
-from ir.model import Model
-from spec.errors import SpecError, SpecErrors
+from smp_explorer.runs.results import PropertyResult, RunResult, Step, Trace
+from smp_explorer.ir.model import Model
+from smp_explorer.spec.errors import SpecError, SpecErrors
 
 PLAIN_WIDTH = 80      # mail-friendly line length for plain output
 MIN_PLAIN_COLUMN = 10  # below this a wrapped column becomes unreadable; go wider instead

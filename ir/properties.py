@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from ir.expr import Expr
-from spec.errors import Span
+from smp_explorer.ir.expr import Expr
+from smp_explorer.ir.span import Span
 
 
 class Kind(str, Enum):

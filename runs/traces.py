@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from explorer.codegen import Failure
-from explorer.results import Step, Trace
-from invariants.properties import Kind, Property
-from ir.model import Model
+from smp_explorer.runs.compiled import Failure
+from smp_explorer.runs.results import Step, Trace
+from smp_explorer.ir.properties import Kind, Property
+from smp_explorer.ir.model import Model
 
 
 class TraceBuilder:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from invariants.properties import RUNTIME_NAME, Kind
-from ir.bounds import interval
-from ir.expr import Const, Expr, Op, Ref, conjuncts, failure_template
-from ir.model import Action, Model
+from smp_explorer.ir.properties import RUNTIME_NAME, Kind
+from smp_explorer.ir.bounds import interval
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, failure_template
+from smp_explorer.ir.model import Action, Model
 
 
 class Undefined(Exception):

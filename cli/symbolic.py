@@ -24,14 +24,14 @@ from typing import Iterator, Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-from explorer.argtypes import (MEMORY_MODELS, const_assignment, memory_list, non_negative_int,
+from smp_explorer.cli.args import (MEMORY_MODELS, const_assignment, memory_list, non_negative_int,
                                positive_int, seconds)
-from explorer.cli import EXIT_USAGE, _consoles, load, report_spec_errors
-from explorer.results import PropertyResult, RunResult, document
-from invariants.properties import Kind
-from invariants.runs import NOT_INDUCTIVE, EngineDisagreement
-from ir.model import Model
-from spec.errors import SpecError
+from smp_explorer.cli.main import EXIT_USAGE, _consoles, load, report_spec_errors
+from smp_explorer.runs.results import PropertyResult, RunResult, document
+from smp_explorer.ir.properties import Kind
+from smp_explorer.invariants.symbolic import NOT_INDUCTIVE, EngineDisagreement
+from smp_explorer.ir.model import Model
+from smp_explorer.spec.errors import SpecError
 
 EXIT_DISAGREE = 4
 
@@ -144,8 +144,8 @@ def _check_names(model: Model, args, err: Console, command: str) -> bool:
 
 
 def _symbolic(args, command: str) -> int:
-    from invariants.runs import exit_status
-    from invariants.z3enc import EncodingError
+    from smp_explorer.invariants.symbolic import exit_status
+    from smp_explorer.invariants.z3enc import EncodingError
     out, err = _consoles(args)
     runs = []
     model = None
@@ -156,10 +156,10 @@ def _symbolic(args, command: str) -> int:
             return EXIT_USAGE
         try:
             if command == "prove":
-                from invariants.induction import prove
+                from smp_explorer.invariants.induction import prove
                 run = prove(model, args.invariant, args.assume, args.k, memory, args.timeout)
             else:
-                from invariants.bmc import bmc
+                from smp_explorer.invariants.bmc import bmc
                 run = bmc(model, args.depth, args.invariant, not args.no_deadlock, memory,
                           args.timeout)
         except EncodingError as e:
@@ -195,8 +195,8 @@ def precheck(model: Model, args, err: Console) -> list | None:
     invariant that can never hold is a spec error (None: reported, exit 2)."""
     if getattr(args, "no_z3", False):
         return []
-    from invariants.vacuity import NEVER, VALID, precheck as run
-    from invariants.z3enc import EncodingError
+    from smp_explorer.invariants.vacuity import NEVER, VALID, precheck as run
+    from smp_explorer.invariants.z3enc import EncodingError
     try:
         findings = run(model, args.invariant)
     except EncodingError as e:
@@ -220,8 +220,8 @@ def precheck(model: Model, args, err: Console) -> list | None:
 def before_explore(cm, args):
     """With --z3-check, the compiled model checks every state against Z3."""
     if getattr(args, "z3_check", False):
-        from invariants.crosscheck import install
-        from invariants.z3enc import EncodingError
+        from smp_explorer.invariants.crosscheck import install
+        from smp_explorer.invariants.z3enc import EncodingError
         try:
             args.__dict__["_z3_checker"] = install(cm)
         except EncodingError as e:
@@ -233,7 +233,7 @@ def before_explore(cm, args):
 
 def after_check(result: RunResult, model: Model, findings: list | None, args) -> RunResult:
     """Fold the pre-check's findings into the run's result, and explain the violations."""
-    from invariants.vacuity import INITIAL, VALID
+    from smp_explorer.invariants.vacuity import INITIAL, VALID
     by_name = {p.name: p for p in result.properties}
     for f in findings or []:
         p = by_name.get(f.prop.name)
@@ -247,7 +247,7 @@ def after_check(result: RunResult, model: Model, findings: list | None, args) ->
                 "explorer says it holds")
         elif f.kind == INITIAL and p.status == "unknown":
             # the explorer stopped before it got there (a limit): the symbolic check decides it
-            from explorer.traces import TraceBuilder
+            from smp_explorer.runs.traces import TraceBuilder
             trace, message = TraceBuilder(model, [f.state], [-1], [-1], []).build(
                 f.prop, 0, None, None, None)
             p.status, p.message, p.trace = "violated", message, trace
@@ -267,13 +267,13 @@ def explain_results(model: Model, results: Sequence[PropertyResult]) -> None:
             and p.status in ("violated", NOT_INDUCTIVE)]
     if not todo:
         return
-    from invariants.explain import describe, explain, values_from_display
-    from invariants.z3enc import Encoder, EncodingError
+    from smp_explorer.invariants.explain import describe, explain, values_from_display
+    from smp_explorer.invariants.z3enc import Encoder, EncodingError
     try:
         enc = Encoder(model)
     except EncodingError:
         return
-    from ir.expr import slots_read
+    from smp_explorer.ir.expr import slots_read
     for p in todo:
         prop = model.property(p.name)
         values = values_from_display(model, p.trace.steps[-1].state,  # type: ignore[union-attr]
@@ -297,7 +297,7 @@ class SymbolicVerdicts:
         self.plain = plain
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from explorer.report import Grid
+        from smp_explorer.cli.report import Grid
         rows = [[Text(p.name), Text(p.kind), Text(p.status, style=STYLE.get(p.status, "")),
                  Text(_summary(p))] for p in self.run.properties]
         grid = Grid(["property", "kind", "status", "result"], rows)
@@ -341,7 +341,7 @@ def _heading(run, model: Model, several: bool) -> Text:
 
 
 def _renderables(runs, model: Model, plain: bool, quiet: bool) -> Iterator[RenderableType]:
-    from explorer.report import CounterexampleView
+    from smp_explorer.cli.report import CounterexampleView
     several = len(runs) > 1
     for run in runs:
         yield _heading(run, model, several)
@@ -370,7 +370,7 @@ def _renderables(runs, model: Model, plain: bool, quiet: bool) -> Iterator[Rende
 
 def render_symbolic(console: Console, runs, model: Model, *, plain: bool = False,
                     quiet: bool = False) -> None:
-    from explorer.report import render_plain
+    from smp_explorer.cli.report import render_plain
     parts = list(_renderables(runs, model, plain, quiet))
     if not plain:
         for part in parts:

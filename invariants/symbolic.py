@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from explorer.codegen import CompiledModel, Undefined
-from explorer.results import PropertyResult, Trace
-from explorer.traces import TraceBuilder
-from invariants.properties import Kind, Property
-from ir.expr import EvalError, describe_failure, evaluate
-from ir.model import Model
+from smp_explorer.runs.compiled import CompiledModel, Undefined
+from smp_explorer.runs.results import PropertyResult, Trace
+from smp_explorer.runs.traces import TraceBuilder
+from smp_explorer.ir.properties import Kind, Property
+from smp_explorer.ir.expr import EvalError, describe_failure, evaluate
+from smp_explorer.ir.model import Model
 
 # statuses beyond those of `check`
 PROVED = "proved"

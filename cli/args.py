@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from spec.memory import MODELS
+from smp_explorer.spec.memory import MODELS
 
 MEMORY_MODELS = tuple(MODELS)
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from explorer.argtypes import (MEMORY_MODELS, const_assignment, memory_list, positive_int,
+from smp_explorer.cli.args import (MEMORY_MODELS, const_assignment, memory_list, positive_int,
                                seconds)
-from explorer.bfs import explore
-from explorer.codegen import compile_model
-from explorer.options import Options
-from explorer.results import RunResult, document, exit_status
-from invariants.properties import Kind
-from invariants.runs import EngineDisagreement
-from ir.model import Model
-from spec.errors import SpecError, SpecErrors
-from spec.pipeline import load_model
+from smp_explorer.explorer.engines import explore
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.results import RunResult, document, exit_status
+from smp_explorer.ir.properties import Kind
+from smp_explorer.invariants.symbolic import EngineDisagreement
+from smp_explorer.ir.model import Model
+from smp_explorer.spec.errors import SpecError, SpecErrors
+from smp_explorer.spec.pipeline import load_model
 
 EXIT_USAGE = 2
 
@@ -71,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="plain text (no colour, no box drawing), ready to paste into a mail")
     check.add_argument("--quiet", action="store_true", help="verdicts only, no traces")
     check.set_defaults(main=cmd_check)
-    from explorer.litmus_cli import add_litmus_command
+    from smp_explorer.cli.litmus import add_litmus_command
     add_litmus_command(sub)
-    from explorer import symbolic_cli  # prove, bmc; check's --z3-check and --no-z3
-    symbolic_cli.add_commands(sub)
+    from smp_explorer.cli import symbolic  # prove, bmc; check's --z3-check and --no-z3
+    symbolic.add_commands(sub)
     return parser
 
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("explorer: interrupted\n")
         return 130
     except EngineDisagreement as e:  # Z3 and the explorer differ on one model: a bug
-        from explorer.symbolic_cli import disagreement
+        from smp_explorer.cli.symbolic import disagreement
         return disagreement(e)
 
 
@@ -100,7 +100,7 @@ def _consoles(args) -> tuple[Console, Console]:
 
 
 def report_spec_errors(err_console: Console, errors: list[SpecError]) -> None:
-    from explorer import report
+    from smp_explorer.cli import report
     sources: dict[str, str] = {}
     for e in errors:
         if e.span and e.span.file not in sources:
@@ -152,22 +152,22 @@ def cmd_check(args) -> int:
             model = load(args.file, args.const, err, memory, args.buffer)
             if model is None:
                 return EXIT_USAGE
-        from explorer import symbolic_cli  # Z3: vacuity pre-check, explanations
-        findings = symbolic_cli.precheck(model, args, err)
+        from smp_explorer.cli import symbolic  # Z3: vacuity pre-check, explanations
+        findings = symbolic.precheck(model, args, err)
         if findings is None:
             return EXIT_USAGE
-        results.append(symbolic_cli.after_check(run_check(model, memory, args, err), model,
+        results.append(symbolic.after_check(run_check(model, memory, args, err), model,
                                                 findings, args))
     if args.json:
         print(json.dumps(document(args.file, results), indent=2))
     else:
-        from explorer import report
+        from smp_explorer.cli import report
         report.render_run(out, results, model, plain=args.plain, quiet=args.quiet)
     return exit_status(results)
 
 
 def run_check(model: Model, memory: str, args, err: Console) -> RunResult:
-    from explorer.progress import LiveProgress
+    from smp_explorer.cli.progress import LiveProgress
     show_progress = err.is_terminal and not args.json and not args.plain and not args.quiet
     progress = LiveProgress(err, f"{Path(model.name).name} [{memory}]") if show_progress else None
     options = Options(max_states=args.max_states, max_depth=args.max_depth,
@@ -176,7 +176,7 @@ def run_check(model: Model, memory: str, args, err: Console) -> RunResult:
                       progress=progress, engine=getattr(args, "engine", "auto"),
                       exact=getattr(args, "exact", False))
     try:
-        from explorer.symbolic_cli import before_explore  # --z3-check
+        from smp_explorer.cli.symbolic import before_explore  # --z3-check
         return explore(before_explore(compile_model(model, args.invariant), args), options,
                        memory)
     finally:

@@ -1,3 +1,0 @@
-from explorer.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,3 @@
+from smp_explorer.cli.main import main
+
+raise SystemExit(main())
