@@ -3,20 +3,18 @@
 As Amaranth's simulator does: the per-state work is generated straight-line code over the slots
 of a state tuple, dispatched on program counters, not a tree walk. Partial operators call named
 helpers that raise `Undefined`; the generated code turns that into a failure of the action.
-Set SMP_EXPLORER_DUMP=DIR to write the generated source to a file for reading.
+SMP_EXPLORER_DUMP=DIR writes the generated source to a file for reading (`runs.pysource`).
 """
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind
 from smp_explorer.ir.bounds import interval
 from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, failure_template
 from smp_explorer.ir.model import Action, Model
+from smp_explorer.runs.pysource import Emitter, load_source
 
 
 class Undefined(Exception):
@@ -56,33 +54,6 @@ class CompiledModel:
     # the functions as generated (an engine other than the reference one works from the model
     # itself, so it can only stand in for these while nobody has wrapped them)
     generated: tuple | None = None
-
-
-class Emitter:
-    """A line buffer with indentation and fresh names."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.level = 0
-        self.counter = 0
-
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.level + text)
-
-    @contextlib.contextmanager
-    def indent(self) -> Iterator[None]:
-        self.level += 1
-        try:
-            yield
-        finally:
-            self.level -= 1
-
-    def fresh(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}"
-
-    def source(self) -> str:
-        return "\n".join(self.lines) + "\n"
 
 
 def _sel(index, options, site):
@@ -250,16 +221,8 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
             em.line("return r")
         em.line("")
     source = em.source()
-    filename = f"<smp-explorer generated: {model.name}>"
-    dump = os.environ.get("SMP_EXPLORER_DUMP")
-    if dump:
-        # one file per spec and memory model: a run over several models keeps each
-        path = Path(dump) / f"{Path(model.name).stem}.{model.memory}.generated.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
-        filename = str(path)
     namespace: dict = dict(HELPERS)
-    exec(compile(source, filename, "exec"), namespace)
+    load_source(source, model, "tuple", namespace)
     cm = CompiledModel(model, namespace["successors"], namespace["invariants"],
                        namespace["goals"], namespace["monitors"], [p.name for p in invariants],
                        [p.name for p in goals], failures, source)

@@ -16,7 +16,8 @@ reference step in `common.Search.reference_row`.
 """
 from __future__ import annotations
 
-from smp_explorer.runs.compiled import HELPERS, CompiledModel, Emitter, Failure, _ExprCompiler
+from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure, _ExprCompiler
+from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, Stop
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import RunResult
@@ -165,7 +166,7 @@ class ScalarCode:
         self.source = self._generate()
         ns: dict = dict(HELPERS)
         ns["_fp"] = fp_python
-        exec(compile(self.source, f"<smp-explorer scalar engine: {self.model.name}>", "exec"), ns)
+        load_source(self.source, self.model, "scalar", ns)
         self.expand = ns["expand"]
 
     # ---- properties: which parts each step can change -------------------------------------

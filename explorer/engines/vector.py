@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from smp_explorer.runs.compiled import CompiledModel, Emitter, _dispatch
+from smp_explorer.runs.compiled import CompiledModel, _dispatch
+from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, Stop
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarRun, _increment, _set_bytes,
                                      _slot_test, may_fail, simplify)
@@ -252,7 +253,7 @@ class VectorCode:
         for values, name in self.consts.items():
             ns[name] = np.array(values, dtype=np.uint64)
         self.source = em.source()
-        exec(compile(self.source, f"<smp-explorer vector engine: {self.model.name}>", "exec"), ns)
+        load_source(self.source, self.model, "vector", ns)
         self.funcs = {a: ns.get(f"act{a}") for a in self.order}
         self.prop_funcs = [(kind, k, flag, ns[name] if name else None)
                            for kind, k, flag, name in self.props]
