@@ -15,7 +15,8 @@ from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.runs.results import PropertyResult, Trace
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import Kind, Property
-from smp_explorer.ir.expr import EvalError, describe_failure, evaluate
+from smp_explorer.ir.evaluate import EvalError, evaluate
+from smp_explorer.ir.expr import describe_failure
 from smp_explorer.ir.model import Model
 
 # statuses beyond those of `check`

@@ -1,6 +1,6 @@
 """The Z3 encoding of a Model: one encoder shared by every symbolic feature.
 
-It translates the same IR expressions, guards, checks and updates that `explorer.codegen`
+It translates the same IR expressions, guards, checks and updates that `runs.compiled`
 compiles to Python, with the same meaning, into Z3 terms over one constant per slot and state
 ("keys" name the states of an unrolling, as mypyvy's translator does).
 
@@ -12,10 +12,10 @@ Ints. Either way the meaning is Python's: floor division and modulo are encoded 
 (bit-vector division truncates; Int div/mod are Euclidean), and bitwise operators follow
 Python's infinite two's complement (with Ints, bit by bit over a width from the intervals).
 
-Each expression has three encodings over a state: its integer value (`value`), its truth as a
-condition (`truth`), and whether evaluating it succeeds (`defined`). The last follows Python's
-evaluation in the generated code exactly: `and`/`or` short-circuit, `ite` and `select` evaluate
-only the chosen branch, and `div`/`mod` by zero, a negative shift or an index out of bounds fail.
+Each expression has three encodings over a state, each an `ir.compile.ExprVisitor`: its integer
+value (`value`), its truth as a condition (`truth`), and whether evaluating it succeeds
+(`defined`); intervals come from `ir.bounds`. `defined` follows the evaluation order of
+`ir.ops` exactly: `and`/`or` short-circuit, `ite` and `select` evaluate only the chosen branch, and `div`/`mod` by zero, a negative shift or an index out of bounds fail.
 `defined` returns the Python value True for expressions that cannot fail, so total expressions
 add nothing to the formulas.
 
@@ -27,17 +27,18 @@ undefined operation on the way is a `no_runtime_error` failure of the step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Union
+from typing import Callable, Iterable, TypeVar, Union
 
 import z3
 
+from smp_explorer.ir.bounds import Interval, op_interval, signed_width
+from smp_explorer.ir.compile import ExprVisitor
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind, Property
 from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read
 from smp_explorer.ir.model import Action, Model
 from smp_explorer.ir.types import SetT
 
 Bool = Union[z3.BoolRef, bool]   # True: trivially so (a total expression)
-Interval = tuple[int, int]
 
 MAX_SHIFT_CASES = 4096
 MAX_BV_WIDTH = 64
@@ -145,7 +146,7 @@ class Encoder:
     def width_needed(self, extra: Iterable[Expr] = ()) -> int:
         """Bits that hold every value of every expression of the model, plus one so that
         negating the most negative one cannot wrap."""
-        need = max([_signed_width(lo, hi) for lo, hi in self.ranges] + [2])
+        need = max([signed_width(lo, hi) for lo, hi in self.ranges] + [2])
         exprs: list[Expr] = list(extra)
         for a in self.model.actions:
             exprs.append(a.guard)
@@ -162,7 +163,7 @@ class Encoder:
             if id(e) in seen:
                 continue
             seen.add(id(e))
-            need = max(need, _signed_width(*self.interval(e)))
+            need = max(need, signed_width(*self.interval(e)))
             if isinstance(e, Op):
                 todo.extend(e.args)
         return need + 1
@@ -286,61 +287,9 @@ class Encoder:
             return self.ranges[e.slot]
         got = self._iv.get(id(e))
         if got is None:
-            got = self._iv[id(e)] = self._interval(e)
+            got = self._iv[id(e)] = op_interval(e, self.interval)
             self._keep.append(e)
         return got
-
-    def _interval(self, e: Op) -> Interval:
-        o, args = e.op, e.args
-        if o in ("eq", "ne", "lt", "le", "gt", "ge", "not", "bit"):
-            return (0, 1)
-        ivs = [self.interval(a) for a in args]
-        if o in ("and", "or"):
-            return (min(0, *(lo for lo, _ in ivs)), max(1, *(hi for _, hi in ivs)))
-        if o == "ite":
-            return _hull(ivs[1], ivs[2])
-        if o == "select":
-            return _hull(*ivs[1:])
-        if o == "neg":
-            return (-ivs[0][1], -ivs[0][0])
-        if o == "add":
-            return (ivs[0][0] + ivs[1][0], ivs[0][1] + ivs[1][1])
-        if o == "sub":
-            return (ivs[0][0] - ivs[1][1], ivs[0][1] - ivs[1][0])
-        if o == "mul":
-            (a, b), (c, d) = ivs
-            products = (a * c, a * d, b * c, b * d)
-            return (min(products), max(products))
-        if o == "div":
-            m = max(abs(ivs[0][0]), abs(ivs[0][1]))
-            return (-m, m)
-        if o == "mod":
-            c, d = ivs[1]
-            if c > 0:
-                return (0, d - 1)
-            if d < 0:
-                return (c + 1, 0)
-            m = max(abs(c), abs(d), 1)
-            return (-(m - 1), m - 1)
-        if o == "popcount":
-            m = max(abs(ivs[0][0]), abs(ivs[0][1]))
-            return (0, m.bit_length())
-        if o in _BITWISE:
-            (a, b), (c, d) = ivs
-            if a >= 0 and c >= 0:
-                if o in ("bor", "bxor"):
-                    return (0, (1 << max(b, d).bit_length()) - 1)
-                return (0, min(b, d) if o == "band" else b)
-            w = _signed_width(min(a, c), max(b, d))
-            return (-(1 << (w - 1)), (1 << (w - 1)) - 1)
-        if o == "shl":
-            (a, b), (c, d) = ivs
-            if d < 0:
-                return (0, 0)
-            lo_k, hi_k = max(c, 0), d
-            corners = (a << lo_k, a << hi_k, b << lo_k, b << hi_k)
-            return (min(corners), max(corners))
-        raise EncodingError(f"cannot encode operator {o}")
 
     # ---- expressions ----------------------------------------------------------------------
     def value(self, e: Expr, st: SymState) -> z3.ArithRef:
@@ -352,7 +301,7 @@ class Encoder:
         key = (id(e), "v")
         got = st.memo.get(key)
         if got is None:
-            got = st.memo[key] = self._value(e, st)
+            got = st.memo[key] = _Value(self, st)(e)
             self._keep.append(e)
         return got  # type: ignore[return-value]
 
@@ -365,7 +314,7 @@ class Encoder:
         key = (id(e), "b")
         got = st.memo.get(key)
         if got is None:
-            got = st.memo[key] = self._truth(e, st)
+            got = st.memo[key] = _Truth(self, st)(e)
             self._keep.append(e)
         return got  # type: ignore[return-value]
 
@@ -376,115 +325,13 @@ class Encoder:
         key = (id(e), "d")
         got = st.memo.get(key)
         if got is None:
-            got = st.memo[key] = self._defined(e, st)
+            got = st.memo[key] = _Defined(self, st)(e)
             self._keep.append(e)
         return got  # type: ignore[return-value]
 
     def holds(self, e: Expr, st: SymState) -> Bool:
         """`e` can be evaluated and is true."""
         return conj(self.defined(e, st), self.truth(e, st))
-
-    def _truth(self, e: Op, st: SymState) -> Bool:
-        o, a = e.op, e.args
-        if o in _COMPARE:
-            return _COMPARE[o](self.value(a[0], st), self.value(a[1], st))
-        if o == "not":
-            return negate(self.truth(a[0], st))
-        if o == "and":
-            return conj(*(self.truth(x, st) for x in a))
-        if o == "or":
-            return disj(*(self.truth(x, st) for x in a))
-        if o == "ite":
-            c, x, y = (self.truth(x, st) for x in a)
-            if isinstance(c, bool):
-                return x if c else y
-            return z3.If(c, term(x), term(y))
-        if o == "bit":
-            return self.value(e, st) == 1
-        return self.value(e, st) != 0
-
-    def _value(self, e: Op, st: SymState) -> z3.ArithRef:
-        o, a = e.op, e.args
-        if o in _COMPARE or o == "not":
-            return self._int(self.truth(e, st))
-        if o == "and":
-            # Python's `x and y` is x when x is falsy, else y: 0 or the last operand
-            out = self.value(a[-1], st)
-            for x in reversed(a[:-1]):
-                out = z3.If(term(self.truth(x, st)), out, self.num(0))
-            return out
-        if o == "or":
-            out = self.value(a[-1], st)
-            for x in reversed(a[:-1]):
-                out = z3.If(term(self.truth(x, st)), self.value(x, st), out)
-            return out
-        if o == "ite":
-            return z3.If(term(self.truth(a[0], st)), self.value(a[1], st), self.value(a[2], st))
-        if o == "select":
-            index, options = self.value(a[0], st), a[1:]
-            out = self.value(options[-1], st)
-            for k in reversed(range(len(options) - 1)):
-                out = z3.If(index == k, self.value(options[k], st), out)
-            return out
-        if o == "neg":
-            return -self.value(a[0], st)
-        if o == "add":
-            return self.value(a[0], st) + self.value(a[1], st)
-        if o == "sub":
-            return self.value(a[0], st) - self.value(a[1], st)
-        if o == "mul":
-            return self.value(a[0], st) * self.value(a[1], st)
-        if o in ("div", "mod"):
-            return self._floor_divmod(o, a[0], a[1], st)
-        if o == "popcount":
-            return self._popcount(a[0], st)
-        if o == "bit":
-            return self._bit(a[0], a[1], st)
-        if o in _BITWISE:
-            return self._bitwise(o, a[0], a[1], st)
-        if o == "shl":
-            return self._shl(a[0], a[1], st)
-        raise EncodingError(f"cannot encode operator {o}")
-
-    def _defined(self, e: Op, st: SymState) -> Bool:
-        o, a = e.op, e.args
-        if o in ("and", "or"):
-            # x and y: x is evaluated; y only when x is true (or false, for `or`)
-            out: Bool = self.defined(a[-1], st)
-            for x in reversed(a[:-1]):
-                t = self.truth(x, st)
-                rest = implies(t, out) if o == "and" else disj(t, out)
-                out = conj(self.defined(x, st), rest)
-            return out
-        if o == "ite":
-            c = self.truth(a[0], st)
-            x, y = self.defined(a[1], st), self.defined(a[2], st)
-            if x is True and y is True:
-                branch: Bool = True
-            elif isinstance(c, bool):
-                branch = x if c else y
-            else:
-                branch = z3.If(c, term(x), term(y))
-            return conj(self.defined(a[0], st), branch)
-        if o == "select":
-            index, options = a[0], a[1:]
-            i = self.value(index, st)
-            lo, hi = self.interval(index)
-            in_bounds = conj(True if lo >= 0 else i >= 0,
-                             True if hi < len(options) else i < len(options))
-            chosen = conj(*(implies(i == k, self.defined(x, st)) for k, x in enumerate(options)
-                            if self.defined(x, st) is not True))
-            return conj(self.defined(index, st), in_bounds, chosen)
-        parts = [self.defined(x, st) for x in a]
-        if o in ("div", "mod"):
-            lo, hi = self.interval(a[1])
-            if lo <= 0 <= hi:
-                parts.append(self.value(a[1], st) != 0)
-        elif o == "shl":
-            lo, _ = self.interval(a[1])
-            if lo < 0:
-                parts.append(self.value(a[1], st) >= 0)
-        return conj(*parts)
 
     # ---- operators with Python semantics ----------------------------------------------------
     def _floor_divmod(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
@@ -510,11 +357,10 @@ class Encoder:
     def _bitwise(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
         if self.width is not None:  # no wrap-around: Python's infinite two's complement
             p, q = self.value(x, st), self.value(y, st)
-            return {"bor": lambda: p | q, "band": lambda: p & q, "bxor": lambda: p ^ q,
-                    "bandnot": lambda: p & ~q}[o]()
+            return _BV_BITWISE[o](p, q)
         (a, b), (c, d) = self.interval(x), self.interval(y)
         signed = a < 0 or c < 0
-        width = _signed_width(min(a, c), max(b, d)) if signed else \
+        width = signed_width(min(a, c), max(b, d)) if signed else \
             max(1, max(b, d).bit_length())
         xs, ys = self._bits(x, st, width), self._bits(y, st, width)
         if o == "bor":
@@ -549,7 +395,7 @@ class Encoder:
         # (x >> y) & 1 for y >= 0, else 0; x >> k is floor(x / 2**k), for negative x too
         lo, hi = self.interval(x)
         v = self.value(x, st)
-        width = _signed_width(lo, hi)
+        width = signed_width(lo, hi)
         sign = self._int(v < 0) if lo < 0 else self.num(0)
 
         def bit_k(k: int) -> z3.ArithRef:
@@ -662,20 +508,191 @@ class Encoder:
         raise EncodingError(f"{prop.name} is a reachability goal, not a safety property")
 
 
-_BITWISE = ("bor", "band", "bandnot", "bxor")
+_BV_BITWISE: dict[str, Callable[[z3.BitVecRef, z3.BitVecRef], z3.BitVecRef]] = {
+    "bor": lambda p, q: p | q, "band": lambda p, q: p & q, "bxor": lambda p, q: p ^ q,
+    "bandnot": lambda p, q: p & ~q,
+}
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[z3.ArithRef, z3.ArithRef], z3.BoolRef]] = {
     "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
     "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
 }
 
-
-def _hull(*ivs: Interval) -> Interval:
-    return (min(lo for lo, _ in ivs), max(hi for _, hi in ivs))
+T = TypeVar("T")
 
 
-def _signed_width(lo: int, hi: int) -> int:
-    """Bits of a two's complement that holds every value in lo..hi (sign bit included)."""
-    need = max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length() if hi > 0 else 0)
-    return need + 1
+class _Encoding(ExprVisitor[T], abstract=True):
+    """One of an expression's encodings over one state; operands go through the encoder's
+    memoizing `value`/`truth`/`defined`."""
 
+    def __init__(self, enc: Encoder, st: SymState):
+        self.enc = enc
+        self.st = st
+
+    def value(self, e: Expr) -> z3.ArithRef:
+        return self.enc.value(e, self.st)
+
+    def truth(self, e: Expr) -> Bool:
+        return self.enc.truth(e, self.st)
+
+    def defined(self, e: Expr) -> Bool:
+        return self.enc.defined(e, self.st)
+
+
+class _Value(_Encoding[z3.ArithRef]):
+    """The integer an expression evaluates to (meaningful where it is defined)."""
+
+    def on_Const(self, e: Const) -> z3.ArithRef:
+        return self.enc.num(e.value)
+
+    def on_Ref(self, e: Ref) -> z3.ArithRef:
+        return self.st.vars[e.slot]
+
+    def _boolean(self, e: Op) -> z3.ArithRef:
+        return self.enc._int(self.truth(e))   # 0 or 1
+
+    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = on_not = on_and = on_or = _boolean
+
+    def on_ite(self, e: Op) -> z3.ArithRef:
+        c, a, b = e.args
+        return z3.If(term(self.truth(c)), self.value(a), self.value(b))
+
+    def on_select(self, e: Op) -> z3.ArithRef:
+        index, options = self.value(e.args[0]), e.args[1:]
+        out = self.value(options[-1])
+        for k in reversed(range(len(options) - 1)):
+            out = z3.If(index == k, self.value(options[k]), out)
+        return out
+
+    def on_neg(self, e: Op) -> z3.ArithRef:
+        return -self.value(e.args[0])
+
+    def on_add(self, e: Op) -> z3.ArithRef:
+        return self.value(e.args[0]) + self.value(e.args[1])
+
+    def on_sub(self, e: Op) -> z3.ArithRef:
+        return self.value(e.args[0]) - self.value(e.args[1])
+
+    def on_mul(self, e: Op) -> z3.ArithRef:
+        return self.value(e.args[0]) * self.value(e.args[1])
+
+    def _division(self, e: Op) -> z3.ArithRef:
+        return self.enc._floor_divmod(e.op, e.args[0], e.args[1], self.st)
+
+    on_div = on_mod = _division
+
+    def on_popcount(self, e: Op) -> z3.ArithRef:
+        return self.enc._popcount(e.args[0], self.st)
+
+    def on_bit(self, e: Op) -> z3.ArithRef:
+        return self.enc._bit(e.args[0], e.args[1], self.st)
+
+    def _bitwise(self, e: Op) -> z3.ArithRef:
+        return self.enc._bitwise(e.op, e.args[0], e.args[1], self.st)
+
+    on_bor = on_band = on_bandnot = on_bxor = _bitwise
+
+    def on_shl(self, e: Op) -> z3.ArithRef:
+        return self.enc._shl(e.args[0], e.args[1], self.st)
+
+
+class _Truth(_Encoding[Bool]):
+    """An expression used as a condition (non-zero)."""
+
+    def on_Const(self, e: Const) -> Bool:
+        return bool(e.value)
+
+    def on_Ref(self, e: Ref) -> Bool:
+        return self.st.vars[e.slot] != 0
+
+    def _compare(self, e: Op) -> Bool:
+        return _COMPARE[e.op](self.value(e.args[0]), self.value(e.args[1]))
+
+    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = _compare
+
+    def on_not(self, e: Op) -> Bool:
+        return negate(self.truth(e.args[0]))
+
+    def on_and(self, e: Op) -> Bool:
+        return conj(*(self.truth(x) for x in e.args))
+
+    def on_or(self, e: Op) -> Bool:
+        return disj(*(self.truth(x) for x in e.args))
+
+    def on_ite(self, e: Op) -> Bool:
+        c, x, y = (self.truth(a) for a in e.args)
+        if isinstance(c, bool):
+            return x if c else y
+        return z3.If(c, term(x), term(y))
+
+    def on_bit(self, e: Op) -> Bool:
+        return self.value(e) == 1
+
+    def _nonzero(self, e: Op) -> Bool:
+        return self.value(e) != 0
+
+    on_neg = on_popcount = on_add = on_sub = on_mul = on_div = on_mod = _nonzero
+    on_bor = on_band = on_bandnot = on_bxor = on_shl = on_select = _nonzero
+
+
+class _Defined(_Encoding[Bool]):
+    """Evaluating an expression succeeds, following the evaluation order of `ir.ops`:
+    `and`/`or` short-circuit, `ite` and `select` evaluate only the chosen option."""
+
+    def on_Const(self, e: Const) -> Bool:
+        return True
+
+    def on_Ref(self, e: Ref) -> Bool:
+        return True
+
+    def _strict(self, e: Op) -> Bool:
+        return conj(*(self.defined(x) for x in e.args))
+
+    on_neg = on_not = on_popcount = on_add = on_sub = on_mul = _strict
+    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = _strict
+    on_bit = on_bor = on_band = on_bandnot = on_bxor = _strict
+
+    def _division(self, e: Op) -> Bool:
+        lo, hi = self.enc.interval(e.args[1])
+        nonzero: Bool = self.value(e.args[1]) != 0 if lo <= 0 <= hi else True
+        return conj(*(self.defined(x) for x in e.args), nonzero)
+
+    on_div = on_mod = _division
+
+    def on_shl(self, e: Op) -> Bool:
+        lo, _ = self.enc.interval(e.args[1])
+        nonnegative: Bool = self.value(e.args[1]) >= 0 if lo < 0 else True
+        return conj(*(self.defined(x) for x in e.args), nonnegative)
+
+    def _short_circuit(self, e: Op) -> Bool:
+        # x and y: x is evaluated; y only when x is true (when x is false, for `or`)
+        a = e.args
+        out: Bool = self.defined(a[-1])
+        for x in reversed(a[:-1]):
+            t = self.truth(x)
+            rest = implies(t, out) if e.op == "and" else disj(t, out)
+            out = conj(self.defined(x), rest)
+        return out
+
+    on_and = on_or = _short_circuit
+
+    def on_ite(self, e: Op) -> Bool:
+        c = self.truth(e.args[0])
+        x, y = self.defined(e.args[1]), self.defined(e.args[2])
+        if x is True and y is True:
+            branch: Bool = True
+        elif isinstance(c, bool):
+            branch = x if c else y
+        else:
+            branch = z3.If(c, term(x), term(y))
+        return conj(self.defined(e.args[0]), branch)
+
+    def on_select(self, e: Op) -> Bool:
+        index, options = e.args[0], e.args[1:]
+        i = self.value(index)
+        lo, hi = self.enc.interval(index)
+        in_bounds = conj(True if lo >= 0 else i >= 0,
+                         True if hi < len(options) else i < len(options))
+        chosen = conj(*(implies(i == k, self.defined(x)) for k, x in enumerate(options)
+                        if self.defined(x) is not True))
+        return conj(self.defined(index), in_bounds, chosen)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind
-from smp_explorer.ir.bounds import interval
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, failure_template
+from smp_explorer.ir.bounds import Ranges, interval
+from smp_explorer.ir.compile import ExprVisitor
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, contains_partial, failure_template
 from smp_explorer.ir.model import Action, Model
 from smp_explorer.runs.pysource import Emitter, load_source
 
@@ -91,11 +92,13 @@ BINARY = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<",
           "gt": ">", "ge": ">=", "bor": "|", "band": "&", "bxor": "^"}
 
 
-class _ExprCompiler:
-    """IR expression -> Python source over local names s0, s1, ... (one per slot)."""
+class TupleCompiler(ExprVisitor[str]):
+    """IR expression -> Python source over local names s0, s1, ... (one per slot).
 
-    def __init__(self, ranges: list[tuple[int, int]], failures: list[Failure],
-                 site_of: dict[int, int]):
+    `and`/`or` become Python's: on boolean (0/1) operands they give 0/1 (or False/True, equal
+    as values), evaluated left to right with short circuit, as `ir.ops` defines them."""
+
+    def __init__(self, ranges: Ranges, failures: list[Failure], site_of: dict[int, int]):
         self.ranges = ranges
         self.failures = failures
         self.site_of = site_of
@@ -109,61 +112,75 @@ class _ExprCompiler:
             self.site_of[key] = len(self.failures) - 1
         return self.site_of[key]
 
-    def __call__(self, e: Expr) -> str:
-        if isinstance(e, Const):
-            return str(e.value)
-        if isinstance(e, Ref):
-            return f"s{e.slot}"
-        o, a = e.op, e.args
-        if o == "and":
-            return "(" + " and ".join(map(self, a)) + ")"
-        if o == "or":
-            return "(" + " or ".join(map(self, a)) + ")"
-        if o == "not":
-            return f"(not {self(a[0])})"
-        if o == "neg":
-            return f"(-{self(a[0])})"
-        if o == "ite":
-            return f"({self(a[1])} if {self(a[0])} else {self(a[2])})"
-        if o in BINARY:
-            return f"({self(a[0])} {BINARY[o]} {self(a[1])})"
-        if o == "bandnot":
-            return f"({self(a[0])} & ~{self(a[1])})"
-        if o == "popcount":
-            return f"{self(a[0])}.bit_count()"
-        if o == "bit":
-            iv = interval(a[1], self.ranges)
-            if iv is not None and iv[0] >= 0:
-                return f"(({self(a[0])} >> {self(a[1])}) & 1)"
-            return f"_bit({self(a[0])}, {self(a[1])})"
-        if o in ("div", "mod"):
-            return f"_{o}({self(a[0])}, {self(a[1])}, {self.site(e)})"
-        if o == "shl":
-            iv = interval(a[1], self.ranges)
-            if iv is not None and iv[0] >= 0:
-                return f"({self(a[0])} << {self(a[1])})"
-            return f"_shl({self(a[0])}, {self(a[1])}, {self.site(e)})"
-        if o == "select":
-            index, options = a[0], a[1:]
-            iv = interval(index, self.ranges)
-            opts = "(" + ", ".join(map(self, options)) + ",)"
-            if iv is not None and iv[0] >= 0 and iv[1] < len(options) and \
-                    not any(_partial(x) for x in options):
-                return f"{opts}[{self(index)}]"
-            if not any(_partial(x) for x in options):
-                return f"_sel({self(index)}, {opts}, {self.site(e)})"
-            # evaluate only the chosen option
-            i = self(index)
-            chain = f"_sel({i}, (), {self.site(e)})"
-            for k in reversed(range(len(options))):
-                chain = f"({self(options[k])} if {i} == {k} else {chain})"
-            return chain
-        raise ValueError(f"cannot compile operator {o}")
+    def nonnegative(self, e: Expr) -> bool:
+        return interval(e, self.ranges)[0] >= 0
 
+    def on_Const(self, e: Const) -> str:
+        return str(e.value)
 
-def _partial(e: Expr) -> bool:
-    return isinstance(e, Op) and (e.op in ("div", "mod", "select", "shl") or
-                                  any(_partial(x) for x in e.args))
+    def on_Ref(self, e: Ref) -> str:
+        return f"s{e.slot}"
+
+    def on_and(self, e: Op) -> str:
+        return "(" + " and ".join(map(self, e.args)) + ")"
+
+    def on_or(self, e: Op) -> str:
+        return "(" + " or ".join(map(self, e.args)) + ")"
+
+    def on_not(self, e: Op) -> str:
+        return f"(not {self(e.args[0])})"
+
+    def on_neg(self, e: Op) -> str:
+        return f"(-{self(e.args[0])})"
+
+    def on_ite(self, e: Op) -> str:
+        c, a, b = e.args
+        return f"({self(a)} if {self(c)} else {self(b)})"
+
+    def _infix(self, e: Op) -> str:
+        return f"({self(e.args[0])} {BINARY[e.op]} {self(e.args[1])})"
+
+    on_add = on_sub = on_mul = on_bor = on_band = on_bxor = _infix
+    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = _infix
+
+    def on_bandnot(self, e: Op) -> str:
+        return f"({self(e.args[0])} & ~{self(e.args[1])})"
+
+    def on_popcount(self, e: Op) -> str:
+        return f"{self(e.args[0])}.bit_count()"
+
+    def on_bit(self, e: Op) -> str:
+        a, b = e.args
+        if self.nonnegative(b):
+            return f"(({self(a)} >> {self(b)}) & 1)"
+        return f"_bit({self(a)}, {self(b)})"
+
+    def _division(self, e: Op) -> str:
+        return f"_{e.op}({self(e.args[0])}, {self(e.args[1])}, {self.site(e)})"
+
+    on_div = on_mod = _division
+
+    def on_shl(self, e: Op) -> str:
+        a, b = e.args
+        if self.nonnegative(b):
+            return f"({self(a)} << {self(b)})"
+        return f"_shl({self(a)}, {self(b)}, {self.site(e)})"
+
+    def on_select(self, e: Op) -> str:
+        index, options = e.args[0], e.args[1:]
+        lo, hi = interval(index, self.ranges)
+        opts = "(" + ", ".join(map(self, options)) + ",)"
+        lazy = any(contains_partial(x) for x in options)
+        if lo >= 0 and hi < len(options) and not lazy:
+            return f"{opts}[{self(index)}]"
+        if not lazy:
+            return f"_sel({self(index)}, {opts}, {self.site(e)})"
+        # evaluate only the chosen option
+        i = self(index)
+        chain = f"_sel({i}, (), {self.site(e)})"
+        for k in reversed(range(len(options))):
+            chain = f"({self(options[k])} if {i} == {k} else {chain})"
+        return chain
 
 
 def compile_model(model: Model, properties: list[str] | None = None) -> CompiledModel:
@@ -174,7 +191,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     ranges = [(s.lo, s.hi) for s in model.slots]
     failures: list[Failure] = []
     site_of: dict[int, int] = {}
-    ex = _ExprCompiler(ranges, failures, site_of)
+    ex = TupleCompiler(ranges, failures, site_of)
     em = Emitter()
     # `s0, s1, = state` (or `_ = state` for a model without slots)
     unpack = ", ".join(f"s{i}" for i in range(len(model.slots))) + "," if model.slots else "_"
@@ -209,7 +226,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
             em.line("r = []")
             for k, (name, e) in enumerate(named):
                 test = f"not {ex(e)}" if fname == "invariants" else ex(e)
-                if _partial(e):  # one failing property must not hide the others
+                if contains_partial(e):  # one failing property must not hide the others
                     em.line("try:")
                     with em.indent():
                         em.line(f"if {test}: r.append({k})  # {name}")
@@ -252,14 +269,15 @@ def _dispatch(model: Model):
         yield None, [], rest
 
 
-def _emit_action(em: Emitter, ex: _ExprCompiler, model: Model, a: Action,
+def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
                  skip: tuple[int, int] | None, failures: list[Failure]) -> None:
     line = a.span.line if a.span else "?"
     em.line(f"# action {a.index}: {a.name} (line {line})")
     conds = [c for c in conjuncts(a.guard)
              if not (skip and c == Op("eq", (Ref(skip[0]), Const(skip[1]))))]
-    risky = _partial(a.guard) or any(_partial(e) for _, e in a.updates) or \
-        any(_partial(c.cond) or (c.value is not None and _partial(c.value)) for c in a.checks)
+    risky = contains_partial(a.guard) or any(contains_partial(e) for _, e in a.updates) or \
+        any(contains_partial(c.cond) or (c.value is not None and contains_partial(c.value))
+            for c in a.checks)
     if risky:
         em.line("try:")
         em.level += 1

@@ -112,7 +112,7 @@ def var_value(ctx: Context, layout: Layout, t: Type, name: str, shared: bool = F
     return Scalar(ctx.read(layout), t)
 
 
-def select_value(index: Expr, options: list[Value], span: Span, info: str) -> Value:
+def select_value(index: Expr, options: list[Value], span: Span, info: ir.IndexInfo) -> Value:
     """options[index] for a dynamic index, component by component for arrays."""
     first = options[0]
     if isinstance(first, Location):
@@ -123,14 +123,14 @@ def select_value(index: Expr, options: list[Value], span: Span, info: str) -> Va
             positions.append(op("add", Const(len(slots)), o.index or Const(0)))
             slots.extend(o.slots)
         return Location(tuple(slots), op("select", index, *positions, span=span, info=info),
-                        first.type, info.split("|")[0] + "[...]")
+                        first.type, info.name + "[...]")
     if isinstance(first, Scalar):
         return Scalar(op("select", index, *(o.expr for o in options), span=span, info=info),  # type: ignore[union-attr]
                       first.type)
     if isinstance(first, ArrayVal):
         elems = tuple(select_value(index, [o.elems[k] for o in options], span, info)  # type: ignore[union-attr]
                       for k in range(len(first.elems)))
-        return ArrayVal(first.type, elems, info)
+        return ArrayVal(first.type, elems, info.name)
     raise SpecError("cannot select this kind of value by a computed index", span)
 
 
@@ -381,7 +381,7 @@ class Elaborator:
         mask: Expr = Const(0)
         for x, node in zip(items, e.items):
             bit = op("shl", Const(1), x.expr, span=node.span,
-                     info="set element {value} is negative")
+                     info=ir.FailureText("set element {value} is negative"))
             mask = op("bor", mask, bit)
         return Scalar(mask, SetT(elem))  # type: ignore[arg-type]
 
@@ -413,7 +413,7 @@ class Elaborator:
                                 f"'{base.name}'", e.index.span)
             return base.elems[pos.value]
         return select_value(pos, list(base.elems), e.index.span,
-                            ir.index_info(base.name, _index_lo(base.type.index), str(base.type.index)))
+                            ir.IndexInfo(base.name, _index_lo(base.type.index), str(base.type.index)))
 
     @staticmethod
     def _check_index_type(idx: Scalar, expected: ScalarT, span: Span, what: str) -> None:
@@ -435,7 +435,7 @@ class Elaborator:
                              f"{i.name}.{e.name}") for i in proc.instances]
         if isinstance(base.index, Const):
             return options[base.index.value]
-        return select_value(base.index, options, e.span, ir.index_info(proc.name, 0, "instances"))
+        return select_value(base.index, options, e.span, ir.IndexInfo(proc.name, instances=True))
 
     def _At(self, e: ast.At, ctx: Context) -> Value:
         base = self.value(e.process, ctx)
@@ -449,7 +449,7 @@ class Elaborator:
         pc = proc.pc_labels.index(e.label)
         options = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
         sel = options[base.index.value] if isinstance(base.index, Const) else \
-            select_value(base.index, options, e.span, ir.index_info(proc.name, 0, "instances"))
+            select_value(base.index, options, e.span, ir.IndexInfo(proc.name, instances=True))
         return Scalar(op("eq", sel.expr, Const(pc)), BOOL)  # type: ignore[union-attr]
 
     def _Neg(self, e: ast.Neg, ctx: Context) -> Value:
@@ -495,7 +495,7 @@ class Elaborator:
             return Scalar(ir.disj((op("not", a), b)), BOOL)
         if o in ARITH:
             a, b = self.integer(e.left, ctx), self.integer(e.right, ctx)
-            return Scalar(op(ARITH[o], a, b, span=e.right.span, info="division by zero"), INT)
+            return Scalar(op(ARITH[o], a, b, span=e.right.span, info=ir.FailureText("division by zero")), INT)
         if o in ORDER:
             a, b = self.integer(e.left, ctx), self.integer(e.right, ctx)
             return Scalar(op(ORDER[o], a, b), BOOL)

@@ -736,9 +736,7 @@ def _calls_in(exprs: list[ast.Expr], defs: dict) -> list[ast.Call]:
 
 def _has_partial(actions: list[Action], props: list[Property]) -> bool:
     def partial(e: Expr | None) -> bool:
-        if isinstance(e, ir.Op):
-            return e.op in ir.PARTIAL or any(partial(a) for a in e.args)
-        return False
+        return e is not None and ir.contains_partial(e)
     for a in actions:
         if partial(a.guard) or any(partial(e) for _, e in a.updates) or \
                 any(partial(c.cond) for c in a.checks):

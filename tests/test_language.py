@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from smp_explorer.ir.expr import Const, Op, Ref, evaluate
+from smp_explorer.ir.evaluate import evaluate
+from smp_explorer.ir.expr import Const, Op, Ref
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.spec.parser import parse_text

@@ -1,10 +1,8 @@
-"""The Z3 encoder against the reference evaluator (`ir.expr.evaluate`) and the compiled
+"""The Z3 encoder against the one definition of the IR (`ir.evaluate`) and the compiled
 explorer: every operator, with Python's meaning (floor division, infinite two's complement,
 short-circuit evaluation of partial operators), in both representations (bit-vectors, Ints).
-
-The expected values are Python's own: a tree walk over Python ints with `ir.expr`'s operator
-table (as `ir.expr.evaluate`), independent of Z3, where `and`/`or` return an operand as the
-generated code's Python operators do.
+(`test_ir_backends` compares every backend with `ir.evaluate` on well-kinded expressions; here
+`and`/`or` also get integer operands, which both take by their truth.)
 """
 from __future__ import annotations
 
@@ -17,7 +15,9 @@ from hypothesis import strategies as st
 
 from smp_explorer.runs.compiled import compile_model
 from smp_explorer.invariants.z3enc import Encoder, term
-from smp_explorer.ir.expr import ARITY, CONST_FOLD, Const, EvalError, Op, Ref
+from smp_explorer.ir.evaluate import EvalError, evaluate
+from smp_explorer.ir.expr import Const, Op, Ref
+from smp_explorer.ir.ops import OPS
 from smp_explorer.ir.model import Model, Slot
 from smp_explorer.spec.pipeline import model_from_text
 from smp_explorer.ir.types import IntT, SetT
@@ -27,32 +27,6 @@ SLOTS = (Slot(0, "x", IntT(-4, 4), None, "x"), Slot(1, "y", IntT(-3, 3), None, "
 X, Y, S = Ref(0), Ref(1), Ref(2)
 MODEL = Model("t", SLOTS, ((0,), (0,), (0,)), (), (), ())
 STATES = list(itertools.product(range(-4, 5), range(-3, 4), range(0, 8)))
-
-
-def python_value(e, state) -> int:
-    """Python's value of e as the generated code computes it: `evaluate`'s operators, except
-    that `and`/`or` give an operand (Python's `x and y`), where `evaluate` gives 0 or 1."""
-    if isinstance(e, Const):
-        return e.value
-    if isinstance(e, Ref):
-        return state[e.slot]
-    if e.op in ("and", "or"):
-        out = python_value(e.args[0], state)
-        for a in e.args[1:]:
-            if (e.op == "and") == bool(out):
-                out = python_value(a, state)
-        return out
-    if e.op == "ite":
-        return python_value(e.args[1] if python_value(e.args[0], state) else e.args[2], state)
-    if e.op == "select":
-        i = python_value(e.args[0], state)
-        if not 0 <= i < len(e.args) - 1:
-            raise EvalError(e, i)
-        return python_value(e.args[1 + i], state)
-    vals = [python_value(a, state) for a in e.args]
-    if e.op in ("div", "mod") and vals[1] == 0 or e.op == "shl" and vals[1] < 0:
-        raise EvalError(e, vals[1])
-    return CONST_FOLD[e.op](*vals)
 
 
 def check_on_states(e, arith: str, states) -> None:
@@ -67,7 +41,7 @@ def check_on_states(e, arith: str, states) -> None:
         for v, x in zip(sym.vars, state):
             m.update_value(v, enc.num(x))
         try:
-            want = python_value(e, state)
+            want = evaluate(e, state)
         except EvalError:
             assert z3.is_false(m.eval(defined, model_completion=True)), (e, state)
             continue
@@ -100,7 +74,7 @@ LEAVES = st.sampled_from([X, Y, S, Const(0), Const(1), Const(2), Const(-1), Cons
 
 
 def _op(children):
-    binary = sorted(k for k, n in ARITY.items() if n == 2)
+    binary = sorted(k for k, info in OPS.items() if info.arity == 2)
     return st.one_of(
         st.builds(lambda o, a: Op(o, (a,)), st.sampled_from(["neg", "not", "popcount"]),
                   children),

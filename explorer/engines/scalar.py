@@ -16,116 +16,25 @@ reference step in `common.Search.reference_row`.
 """
 from __future__ import annotations
 
-from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure, _ExprCompiler
+from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.engines.packed_expr import PackedCompiler, simplify, size
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import RunResult
 from smp_explorer.explorer.store import Layout, fp_python
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
-from smp_explorer.ir.bounds import decide, interval
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, op, slots_read, substitute
+from smp_explorer.ir.bounds import may_fail
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read, substitute
 from smp_explorer.ir.model import Action, Model
 
 SLICE = 1024
-
-
-def simplify(e: Expr, ranges: list[tuple[int, int]]) -> Expr:
-    """Rewrite `select(i, c, c+1, ..., c+n-1)` (an index conversion) as `i + c` when `i` is
-    always in range; everything else is rebuilt through the folding constructors."""
-    if not isinstance(e, Op):
-        return e
-    args = tuple(simplify(a, ranges) for a in e.args)
-    if e.op in ("lt", "le", "gt", "ge", "eq", "ne"):
-        d = decide(Op(e.op, args), ranges)
-        if d is not None:
-            return Const(int(d))
-    if e.op == "select":
-        index, options = args[0], args[1:]
-        if options and all(isinstance(o, Const) for o in options):
-            base = options[0].value  # type: ignore[union-attr]
-            if all(o.value == base + k for k, o in enumerate(options)):  # type: ignore[union-attr]
-                iv = interval(index, ranges)
-                if iv is not None and iv[0] >= 0 and iv[1] < len(options):
-                    return op("add", index, Const(base))
-    return op(e.op, *args, span=e.span, info=e.info)
-
-
-def may_fail(e: Expr, ranges) -> bool:
-    """Whether evaluating `e` can raise Undefined (a partial operator outside its domain)."""
-    if not isinstance(e, Op):
-        return False
-    if any(may_fail(a, ranges) for a in e.args):
-        return True
-    if e.op in ("div", "mod"):
-        iv = interval(e.args[1], ranges)
-        return iv is None or iv[0] <= 0 <= iv[1]
-    if e.op == "shl":
-        iv = interval(e.args[1], ranges)
-        return iv is None or iv[0] < 0
-    if e.op == "select":
-        iv = interval(e.args[0], ranges)
-        return iv is None or iv[0] < 0 or iv[1] >= len(e.args) - 1
-    return False
-
-
-def size(e: Expr) -> int:
-    return 1 if not isinstance(e, Op) else 1 + sum(size(a) for a in e.args)
 
 
 def disjuncts(e: Expr) -> tuple[Expr, ...]:
     if isinstance(e, Op) and e.op == "or":
         return e.args
     return (e,)
-
-
-class PackedCompiler(_ExprCompiler):
-    """IR expressions over a packed state: a slot read is a local `f<slot>` (state `s`) or
-    `g<slot>` (state `t`), decoded once per scope by `decode`."""
-
-    def __init__(self, layout: Layout, ranges, failures, site_of):
-        super().__init__(ranges, failures, site_of)
-        self.layout = layout
-        self.prefix = "f"
-
-    def __call__(self, e: Expr) -> str:
-        if isinstance(e, Ref):
-            f = self.layout.fields[e.slot]
-            if f.width == 0:
-                return str(f.lo)
-            return f"{self.prefix}{e.slot}"
-        if isinstance(e, Op) and e.op == "select" and len(e.args) > 1 and \
-                all(isinstance(o, Ref) for o in e.args[1:]):
-            fields = [self.layout.fields[o.slot] for o in e.args[1:]]  # type: ignore[union-attr]
-            f0 = fields[0]
-            if all(f.width == f0.width and f.lo == f0.lo for f in fields) and f0.width > 0:
-                var = "s" if self.prefix == "f" else "t"
-                shifts = "(" + ", ".join(str(f.offset) for f in fields) + ",)"
-                index = e.args[0]
-                iv = interval(index, self.ranges)
-                if iv is not None and iv[0] >= 0 and iv[1] < len(fields):
-                    sh = f"{shifts}[{self(index)}]"
-                else:
-                    sh = f"_sel({self(index)}, {shifts}, {self.site(e)})"
-                lo = f" + {f0.lo}" if f0.lo else ""
-                return f"((({var} >> {sh}) & {f0.mask}){lo})"
-        return super().__call__(e)
-
-    def reads(self, e: Expr, out: set[int]) -> set[int]:
-        """The slots `e` reads as locals (array reads through a shift table read none)."""
-        if isinstance(e, Ref):
-            if self.layout.fields[e.slot].width:
-                out.add(e.slot)
-        elif isinstance(e, Op):
-            if e.op == "select" and len(e.args) > 1 and \
-                    all(isinstance(o, Ref) for o in e.args[1:]):
-                fields = [self.layout.fields[o.slot] for o in e.args[1:]]  # type: ignore[union-attr]
-                f0 = fields[0]
-                if all(f.width == f0.width and f.lo == f0.lo for f in fields) and f0.width > 0:
-                    return self.reads(e.args[0], out)
-            for a in e.args:
-                self.reads(a, out)
-        return out
 
 
 class Scope:

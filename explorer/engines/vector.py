@@ -26,185 +26,18 @@ import numpy as np
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
+from smp_explorer.explorer.engines.packed_expr import simplify
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarRun, _increment, _set_bytes,
-                                     _slot_test, may_fail, simplify)
+                                     _slot_test)
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import RunResult
 from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, substitute
+from smp_explorer.ir.expr import Const, Ref, conjuncts, substitute
 
 WIDE = 4096            # auto: a level at least this wide is expanded by the vector engine
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
-LIMIT = 1 << 62
-
-_BOOL_OPS = {"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "bit"}
-_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-_ARITH = {"add": "+", "sub": "-", "mul": "*", "band": "&", "bor": "|", "bxor": "^"}
-
-
-def vint(e: Expr, ranges) -> tuple[int, int] | None:
-    """Value interval of `e`, also for the bitwise operators (None: unknown)."""
-    if isinstance(e, Const):
-        return (e.value, e.value)
-    if isinstance(e, Ref):
-        return ranges[e.slot]
-    o, a = e.op, e.args
-    if o in _BOOL_OPS:
-        return (0, 1)
-    ivs = [vint(x, ranges) for x in (a[1:] if o == "select" else a)]
-    if any(iv is None for iv in ivs):
-        return None
-    if o == "ite":
-        return (min(ivs[1][0], ivs[2][0]), max(ivs[1][1], ivs[2][1]))
-    if o == "select":
-        return (min(iv[0] for iv in ivs), max(iv[1] for iv in ivs))
-    if o in ("add", "sub", "mul", "neg"):
-        return _arith(o, ivs)
-    if o in ("band", "bor", "bxor", "bandnot"):
-        if any(iv[0] < 0 for iv in ivs):
-            return None
-        hi = max(iv[1] for iv in ivs)
-        if o == "band":
-            return (0, min(iv[1] for iv in ivs))
-        if o == "bandnot":
-            return (0, ivs[0][1])
-        return (0, (1 << hi.bit_length()) - 1)
-    if o == "shl":
-        (a0, a1), (b0, b1) = ivs
-        if a0 < 0 or b0 < 0 or b1 > 62 or (a1 << b1) >= LIMIT:
-            return None
-        return (a0 << b0, a1 << b1)
-    if o == "popcount":
-        return (0, 64)
-    if o in ("div", "mod"):
-        (a0, a1), (b0, b1) = ivs
-        if b0 <= 0 <= b1:
-            return None
-        m = max(abs(a0), abs(a1), abs(b0), abs(b1))
-        return (-m, m)
-    return None
-
-
-def _arith(o, ivs):
-    if o == "neg":
-        return (-ivs[0][1], -ivs[0][0])
-    (a, b), (c, d) = ivs
-    if o == "add":
-        return (a + c, b + d)
-    if o == "sub":
-        return (a - d, b - c)
-    p = (a * c, a * d, b * c, b * d)
-    return (min(p), max(p))
-
-
-def vectorisable(e: Expr, ranges) -> bool:
-    """Every subexpression has a known value range within int64, and nothing can fail."""
-    if may_fail(e, ranges):
-        return False
-
-    def ok(x: Expr) -> bool:
-        if isinstance(x, Op):
-            if x.op == "bit":
-                iv = vint(x.args[1], ranges)
-                if iv is None or iv[0] < 0 or iv[1] > 62:
-                    return False
-            elif x.op not in _BOOL_OPS:
-                iv = vint(x, ranges)
-                if iv is None or iv[0] <= -LIMIT or iv[1] >= LIMIT:
-                    return False
-            return all(ok(a) for a in x.args)
-        return True
-    return ok(e)
-
-
-class VecCompiler:
-    """IR expression -> NumPy source over int64 field columns `f<slot>` (decoded on demand
-    from word columns `w<k>`) of the rows of one batch."""
-
-    def __init__(self, layout: Layout, em: Emitter, consts: dict):
-        self.layout = layout
-        self.em = em
-        self.consts = consts
-        self.decoded: set[int] = set()
-
-    def reset(self) -> None:
-        self.decoded = set()
-
-    def const_array(self, values) -> str:
-        key = tuple(values)
-        if key not in self.consts:
-            self.consts[key] = f"_k{len(self.consts)}"
-        return self.consts[key]
-
-    def field(self, slot: int) -> str:
-        f = self.layout.fields[slot]
-        if f.width == 0:
-            return str(f.lo)
-        if slot not in self.decoded:
-            src = f"w{f.word}" if not f.shift else f"(w{f.word} >> _U{f.shift})"
-            src = f"({src} & _U{f.mask}).view(_i64)"
-            if f.lo:
-                src += f" + {f.lo}"
-            self.em.line(f"f{slot} = {src}")
-            self.decoded.add(slot)
-        return f"f{slot}"
-
-    def boolean(self, e: Expr) -> str:
-        s = self(e)
-        if isinstance(e, Op) and e.op in _BOOL_OPS:
-            return s
-        return f"({s} != 0)"
-
-    def __call__(self, e: Expr) -> str:
-        if isinstance(e, Const):
-            return str(e.value)
-        if isinstance(e, Ref):
-            return self.field(e.slot)
-        o, a = e.op, e.args
-        if o == "and":
-            return "(" + " & ".join(self.boolean(x) for x in a) + ")"
-        if o == "or":
-            return "(" + " | ".join(self.boolean(x) for x in a) + ")"
-        if o == "not":
-            return f"(~{self.boolean(a[0])})"
-        if o == "neg":
-            return f"(-{self(a[0])})"
-        if o in _CMP:
-            return f"({self(a[0])} {_CMP[o]} {self(a[1])})"
-        if o in _ARITH:
-            return f"({self(a[0])} {_ARITH[o]} {self(a[1])})"
-        if o == "bandnot":
-            return f"({self(a[0])} & ~{self(a[1])})"
-        if o == "ite":
-            return f"_np.where({self.boolean(a[0])}, {self(a[1])}, {self(a[2])})"
-        if o == "bit":
-            return f"((({self(a[0])} >> {self(a[1])}) & 1) != 0)"
-        if o == "shl":
-            return f"({self(a[0])} << {self(a[1])})"
-        if o == "popcount":
-            return f"_np.bitwise_count({self(a[0])}).astype(_i64)"
-        if o == "div":
-            return f"({self(a[0])} // {self(a[1])})"
-        if o == "mod":
-            return f"({self(a[0])} % {self(a[1])})"
-        if o == "select":
-            index, options = a[0], a[1:]
-            fields = [self.layout.fields[x.slot] for x in options if isinstance(x, Ref)]
-            if len(fields) == len(options) and fields and fields[0].width and \
-                    all(f.word == fields[0].word and f.width == fields[0].width and
-                        f.lo == fields[0].lo for f in fields):
-                f0 = fields[0]
-                sh = self.const_array([f.shift for f in fields])
-                src = f"((w{f0.word} >> {sh}[{self(index)}]) & _U{f0.mask}).view(_i64)"
-                return src + (f" + {f0.lo}" if f0.lo else "")
-            idx = self(index)
-            chain = self(options[-1])
-            for k in range(len(options) - 2, -1, -1):
-                chain = f"_np.where({idx} == {k}, {self(options[k])}, {chain})"
-            return chain
-        raise ValueError(f"cannot vectorise operator {o}")
-
 
 class VectorCode:
     """The generated NumPy functions of one model: one per action and one per property."""

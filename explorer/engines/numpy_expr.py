@@ -1,0 +1,144 @@
+"""IR expressions compiled to NumPy over the int64 field columns of a batch of packed states
+(the vector engine's generated code), and which expressions can be compiled so.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from smp_explorer.explorer.store import Layout
+from smp_explorer.ir.bounds import Ranges, interval, may_fail
+from smp_explorer.ir.compile import ExprVisitor
+from smp_explorer.ir.expr import Const, Expr, Op, Ref
+from smp_explorer.ir.ops import BOOLEAN
+from smp_explorer.runs.pysource import Emitter
+
+LIMIT = 1 << 62   # every intermediate value stays within +-LIMIT: no int64 overflow
+
+_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_ARITH = {"add": "+", "sub": "-", "mul": "*", "band": "&", "bor": "|", "bxor": "^"}
+
+
+def vectorisable(e: Expr, ranges: Ranges) -> bool:
+    """Every subexpression has a value range within int64, shifts are by 0..62, and nothing
+    can fail."""
+    if may_fail(e, ranges):
+        return False
+
+    def ok(x: Expr) -> bool:
+        if isinstance(x, Op):
+            if x.op in ("bit", "shl"):
+                lo, hi = interval(x.args[1], ranges)
+                if lo < 0 or hi > 62:
+                    return False
+            if x.op not in BOOLEAN:
+                lo, hi = interval(x, ranges)
+                if lo <= -LIMIT or hi >= LIMIT:
+                    return False
+            return all(ok(a) for a in x.args)
+        return True
+    return ok(e)
+
+
+class VecCompiler(ExprVisitor[str]):
+    """IR expression -> NumPy source over int64 field columns `f<slot>` (decoded on demand
+    from word columns `w<k>`) of the rows of one batch. Booleans are bool columns."""
+
+    def __init__(self, layout: Layout, em: Emitter, consts: dict[tuple[int, ...], str]):
+        self.layout = layout
+        self.em = em
+        self.consts = consts
+        self.decoded: set[int] = set()
+
+    def reset(self) -> None:
+        self.decoded = set()
+
+    def const_array(self, values: Iterable[int]) -> str:
+        key = tuple(values)
+        if key not in self.consts:
+            self.consts[key] = f"_k{len(self.consts)}"
+        return self.consts[key]
+
+    def field(self, slot: int) -> str:
+        f = self.layout.fields[slot]
+        if f.width == 0:
+            return str(f.lo)
+        if slot not in self.decoded:
+            src = f"w{f.word}" if not f.shift else f"(w{f.word} >> _U{f.shift})"
+            src = f"({src} & _U{f.mask}).view(_i64)"
+            if f.lo:
+                src += f" + {f.lo}"
+            self.em.line(f"f{slot} = {src}")
+            self.decoded.add(slot)
+        return f"f{slot}"
+
+    def boolean(self, e: Expr) -> str:
+        s = self(e)
+        if isinstance(e, Op) and e.op in BOOLEAN:
+            return s
+        return f"({s} != 0)"
+
+    def on_Const(self, e: Const) -> str:
+        return str(e.value)
+
+    def on_Ref(self, e: Ref) -> str:
+        return self.field(e.slot)
+
+    def on_and(self, e: Op) -> str:
+        return "(" + " & ".join(self.boolean(x) for x in e.args) + ")"
+
+    def on_or(self, e: Op) -> str:
+        return "(" + " | ".join(self.boolean(x) for x in e.args) + ")"
+
+    def on_not(self, e: Op) -> str:
+        return f"(~{self.boolean(e.args[0])})"
+
+    def on_neg(self, e: Op) -> str:
+        return f"(-{self(e.args[0])})"
+
+    def _compare(self, e: Op) -> str:
+        return f"({self(e.args[0])} {_CMP[e.op]} {self(e.args[1])})"
+
+    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = _compare
+
+    def _infix(self, e: Op) -> str:
+        return f"({self(e.args[0])} {_ARITH[e.op]} {self(e.args[1])})"
+
+    on_add = on_sub = on_mul = on_band = on_bor = on_bxor = _infix
+
+    def on_bandnot(self, e: Op) -> str:
+        return f"({self(e.args[0])} & ~{self(e.args[1])})"
+
+    def on_ite(self, e: Op) -> str:
+        c, a, b = e.args
+        return f"_np.where({self.boolean(c)}, {self(a)}, {self(b)})"
+
+    def on_bit(self, e: Op) -> str:
+        return f"((({self(e.args[0])} >> {self(e.args[1])}) & 1) != 0)"
+
+    def on_shl(self, e: Op) -> str:
+        return f"({self(e.args[0])} << {self(e.args[1])})"
+
+    def on_popcount(self, e: Op) -> str:
+        return f"_np.bitwise_count({self(e.args[0])}).astype(_i64)"
+
+    def on_div(self, e: Op) -> str:
+        return f"({self(e.args[0])} // {self(e.args[1])})"
+
+    def on_mod(self, e: Op) -> str:
+        return f"({self(e.args[0])} % {self(e.args[1])})"
+
+    def on_select(self, e: Op) -> str:
+        index, options = e.args[0], e.args[1:]
+        fields = [self.layout.fields[x.slot] for x in options if isinstance(x, Ref)]
+        if len(fields) == len(options) and fields and fields[0].width and \
+                all(f.word == fields[0].word and f.width == fields[0].width and
+                    f.lo == fields[0].lo for f in fields):
+            f0 = fields[0]
+            sh = self.const_array([f.shift for f in fields])
+            src = f"((w{f0.word} >> {sh}[{self(index)}]) & _U{f0.mask}).view(_i64)"
+            return src + (f" + {f0.lo}" if f0.lo else "")
+        idx = self(index)
+        chain = self(options[-1])
+        for k in range(len(options) - 2, -1, -1):
+            chain = f"_np.where({idx} == {k}, {self(options[k])}, {chain})"
+        return chain
