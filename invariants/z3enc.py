@@ -181,7 +181,7 @@ class Encoder:
 
     def number(self, t: z3.ExprRef) -> int:
         """A numeral of this encoding as a Python int."""
-        return t.as_signed_long() if z3.is_bv(t) else t.as_long()  # type: ignore[attr-defined]
+        return t.as_signed_long() if z3.is_bv(t) else t.as_long()
 
     def _int(self, b: Bool) -> z3.ArithRef:
         if isinstance(b, bool):
@@ -303,7 +303,7 @@ class Encoder:
         if got is None:
             got = st.memo[key] = _Value(self, st)(e)
             self._keep.append(e)
-        return got  # type: ignore[return-value]
+        return got
 
     def truth(self, e: Expr, st: SymState) -> Bool:
         """`e` used as a condition (non-zero)."""
@@ -316,7 +316,7 @@ class Encoder:
         if got is None:
             got = st.memo[key] = _Truth(self, st)(e)
             self._keep.append(e)
-        return got  # type: ignore[return-value]
+        return got
 
     def defined(self, e: Expr, st: SymState) -> Bool:
         """Evaluating `e` succeeds (no division by zero, bad index or negative shift)."""
@@ -327,7 +327,7 @@ class Encoder:
         if got is None:
             got = st.memo[key] = _Defined(self, st)(e)
             self._keep.append(e)
-        return got  # type: ignore[return-value]
+        return got
 
     def holds(self, e: Expr, st: SymState) -> Bool:
         """`e` can be evaluated and is true."""

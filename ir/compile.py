@@ -50,7 +50,7 @@ class ExprVisitor(Generic[R]):
 
     def __call__(self, e: Expr) -> R:
         if type(e) is Op:
-            return self._dispatch[e.op](self, e)  # type: ignore[no-any-return]
+            return self._dispatch[e.op](self, e)
         if type(e) is Ref:
             return self.on_Ref(e)
         if type(e) is Const:

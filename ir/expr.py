@@ -8,7 +8,7 @@ name (`IndexInfo`, `FailureText`) for the message when they fail at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Union
+from typing import Iterable, Mapping, Union
 
 from smp_explorer.ir.ops import OPS, PARTIAL, Failure, fails
 from smp_explorer.ir.span import Span
@@ -149,7 +149,7 @@ def neg(a: Expr) -> Expr:
     return op("not", a)
 
 
-def substitute(e: Expr, env: dict[int, Expr]) -> Expr:
+def substitute(e: Expr, env: Mapping[int, Expr]) -> Expr:
     """Replace slot references by expressions (used by symbolic execution)."""
     if isinstance(e, Ref):
         return env.get(e.slot, e)

@@ -13,7 +13,7 @@ from typing import Iterator
 from smp_explorer.ir.properties import Property
 from smp_explorer.ir.expr import Expr
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import EnumT, Type, show_text, show_value
+from smp_explorer.ir.types import Type, show_text, show_value
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,6 @@ class Slot:
 
     def show_text(self, value: int) -> str:
         return show_text(self.type, value)
-
-    def describe_type(self) -> str:
-        t = self.type
-        if isinstance(t, EnumT) and self.is_pc:
-            return "label"
-        return str(t)
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ class Model:
 
     def initial_states(self) -> Iterator[tuple[int, ...]]:
         """Every initial state, in a fixed order (the first slot varies slowest)."""
-        return itertools.product(*self.init_values)  # type: ignore[return-value]
+        return itertools.product(*self.init_values)
 
     def initial_state_count(self) -> int:
         n = 1
