@@ -435,7 +435,7 @@ class Encoder:
     # ---- actions --------------------------------------------------------------------------
     def guard_order(self, a: Action) -> list[Expr]:
         """The guard's conjuncts in the order the generated code tests them: the program
-        counter test it dispatches on first (explorer.codegen._dispatch), then the rest."""
+        counter test it dispatches on first (runs.compiled._dispatch), then the rest."""
         conds = list(conjuncts(a.guard))
         for k, c in enumerate(conds):
             if isinstance(c, Op) and c.op == "eq" and isinstance(c.args[0], Ref) and \

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from smp_explorer.ir.expr import Const, Expr, Op, Ref
-from smp_explorer.ir.ops import BOOLEAN, COMPARISONS
+from smp_explorer.ir.ops import BOOLEAN, COMPARISONS, OPS, Failure
 
 Interval = tuple[int, int]
 Ranges = Sequence[Interval]
@@ -115,12 +115,13 @@ def may_fail(e: Expr, ranges: Ranges) -> bool:
         return False
     if any(may_fail(a, ranges) for a in e.args):
         return True
-    if e.op in ("div", "mod"):
+    failure = OPS[e.op].failure
+    if failure is Failure.DIVISION_BY_ZERO:
         lo, hi = interval(e.args[1], ranges)
         return lo <= 0 <= hi
-    if e.op == "shl":
+    if failure is Failure.NEGATIVE_SHIFT:
         return interval(e.args[1], ranges)[0] < 0
-    if e.op == "select":
+    if failure is Failure.INDEX:
         lo, hi = interval(e.args[0], ranges)
         return lo < 0 or hi >= len(e.args) - 1
     return False

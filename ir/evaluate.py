@@ -36,12 +36,11 @@ class Evaluator(ExprVisitor[int]):
 
     def _strict(self, e: Op) -> int:
         values = tuple(self(a) for a in e.args)
-        if fails(e.op, values):
-            # the reported value: the dividend of a division, the shift of a shift
-            raise EvalError(e, values[0] if e.op in ("div", "mod") else values[1])
-        fold = OPS[e.op].fold
-        assert fold is not None
-        return fold(*values)
+        info = OPS[e.op]
+        if info.failure is not None and fails(e.op, values):
+            raise EvalError(e, values[info.failure.reported])
+        assert info.fold is not None
+        return info.fold(*values)
 
     on_neg = on_not = on_popcount = _strict
     on_add = on_sub = on_mul = on_div = on_mod = _strict

@@ -29,6 +29,11 @@ class Failure(enum.Enum):
     INDEX = "index outside range"               # select: the position is outside the options
     NEGATIVE_SHIFT = "negative shift"           # shl: the shift (a set element) is negative
 
+    @property
+    def reported(self) -> int:
+        """The operand whose value a failure reports (as the generated code's helpers do)."""
+        return 1 if self is Failure.NEGATIVE_SHIFT else 0
+
 
 @dataclass(frozen=True)
 class OpInfo:

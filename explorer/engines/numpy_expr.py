@@ -10,12 +10,14 @@ from smp_explorer.ir.bounds import Ranges, interval, may_fail
 from smp_explorer.ir.compile import ExprVisitor
 from smp_explorer.ir.expr import Const, Expr, Op, Ref
 from smp_explorer.ir.ops import BOOLEAN
+from smp_explorer.runs.compiled import BINARY
 from smp_explorer.runs.pysource import Emitter
 
 LIMIT = 1 << 62   # every intermediate value stays within +-LIMIT: no int64 overflow
 
-_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-_ARITH = {"add": "+", "sub": "-", "mul": "*", "band": "&", "bor": "|", "bxor": "^"}
+# NumPy's operators on int64 columns mean Python's here (floor division, the divisor's sign
+# for %, two's complement): operands are in range and nothing can fail (`vectorisable`)
+_INFIX = {**BINARY, "div": "//", "mod": "%", "shl": "<<"}
 
 
 def vectorisable(e: Expr, ranges: Ranges) -> bool:
@@ -95,15 +97,11 @@ class VecCompiler(ExprVisitor[str]):
     def on_neg(self, e: Op) -> str:
         return f"(-{self(e.args[0])})"
 
-    def _compare(self, e: Op) -> str:
-        return f"({self(e.args[0])} {_CMP[e.op]} {self(e.args[1])})"
-
-    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = _compare
-
     def _infix(self, e: Op) -> str:
-        return f"({self(e.args[0])} {_ARITH[e.op]} {self(e.args[1])})"
+        return f"({self(e.args[0])} {_INFIX[e.op]} {self(e.args[1])})"
 
-    on_add = on_sub = on_mul = on_band = on_bor = on_bxor = _infix
+    on_eq = on_ne = on_lt = on_le = on_gt = on_ge = _infix
+    on_add = on_sub = on_mul = on_band = on_bor = on_bxor = on_div = on_mod = on_shl = _infix
 
     def on_bandnot(self, e: Op) -> str:
         return f"({self(e.args[0])} & ~{self(e.args[1])})"
@@ -115,17 +113,8 @@ class VecCompiler(ExprVisitor[str]):
     def on_bit(self, e: Op) -> str:
         return f"((({self(e.args[0])} >> {self(e.args[1])}) & 1) != 0)"
 
-    def on_shl(self, e: Op) -> str:
-        return f"({self(e.args[0])} << {self(e.args[1])})"
-
     def on_popcount(self, e: Op) -> str:
         return f"_np.bitwise_count({self(e.args[0])}).astype(_i64)"
-
-    def on_div(self, e: Op) -> str:
-        return f"({self(e.args[0])} // {self(e.args[1])})"
-
-    def on_mod(self, e: Op) -> str:
-        return f"({self(e.args[0])} % {self(e.args[1])})"
 
     def on_select(self, e: Op) -> str:
         index, options = e.args[0], e.args[1:]
