@@ -6,10 +6,11 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
 
+from smp_explorer.ir.span import Span
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError
-from smp_explorer.ir.span import Span
 
 
 @lru_cache(maxsize=None)
@@ -18,11 +19,12 @@ def _parser() -> Lark:
                      maybe_placeholders=True)
 
 
-def _span_of(file: str, meta) -> Span:
+def _span_of(file: str, meta: Meta) -> Span:
     return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
 def _token_span(file: str, tok: Token) -> Span:
+    assert tok.line is not None and tok.column is not None  # the lexer places every token
     return Span(file, tok.line, tok.column, tok.end_line or tok.line,
                 tok.end_column or tok.column + len(tok))
 
@@ -35,7 +37,7 @@ class _ToAst(Transformer):
         super().__init__()
         self.file = file
 
-    def _s(self, meta) -> Span:
+    def _s(self, meta: Meta) -> Span:
         return _span_of(self.file, meta)
 
     # declarations
@@ -278,7 +280,8 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
             msg += f"; expected {_describe_expected(set(expected))}"
         return SpecError(msg, Span(file, line, col, line, col + 1))
     if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        pos = err.pos_in_stream
+        ch = text[pos] if pos is not None and pos < len(text) else "?"
         return SpecError(f"unexpected character {ch!r}", Span(file, line, col, line, col + 1))
     assert isinstance(err, UnexpectedToken)
     tok = err.token
