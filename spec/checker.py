@@ -6,6 +6,7 @@ gotos, loops). Expressions are checked when `spec.lower` elaborates them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from smp_explorer.ir.expr import Const
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
@@ -18,11 +19,11 @@ from smp_explorer.spec.errors import Diagnostics, SpecError
 from smp_explorer.spec.memory import MODELS
 from smp_explorer.spec.parser import parse_text
 from smp_explorer.spec.preludes import load_prelude
-from smp_explorer.spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, SlotDecl,
-                                     Symbol, TypeSym, VarSym)
+from smp_explorer.spec.scope import (DONE, ConstSym, EnumMemberSym, Instance, Layout, ProcSym,
+                                     SlotDecl, Symbol, TypeSym, VarSym)
 from smp_explorer.spec.values import Binding, Scalar, const_value
 
-RESERVED_LABELS = {"Done"}
+RESERVED_LABELS = {DONE}
 
 
 @dataclass
@@ -112,7 +113,7 @@ class _Checker:
         _check_def_body(d.body, self.diag)
         self.out.defs[d.name] = d  # a spec's own def overrides the prelude's
 
-    def _guard(self, fn, *args) -> None:
+    def _guard(self, fn: Callable[..., None], *args: object) -> None:
         try:
             fn(*args)
         except SpecError as err:
@@ -339,13 +340,14 @@ class _Labels:
         self.spans: dict[str, Span] = {}
         self.gotos: list[ast.Goto] = []
 
-    def collect(self, body: tuple[ast.Stmt, ...], require_first: bool = True):
+    def collect(self, body: tuple[ast.Stmt, ...],
+                require_first: bool = True) -> tuple[list[str], dict[str, Span]]:
         if require_first and body and not isinstance(body[0], ast.Labeled):
             self.diag.error("the first statement of a process needs a label (each label starts "
                             "one atomic step)", body[0].span)
         self._block(body, in_with=False)
         for g in self.gotos:
-            if g.label not in self.spans and g.label != "Done":
+            if g.label not in self.spans and g.label != DONE:
                 self.diag.error(f"goto to unknown label '{g.label}'", g.span)
         return self.labels, self.spans
 

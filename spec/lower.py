@@ -27,12 +27,10 @@ from smp_explorer.spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW
                                            MemoryModel, SharedInfo, Usage)
 from smp_explorer.spec.ports import (ObserverMemory, Recorder, SlotAdder, StepMemory, StepPath,
                                      StepPort)
-from smp_explorer.spec.scope import Instance, Layout, ProcSym, VarSym
+from smp_explorer.spec.scope import DONE, Instance, Layout, ProcSym, VarSym
 from smp_explorer.spec.values import ArrayVal, Binding, ByName, Domain, Scalar, Value
 
 MAX_CALL_DEPTH = 16
-
-DONE = "Done"
 
 
 @dataclass
@@ -190,7 +188,8 @@ class _Lowerer:
             assert start is not None
             stmt, cont = start
             pc_value = proc.pc_labels.index(label)
-            path = _Path({}, [op("eq", ir.Ref(inst.pc_slot), Const(pc_value))], [], dict(inst.bound))
+            path = _Path({}, [op("eq", ir.Ref(inst.pc_slot), Const(pc_value))], [],
+                         dict(inst.bound))
             try:
                 finished = list(self._exec(stmt, cont, path, first=True))
             except SpecError as err:
@@ -289,7 +288,8 @@ class _Lowerer:
         return Context(self.c.symbols, self.instance, p.bound, p.env, memory, p.calls,
                        self.c.defs)
 
-    def _run(self, stmts: tuple[ast.Stmt, ...], i: int, cont: _Cont, p: _Path) -> Iterator[_Finished]:
+    def _run(self, stmts: tuple[ast.Stmt, ...], i: int, cont: _Cont,
+             p: _Path) -> Iterator[_Finished]:
         if i >= len(stmts):
             yield from self._continue(cont, p)
         else:
@@ -335,7 +335,7 @@ class _Lowerer:
                 yield from self._exec(s.stmt, cont, p, first=False)
             return
         yield from self._after_calls(_stmt_exprs(s), p,
-                                     lambda q: self._exec_now(s, cont, q, first))
+                                     lambda q: self._exec_now(s, cont, q))
 
     def _after_calls(self, exprs: list[ast.Expr], p: _Path,
                      then: Callable[[_Path], Iterator[_Finished]]) -> Iterator[_Finished]:
@@ -348,11 +348,11 @@ class _Lowerer:
         resume = _Resume(lambda q: self._after_calls(exprs, q, then))
         yield from self._expand(call.func, call.args, id(call), call.span, p, resume)
 
-    def _exec_now(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator[_Finished]:
+    def _exec_now(self, s: ast.Stmt, cont: _Cont, p: _Path) -> Iterator[_Finished]:
         if isinstance(s, ast.CallStmt) and s.func in self.c.defs:
             yield from self._expand(s.func, s.args, id(s), s.span, p, cont)
             return
-        yield from self._exec_plain(s, cont, p, first)
+        yield from self._exec_plain(s, cont, p)
 
     def _expand(self, name: str, args: tuple[ast.Expr, ...], call: int, span: Span, p: _Path,
                 cont: _Cont) -> Iterator[_Finished]:
@@ -371,7 +371,7 @@ class _Lowerer:
         p.depth += 1
         yield from self._run(d.body, 0, _DefExit(call, saved, saved_temps, cont), p)
 
-    def _exec_plain(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator[_Finished]:
+    def _exec_plain(self, s: ast.Stmt, cont: _Cont, p: _Path) -> Iterator[_Finished]:
         if isinstance(s, ast.Assign):
             self._assign(s, p)
             yield from self._continue(cont, p)

@@ -9,6 +9,8 @@ from smp_explorer.ir.types import EnumT, ScalarT, SetT, Type
 from smp_explorer.spec import ast
 from smp_explorer.spec.values import Binding
 
+DONE = "Done"  # the label a process is at once it has terminated
+
 # A variable's slots: an int for a scalar or set, a tuple (one entry per index value) for an array.
 Layout = Union[int, tuple["Layout", ...]]
 
@@ -80,7 +82,7 @@ class ProcSym:
 
     @property
     def pc_labels(self) -> tuple[str, ...]:
-        return (*self.labels, "Done")
+        return (*self.labels, DONE)
 
 
 Symbol = Union[ConstSym, TypeSym, EnumMemberSym, VarSym, ProcSym]
