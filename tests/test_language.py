@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import spec_errors as errors_of
 from smp_explorer.ir.expr import Const, Op, Ref, evaluate
 from smp_explorer.spec import ast
-from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.spec.parser import parse_text
 from smp_explorer.spec.pipeline import model_from_text
 
@@ -30,13 +30,6 @@ trap:
 invariant I: forall c in CPUS: Cpu[c] at trap implies Cpu[c].x >= 0;
 reachable R: exists c in CPUS: Cpu[c] at Done;
 """
-
-
-def errors_of(text: str, consts: dict[str, str] | None = None) -> list[SpecError]:
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        model_from_text(text, "t.spec", consts)
-    err = info.value
-    return err.errors if isinstance(err, SpecErrors) else [err]
 
 
 def where(text: str, consts: dict[str, str] | None = None) -> tuple[int, int, str]:
