@@ -444,8 +444,7 @@ class Elaborator:
         options: list[Value] = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
         sel = options[base.index.value] if isinstance(base.index, Const) else \
             select_value(base.index, options, e.span, ir.index_info(proc.name, 0, "instances"))
-        assert isinstance(sel, Scalar)  # a pc, selected among scalars
-        return Scalar(op("eq", sel.expr, Const(pc)), BOOL)
+        return Scalar(op("eq", sel.expr, Const(pc)), BOOL)  # type: ignore[union-attr]
 
     def _Neg(self, e: ast.Neg, ctx: Context) -> Value:
         return Scalar(op("neg", self.integer(e.operand, ctx)), INT)

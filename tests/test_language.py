@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import spec_errors as errors_of
 from smp_explorer.ir.expr import Const, Op, Ref, evaluate
 from smp_explorer.spec import ast
 from smp_explorer.spec.parser import parse_text
 from smp_explorer.spec.pipeline import model_from_text
+
+from conftest import spec_errors as errors_of
 
 GOOD = """
 // a comment
