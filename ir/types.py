@@ -93,10 +93,6 @@ INT = IntT()
 BOOL = BoolT()
 
 
-def is_int(t: Type) -> bool:
-    return isinstance(t, IntT)
-
-
 def finite_scalar(t: Type) -> TypeGuard[ScalarT]:
     return isinstance(t, (BoolT, EnumT)) or (isinstance(t, IntT) and t.bounded)
 
