@@ -109,6 +109,8 @@ class _Checker:
             raise SpecError(f"def '{d.name}' is defined twice", d.span)
         if len(set(d.params)) != len(d.params):
             raise SpecError(f"def '{d.name}' names a parameter twice", d.span)
+        if "self" in d.params:  # as for locals: `self` is the process instance
+            raise SpecError(f"def '{d.name}': a parameter cannot be named 'self'", d.span)
         own.add(d.name)
         _check_def_body(d.body, self.diag)
         self.out.defs[d.name] = d  # a spec's own def overrides the prelude's

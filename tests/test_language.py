@@ -90,6 +90,7 @@ def test_good_spec_lowers():
     ("var x: 0..3;\ninvariant I: x + true > 0;", 2, 18, "expected an integer"),
     ("var x: 0..3;\ninvariant I: card(x) > 0;", 2, 19, "card() takes a set"),
     ("var x: 3..1;", 1, 8, "empty range"),
+    ("def f(self) { skip; }\nprocess P { a: f(1); }", 1, 1, "cannot be named 'self'"),
 ])
 def test_error_kinds_point_at_line_and_column(text, line, col, fragment):
     got = where(text)
