@@ -17,7 +17,8 @@ The peers are built and run exactly as ../shared/peers/bench.py does: SPIN `spin
 -DSAFETY -DNOREDUCE` (depth-first, no partial-order reduction), `./pan -m<depth> -w<hash> -E
 -c0`; Rumur `rumur --deadlock-detection off --threads 1`, `gcc -std=c11 -O2 -mcx16`. They come
 from the distribution: `apt-get install spin rumur gcc time`. A missing peer is skipped with a
-message. Nothing here is a test: CI does not need the peers.
+message. Nothing here is a test: CI does not need the peers. Our side runs the installed package
+(`pip install -e .`) with the interpreter that runs this script.
 """
 from __future__ import annotations
 

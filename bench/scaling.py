@@ -11,11 +11,10 @@ set of that process and the engine's own storage per state.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 
-from peers import ROOT, ours
+from peers import ours  # bench/ is on the path when this script runs
 
 
 def main() -> int:
@@ -65,10 +64,8 @@ def main() -> int:
         fig.tight_layout()
         fig.savefig(a.png, dpi=100)
         print(f"wrote {a.png}")
-    json.dumps(table)
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "bench"))
     sys.exit(main())

@@ -8,7 +8,7 @@ into one slot per element.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeGuard, Union
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,7 @@ INT = IntT()
 BOOL = BoolT()
 
 
-def is_int(t: Type) -> bool:
-    return isinstance(t, IntT)
-
-
-def finite_scalar(t: Type) -> bool:
+def finite_scalar(t: Type) -> TypeGuard[ScalarT]:
     return isinstance(t, (BoolT, EnumT)) or (isinstance(t, IntT) and t.bounded)
 
 

@@ -11,7 +11,7 @@ from smp_explorer.ir.span import Span
 
 
 def _span() -> Span:
-    return field(compare=False, repr=False)  # type: ignore[return-value]
+    return field(compare=False, repr=False)
 
 
 # ---- expressions -----------------------------------------------------------------

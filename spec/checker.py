@@ -6,33 +6,24 @@ gotos, loops). Expressions are checked when `spec.lower` elaborates them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
-from smp_explorer.spec import ast
-from smp_explorer.spec.elaborate import Context, Elaborator, type_name
-from smp_explorer.spec.errors import Diagnostics, SpecError
+from smp_explorer.ir.expr import Const
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.span import Span
-from smp_explorer.spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
-                        VarSym)
 from smp_explorer.ir.types import (BOOL, ArrayT, EnumT, IntT, ScalarT, SetT, Type, compatible,
-                        show_text,
-                        finite_scalar)
-from smp_explorer.spec.values import Scalar
+                                   finite_scalar, show_text)
+from smp_explorer.spec import ast
+from smp_explorer.spec.elaborate import BUILTINS, INTRINSICS, Context, Elaborator, type_name
+from smp_explorer.spec.errors import Diagnostics, SpecError
+from smp_explorer.spec.memory import MODELS
+from smp_explorer.spec.parser import parse_text
+from smp_explorer.spec.preludes import load_prelude
+from smp_explorer.spec.scope import (DONE, ConstSym, EnumMemberSym, Instance, Layout, ProcSym,
+                                     SlotDecl, Symbol, TypeSym, VarSym)
+from smp_explorer.spec.values import Binding, Scalar, const_value
 
-RESERVED_LABELS = {"Done"}
-
-
-@dataclass
-class SlotDecl:
-    """A slot to create: its display name, type, owner and initial values."""
-
-    name: str
-    type: Type
-    owner: str | None
-    var: str
-    shared: bool
-    init: tuple[int, ...]
-    is_pc: bool = False
-    internal: bool = False  # added by a memory model; shown through its views
+RESERVED_LABELS = {DONE}
 
 
 @dataclass
@@ -46,8 +37,8 @@ class CheckedSpec:
     slots: list[SlotDecl] = field(default_factory=list)
     procs: list[ProcSym] = field(default_factory=list)
     # each action with its parameters and its locals (temporaries of the step)
-    actions: list[tuple[ast.ActionDecl, list[tuple[str, ScalarT]], list[tuple[ast.LocalDecl, Type]]]] \
-        = field(default_factory=list)
+    actions: list[tuple[ast.ActionDecl, list[tuple[str, ScalarT]],
+                        list[tuple[ast.LocalDecl, ScalarT | SetT]]]] = field(default_factory=list)
     properties: list[ast.PropertyDecl] = field(default_factory=list)
 
 
@@ -95,7 +86,6 @@ class _Checker:
 
     # ---- preludes, memory model, definitions ------------------------------------------------
     def _use(self, d: ast.UseDecl) -> None:
-        from smp_explorer.spec.preludes import load_prelude  # the preludes are spec text shipped beside us
         name = ".".join(d.path)
         prelude = load_prelude(name, d.span)
         self.out.uses.append(name)
@@ -104,7 +94,6 @@ class _Checker:
                 self.out.defs[pd.name] = pd
 
     def _memory(self, d: ast.MemoryDecl) -> None:
-        from smp_explorer.spec.memory import MODELS
         if self.out.memory is not None:
             raise SpecError("the memory model is named twice", d.span)
         if d.name not in MODELS:
@@ -114,18 +103,19 @@ class _Checker:
         self.out.memory_span = d.span
 
     def _def(self, d: ast.DefDecl, own: set[str]) -> None:
-        from smp_explorer.spec.elaborate import BUILTINS, INTRINSICS
         if d.name in INTRINSICS or d.name in BUILTINS:
             raise SpecError(f"'{d.name}' is built in and cannot be redefined", d.span)
         if d.name in own:
             raise SpecError(f"def '{d.name}' is defined twice", d.span)
         if len(set(d.params)) != len(d.params):
             raise SpecError(f"def '{d.name}' names a parameter twice", d.span)
+        if "self" in d.params:  # as for locals: `self` is the process instance
+            raise SpecError(f"def '{d.name}': a parameter cannot be named 'self'", d.span)
         own.add(d.name)
         _check_def_body(d.body, self.diag)
         self.out.defs[d.name] = d  # a spec's own def overrides the prelude's
 
-    def _guard(self, fn, *args) -> None:
+    def _guard(self, fn: Callable[..., None], *args: object) -> None:
         try:
             fn(*args)
         except SpecError as err:
@@ -153,20 +143,19 @@ class _Checker:
                     self.diag.errors.append(err)
             if isinstance(value.type, SetT):
                 raise SpecError("a constant must be an integer, a bool or an enum value", d.value.span)
-            self._declare(d.name, ConstSym(d.name, value.expr.value, value.type, d.span), d.span)  # type: ignore[union-attr]
+            self._declare(d.name, ConstSym(d.name, const_value(value), value.type, d.span), d.span)
         elif isinstance(d, ast.TypeDecl):
             t = self.resolve_type(d.type, d.name)
             self._declare(d.name, TypeSym(d.name, t, d.span), d.span)
 
     def _override(self, d: ast.ConstDecl, declared: Scalar) -> Scalar:
         text = self.overrides.pop(d.name)
-        from smp_explorer.spec.parser import parse_text  # local: the parser is only needed for overrides
         where = Span("--const", 1, 1, 1, len(text) + 1)
         try:
-            parsed = parse_text(f"const {d.name} = {text};", "--const")
-            expr = parsed.decls[0].value  # type: ignore[union-attr]
-            value = self.elab.constant(expr, self._ctx())
-        except (SpecError, IndexError, AttributeError):
+            decl = parse_text(f"const {d.name} = {text};", "--const").decls[0]
+            assert isinstance(decl, ast.ConstDecl)  # the text starts with one
+            value = self.elab.constant(decl.value, self._ctx())
+        except SpecError:
             raise SpecError(f"bad value for --const {d.name}={text}: expected a constant "
                             f"expression", where) from None
         if not compatible(value.type, declared.type):
@@ -206,10 +195,10 @@ class _Checker:
             if not finite_scalar(elem):
                 raise SpecError(f"set elements must be a range, an enum or bool, not {elem}",
                                 t.elem.span)
-            if elem.values()[0] < 0 or elem.values()[-1] > 63:  # type: ignore[union-attr]
+            if elem.values()[0] < 0 or elem.values()[-1] > 63:
                 raise SpecError(f"set elements must lie in 0..63 (one bit each); {elem} does not",
                                 t.elem.span)
-            return SetT(elem)  # type: ignore[arg-type]
+            return SetT(elem)
         assert isinstance(t, ast.NamedType)
         sym = self.symbols.get(t.name)
         if isinstance(sym, TypeSym):
@@ -231,7 +220,7 @@ class _Checker:
         it = self.resolve_type(t)
         if not finite_scalar(it):
             raise SpecError(f"an array index must be a range, an enum or bool, not {it}", t.span)
-        return it  # type: ignore[return-value]
+        return it
 
     # ---- variables -----------------------------------------------------------------------
     def _global(self, d: ast.VarDecl) -> None:
@@ -251,14 +240,16 @@ class _Checker:
         self.out.slots.append(SlotDecl(name, t, owner, var, shared, values))
         return len(self.out.slots) - 1
 
-    def _initial_values(self, t: Type, init: ast.Init | None, ctx: Context) -> tuple[int, ...]:
+    def _initial_values(self, t: ScalarT | SetT, init: ast.Init | None,
+                        ctx: Context) -> tuple[int, ...]:
         if isinstance(t, SetT):
-            count = 1 << len(t.elem.values())  # type: ignore[union-attr]
+            assert t.elem is not None  # a declared set type names its elements
+            count = 1 << len(t.elem.values())
             if isinstance(init, ast.AnyValue) and count > 1 << 20:
                 raise SpecError(f"'any' would give {count:,} initial values", init.span)
             domain = t.valid_values() if isinstance(init, ast.AnyValue) else range(0)
         else:
-            domain = t.values()  # type: ignore[union-attr]
+            domain = t.values()
         if isinstance(init, ast.AnyValue):
             return tuple(domain)
         if init is None:
@@ -267,7 +258,7 @@ class _Checker:
         if not compatible(v.type, t) or isinstance(v.type, ArrayT):
             raise SpecError(f"initial value is {type_name(v.type)}, the variable is "
                             f"{type_name(t)}", init.span)
-        value = v.expr.value  # type: ignore[union-attr]
+        value = const_value(v)
         if isinstance(t, SetT):
             if value & ~t.mask():
                 raise SpecError(f"initial value has an element outside {t.elem}", init.span)
@@ -277,23 +268,27 @@ class _Checker:
 
     # ---- processes -------------------------------------------------------------------------
     def _process(self, d: ast.ProcessDecl) -> None:
-        param_type = self._index_type(d.param.type) if d.param else None
+        param_type: ScalarT | None = None
+        # each instance: its name, its parameter's value, and the names its code has bound
+        instances: list[tuple[str, int | None, dict[str, Binding]]] = [(d.name, None, {})]
+        if d.param is not None:
+            param_type = self._index_type(d.param.type)
+            instances = []
+            for value in param_type.values():
+                me = Scalar(Const(value), param_type)
+                instances.append((f"{d.name}[{show_text(param_type, value)}]", value,
+                                  {"self": me, d.param.name: me}))
         labels, spans = _Labels(self.diag).collect(d.body)
         proc = ProcSym(d.name, d, param_type, labels, spans)
         self._declare(d.name, proc, d.span)
-        ids = list(param_type.values()) if param_type else [None]
         for local in d.locals:
             if local.name in ("pc", "self") or (d.param and local.name == d.param.name):
                 raise SpecError(f"a local cannot be named '{local.name}'", local.span)
-        for pid in ids:
-            iname = d.name if pid is None else f"{d.name}[{show_text(param_type, pid)}]"  # type: ignore[arg-type]
+        for iname, pid, bound in instances:
             self.out.slots.append(SlotDecl(f"{iname}.pc", EnumT(f"{d.name} labels", proc.pc_labels),
                                            iname, "pc", False, (0,), is_pc=True))
-            inst = Instance(iname, pid, len(self.out.slots) - 1)
-            ctx = self._ctx()
-            if pid is not None:
-                me = Scalar(_const(pid), param_type)  # type: ignore[arg-type]
-                ctx = ctx.with_bound("self", me).with_bound(d.param.name, me)  # type: ignore[union-attr]
+            inst = Instance(iname, pid, len(self.out.slots) - 1, bound)
+            ctx = self._ctx().rebind(dict(bound))
             seen: set[str] = set()
             for local in d.locals:
                 if local.name in seen:
@@ -330,18 +325,12 @@ class _Checker:
         self.out.actions.append((d, params, temps))
 
     def _property(self, d: ast.PropertyDecl) -> None:
-        from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
         if d.name in (RUNTIME_NAME, DEADLOCK_NAME):
             raise SpecError(f"'{d.name}' is the name of a built-in property", d.span)
         if d.name in self.declared_at:
             raise SpecError(f"'{d.name}' is declared twice", d.span)
         self.declared_at[d.name] = d.span
         self.out.properties.append(d)
-
-
-def _const(v: int):
-    from smp_explorer.ir.expr import Const
-    return Const(v)
 
 
 class _Labels:
@@ -353,13 +342,14 @@ class _Labels:
         self.spans: dict[str, Span] = {}
         self.gotos: list[ast.Goto] = []
 
-    def collect(self, body: tuple[ast.Stmt, ...], require_first: bool = True):
+    def collect(self, body: tuple[ast.Stmt, ...],
+                require_first: bool = True) -> tuple[list[str], dict[str, Span]]:
         if require_first and body and not isinstance(body[0], ast.Labeled):
             self.diag.error("the first statement of a process needs a label (each label starts "
                             "one atomic step)", body[0].span)
         self._block(body, in_with=False)
         for g in self.gotos:
-            if g.label not in self.spans and g.label != "Done":
+            if g.label not in self.spans and g.label != DONE:
                 self.diag.error(f"goto to unknown label '{g.label}'", g.span)
         return self.labels, self.spans
 

@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
+from smp_explorer.ir.span import Span
+from smp_explorer.ir.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type,
+                                   compatible, finite_scalar, index_value, show_text)
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError
-from smp_explorer.ir.span import Span
-from smp_explorer.spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol, TypeSym,
-                        VarSym)
-from smp_explorer.ir.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type, compatible,
-                        finite_scalar, show_text)
 from smp_explorer.spec.memory.base import ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read
-from smp_explorer.spec.values import ArrayVal, ByName, Domain, ProcRef, Scalar, SetMember, Value
+from smp_explorer.spec.scope import (ConstSym, EnumMemberSym, Instance, Layout, ProcSym, Symbol,
+                                     TypeSym, VarSym)
+from smp_explorer.spec.values import (ArrayVal, Binding, ByName, Domain, ProcRef, Scalar,
+                                      SetMember, Value, const_value)
 
 # intrinsics usable in expressions; `store`, `fence` (and `rmw` with its result dropped) are
 # statements, handled by spec.lower
@@ -33,32 +34,23 @@ class Memory:
     """How an expression reaches shared memory. This default reads memory directly, as a
     property or a TLA+-style action does; a CPU's step goes through its memory model."""
 
-    def __init__(self, ctx_read=None):
-        self._read = ctx_read
+    def load(self, ctx: Context, loc: Location, order: str) -> Expr:
+        return mem_read(ctx, loc)
 
-    def load(self, ctx: "Context", loc: Location, order: str) -> Expr:
-        return mem_read(_Reader(ctx), loc)
-
-    def rmw(self, ctx: "Context", loc: Location, name: str, operand: Expr, order: str,
+    def rmw(self, ctx: Context, loc: Location, name: str, operand: Expr, order: str,
             span: Span) -> Expr:
         raise SpecError("an atomic operation can only run inside a process's step", span)
 
-    def cmpxchg(self, ctx, loc, expected, new, order, fail_order, span) -> Expr:
+    def cmpxchg(self, ctx: Context, loc: Location, expected: Expr, new: Expr, order: str,
+                fail_order: str, span: Span) -> Expr:
         raise SpecError("an atomic operation can only run inside a process's step", span)
 
-    def rmw_unless(self, ctx, loc, name, operand, unless, order, fail_order, span) -> Expr:
+    def rmw_unless(self, ctx: Context, loc: Location, name: str, operand: Expr, unless: Expr,
+                   order: str, fail_order: str, span: Span) -> Expr:
         raise SpecError("an atomic operation can only run inside a process's step", span)
 
-    def drained(self, ctx: "Context") -> Expr:
+    def drained(self, ctx: Context) -> Expr:
         return ir.TRUE
-
-
-class _Reader:
-    def __init__(self, ctx: "Context"):
-        self.ctx = ctx
-
-    def read(self, slot: int) -> Expr:
-        return self.ctx.read(slot)
 
 
 DIRECT = Memory()
@@ -70,19 +62,20 @@ class Context:
 
     symbols: dict[str, Symbol]
     instance: Instance | None = None
-    bound: dict[str, Value] = field(default_factory=dict)
+    bound: dict[str, Binding] = field(default_factory=dict)
     env: dict[int, Expr] = field(default_factory=dict)
     memory: Memory = DIRECT
-    call_results: dict[int, Value] = field(default_factory=dict)  # hoisted `def` calls
-    defs: dict[str, object] = field(default_factory=dict)         # name -> ast.DefDecl
+    # results of the `def` calls the step has run (None: the def returned no value)
+    call_results: dict[int, Value | None] = field(default_factory=dict)
+    defs: dict[str, ast.DefDecl] = field(default_factory=dict)
 
     def read(self, slot: int) -> Expr:
         return self.env.get(slot, Ref(slot))
 
-    def with_bound(self, name: str, value: Value) -> "Context":
+    def with_bound(self, name: str, value: Binding) -> Context:
         return self.rebind({**self.bound, name: value})
 
-    def rebind(self, bound: dict[str, Value]) -> "Context":
+    def rebind(self, bound: dict[str, Binding]) -> Context:
         return Context(self.symbols, self.instance, bound, self.env, self.memory,
                        self.call_results, self.defs)
 
@@ -137,7 +130,7 @@ def select_value(index: Expr, options: list[Value], span: Span, info: ir.IndexIn
 def position(t: ScalarT, value: Expr) -> Expr:
     """Position of a value among the values of a finite scalar type."""
     if isinstance(t, IntT):
-        return op("sub", value, Const(t.lo))  # type: ignore[arg-type]
+        return op("sub", value, Const(_index_lo(t)))
     return value
 
 
@@ -186,7 +179,7 @@ class Elaborator:
         v = self.constant(e, ctx)
         if not isinstance(v.type, IntT):
             raise SpecError(f"expected an integer, found {type_name(v.type)}", e.span)
-        return v.expr.value  # type: ignore[union-attr]
+        return const_value(v)
 
     def domain(self, e: ast.Expr, ctx: Context) -> Domain:
         if isinstance(e, ast.Range):
@@ -204,7 +197,7 @@ class Elaborator:
             if isinstance(v.expr, Const):
                 vals = tuple(x for x in elem.values() if x >= 0 and v.expr.value >> x & 1)
                 return Domain(elem, vals)
-            return Domain(elem, tuple(elem.values()), SetMember(v.expr, v.type))
+            return Domain(elem, tuple(elem.values()), SetMember(v.expr))
         raise SpecError(f"expected a set, a range or a type after 'in', found {_describe(v)}", e.span)
 
     def member(self, d: Domain, x: Expr) -> Expr:
@@ -215,8 +208,7 @@ class Elaborator:
             return Const(int(x.value in d.values))
         vals = d.values
         if vals and list(vals) == list(range(vals[0], vals[-1] + 1)):
-            if isinstance(d.elem, IntT) or True:
-                return ir.conj((op("ge", x, Const(vals[0])), op("le", x, Const(vals[-1]))))
+            return ir.conj((op("ge", x, Const(vals[0])), op("le", x, Const(vals[-1]))))
         return ir.disj(tuple(op("eq", x, Const(v)) for v in vals))
 
     # ---- atoms ----------------------------------------------------------------------
@@ -228,7 +220,7 @@ class Elaborator:
 
     def _SelfRef(self, e: ast.SelfRef, ctx: Context) -> Value:
         if "self" in ctx.bound:
-            return ctx.bound["self"]
+            return self._bound(ctx.bound["self"], ctx)
         raise SpecError("'self' is only defined inside a parameterised process", e.span)
 
     def location(self, e: ast.Expr, ctx: Context) -> Location:
@@ -238,18 +230,20 @@ class Elaborator:
                             f"elements), found {_describe(v)}", e.span)
         return v
 
+    def _bound(self, b: Binding, ctx: Context) -> Value:
+        if isinstance(b, ByName):  # a def parameter: the caller's expression, in its scope
+            scope = dict(b.bound)
+            if "VAL" in ctx.bound:  # as the kernel's cond_read macros: VAL is the value read
+                scope["VAL"] = ctx.bound["VAL"]
+            return self.value(b.expr, ctx.rebind(scope))
+        return b
+
     def _Name(self, e: ast.Name, ctx: Context) -> Value:
         if e.id in ctx.bound:
-            b = ctx.bound[e.id]
-            if isinstance(b, ByName):  # a def parameter: the caller's expression, in its scope
-                scope = dict(b.bound)
-                if "VAL" in ctx.bound:  # as the kernel's cond_read macros: VAL is the value read
-                    scope["VAL"] = ctx.bound["VAL"]
-                return self.value(b.expr, ctx.rebind(scope))  # type: ignore[arg-type]
-            return b
+            return self._bound(ctx.bound[e.id], ctx)
         if ctx.instance is not None and e.id in ctx.instance.locals:
-            sym = ctx.instance.locals[e.id]
-            return var_value(ctx, sym.layout, sym.type, f"{ctx.instance.name}.{e.id}")
+            local = ctx.instance.locals[e.id]
+            return var_value(ctx, local.layout, local.type, f"{ctx.instance.name}.{e.id}")
         sym = ctx.symbols.get(e.id)
         if sym is None:
             raise SpecError(f"unknown name '{e.id}'", e.span)
@@ -260,13 +254,14 @@ class Elaborator:
         if isinstance(sym, EnumMemberSym):
             return Scalar(Const(sym.value), sym.type)
         if isinstance(sym, TypeSym):
-            if not finite_scalar(sym.type):
+            t = sym.type
+            if not finite_scalar(t):
                 raise SpecError(f"type '{e.id}' has no finite list of values to range over", e.span)
-            return Domain(sym.type, tuple(sym.type.values()))  # type: ignore[arg-type]
+            return Domain(t, tuple(t.values()))
         if isinstance(sym, ProcSym):
             if sym.param_type is None:
                 return ProcRef(sym.name, Const(0))
-            return Domain(sym.param_type, tuple(i.id for i in sym.instances))  # type: ignore[misc]
+            return Domain(sym.param_type, tuple(sym.param_type.values()))  # the instances' ids
         raise SpecError(f"'{e.id}' cannot be used in an expression", e.span)
 
     def _Call(self, e: ast.Call, ctx: Context) -> Value:
@@ -371,6 +366,7 @@ class Elaborator:
             if not compatible(x.type, elem) or isinstance(x.type, (SetT, ArrayT)):
                 raise SpecError(f"set elements must share one scalar type; found "
                                 f"{type_name(x.type)}", node.span)
+        assert not isinstance(elem, (SetT, ArrayT))  # the loop checked the first item too
         if isinstance(elem, IntT) and not elem.bounded:
             # an integer literal set: the element type is the smallest range holding the constants
             consts = [x.expr.value for x in items if isinstance(x.expr, Const)]
@@ -383,14 +379,12 @@ class Elaborator:
             bit = op("shl", Const(1), x.expr, span=node.span,
                      info=ir.FailureText("set element {value} is negative"))
             mask = op("bor", mask, bit)
-        return Scalar(mask, SetT(elem))  # type: ignore[arg-type]
+        return Scalar(mask, SetT(elem))
 
     # ---- compound ---------------------------------------------------------------------
     def _Index(self, e: ast.Index, ctx: Context) -> Value:
-        if isinstance(e.base, ast.Name) and e.base.id not in ctx.bound and \
-                isinstance(ctx.symbols.get(e.base.id), ProcSym) and \
-                not (ctx.instance and e.base.id in ctx.instance.locals):
-            proc: ProcSym = ctx.symbols[e.base.id]  # type: ignore[assignment]
+        proc = _process_named(e.base, ctx)
+        if proc is not None:
             if proc.param_type is None:
                 raise SpecError(f"process '{proc.name}' is not parameterised; write '{proc.name}' "
                                 "without an index", e.span)
@@ -398,8 +392,8 @@ class Elaborator:
             self._check_index_type(idx, proc.param_type, e.index.span, proc.name)
             pos = position(proc.param_type, idx.expr)
             if isinstance(pos, Const) and not 0 <= pos.value < len(proc.instances):
-                raise SpecError(f"{proc.name} has no instance {show_text(proc.param_type, idx.expr.value)}",  # type: ignore[union-attr]
-                                e.index.span)
+                shown = show_text(proc.param_type, index_value(proc.param_type, pos.value))
+                raise SpecError(f"{proc.name} has no instance {shown}", e.index.span)
             return ProcRef(proc.name, pos)
         base = self.value(e.base, ctx)
         if not isinstance(base, ArrayVal):
@@ -409,8 +403,8 @@ class Elaborator:
         pos = position(base.type.index, idx.expr)
         if isinstance(pos, Const):
             if not 0 <= pos.value < len(base.elems):
-                raise SpecError(f"index {idx.expr.value} is outside {base.type.index} of "  # type: ignore[union-attr]
-                                f"'{base.name}'", e.index.span)
+                raise SpecError(f"index {index_value(base.type.index, pos.value)} is outside "
+                                f"{base.type.index} of '{base.name}'", e.index.span)
             return base.elems[pos.value]
         return select_value(pos, list(base.elems), e.index.span,
                             ir.IndexInfo(base.name, _index_lo(base.type.index), str(base.type.index)))
@@ -426,7 +420,7 @@ class Elaborator:
         if not isinstance(base, ProcRef):
             raise SpecError(f"'.{e.name}' needs a process instance on its left, such as "
                             f"Cpu[c].{e.name}", e.span)
-        proc: ProcSym = ctx.symbols[base.proc]  # type: ignore[assignment]
+        proc = _process(ctx, base.proc)
         if e.name not in proc.instances[0].locals:
             known = ", ".join(proc.instances[0].locals) or "none"
             raise SpecError(f"process '{proc.name}' has no local '{e.name}' (locals: {known})",
@@ -442,12 +436,12 @@ class Elaborator:
         if not isinstance(base, ProcRef):
             raise SpecError("'at' needs a process instance on its left, such as Cpu[c] at label",
                             e.process.span)
-        proc: ProcSym = ctx.symbols[base.proc]  # type: ignore[assignment]
+        proc = _process(ctx, base.proc)
         if e.label not in proc.pc_labels:
             raise SpecError(f"process '{proc.name}' has no label '{e.label}' (labels: "
                             f"{', '.join(proc.pc_labels)})", e.span)
         pc = proc.pc_labels.index(e.label)
-        options = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
+        options: list[Value] = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
         sel = options[base.index.value] if isinstance(base.index, Const) else \
             select_value(base.index, options, e.span, ir.IndexInfo(proc.name, instances=True))
         return Scalar(op("eq", sel.expr, Const(pc)), BOOL)  # type: ignore[union-attr]
@@ -517,14 +511,15 @@ class Elaborator:
                                 f"{type_name(d.elem)}", e.span)
             return Scalar(self.member(d, x.expr), BOOL)
         if o in ("union", "minus"):
-            a, b = self.scalar(e.left, ctx), self.scalar(e.right, ctx)
-            for s, node in ((a, e.left), (b, e.right)):
+            left, right = self.scalar(e.left, ctx), self.scalar(e.right, ctx)
+            for s, node in ((left, e.left), (right, e.right)):
                 if not isinstance(s.type, SetT):
                     raise SpecError(f"'{o}' works on sets, found {type_name(s.type)}", node.span)
-            if not compatible(a.type, b.type):
-                raise SpecError(f"cannot combine {a.type} with {b.type}", e.span)
-            t = a.type if a.type.elem is not None else b.type  # type: ignore[union-attr]
-            return Scalar(op("bor" if o == "union" else "bandnot", a.expr, b.expr), t)
+            if not compatible(left.type, right.type):
+                raise SpecError(f"cannot combine {left.type} with {right.type}", e.span)
+            assert isinstance(left.type, SetT)  # the loop checked both sides
+            t = left.type if left.type.elem is not None else right.type
+            return Scalar(op("bor" if o == "union" else "bandnot", left.expr, right.expr), t)
         raise SpecError(f"unknown operator '{o}'", e.span)
 
     @staticmethod
@@ -534,7 +529,24 @@ class Elaborator:
 
 
 def _index_lo(t: ScalarT) -> int:
-    return t.lo if isinstance(t, IntT) else 0  # type: ignore[return-value]
+    """The first value of an index type: a range's lower bound, else 0."""
+    return t.values()[0]
+
+
+def _process_named(e: ast.Expr, ctx: Context) -> ProcSym | None:
+    """The process a name denotes (`Cpu` in `Cpu[c]`), unless a local or a bound name hides it."""
+    if not isinstance(e, ast.Name) or e.id in ctx.bound or \
+            (ctx.instance is not None and e.id in ctx.instance.locals):
+        return None
+    sym = ctx.symbols.get(e.id)
+    return sym if isinstance(sym, ProcSym) else None
+
+
+def _process(ctx: Context, name: str) -> ProcSym:
+    """The process a `ProcRef` names."""
+    proc = ctx.symbols[name]
+    assert isinstance(proc, ProcSym)
+    return proc
 
 
 def _describe(v: Value) -> str:

@@ -8,29 +8,29 @@ Each finished path is one action: guard, simultaneous updates, and the checks to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
-from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.bounds import decide
 from smp_explorer.ir.expr import Const, Expr, op
 from smp_explorer.ir.model import Action, Check, Model, ProcessInstance, Slot
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
+from smp_explorer.ir.span import Span
+from smp_explorer.ir.types import (ArrayT, IntT, ScalarT, SetT, Type, compatible, index_value,
+                                   show_text)
 from smp_explorer.spec import ast
 from smp_explorer.spec.checker import CheckedSpec
 from smp_explorer.spec.elaborate import INTRINSICS, Context, Elaborator, position, type_name
 from smp_explorer.spec.errors import Diagnostics, SpecError
-from smp_explorer.ir.span import Span
-from smp_explorer.spec.scope import Instance, Layout, ProcSym, VarSym
-from smp_explorer.ir.types import ArrayT, IntT, SetT, Type, compatible, index_value, show_text
 from smp_explorer.spec.memory import DEFAULT_CAPACITY, MODELS
-from smp_explorer.spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location, MemoryModel,
-                              SharedInfo, Usage)
-from smp_explorer.spec.memory.ports import ObserverMemory, Recorder, SlotAdder, StepMemory, StepPort
-from smp_explorer.spec.values import ArrayVal, ByName, Domain, Scalar, Value
+from smp_explorer.spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location,
+                                           MemoryModel, SharedInfo, Usage)
+from smp_explorer.spec.ports import (ObserverMemory, Recorder, SlotAdder, StepMemory, StepPath,
+                                     StepPort)
+from smp_explorer.spec.scope import DONE, Instance, Layout, ProcSym, VarSym
+from smp_explorer.spec.values import ArrayVal, Binding, ByName, Domain, Scalar, Value
 
 MAX_CALL_DEPTH = 16
-
-DONE = "Done"
 
 
 @dataclass
@@ -38,17 +38,21 @@ class _Path:
     env: dict[int, Expr]
     guard: list[Expr]
     checks: list[Check]
-    bound: dict[str, Value]
+    bound: dict[str, Binding]
     temps: dict[str, Type] = field(default_factory=dict)  # step temporaries (action locals, let)
     choices: list[tuple[int, int]] = field(default_factory=list)  # (pseudo-slot, how many)
-    calls: dict[int, Value] = field(default_factory=dict)  # results of hoisted def calls
+    # results of hoisted def calls (None: the def returned no value)
+    calls: dict[int, Value | None] = field(default_factory=dict)
     depth: int = 0
     stores: int = 0  # buffered writes so far in this step (the usage pass counts them)
 
-    def fork(self) -> "_Path":
+    def fork(self) -> _Path:
         return _Path(dict(self.env), list(self.guard), list(self.checks), dict(self.bound),
                      dict(self.temps), list(self.choices), dict(self.calls), self.depth,
                      self.stores)
+
+
+_Finished = tuple[_Path, str]  # a path at the end of its step, and the label it goes to next
 
 
 # A continuation: what runs after the current statement.
@@ -67,7 +71,7 @@ class _Loop:
 @dataclass(frozen=True)
 class _Unbind:
     name: str
-    previous: Value | None
+    previous: Binding | None
     next: "_Cont"
 
 
@@ -78,7 +82,7 @@ class _ForNext:
     var: str
     values: tuple[Value, ...]
     body: tuple[ast.Stmt, ...]
-    previous: Value | None
+    previous: Binding | None
     next: "_Cont"
 
 
@@ -87,8 +91,8 @@ class _DefExit:
     """The end of an expanded def: store its result, restore the caller's names, go on."""
 
     call: int                 # id of the call node (None result for a statement call)
-    saved: dict
-    saved_temps: dict
+    saved: dict[str, Binding]
+    saved_temps: dict[str, Type]
     next: "_Cont"
 
 
@@ -96,7 +100,7 @@ class _DefExit:
 class _Resume:
     """Go on with a statement whose def calls have all run."""
 
-    fn: object  # (path) -> iterator of finished paths
+    fn: Callable[[_Path], Iterator[_Finished]]
 
 
 _Cont = Union[_Seq, _Loop, _Unbind, _ForNext, _DefExit, _Resume, None]
@@ -112,7 +116,7 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
     if name not in MODELS:
         raise SpecError(f"unknown memory model '{name}' (known: {', '.join(MODELS)})",
                         checked.memory_span if memory is None else None)
-    usage = Usage()
+    usage = Usage([inst.name for proc in checked.procs for inst in proc.instances])
     _Lowerer(checked, source, lambda shared, alloc: Recorder(shared, usage, alloc, 1)).run()
     # A step is atomic: it cannot wait for a flush halfway, so a buffer must hold all the
     # stores of one step, or that step could never run.
@@ -127,27 +131,22 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
 
 
 class _Lowerer:
-    def __init__(self, checked: CheckedSpec, source: str, make_memory):
+    def __init__(self, checked: CheckedSpec, source: str,
+                 make_memory: Callable[[SharedInfo, SlotAdder], MemoryModel]):
         self.c = checked
         self.slots = list(checked.slots)
-        cpus = [inst.name for proc in checked.procs for inst in proc.instances]
         shared_slots = [i for i, sd in enumerate(self.slots) if sd.shared]
         self.shared = SharedInfo(shared_slots, [self.slots[i].name for i in shared_slots],
                                  [self.slots[i].type for i in shared_slots])
-        self.usage_cpus = cpus
-        self.mm: MemoryModel = make_memory(self.shared, SlotAdder(self.slots))
-        if not self.mm.cpus:
-            self.mm.cpus = cpus
-        if hasattr(self.mm.usage, "cpus") and not self.mm.usage.cpus:
-            self.mm.usage.cpus = cpus
+        self.mm = make_memory(self.shared, SlotAdder(self.slots))
         self.source_lines = source.splitlines()
         self.elab = Elaborator()
         self.diag = Diagnostics()
-        self.seen_errors: set[tuple] = set()
+        self.seen_errors: set[tuple[str, Span | None]] = set()
         self.actions: list[Action] = []
         self.assert_names: dict[Span, str] = {}
         self.instance: Instance | None = None
-        self.ranges = [(s.type.values()[0], s.type.values()[-1]) for s in self.slots]  # type: ignore[union-attr]
+        self.ranges = [(s.type.values()[0], s.type.values()[-1]) for s in self.slots]
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> Model:
@@ -184,16 +183,13 @@ class _Lowerer:
 
     def _instance(self, proc: ProcSym, inst: Instance) -> None:
         self.instance = inst
-        bound: dict[str, Value] = {}
-        if inst.id is not None:
-            me = Scalar(Const(inst.id), proc.param_type)  # type: ignore[arg-type]
-            bound = {"self": me, proc.decl.param.name: me}  # type: ignore[union-attr]
         for label in proc.labels:
             start = self._find_label(proc.decl.body, label, None)
             assert start is not None
             stmt, cont = start
             pc_value = proc.pc_labels.index(label)
-            path = _Path({}, [op("eq", ir.Ref(inst.pc_slot), Const(pc_value))], [], dict(bound))
+            path = _Path({}, [op("eq", ir.Ref(inst.pc_slot), Const(pc_value))], [],
+                         dict(inst.bound))
             try:
                 finished = list(self._exec(stmt, cont, path, first=True))
             except SpecError as err:
@@ -204,7 +200,8 @@ class _Lowerer:
                 self._emit(f"{inst.name}: {label}", inst.name, label, stmt.span, p)
         self.instance = None
 
-    def _find_label(self, stmts: tuple[ast.Stmt, ...], label: str, cont: _Cont):
+    def _find_label(self, stmts: tuple[ast.Stmt, ...], label: str,
+                    cont: _Cont) -> tuple[ast.Stmt, _Cont] | None:
         """The labelled statement and the continuation that follows it."""
         for i, s in enumerate(stmts):
             after = _Seq(stmts, i + 1, cont)
@@ -213,7 +210,7 @@ class _Lowerer:
                 return found
         return None
 
-    def _find_in(self, s: ast.Stmt, label: str, after: _Cont):
+    def _find_in(self, s: ast.Stmt, label: str, after: _Cont) -> tuple[ast.Stmt, _Cont] | None:
         if isinstance(s, ast.Labeled):
             if s.label == label:
                 return s, after
@@ -230,19 +227,21 @@ class _Lowerer:
                     return found
         return None
 
-    def _tla_action(self, decl: ast.ActionDecl, params: list[tuple[str, object]],
-                    temps: list[tuple[ast.LocalDecl, Type]]) -> None:
+    def _tla_action(self, decl: ast.ActionDecl, params: list[tuple[str, ScalarT]],
+                    temps: list[tuple[ast.LocalDecl, ScalarT | SetT]]) -> None:
         self.instance = None
-        combos: list[dict[str, Value]] = [{}]
-        for name, t in params:
-            combos = [{**c, name: Scalar(Const(v), t)} for c in combos for v in t.values()]  # type: ignore[attr-defined]
+        types = dict(params)
+        combos: list[dict[str, int]] = [{}]  # one per combination of parameter values
+        for param, t in params:
+            combos = [{**c, param: v} for c in combos for v in t.values()]
         for combo in combos:
-            shown = ", ".join(show_text(v.type, v.expr.value) for v in combo.values())  # type: ignore[arg-type]
+            shown = ", ".join(show_text(types[param], v) for param, v in combo.items())
             name = f"{decl.name}({shown})" if params else decl.name
-            path = _Path({}, [], [], dict(combo))
+            path = _Path({}, [], [], {param: Scalar(Const(v), types[param])
+                                      for param, v in combo.items()})
             try:
-                for local, t in temps:
-                    self._bind_temp(local, t, path)
+                for local, local_type in temps:
+                    self._bind_temp(local, local_type, path)
                 finished = list(self._run(decl.body, 0, None, path))
             except SpecError as err:
                 self._error(err)
@@ -250,9 +249,12 @@ class _Lowerer:
             for p, _target in finished:
                 self._emit(name, None, None, decl.span, p)
 
-    def _bind_temp(self, local: ast.LocalDecl, t: Type, path: _Path) -> None:
-        value = Scalar(Const(t.values()[0]), t) if local.init is None else \
-            self.elab.constant(local.init, self._ctx(path))  # type: ignore[union-attr, arg-type]
+    def _bind_temp(self, local: ast.LocalDecl, t: ScalarT | SetT, path: _Path) -> None:
+        if local.init is None:
+            value = Scalar(Const(t.values()[0]), t)
+        else:
+            assert not isinstance(local.init, ast.AnyValue)  # the checker refused `any` here
+            value = self.elab.constant(local.init, self._ctx(path))
         if not compatible(value.type, t):
             raise SpecError(f"initial value is {type_name(value.type)}, the local is "
                             f"{type_name(t)}", local.span)
@@ -286,13 +288,14 @@ class _Lowerer:
         return Context(self.c.symbols, self.instance, p.bound, p.env, memory, p.calls,
                        self.c.defs)
 
-    def _run(self, stmts: tuple[ast.Stmt, ...], i: int, cont: _Cont, p: _Path) -> Iterator:
+    def _run(self, stmts: tuple[ast.Stmt, ...], i: int, cont: _Cont,
+             p: _Path) -> Iterator[_Finished]:
         if i >= len(stmts):
             yield from self._continue(cont, p)
         else:
             yield from self._exec(stmts[i], _Seq(stmts, i + 1, cont), p, first=False)
 
-    def _continue(self, cont: _Cont, p: _Path) -> Iterator:
+    def _continue(self, cont: _Cont, p: _Path) -> Iterator[_Finished]:
         if cont is None:
             yield p, DONE
         elif isinstance(cont, _Seq):
@@ -300,12 +303,12 @@ class _Lowerer:
         elif isinstance(cont, _Loop):
             yield p, cont.label
         elif isinstance(cont, _DefExit):
-            p.calls.setdefault(cont.call, None)  # type: ignore[arg-type]
+            p.calls.setdefault(cont.call, None)
             p.bound, p.temps = dict(cont.saved), dict(cont.saved_temps)
             p.depth -= 1
             yield from self._continue(cont.next, p)
         elif isinstance(cont, _Resume):
-            yield from cont.fn(p)  # type: ignore[operator]
+            yield from cont.fn(p)
         elif isinstance(cont, _ForNext):
             if cont.values:
                 p.bound[cont.var] = cont.values[0]
@@ -320,7 +323,7 @@ class _Lowerer:
                 p.bound[cont.name] = cont.previous
             yield from self._continue(cont.next, p)
 
-    def _exec(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
+    def _exec(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator[_Finished]:
         if isinstance(s, ast.Labeled):
             if not first:  # reaching another label ends the step
                 yield p, s.label
@@ -332,9 +335,10 @@ class _Lowerer:
                 yield from self._exec(s.stmt, cont, p, first=False)
             return
         yield from self._after_calls(_stmt_exprs(s), p,
-                                     lambda q: self._exec_now(s, cont, q, first))
+                                     lambda q: self._exec_now(s, cont, q))
 
-    def _after_calls(self, exprs: list[ast.Expr], p: _Path, then) -> Iterator:
+    def _after_calls(self, exprs: list[ast.Expr], p: _Path,
+                     then: Callable[[_Path], Iterator[_Finished]]) -> Iterator[_Finished]:
         """Run the def calls inside `exprs` (innermost first, left to right), then `then`."""
         pending = [c for c in _calls_in(exprs, self.c.defs) if id(c) not in p.calls]
         if not pending:
@@ -344,14 +348,14 @@ class _Lowerer:
         resume = _Resume(lambda q: self._after_calls(exprs, q, then))
         yield from self._expand(call.func, call.args, id(call), call.span, p, resume)
 
-    def _exec_now(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
+    def _exec_now(self, s: ast.Stmt, cont: _Cont, p: _Path) -> Iterator[_Finished]:
         if isinstance(s, ast.CallStmt) and s.func in self.c.defs:
             yield from self._expand(s.func, s.args, id(s), s.span, p, cont)
             return
-        yield from self._exec_plain(s, cont, p, first)
+        yield from self._exec_plain(s, cont, p)
 
     def _expand(self, name: str, args: tuple[ast.Expr, ...], call: int, span: Span, p: _Path,
-                cont: _Cont) -> Iterator:
+                cont: _Cont) -> Iterator[_Finished]:
         """Expand a def inline: its parameters are the caller's argument expressions."""
         d = self.c.defs[name]
         if len(args) != len(d.params):
@@ -360,14 +364,14 @@ class _Lowerer:
         if p.depth >= MAX_CALL_DEPTH:
             raise SpecError(f"definitions call each other too deeply (through '{name}')", span)
         saved, saved_temps = dict(p.bound), dict(p.temps)
-        bound: dict[str, Value] = {k: v for k, v in saved.items() if k == "self"}
+        bound: dict[str, Binding] = {k: v for k, v in saved.items() if k == "self"}
         for param, arg in zip(d.params, args):
             bound[param] = ByName(arg, saved)
         p.bound, p.temps = bound, {}
         p.depth += 1
         yield from self._run(d.body, 0, _DefExit(call, saved, saved_temps, cont), p)
 
-    def _exec_plain(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator:
+    def _exec_plain(self, s: ast.Stmt, cont: _Cont, p: _Path) -> Iterator[_Finished]:
         if isinstance(s, ast.Assign):
             self._assign(s, p)
             yield from self._continue(cont, p)
@@ -414,11 +418,11 @@ class _Lowerer:
         elif isinstance(s, ast.Skip):
             yield from self._continue(cont, p)
         elif isinstance(s, ast.Let):
-            v = self.elab.scalar(s.value, self._ctx(p))
-            if isinstance(v.type, IntT):
-                v = Scalar(v.expr, IntT())  # a temporary is an unbounded integer
-            p.bound[s.name] = v
-            p.temps[s.name] = v.type
+            temp = self.elab.scalar(s.value, self._ctx(p))
+            if isinstance(temp.type, IntT):
+                temp = Scalar(temp.expr, IntT())  # a temporary is an unbounded integer
+            p.bound[s.name] = temp
+            p.temps[s.name] = temp.type
             yield from self._continue(cont, p)
         elif isinstance(s, ast.Return):
             exit_ = _def_exit(cont)
@@ -434,7 +438,7 @@ class _Lowerer:
         else:  # pragma: no cover - the grammar has no other statements
             raise SpecError(f"unsupported statement {type(s).__name__}", s.span)
 
-    def _while(self, w: ast.While, label: str, cont: _Cont, p: _Path) -> Iterator:
+    def _while(self, w: ast.While, label: str, cont: _Cont, p: _Path) -> Iterator[_Finished]:
         c = self.elab.boolean(w.cond, self._ctx(p))
         if c != ir.FALSE:
             q = p.fork()
@@ -501,7 +505,7 @@ class _Lowerer:
     def _store_shared(self, p: _Path, loc: Location, value: Value, order: str, span: Span,
                       value_span: Span) -> None:
         v = self._as_scalar_of(value, loc.type, value_span)
-        self._range_check(p, v, loc.type, loc.name, span)
+        self.range_check(p, v, loc.type, loc.name, span)
         cpu = self.instance.name if self.instance is not None else ""
         port = StepPort(self, p, cpu, span)
         if self.instance is None:  # a TLA+-style action: memory directly
@@ -515,8 +519,8 @@ class _Lowerer:
         if self._is_location(target, p):
             where = self.elab.value(_target_expr(target), ctx)
             if isinstance(where, Location):
-                value = self.elab.scalar(s.value, ctx)
-                self._store_shared(p, where, value, "plain", s.span, s.value.span)
+                self._store_shared(p, where, self.elab.scalar(s.value, ctx), "plain", s.span,
+                                   s.value.span)
             else:  # a whole shared array: one store per element, in index order
                 self._store_array(p, where, self.elab.value(s.value, ctx), s, ctx)
             return
@@ -534,7 +538,7 @@ class _Lowerer:
                 raise SpecError(f"'{target.name}' is not an array", target.span)
             t = p.temps[target.name]
             v = self._as_scalar_of(value, t, s.value.span)
-            self._range_check(p, v, t, target.name, s.span)
+            self.range_check(p, v, t, target.name, s.span)
             p.bound[target.name] = Scalar(v, t)
             return
         sym = self._variable(target.name, target.span, p)
@@ -552,12 +556,13 @@ class _Lowerer:
                     raise SpecError(f"'{nm}' is indexed by {type_name(t.index)}, found "
                                     f"{type_name(idx.type)}", index_expr.span)
                 pos = position(t.index, idx.expr)
-                n = len(layout)  # type: ignore[arg-type]
+                assert isinstance(layout, tuple)  # an array's layout
+                n = len(layout)
                 if isinstance(pos, Const):
                     if not 0 <= pos.value < n:
-                        raise SpecError(f"index {idx.expr.value} is outside {t.index} of "  # type: ignore[union-attr]
-                                        f"'{nm}'", index_expr.span)
-                    new_parts.append((layout[pos.value], cond, t.elem,  # type: ignore[index]
+                        raise SpecError(f"index {index_value(t.index, pos.value)} is outside "
+                                        f"{t.index} of '{nm}'", index_expr.span)
+                    new_parts.append((layout[pos.value], cond, t.elem,
                                       f"{nm}[{show_text(t.index, index_value(t.index, pos.value))}]"))
                     continue
                 in_bounds = ir.conj((op("ge", pos, Const(0)), op("lt", pos, Const(n))))
@@ -565,7 +570,7 @@ class _Lowerer:
                                       f"index {{value}} is outside {t.index} of '{nm}'",
                                       index_expr.span, idx.expr))
                 for k in range(n):
-                    new_parts.append((layout[k], ir.conj((cond, op("eq", pos, Const(k)))),  # type: ignore[index]
+                    new_parts.append((layout[k], ir.conj((cond, op("eq", pos, Const(k)))),
                                       t.elem, f"{nm}[{show_text(t.index, index_value(t.index, k))}]"))
             parts = new_parts
         for layout, cond, t, nm in parts:
@@ -590,7 +595,7 @@ class _Lowerer:
         b = p.bound.get(target.name)
         if isinstance(b, ByName):
             try:
-                v = self.elab.value(b.expr, self._ctx(p).rebind(b.bound))  # type: ignore[arg-type]
+                v = self.elab.value(b.expr, self._ctx(p).rebind(b.bound))
             except SpecError:
                 return False
             return isinstance(v, (Location, ArrayVal)) and _is_shared_value(v)
@@ -618,16 +623,17 @@ class _Lowerer:
             if not isinstance(value, ArrayVal) or value.type != t:
                 raise SpecError(f"'{name}' is {type_name(t)}; the value is "
                                 f"{_value_kind(value)}", s.value.span)
-            for sub, elem in zip(layout, value.elems):  # type: ignore[arg-type]
+            assert isinstance(layout, tuple)  # an array's layout
+            for sub, elem in zip(layout, value.elems):
                 self._store(p, sub, cond, t.elem, elem, name, s)
             return
         assert isinstance(layout, int)
         v = self._as_scalar_of(value, t, s.value.span)
         if cond != ir.TRUE:
-            self._range_check(p, v, t, name, s.span, cond)
+            self.range_check(p, v, t, name, s.span, cond)
             v = op("ite", cond, v, p.env.get(layout, ir.Ref(layout)))
         else:
-            self._range_check(p, v, t, name, s.span)
+            self.range_check(p, v, t, name, s.span)
         p.env[layout] = v
 
     def _as_scalar_of(self, value: Value, t: Type, span: Span) -> Expr:
@@ -635,10 +641,11 @@ class _Lowerer:
             raise SpecError(f"cannot assign {_value_kind(value)} to a variable of type {t}", span)
         return value.expr
 
-    def _range_check(self, p: _Path, v: Expr, t: Type, name: str, span: Span,
-                     when: Expr = ir.TRUE) -> None:
-        if isinstance(t, IntT) and t.bounded:
-            ok = ir.conj((op("ge", v, Const(t.lo)), op("le", v, Const(t.hi))))  # type: ignore[arg-type]
+    def range_check(self, p: StepPath, v: Expr, t: Type, name: str, span: Span | None,
+                    when: Expr = ir.TRUE) -> None:
+        """Check, when the action fires, that a value stored in a variable of type t fits it."""
+        if isinstance(t, IntT) and t.lo is not None and t.hi is not None:
+            ok = ir.conj((op("ge", v, Const(t.lo)), op("le", v, Const(t.hi))))
             message = f"{name} would become {{value}}, outside {t}"
         elif isinstance(t, SetT) and t.elem is not None:
             ok = op("eq", op("bandnot", v, Const(t.mask())), Const(0))
@@ -712,11 +719,11 @@ def _stmt_exprs(s: ast.Stmt) -> list[ast.Expr]:
     return []
 
 
-def _calls_in(exprs: list[ast.Expr], defs: dict) -> list[ast.Call]:
+def _calls_in(exprs: list[ast.Expr], defs: dict[str, ast.DefDecl]) -> list[ast.Call]:
     """Calls of definitions inside expressions, innermost first, left to right."""
     out: list[ast.Call] = []
 
-    def walk(e) -> None:
+    def walk(e: object) -> None:
         if isinstance(e, ast.Quant):
             return  # a call under a quantifier cannot run before the step; reported later
         for name in getattr(e, "__dataclass_fields__", {}):

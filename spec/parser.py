@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
 
+from smp_explorer.ir.span import Span
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError
-from smp_explorer.ir.span import Span
 
 
 @lru_cache(maxsize=None)
@@ -18,230 +20,231 @@ def _parser() -> Lark:
                      maybe_placeholders=True)
 
 
-def _span_of(file: str, meta) -> Span:
+def _span_of(file: str, meta: Meta) -> Span:
     return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
 def _token_span(file: str, tok: Token) -> Span:
+    assert tok.line is not None and tok.column is not None  # the lexer places every token
     return Span(file, tok.line, tok.column, tok.end_line or tok.line,
                 tok.end_column or tok.column + len(tok))
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer[Token, ast.SpecFile]):
     """Builds nodes only; every check happens in `spec.checker`."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str) -> None:
         super().__init__()
         self.file = file
 
-    def _s(self, meta) -> Span:
+    def _s(self, meta: Meta) -> Span:
         return _span_of(self.file, meta)
 
     # declarations
-    def start(self, meta, items):
+    def start(self, meta: Meta, items: list[Any]) -> ast.SpecFile:
         return ast.SpecFile(self.file, tuple(items))
 
-    def const_decl(self, meta, c):
+    def const_decl(self, meta: Meta, c: list[Any]) -> ast.ConstDecl:
         return ast.ConstDecl(str(c[0]), c[1], self._s(meta))
 
-    def memory_decl(self, meta, c):
+    def memory_decl(self, meta: Meta, c: list[Any]) -> ast.MemoryDecl:
         return ast.MemoryDecl(str(c[0]), self._s(meta))
 
-    def use_decl(self, meta, c):
+    def use_decl(self, meta: Meta, c: list[Any]) -> ast.UseDecl:
         return ast.UseDecl(tuple(str(x) for x in c), self._s(meta))
 
-    def def_decl(self, meta, c):
+    def def_decl(self, meta: Meta, c: list[Any]) -> ast.DefDecl:
         name, *rest = c
         params = tuple(str(x) for x in rest if isinstance(x, Token))
         body = tuple(x for x in rest if x is not None and not isinstance(x, Token))
         return ast.DefDecl(str(name), params, body, self._s(meta))
 
-    def let(self, meta, c):
+    def let(self, meta: Meta, c: list[Any]) -> ast.Let:
         return ast.Let(str(c[0]), c[1], self._s(meta))
 
-    def return_(self, meta, c):
+    def return_(self, meta: Meta, c: list[Any]) -> ast.Return:
         return ast.Return(c[0], self._s(meta))
 
-    def call_stmt(self, meta, c):
+    def call_stmt(self, meta: Meta, c: list[Any]) -> ast.CallStmt:
         return ast.CallStmt(str(c[0]), tuple(x for x in c[1:] if x is not None), self._s(meta))
 
-    def type_decl(self, meta, c):
+    def type_decl(self, meta: Meta, c: list[Any]) -> ast.TypeDecl:
         return ast.TypeDecl(str(c[0]), c[1], self._s(meta))
 
-    def var_decl(self, meta, c):
+    def var_decl(self, meta: Meta, c: list[Any]) -> ast.VarDecl:
         return ast.VarDecl(str(c[0]), str(c[1]), c[2], c[3], self._s(meta))
 
-    def init_any(self, meta, c):
+    def init_any(self, meta: Meta, c: list[Any]) -> ast.AnyValue:
         return ast.AnyValue(self._s(meta))
 
-    def local_decl(self, meta, c):
+    def local_decl(self, meta: Meta, c: list[Any]) -> ast.LocalDecl:
         return ast.LocalDecl(str(c[0]), c[1], c[2], self._s(meta))
 
-    def param(self, meta, c):
+    def param(self, meta: Meta, c: list[Any]) -> ast.Param:
         return ast.Param(str(c[0]), c[1], self._s(meta))
 
-    def proc_param(self, meta, c):
+    def proc_param(self, meta: Meta, c: list[Any]) -> ast.Param:
         return ast.Param(str(c[0]), c[1], self._s(meta))
 
-    def action_params(self, meta, c):
+    def action_params(self, meta: Meta, c: list[Any]) -> tuple[ast.Param, ...]:
         return tuple(p for p in c if p is not None)
 
-    def process_decl(self, meta, c):
+    def process_decl(self, meta: Meta, c: list[Any]) -> ast.ProcessDecl:
         name, param, *rest = c
         locals_ = tuple(x for x in rest if isinstance(x, ast.LocalDecl))
         body = tuple(x for x in rest if not isinstance(x, ast.LocalDecl))
         return ast.ProcessDecl(str(name), param, locals_, body, self._s(meta))
 
-    def action_decl(self, meta, c):
+    def action_decl(self, meta: Meta, c: list[Any]) -> ast.ActionDecl:
         name, params, *rest = c
         locals_ = tuple(x for x in rest if isinstance(x, ast.LocalDecl))
         body = tuple(x for x in rest if not isinstance(x, ast.LocalDecl))
         return ast.ActionDecl(str(name), params or (), locals_, body, self._s(meta))
 
-    def invariant_decl(self, meta, c):
+    def invariant_decl(self, meta: Meta, c: list[Any]) -> ast.PropertyDecl:
         return ast.PropertyDecl("invariant", str(c[0]), c[1], self._s(meta))
 
-    def reachable_decl(self, meta, c):
+    def reachable_decl(self, meta: Meta, c: list[Any]) -> ast.PropertyDecl:
         return ast.PropertyDecl("reachable", str(c[0]), c[1], self._s(meta))
 
     # types
-    def t_bool(self, meta, c):
+    def t_bool(self, meta: Meta, c: list[Any]) -> ast.BoolType:
         return ast.BoolType(self._s(meta))
 
-    def t_range(self, meta, c):
+    def t_range(self, meta: Meta, c: list[Any]) -> ast.RangeType:
         return ast.RangeType(c[0], c[1], self._s(meta))
 
-    def t_enum(self, meta, c):
+    def t_enum(self, meta: Meta, c: list[Any]) -> ast.EnumType:
         return ast.EnumType(tuple(str(x) for x in c), self._s(meta))
 
-    def t_array(self, meta, c):
+    def t_array(self, meta: Meta, c: list[Any]) -> ast.ArrayType:
         return ast.ArrayType(c[0], c[1], self._s(meta))
 
-    def t_set(self, meta, c):
+    def t_set(self, meta: Meta, c: list[Any]) -> ast.SetType:
         return ast.SetType(c[0], self._s(meta))
 
-    def t_name(self, meta, c):
+    def t_name(self, meta: Meta, c: list[Any]) -> ast.NamedType:
         return ast.NamedType(str(c[0]), self._s(meta))
 
     # statements
-    def labeled(self, meta, c):
+    def labeled(self, meta: Meta, c: list[Any]) -> ast.Labeled:
         return ast.Labeled(str(c[0]), c[1], self._s(meta))
 
-    def assign(self, meta, c):
+    def assign(self, meta: Meta, c: list[Any]) -> ast.Assign:
         return ast.Assign(c[0], c[1], self._s(meta))
 
-    def target(self, meta, c):
+    def target(self, meta: Meta, c: list[Any]) -> ast.Target:
         return ast.Target(str(c[0]), tuple(c[1:]), self._s(meta))
 
-    def await_(self, meta, c):
+    def await_(self, meta: Meta, c: list[Any]) -> ast.Await:
         return ast.Await(c[0], self._s(meta))
 
-    def if_stmt(self, meta, c):
+    def if_stmt(self, meta: Meta, c: list[Any]) -> ast.If:
         cond, then, else_ = c
         if isinstance(else_, ast.If):
             else_ = (else_,)
         return ast.If(cond, then, else_, self._s(meta))
 
-    def block(self, meta, c):
+    def block(self, meta: Meta, c: list[Any]) -> tuple[ast.Stmt, ...]:
         return tuple(c)
 
-    def while_(self, meta, c):
+    def while_(self, meta: Meta, c: list[Any]) -> ast.While:
         return ast.While(c[0], c[1], self._s(meta))
 
-    def goto(self, meta, c):
+    def goto(self, meta: Meta, c: list[Any]) -> ast.Goto:
         return ast.Goto(str(c[0]), self._s(meta))
 
-    def either(self, meta, c):
+    def either(self, meta: Meta, c: list[Any]) -> ast.Either:
         return ast.Either(tuple(c), self._s(meta))
 
-    def with_(self, meta, c):
+    def with_(self, meta: Meta, c: list[Any]) -> ast.With:
         return ast.With(str(c[0]), c[1], c[2], self._s(meta))
 
-    def for_(self, meta, c):
+    def for_(self, meta: Meta, c: list[Any]) -> ast.For:
         return ast.For(str(c[0]), c[1], c[2], self._s(meta))
 
-    def assert_(self, meta, c):
+    def assert_(self, meta: Meta, c: list[Any]) -> ast.Assert:
         msg = None if c[1] is None else _unquote(str(c[1]))
         return ast.Assert(c[0], msg, self._s(meta))
 
-    def skip(self, meta, c):
+    def skip(self, meta: Meta, c: list[Any]) -> ast.Skip:
         return ast.Skip(self._s(meta))
 
-    def terminate(self, meta, c):
+    def terminate(self, meta: Meta, c: list[Any]) -> ast.Terminate:
         return ast.Terminate(self._s(meta))
 
     # expressions
-    def forall(self, meta, c):
+    def forall(self, meta: Meta, c: list[Any]) -> ast.Quant:
         return ast.Quant("forall", str(c[0]), c[1], c[2], self._s(meta))
 
-    def exists(self, meta, c):
+    def exists(self, meta: Meta, c: list[Any]) -> ast.Quant:
         return ast.Quant("exists", str(c[0]), c[1], c[2], self._s(meta))
 
-    def ite(self, meta, c):
+    def ite(self, meta: Meta, c: list[Any]) -> ast.Ite:
         return ast.Ite(c[0], c[1], c[2], self._s(meta))
 
-    def implies(self, meta, c):
+    def implies(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp("implies", c[0], c[1], self._s(meta))
 
-    def or_(self, meta, c):
+    def or_(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp("or", c[0], c[1], self._s(meta))
 
-    def and_(self, meta, c):
+    def and_(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp("and", c[0], c[1], self._s(meta))
 
-    def not_(self, meta, c):
+    def not_(self, meta: Meta, c: list[Any]) -> ast.Not:
         return ast.Not(c[0], self._s(meta))
 
-    def compare(self, meta, c):
+    def compare(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp(str(c[1]), c[0], c[2], self._s(meta))
 
-    def member(self, meta, c):
+    def member(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp("in", c[0], c[1], self._s(meta))
 
-    def at(self, meta, c):
+    def at(self, meta: Meta, c: list[Any]) -> ast.At:
         return ast.At(c[0], str(c[1]), self._s(meta))
 
-    def union(self, meta, c):
+    def union(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp("union", c[0], c[1], self._s(meta))
 
-    def minus(self, meta, c):
+    def minus(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp("minus", c[0], c[1], self._s(meta))
 
-    def range(self, meta, c):
+    def range(self, meta: Meta, c: list[Any]) -> ast.Range:
         return ast.Range(c[0], c[1], self._s(meta))
 
-    def binop(self, meta, c):
+    def binop(self, meta: Meta, c: list[Any]) -> ast.BinOp:
         return ast.BinOp(str(c[1]), c[0], c[2], self._s(meta))
 
-    def neg(self, meta, c):
+    def neg(self, meta: Meta, c: list[Any]) -> ast.Neg:
         return ast.Neg(c[0], self._s(meta))
 
-    def index(self, meta, c):
+    def index(self, meta: Meta, c: list[Any]) -> ast.Index:
         return ast.Index(c[0], c[1], self._s(meta))
 
-    def field(self, meta, c):
+    def field(self, meta: Meta, c: list[Any]) -> ast.Field:
         return ast.Field(c[0], str(c[1]), self._s(meta))
 
-    def int_lit(self, meta, c):
+    def int_lit(self, meta: Meta, c: list[Any]) -> ast.IntLit:
         return ast.IntLit(int(c[0]), self._s(meta))
 
-    def true_lit(self, meta, c):
+    def true_lit(self, meta: Meta, c: list[Any]) -> ast.BoolLit:
         return ast.BoolLit(True, self._s(meta))
 
-    def false_lit(self, meta, c):
+    def false_lit(self, meta: Meta, c: list[Any]) -> ast.BoolLit:
         return ast.BoolLit(False, self._s(meta))
 
-    def self_ref(self, meta, c):
+    def self_ref(self, meta: Meta, c: list[Any]) -> ast.SelfRef:
         return ast.SelfRef(self._s(meta))
 
-    def name(self, meta, c):
+    def name(self, meta: Meta, c: list[Any]) -> ast.Name:
         return ast.Name(str(c[0]), self._s(meta))
 
-    def call(self, meta, c):
+    def call(self, meta: Meta, c: list[Any]) -> ast.Call:
         return ast.Call(str(c[0]), tuple(x for x in c[1:] if x is not None), self._s(meta))
 
-    def set_lit(self, meta, c):
+    def set_lit(self, meta: Meta, c: list[Any]) -> ast.SetLit:
         return ast.SetLit(tuple(x for x in c if x is not None), self._s(meta))
 
 
@@ -278,7 +281,8 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
             msg += f"; expected {_describe_expected(set(expected))}"
         return SpecError(msg, Span(file, line, col, line, col + 1))
     if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        pos = err.pos_in_stream
+        ch = text[pos] if pos is not None and pos < len(text) else "?"
         return SpecError(f"unexpected character {ch!r}", Span(file, line, col, line, col + 1))
     assert isinstance(err, UnexpectedToken)
     tok = err.token

@@ -19,16 +19,6 @@ def model_from_text(text: str, file: str = "<spec>", consts: dict[str, str] | No
     return lower(checked, text, memory, buffer)
 
 
-def default_memory(path: str | Path) -> str:
-    """The memory model a spec names with `memory M;`, else sc (for the command line)."""
-    from smp_explorer.spec import ast
-    tree = parse_text(Path(path).read_text(encoding="utf-8"), str(path))
-    for d in tree.decls:
-        if isinstance(d, ast.MemoryDecl):
-            return d.name
-    return "sc"
-
-
 def load_model(path: str | Path, consts: dict[str, str] | None = None,
                memory: str | None = None, buffer: int | None = None) -> Model:
     p = Path(path)

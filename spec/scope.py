@@ -4,12 +4,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from smp_explorer.spec import ast
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import ArrayT, EnumT, ScalarT, Type
+from smp_explorer.ir.types import EnumT, ScalarT, SetT, Type
+from smp_explorer.spec import ast
+from smp_explorer.spec.values import Binding
+
+DONE = "Done"  # the label a process is at once it has terminated
 
 # A variable's slots: an int for a scalar or set, a tuple (one entry per index value) for an array.
 Layout = Union[int, tuple["Layout", ...]]
+
+
+@dataclass
+class SlotDecl:
+    """A slot to create: its display name, type, owner and initial values."""
+
+    name: str
+    type: ScalarT | SetT  # a slot holds a scalar or a set; arrays are one slot per element
+    owner: str | None
+    var: str
+    shared: bool
+    init: tuple[int, ...]
+    is_pc: bool = False
+    internal: bool = False  # added by a memory model; shown through its views
 
 
 @dataclass
@@ -50,6 +67,7 @@ class Instance:
     name: str          # "Cpu[0]"
     id: int | None     # the parameter's value
     pc_slot: int
+    bound: dict[str, Binding] = field(default_factory=dict)  # `self` and the parameter
     locals: dict[str, VarSym] = field(default_factory=dict)
 
 
@@ -64,22 +82,8 @@ class ProcSym:
 
     @property
     def pc_labels(self) -> tuple[str, ...]:
-        return (*self.labels, "Done")
+        return (*self.labels, DONE)
 
 
 Symbol = Union[ConstSym, TypeSym, EnumMemberSym, VarSym, ProcSym]
 
-
-def flat_slots(layout: Layout) -> list[int]:
-    if isinstance(layout, int):
-        return [layout]
-    out: list[int] = []
-    for sub in layout:
-        out.extend(flat_slots(sub))
-    return out
-
-
-def leaf_type(t: Type) -> Type:
-    while isinstance(t, ArrayT):
-        t = t.elem
-    return t

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from smp_explorer.ir.expr import Expr
-from smp_explorer.ir.types import ArrayT, ScalarT, SetT, Type
+from smp_explorer.ir.expr import Const, Expr
+from smp_explorer.ir.types import ArrayT, ScalarT, Type
+from smp_explorer.spec import ast
+from smp_explorer.spec.memory.base import Location  # a shared location is a value too
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,12 @@ class Scalar:
 
     expr: Expr
     type: Type
+
+
+def const_value(v: Scalar) -> int:
+    """The value of a scalar that `Elaborator.constant` has found constant."""
+    assert isinstance(v.expr, Const)
+    return v.expr.value
 
 
 @dataclass(frozen=True)
@@ -37,16 +45,17 @@ class Domain:
 
 @dataclass(frozen=True)
 class SetMember:
+    """Membership in a set value: bit v of `set_expr` for the candidate element v."""
+
     set_expr: Expr
-    set_type: SetT
 
 
 @dataclass(frozen=True)
 class ByName:
     """A `def` parameter: the caller's argument expression, evaluated in the caller's scope."""
 
-    expr: object            # spec.ast expression
-    bound: dict             # the caller's bound names
+    expr: ast.Expr
+    bound: dict[str, Binding]  # the caller's bound names
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,5 @@ class ProcRef:
     index: Expr  # position among the process's instances
 
 
-from smp_explorer.spec.memory.base import Location  # noqa: E402  (a shared location is a value too)
-
 Value = Union[Scalar, ArrayVal, Domain, ProcRef, Location]
+Binding = Union[Value, ByName]  # what a bound name (quantifier, `with`, parameter) stands for

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import cli
 from smp_explorer.cli.main import main
 
 MUTEX_BROKEN = """
@@ -28,21 +29,6 @@ var x: 0..9 = 0;
 process P { a: if x < 9 { x := x + 1; } goto a; }
 invariant Fine: x >= 0;
 """
-
-
-@pytest.fixture
-def spec(tmp_path):
-    def write(text: str, name: str = "t.spec") -> str:
-        p = tmp_path / name
-        p.write_text(text)
-        return str(p)
-    return write
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_exit_status_0_when_everything_holds(spec, capsys):

@@ -10,17 +10,15 @@ rows are all exercised even on small models.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from conftest import MODELS
 from smp_explorer.explorer.engines import explore
 from smp_explorer.runs.compiled import compile_model
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeyTable, Layout, fp_numpy, fp_python
 from smp_explorer.spec.pipeline import load_model, model_from_text
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
 SPECS = sorted(p.relative_to(MODELS).as_posix() for p in MODELS.rglob("*.spec"))
 ENGINES = ("scalar", "vector", "auto")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import prop, run
+from conftest import prop, run
 
 COUNTER = """
 var x: 0..3 = 0;

@@ -6,9 +6,10 @@ import pytest
 from smp_explorer.ir.evaluate import evaluate
 from smp_explorer.ir.expr import Const, Op, Ref
 from smp_explorer.spec import ast
-from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.spec.parser import parse_text
 from smp_explorer.spec.pipeline import model_from_text
+
+from conftest import spec_errors as errors_of
 
 GOOD = """
 // a comment
@@ -31,13 +32,6 @@ trap:
 invariant I: forall c in CPUS: Cpu[c] at trap implies Cpu[c].x >= 0;
 reachable R: exists c in CPUS: Cpu[c] at Done;
 """
-
-
-def errors_of(text: str, consts: dict[str, str] | None = None) -> list[SpecError]:
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        model_from_text(text, "t.spec", consts)
-    err = info.value
-    return err.errors if isinstance(err, SpecErrors) else [err]
 
 
 def where(text: str, consts: dict[str, str] | None = None) -> tuple[int, int, str]:
@@ -97,6 +91,7 @@ def test_good_spec_lowers():
     ("var x: 0..3;\ninvariant I: x + true > 0;", 2, 18, "expected an integer"),
     ("var x: 0..3;\ninvariant I: card(x) > 0;", 2, 19, "card() takes a set"),
     ("var x: 3..1;", 1, 8, "empty range"),
+    ("def f(self) { skip; }\nprocess P { a: f(1); }", 1, 1, "cannot be named 'self'"),
 ])
 def test_error_kinds_point_at_line_and_column(text, line, col, fragment):
     got = where(text)

@@ -3,26 +3,23 @@ research/memory-models.md (Decision 2) and the x86-TSO/PSO definitions give, pee
 that show the memory-model steps, and the language's memory-model errors."""
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
 
-from conftest import MODELS
+from conftest import MODELS, cli, prop, rumur_rows, run, spec_errors
 from smp_explorer.explorer.engines import explore
-from smp_explorer.cli.main import main
-from smp_explorer.runs.compiled import compile_model
 from smp_explorer.explorer.options import Options
-from smp_explorer.spec.errors import SpecError, SpecErrors
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.spec.errors import SpecError
 from smp_explorer.spec.pipeline import load_model, model_from_text
 
 ALL = ("sc", "tso", "pso", "weak")
 
 
-def verdict(path, memory: str, prop: str, consts=None, buffer=None) -> str:
+def verdict(path, memory: str, name: str, consts=None, buffer=None) -> str:
     m = load_model(path, consts, memory, buffer)
-    r = explore(compile_model(m), Options())
-    return next(p.status for p in r.properties if p.name == prop)
+    return prop(explore(compile_model(m), Options()), name).status
 
 
 # ---- the seed under every model ------------------------------------------------------------
@@ -67,18 +64,15 @@ def test_v2_atomic_needs_the_trap_read_barrier_under_weak():
                            "def int3_trap_entry() { skip; }")
     assert without != text
     for memory, expected in (("pso", H), ("weak", V)):
-        r = explore(compile_model(model_from_text(without, "v2.spec", None, memory)))
+        r = run(without, memory=memory)
         assert next(p.status for p in r.properties if p.name == "handler_sees_mfc") == expected
 
 
 # ---- peer counts: the tso lowering against the Murphi store-buffer model ------------------
 
 def _rumur(shared, model: str) -> tuple[int, int]:
-    with open(shared / "peers" / "results" / "summary.tsv") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            if row["model"] == model and row["tool"] == "rumur" and "--threads 1" in row["options"]:
-                return int(row["states"]), int(row["transitions"])
-    raise LookupError(model)
+    row = rumur_rows(shared)[model]
+    return int(row["states"]), int(row["transitions"])
 
 
 @pytest.mark.parametrize("spec,peer", [("sb.spec", "sb"), ("sb-mfence.spec", "sbfence")])
@@ -103,9 +97,8 @@ def litmus(threads: list[str], cond: str, prelude: str = "linux.generic") -> str
 
 
 def allowed(text: str, memory: str) -> bool:
-    r = explore(compile_model(model_from_text(text, "litmus.spec", None, memory, 4)),
-                Options(check_deadlock=False))
-    return next(p.status for p in r.properties if p.name == "outcome") == "holds"
+    return prop(run(text, memory=memory, buffer=4, check_deadlock=False), "outcome").status == \
+        "holds"
 
 
 A, F = True, False
@@ -199,9 +192,9 @@ def test_await_on_a_shared_variable_under_weak_is_enabled_by_any_readable_value(
 # ---- traces, statistics, JSON --------------------------------------------------------------
 
 def test_flush_steps_are_rows_of_their_own_and_buffers_show_in_the_state(capsys):
-    code = main(["check", str(MODELS / "litmus" / "sb.spec"), "--memory", "tso", "--json",
-                 "--no-deadlock"])
-    doc = json.loads(capsys.readouterr().out)
+    code, out, _ = cli(capsys, "check", str(MODELS / "litmus" / "sb.spec"), "--memory", "tso",
+                       "--json", "--no-deadlock")
+    doc = json.loads(out)
     assert code == 1
     [res] = doc["results"]
     trace = next(p for p in res["properties"] if p["name"] == "SB")["trace"]
@@ -212,9 +205,9 @@ def test_flush_steps_are_rows_of_their_own_and_buffers_show_in_the_state(capsys)
 
 
 def test_flush_rows_name_the_cpu_and_label_flush(capsys):
-    main(["check", str(MODELS / "ftrace" / "v1-plain-int.spec"), "--memory", "pso", "--json",
-          "--invariant", "handler_sees_mfc"])
-    doc = json.loads(capsys.readouterr().out)
+    _, out, _ = cli(capsys, "check", str(MODELS / "ftrace" / "v1-plain-int.spec"), "--memory",
+                    "pso", "--json", "--invariant", "handler_sees_mfc")
+    doc = json.loads(out)
     trace = next(p for p in doc["results"][0]["properties"]
                  if p["name"] == "handler_sees_mfc")["trace"]
     flushes = [s for s in trace if s["label"] == "flush"]
@@ -224,16 +217,15 @@ def test_flush_rows_name_the_cpu_and_label_flush(capsys):
 
 
 def test_buffer_capacity_reached_is_reported(capsys):
-    main(["check", str(MODELS / "litmus" / "sb.spec"), "--memory", "tso", "--buffer", "1",
-          "--json", "--no-deadlock", "--const", "CHECK=false"])
-    res = json.loads(capsys.readouterr().out)["results"][0]
+    _, out, _ = cli(capsys, "check", str(MODELS / "litmus" / "sb.spec"), "--memory", "tso",
+                    "--buffer", "1", "--json", "--no-deadlock", "--const", "CHECK=false")
+    res = json.loads(out)["results"][0]
     assert any("held 1 entries" in n for n in res["notes"])
 
 
 def test_verdict_matrix_in_one_run(capsys):
-    code = main(["check", str(MODELS / "ftrace" / "v1-plain-int.spec"), "--memory",
-                 "sc,tso,pso,weak", "--plain", "--quiet"])
-    out = capsys.readouterr().out
+    code, out, _ = cli(capsys, "check", str(MODELS / "ftrace" / "v1-plain-int.spec"), "--memory",
+                       "sc,tso,pso,weak", "--plain", "--quiet")
     assert code == 1
     header = next(line for line in out.splitlines() if "sc" in line and "weak" in line)
     assert header.split("|")[2:] and "tso" in header and "pso" in header
@@ -244,10 +236,7 @@ def test_verdict_matrix_in_one_run(capsys):
 # ---- errors ----------------------------------------------------------------------------------
 
 def errors(text: str, memory=None) -> list[str]:
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        model_from_text(text, "t.spec", None, memory)
-    e = info.value
-    return [x.message for x in (e.errors if isinstance(e, SpecErrors) else [e])]
+    return [e.message for e in spec_errors(text, memory=memory)]
 
 
 def test_memory_model_errors():
@@ -279,7 +268,7 @@ def test_a_buffer_holds_every_store_of_one_step():
             "process P { a: x := 1; y := 1; x := 2; }\n"
             "process Q { local r: 0..3; b: r := y; }\n"
             "reachable ran: P at Done;")
-    r = explore(compile_model(model_from_text(text, "t.spec")))
+    r = run(text)
     assert next(p.status for p in r.properties if p.name == "ran") == "holds"
     with pytest.raises(SpecError) as info:
         model_from_text(text, "t.spec", None, None, 2)
@@ -297,7 +286,7 @@ def test_an_action_writes_memory_directly_and_ages_the_cpus_views():
         "reachable stale: P at Done and P.a == 0 and P.b == 0;",
         "reachable fresh: P at Done and P.b == 1;"])
     for memory, stale in (("sc", False), ("tso", False), ("weak", True)):
-        r = explore(compile_model(model_from_text(text, "t.spec", None, memory)))
+        r = run(text, memory=memory)
         got = {p.name: p.status for p in r.properties}
         assert got["fresh"] == "holds"
         assert (got["stale"] == "holds") == stale, memory

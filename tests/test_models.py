@@ -13,17 +13,15 @@ step: 1 + N + 1 = 4 steps when nothing else happens in between.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from conftest import MODELS, prop
 from smp_explorer.explorer.engines import explore
 from smp_explorer.runs.compiled import compile_model
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import RunResult
 from smp_explorer.spec.pipeline import load_model
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
 
 HOLDS = ("holds", None)          # an invariant, assertion or deadlock freedom that holds
 VIOLATED = "violated"
@@ -49,10 +47,6 @@ def check(r: RunResult, expected: dict[str, tuple[str, int | None]]) -> None:
         assert name in AUTOMATIC, f"unexpected property {name}: {got[name]}"
         assert got[name] == HOLDS, f"{name}: {got[name]}"
     assert {k: got.get(k) for k in expected} == expected
-
-
-def prop(r: RunResult, name: str):
-    return next(p for p in r.properties if p.name == name)
 
 
 # ---- ftrace: the int3 patching protocol ------------------------------------------------------

@@ -8,20 +8,16 @@ so we do too). The expected numbers are read from the TSV when the test runs.
 """
 from __future__ import annotations
 
-import csv
 import re
 import time
-from pathlib import Path
 
 import pytest
 
+from conftest import MODELS, rumur_rows
 from smp_explorer.explorer.engines import explore
-from smp_explorer.runs.compiled import compile_model
 from smp_explorer.explorer.options import Options
+from smp_explorer.runs.compiled import compile_model
 from smp_explorer.spec.pipeline import load_model
-
-MODELS = Path(__file__).resolve().parent.parent / "models"
-RUMUR_OPTIONS = "--threads 1, gcc -O2"   # the single-threaded rumur rows
 
 # TSV model name -> (our spec, constants). int3c2nosync2 was run with the property off
 # (CHECK = false): rumur drops the successor of a failing rule, so the full graph needs it off.
@@ -43,19 +39,6 @@ def spec_for(name: str) -> tuple[str, dict[str, str]]:
         raise KeyError(name)
     spec = {"filter": "classic/filter.spec", "dphil": "classic/dining.spec"}[m.group(1)]
     return spec, {"N": m.group(2)}
-
-
-def rumur_rows(shared: Path) -> dict[str, dict[str, str]]:
-    """model -> its single-threaded rumur row (options may add a note such as 'property off')."""
-    rows = {}
-    with open(shared / "peers" / "results" / "summary.tsv", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            opts = row["options"]
-            if row["tool"] == "rumur" and (opts == RUMUR_OPTIONS or
-                                           opts.startswith(RUMUR_OPTIONS + ",")):
-                assert row["model"] not in rows, f"two rumur --threads 1 rows for {row['model']}"
-                rows[row["model"]] = row
-    return rows
 
 
 # Timings on the development machine (2 cores; BFS in CPython): filter5 (231k states) ~2 s,

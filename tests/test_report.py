@@ -14,7 +14,7 @@ from rich.console import Console
 from smp_explorer.cli.report import (SpecErrorView, StatsView, TraceView, VerdictMatrix, caret_position,
                              render_plain, render_run, render_spec_error, render_spec_errors)
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats, Step, Trace
-from helpers import run
+from conftest import run
 from smp_explorer.ir.model import Model
 from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.ir.span import Span

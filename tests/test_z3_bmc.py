@@ -12,9 +12,8 @@ import json
 
 import pytest
 
-from conftest import MODELS
+from conftest import MODELS, cli
 from smp_explorer.explorer.engines import explore
-from smp_explorer.cli.main import main
 from smp_explorer.runs.compiled import compile_model
 from smp_explorer.invariants.bmc import bmc
 from smp_explorer.spec.pipeline import load_model, model_from_text
@@ -132,12 +131,6 @@ def test_bmc_agrees_on_deep_memory_model_violations(rel, memory):
 
 
 # ---- the command line --------------------------------------------------------------------------
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_bmc_exit_statuses_and_json(capsys):
     v3 = str(MODELS / "ftrace" / "v3-no-final-sync.spec")

@@ -9,15 +9,14 @@ import json
 import pytest
 
 import smp_explorer.invariants.z3enc as z3enc
-from conftest import MODELS
+from conftest import MODELS, cli
 from smp_explorer.cli.main import main
 
 SHIPPED = sorted(p.relative_to(MODELS).as_posix() for p in MODELS.rglob("*.spec"))
 
 
 def run(capsys, *args: str) -> tuple[int, dict, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
+    code, out, err = cli(capsys, *args)
     return code, (json.loads(out) if out.startswith("{") else {}), err
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import MODELS
+from conftest import MODELS, cli
 from smp_explorer.cli.main import main
 from smp_explorer.invariants.induction import prove
 from smp_explorer.spec.pipeline import model_from_text
@@ -110,16 +110,9 @@ def test_peterson_mutual_exclusion_with_the_textbook_invariant():
 # ---- the command line ------------------------------------------------------------------
 
 @pytest.fixture
-def spec(tmp_path):
-    p = tmp_path / "c.spec"
-    p.write_text(COUNTERS)
-    return str(p)
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+def spec(spec):
+    """The counters spec, written to a file: its path (conftest's `spec` writes it)."""
+    return spec(COUNTERS, "c.spec")
 
 
 def test_prove_exit_statuses_and_report(spec, capsys):

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from conftest import MODELS
-from smp_explorer.cli.main import main
+from conftest import MODELS, cli
 from smp_explorer.invariants.vacuity import INITIAL, NEVER, VALID, precheck
 from smp_explorer.spec.pipeline import load_model, model_from_text
 
@@ -21,21 +20,6 @@ process P { a: if x < 9 { x := x + 1; } goto a; }
 
 def findings(text: str) -> dict[str, tuple]:
     return {f.prop.name: (f.kind, f.state) for f in precheck(model_from_text(text, "t.spec"))}
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def spec(tmp_path):
-    def write(text: str) -> str:
-        p = tmp_path / "t.spec"
-        p.write_text(text)
-        return str(p)
-    return write
 
 
 def test_valid_unsatisfiable_initially_false_and_fine():

@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
-from smp_explorer.ir.types import EnumT, IntT, Type
+from smp_explorer.ir.types import EnumT, IntT, ScalarT, SetT, Type
 
 ORDERS_LOAD = ("plain", "acquire")
 ORDERS_STORE = ("plain", "release")
@@ -47,12 +47,17 @@ class Location:
         return op("eq", self.index, Const(k))
 
 
-class Port(Protocol):
+class SlotReader(Protocol):
+    """Anything that reads a slot's current value: a port, or an elaboration context."""
+
+    def read(self, slot: int) -> Expr: ...
+
+
+class Port(SlotReader, Protocol):
     """The step being lowered, as a memory model sees it."""
 
     cpu: str
 
-    def read(self, slot: int) -> Expr: ...
     def write(self, slot: int, value: Expr) -> None: ...
     def guard(self, cond: Expr) -> None: ...
     def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None: ...
@@ -60,7 +65,7 @@ class Port(Protocol):
 
 
 class SlotAllocator(Protocol):
-    def add(self, name: str, type: Type, owner: str | None, var: str) -> int: ...
+    def add(self, name: str, type: ScalarT | SetT, owner: str | None, var: str) -> int: ...
 
 
 @dataclass
@@ -96,15 +101,15 @@ class SharedInfo:
 
     slots: list[int]
     names: list[str]
-    types: list[Type]
+    types: list[ScalarT | SetT]
     address: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.address = {s: i for i, s in enumerate(self.slots)}
 
     def value_range(self, extra: tuple[int, ...] = ()) -> IntT:
-        lo = min([t.values()[0] for t in self.types] + list(extra) + [0])  # type: ignore[union-attr]
-        hi = max([t.values()[-1] for t in self.types] + list(extra) + [0])  # type: ignore[union-attr]
+        lo = min([t.values()[0] for t in self.types] + list(extra) + [0])
+        hi = max([t.values()[-1] for t in self.types] + list(extra) + [0])
         return IntT(lo, hi)
 
     def address_type(self) -> EnumT:
@@ -117,10 +122,10 @@ class SharedInfo:
         return op("select", loc.index, *ids)
 
 
-def mem_read(port: Port, loc: Location) -> Expr:
+def mem_read(memory: SlotReader, loc: Location) -> Expr:
     if loc.index is None:
-        return port.read(loc.slots[0])
-    return op("select", loc.index, *(port.read(s) for s in loc.slots))
+        return memory.read(loc.slots[0])
+    return op("select", loc.index, *(memory.read(s) for s in loc.slots))
 
 
 def mem_write(port: Port, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:

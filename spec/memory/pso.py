@@ -13,12 +13,14 @@ waits until it has drained (memory-models.md, Decision 5).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
-from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, apply_op,
-                              mem_read, mem_write)
 from smp_explorer.ir.types import IntT, show_text
+from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, SharedInfo,
+                                           SlotAllocator, Usage, View, apply_op, mem_read,
+                                           mem_write)
 
 KINDS = ("store", "add", "sub", "and", "or", "xor")  # what a buffered entry does when flushed
 
@@ -34,8 +36,8 @@ class Fifo:
 class Pso(MemoryModel):
     name = "pso"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int):
+        super().__init__(shared, usage, alloc, capacity)
         K = self.capacity
         operands = tuple(self.usage.operands) + tuple(-x for x in self.usage.operands)
         vt = self.shared.value_range(operands)
@@ -178,7 +180,7 @@ class Pso(MemoryModel):
         """A full barrier on the paths where `cond` holds (a conditional RMW that succeeds)."""
         port.guard(ir.disj((op("not", cond), self.empty(port, port.cpu))))
 
-    def drained(self, read) -> Expr:
+    def drained(self, read: Callable[[int], Expr]) -> Expr:
         return ir.conj(tuple(op("eq", read(f.n), Const(0))
                              for fifos in self.fifos.values() for f in fifos.values()))
 
@@ -191,7 +193,7 @@ class Pso(MemoryModel):
                 out.append(Flush(cpu, f"{cpu}: flush {name}", self._flush_body(cpu, slot)))
         return out
 
-    def _flush_body(self, cpu: str, slot: int):
+    def _flush_body(self, cpu: str, slot: int) -> Callable[[Port], None]:
         fifo = self.fifos[cpu][slot]
         i = self.shared.address[slot]
         loc = Location((slot,), None, self.shared.types[i], self.shared.names[i])
@@ -234,7 +236,7 @@ class Pso(MemoryModel):
     def views(self) -> list[View]:
         return [View(f"{cpu}.store_buffer", cpu, self._render(cpu)) for cpu in self.fifos]
 
-    def _render(self, cpu: str):
+    def _render(self, cpu: str) -> Callable[[tuple], list[str]]:
         names, types, address = self.shared.names, self.shared.types, self.shared.address
         fifos = self.fifos[cpu]
 

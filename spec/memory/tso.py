@@ -7,18 +7,20 @@ LOCK'd (empty buffer, atomic on memory); read and write fences are no-ops.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
-from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, View, mem_read,
-                              mem_write)
 from smp_explorer.ir.types import IntT, show_text
+from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, SharedInfo,
+                                           SlotAllocator, Usage, View, mem_read, mem_write)
 
 
 class Tso(MemoryModel):
     name = "tso"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int):
+        super().__init__(shared, usage, alloc, capacity)
         K = self.capacity
         vt = self.shared.value_range()
         at = self.shared.address_type()
@@ -66,13 +68,13 @@ class Tso(MemoryModel):
             returns: bool) -> Expr | None:
         return self.locked_rmw(port, loc, name, operand)
 
-    def drained(self, read) -> Expr:
+    def drained(self, read: Callable[[int], Expr]) -> Expr:
         return ir.conj(tuple(op("eq", read(n), Const(0)) for n, _ in self.buffers.values()))
 
     def flushes(self) -> list[Flush]:
         return [Flush(cpu, f"{cpu}: flush", self._flush_body(cpu)) for cpu in self.buffers]
 
-    def _flush_body(self, cpu: str):
+    def _flush_body(self, cpu: str) -> Callable[[Port], None]:
         n, entries = self.buffers[cpu]
 
         def body(port: Port) -> None:
@@ -95,7 +97,7 @@ class Tso(MemoryModel):
             views.append(View(f"{cpu}.store_buffer", cpu, self._render(n, entries)))
         return views
 
-    def _render(self, n: int, entries: list[tuple[int, int]]):
+    def _render(self, n: int, entries: list[tuple[int, int]]) -> Callable[[tuple], list[str]]:
         names, types = self.shared.names, self.shared.types
 
         def render(state: tuple) -> list[str]:

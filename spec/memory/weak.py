@@ -14,18 +14,21 @@ read may return.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
-from smp_explorer.spec.memory.base import Location, Port, View
-from smp_explorer.spec.memory.pso import Pso
 from smp_explorer.ir.types import BOOL, show_text
+from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAllocator, Usage,
+                                           View)
+from smp_explorer.spec.memory.pso import Pso
 
 
 class Weak(Pso):
     name = "weak"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int):
+        super().__init__(shared, usage, alloc, capacity)
         self.stale: dict[str, dict[int, int]] = {}   # cpu -> memory slot -> its stale flag
         self.prev: dict[int, int] = {}               # memory slot -> its previous value
         for cpu in self.cpus:
@@ -120,7 +123,7 @@ class Weak(Pso):
             views.append(View(f"{cpu}.stale", cpu, self._render_stale(flags)))
         return views
 
-    def _render_stale(self, flags: dict[int, int]):
+    def _render_stale(self, flags: dict[int, int]) -> Callable[[tuple], list[str]]:
         names, types, address, prev = self.shared.names, self.shared.types, self.shared.address, \
             self.prev
 

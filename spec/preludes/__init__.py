@@ -4,9 +4,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from smp_explorer.ir.span import Span
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError
-from smp_explorer.ir.span import Span
+from smp_explorer.spec.parser import parse_file
 
 ROOT = Path(__file__).resolve().parent
 
@@ -18,7 +19,6 @@ def available() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _parse(path: str) -> ast.SpecFile:
-    from smp_explorer.spec.parser import parse_file
     return parse_file(path)
 
 

@@ -1,0 +1,165 @@
+"""How a step being lowered reaches its memory model (`spec.memory.base.Port`), and the usage
+pass that tells a model which CPU touches which shared location.
+
+`spec.lower` symbolically executes steps; every shared access of a CPU's step goes through a
+`StepMemory` into the memory model, which works on the step through a `StepPort`. This module
+sits above both `spec.elaborate` and `spec.memory`, so that the memory models need neither.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from smp_explorer.ir import expr as ir
+from smp_explorer.ir.expr import Const, Expr
+from smp_explorer.ir.model import Check
+from smp_explorer.ir.span import Span
+from smp_explorer.ir.types import ScalarT, SetT, Type
+from smp_explorer.spec.elaborate import Context, Memory
+from smp_explorer.spec.memory.base import Location, MemoryModel, Port
+from smp_explorer.spec.memory.sc import Sc
+from smp_explorer.spec.scope import SlotDecl
+
+CHOICE_BASE = 1 << 24  # pseudo-slots for nondeterministic choices, resolved when a step ends
+
+
+class StepPath(Protocol):
+    """What a memory model changes in the path being lowered (`spec.lower`'s path)."""
+
+    env: dict[int, Expr]
+    guard: list[Expr]
+    checks: list[Check]
+    choices: list[tuple[int, int]]
+    stores: int
+
+
+class Lowering(Protocol):
+    """What the ports need from the lowerer: its memory model and its range checks."""
+
+    mm: MemoryModel
+
+    def range_check(self, p: StepPath, v: Expr, t: Type, name: str, span: Span | None,
+                    when: Expr = ir.TRUE) -> None: ...
+
+
+class StepPort:
+    """The step being lowered, as the memory model sees it (`spec.memory.base.Port`)."""
+
+    def __init__(self, lowerer: Lowering, path: StepPath, cpu: str, span: Span | None):
+        self.lowerer = lowerer
+        self.path = path
+        self.cpu = cpu
+        self.span = span
+
+    def read(self, slot: int) -> Expr:
+        return self.path.env.get(slot, ir.Ref(slot))
+
+    def write(self, slot: int, value: Expr) -> None:
+        self.path.env[slot] = value
+
+    def guard(self, cond: Expr) -> None:
+        self.path.guard.append(cond)
+
+    def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:
+        self.lowerer.range_check(self.path, value, loc.type, loc.name, self.span, when)
+
+    def choice(self, n: int) -> Expr:
+        slot = CHOICE_BASE + len(self.path.choices)
+        self.path.choices.append((slot, n))
+        return ir.Ref(slot)
+
+
+class Recorder(Sc):
+    """SC, noting which CPU touches which location how."""
+
+    def load(self, port: Port, loc: Location, order: str) -> Expr:
+        self.usage.note(self.usage.loads, port.cpu, loc)
+        return super().load(port, loc, order)
+
+    def store(self, port: Port, loc: Location, value: Expr, order: str) -> None:
+        self.usage.note(self.usage.stores, port.cpu, loc)
+        self._count(port)
+        super().store(port, loc, value, order)
+
+    def _count(self, port: Port) -> None:
+        if port.cpu:  # a CPU's buffered write; a TLA+-style action writes memory directly
+            assert isinstance(port, StepPort)  # the lowerer makes every port
+            port.path.stores += 1
+            if port.path.stores > self.usage.step_stores[0]:
+                self.usage.step_stores = (port.path.stores, port.span)
+
+    def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
+            returns: bool) -> Expr | None:
+        if returns or order != "unordered":
+            self.usage.note(self.usage.loads, port.cpu, loc)
+            self.usage.note(self.usage.rmws, port.cpu, loc)
+        else:
+            self.usage.note(self.usage.deferred, port.cpu, loc)
+            self._count(port)
+            if isinstance(operand, Const):
+                self.usage.operands.add(abs(operand.value))
+        return super().rmw(port, loc, name, operand, order, returns)
+
+    def cmpxchg(self, port: Port, loc: Location, expected: Expr, new: Expr, order: str,
+                fail_order: str) -> Expr:
+        self.usage.note(self.usage.loads, port.cpu, loc)
+        self.usage.note(self.usage.rmws, port.cpu, loc)
+        return super().cmpxchg(port, loc, expected, new, order, fail_order)
+
+    def rmw_unless(self, port: Port, loc: Location, name: str, operand: Expr, unless: Expr,
+                   order: str, fail_order: str) -> Expr:
+        self.usage.note(self.usage.loads, port.cpu, loc)
+        self.usage.note(self.usage.rmws, port.cpu, loc)
+        return super().rmw_unless(port, loc, name, operand, unless, order, fail_order)
+
+
+class SlotAdder:
+    """Lets a memory model append slots of its own to the layout."""
+
+    def __init__(self, slots: list[SlotDecl]):
+        self.slots = slots
+
+    def add(self, name: str, type: ScalarT | SetT, owner: str | None, var: str) -> int:
+        self.slots.append(SlotDecl(name, type, owner, var, False, (type.values()[0],),
+                                   internal=True))
+        return len(self.slots) - 1
+
+
+class StepMemory(Memory):
+    """Shared accesses of a CPU's step go through the memory model."""
+
+    def __init__(self, lowerer: Lowering, path: StepPath, cpu: str):
+        self.lowerer, self.path, self.cpu = lowerer, path, cpu
+
+    def port(self, span: Span | None = None) -> StepPort:
+        return StepPort(self.lowerer, self.path, self.cpu, span)
+
+    def load(self, ctx: Context, loc: Location, order: str) -> Expr:
+        return self.lowerer.mm.load(self.port(), loc, order)
+
+    def rmw(self, ctx: Context, loc: Location, name: str, operand: Expr, order: str,
+            span: Span) -> Expr:
+        old = self.lowerer.mm.rmw(self.port(span), loc, name, operand, order, True)
+        assert old is not None  # a value-returning RMW
+        return old
+
+    def cmpxchg(self, ctx: Context, loc: Location, expected: Expr, new: Expr, order: str,
+                fail_order: str, span: Span) -> Expr:
+        return self.lowerer.mm.cmpxchg(self.port(span), loc, expected, new, order, fail_order)
+
+    def rmw_unless(self, ctx: Context, loc: Location, name: str, operand: Expr, unless: Expr,
+                   order: str, fail_order: str, span: Span) -> Expr:
+        return self.lowerer.mm.rmw_unless(self.port(span), loc, name, operand, unless, order,
+                                          fail_order)
+
+    def drained(self, ctx: Context) -> Expr:
+        return self.lowerer.mm.drained(ctx.read)
+
+
+class ObserverMemory(Memory):
+    """Properties see memory as it is, and `drained()` asks the memory model."""
+
+    def __init__(self, lowerer: Lowering):
+        self.lowerer = lowerer
+
+    def drained(self, ctx: Context) -> Expr:
+        return self.lowerer.mm.drained(ctx.read)
