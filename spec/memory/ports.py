@@ -120,7 +120,7 @@ class StepMemory(Memory):
                                           fail_order)
 
     def drained(self, ctx):
-        return self.lowerer.mm.drained(ctx.read)
+        return self.lowerer.mm.step_drained(self.port())
 
 
 class ObserverMemory(Memory):
