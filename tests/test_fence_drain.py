@@ -139,6 +139,25 @@ def test_a_deferred_rmw_of_the_step_is_applied_at_its_fence():
     assert matrix(DEFERRED, "seen") == {m: REACHED for m in ALL}
 
 
+LOAD_AFTER_DEFERRED = """
+use linux.generic;
+shared c: 0..2 = 0;
+process P { local r: 0..2 = 0; a: atomic_inc(c); b: atomic_inc(c); r := READ_ONCE(c); }
+invariant two: P at Done implies P.r == 2;
+reachable done: P at Done;
+"""
+
+
+def test_a_load_after_a_deferred_rmw_of_its_own_step_drains_it():
+    # Under pso and weak each atomic_inc is deferred in c's FIFO and a later load of c by P waits
+    # until it has drained (Decision 5). Step b may start only once a's increment reached memory
+    # (c = 1, rule 1); its own increment is applied at the load (c = 2) and the load reads 2.
+    # P is the only writer, so it is never stale on c. sc and tso: both increments act on memory
+    # at once. So P reaches Done under every model, always with r = 2.
+    assert matrix(LOAD_AFTER_DEFERRED, "done") == {m: REACHED for m in ALL}
+    assert matrix(LOAD_AFTER_DEFERRED, "two") == {m: H for m in ALL}
+
+
 DRAINED = """
 shared x: 0..1 = 0;
 process P { local r: 0..2 = 0; a: x := 1; if drained() { r := 1; } else { r := 2; } }

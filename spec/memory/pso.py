@@ -69,6 +69,13 @@ class Pso(MemoryModel):
         fifo = self.fifos.get(port.cpu, {}).get(slot)
         if fifo is None:
             return ir.FALSE, Const(0)
+        if fifo.kind is not None and port.read(fifo.n) not in (Ref(fifo.n), Const(0)):
+            # a deferred RMW this step made here: the load waits for it, so it drains the step's
+            # stores like a fence (spec.memory.base, "Draining inside a step")
+            count = port.read(fifo.n)
+            self.drain(port, ir.disj(tuple(
+                ir.conj((op("lt", Const(k), count), op("ne", port.read(fifo.kind[k]), Const(0))))
+                for k in range(self.capacity))))
         count = port.read(fifo.n)
         v: Expr = Const(0)
         for k in range(self.capacity):
