@@ -6,10 +6,11 @@ engines never learn that memory models exist. It works on the step being lowered
 `Port`: read and write slots in the step's symbolic environment, add to its guard, add checks,
 and make nondeterministic choices that are resolved into separate actions when the step ends.
 
-Draining inside a step. A full or serializing fence, an ordered (full-barrier) RMW and `drained()`
-wait for the CPU's buffered stores to reach memory. A step is atomic, so such an operation that
-follows stores the same step made cannot wait for them: it drains them itself. The rule, for a
-draining operation D in a step of CPU c (`MemoryModel.drain`):
+Draining inside a step. A full or serializing fence, an ordered (full-barrier) RMW, `drained()`
+and (pso, weak) a load of a location with a deferred RMW pending wait for the CPU's buffered
+stores to reach memory. A step is atomic, so such an operation that follows stores the same step
+made cannot wait for them: it drains them itself. The rule, for a draining operation D in a step
+of CPU c (`MemoryModel.drain`):
 
 1. The stores c buffered in EARLIER steps must have reached memory before the step begins: the
    step is enabled only where c's buffers are empty in the state it starts from (evaluated on that
@@ -34,6 +35,11 @@ from a state with empty buffers is enabled under tso, pso and weak: a state reac
 stays reachable. `drained()` after the step's own stores is a nondeterministic alternative: the
 stores are still buffered (false), or, when the earlier steps' stores have drained, they are
 flushed at that point and `drained()` asks about the other CPUs.
+
+One under-approximation remains: a load that waits for a deferred RMW of its own step needs only
+the entries ahead of that RMW (its location's FIFO, earlier write-barrier groups) to drain, but
+rule 1 makes the step wait for all of c's earlier stores; the states in which such a step has run
+while a store of an earlier step to another location is still buffered are not explored.
 """
 from __future__ import annotations
 

@@ -154,7 +154,7 @@ class Pso(MemoryModel):
             # no store in this step yet: wait until the buffers are empty
             port.guard(ir.disj((op("not", when), self.empty(port, port.cpu))))
             return
-        before = {f.n: Const(0) for f in fifos.values()}
+        before: dict[int, Expr] = {f.n: Const(0) for f in fifos.values()}
         port.guard(ir.disj((op("not", when), ir.conj(tuple(op("eq", Ref(n), Const(0))
                                                              for n in before)))))
         # the buffers hold this step's stores only: each location's FIFO goes to memory in order
