@@ -72,7 +72,7 @@ class Tso(MemoryModel):
             return
         before = op("eq", Ref(n), Const(0))
         port.guard(ir.disj((op("not", when), before)))
-        if count == Ref(n):  # no store in this step yet: the buffer is the step's start's
+        if count == Ref(n):  # no store in this step yet: wait for an empty buffer
             return
         # the buffer holds this step's stores only: flush them all, oldest first
         view = Assuming(port, {n: Const(0)}, when)
