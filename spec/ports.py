@@ -152,7 +152,7 @@ class StepMemory(Memory):
                                           fail_order)
 
     def drained(self, ctx: Context) -> Expr:
-        return self.lowerer.mm.drained(ctx.read)
+        return self.lowerer.mm.step_drained(self.port())
 
 
 class ObserverMemory(Memory):

@@ -149,6 +149,28 @@ def test_litmus_shapes(name):
     assert {m: allowed(text, m) for m in ALL} == expected
 
 
+def test_sb_with_the_fence_in_the_store_step_is_forbidden_everywhere():
+    # Each CPU's step `x := 1; smp_mb();` starts with an empty buffer and flushes its own store at
+    # the fence (docs/language.md, "A fence after the step's own stores"), so each store is in
+    # memory before its CPU's later load; whichever load runs second reads 1: r0 = r1 = 0 is
+    # forbidden under every model. With the load in a step of its own, both stores then both
+    # loads give r0 = r1 = 1; with the load in the fence's step (one atomic step per CPU), the
+    # CPU that runs first reads 0 and the other 1.
+    outcomes = {True: (("0", "0", F), ("1", "1", A)),
+                False: (("0", "0", F), ("1", "1", F), ("0", "1", A))}
+    for split, cases in outcomes.items():
+        sep = " s1:" if split else ""
+        for r0, r1, expected in cases:
+            text = "\n".join([
+                "use linux.generic;", "shared x: 0..1 = 0;", "shared y: 0..1 = 0;",
+                f"process P0 {{ local r0: 0..1 = 1; s0: x := 1; smp_mb();{sep} r0 := y; }}",
+                f"process P1 {{ local r0: 0..1 = 1; s0: y := 1; smp_mb();{sep} r0 := x; }}",
+                f"reachable outcome: P0 at Done and P1 at Done and P0.r0 == {r0} "
+                f"and P1.r0 == {r1};"])
+            assert {m: allowed(text, m) for m in ALL} == {m: expected for m in ALL}, \
+                (split, r0, r1)
+
+
 def test_iriw_with_full_barriers_is_forbidden_under_weak():
     # multi-copy atomic: two readers cannot see two independent writes in opposite orders
     text = "\n".join([

@@ -5,6 +5,41 @@ A model adds its own slots (store buffers, stale views) and actions (flushes) to
 engines never learn that memory models exist. It works on the step being lowered through a
 `Port`: read and write slots in the step's symbolic environment, add to its guard, add checks,
 and make nondeterministic choices that are resolved into separate actions when the step ends.
+
+Draining inside a step. A full or serializing fence, an ordered (full-barrier) RMW, `drained()`
+and (pso, weak) a load of a location with a deferred RMW pending wait for the CPU's buffered
+stores to reach memory. A step is atomic, so such an operation that follows stores the same step
+made cannot wait for them: it drains them itself. The rule, for a draining operation D in a step
+of CPU c (`MemoryModel.drain`):
+
+1. The stores c buffered in EARLIER steps must have reached memory before the step begins: the
+   step is enabled only where c's buffers are empty in the state it starts from (evaluated on that
+   state, not on the buffers the step itself has filled). Their flushes stay separate steps, so
+   every interleaving of other CPUs between them remains reachable. (Draining them inside the
+   step too would reach no other state, since those flushes can always be taken just before the
+   step; it would only add shortcut transitions.) A step whose fence comes before any of its own
+   stores means exactly what it meant before this rule.
+2. The stores the step made before D (and its deferred RMWs) reach memory at D, oldest first, as
+   the model's own flush steps would move them (tso: FIFO; pso/weak: each location's FIFO in
+   order, deferred operations applied to the newest value, a written value ageing the other
+   CPUs' views under weak exactly as a flush does), atomically with the step: the step equals
+   "its operations up to D, then those flushes back to back, then the rest", a schedule the
+   hardware allows (nothing else needs to run between them) and the only one in which D's wait
+   ends inside the step. Write-barrier groups only constrain the order in which other CPUs may
+   see the stores; drained together, no CPU sees an intermediate state, so the order among
+   locations does not matter.
+3. Loads after D read memory, which now holds the step's stores: the value store forwarding gave.
+
+Under sc nothing is buffered, so every step keeps its sc meaning and each step enabled under sc
+from a state with empty buffers is enabled under tso, pso and weak: a state reachable under sc
+stays reachable. `drained()` after the step's own stores is a nondeterministic alternative: the
+stores are still buffered (false), or, when the earlier steps' stores have drained, they are
+flushed at that point and `drained()` asks about the other CPUs.
+
+One under-approximation remains: a load that waits for a deferred RMW of its own step needs only
+the entries ahead of that RMW (its location's FIFO, earlier write-barrier groups) to drain, but
+rule 1 makes the step wait for all of c's earlier stores; the states in which such a step has run
+while a store of an earlier step to another location is still buffered are not explored.
 """
 from __future__ import annotations
 
@@ -122,6 +157,43 @@ class SharedInfo:
         return op("select", loc.index, *ids)
 
 
+class Assuming:
+    """A step as a model's drain sees it: reads assume `facts` (slot values the step's guard
+    ensures wherever `when` holds, e.g. "the CPU's buffer was empty when the step began"), so
+    the drained entries fold to constants; writes, guards and checks apply only where `when`
+    holds, and reach the step when `commit` is called."""
+
+    def __init__(self, port: Port, facts: dict[int, Expr], when: Expr = ir.TRUE):
+        self.port, self.cpu, self.facts, self.when = port, port.cpu, facts, when
+        self.written: dict[int, Expr] = {}
+
+    def read(self, slot: int) -> Expr:
+        if slot in self.written:
+            return self.written[slot]
+        return ir.substitute(self.port.read(slot), self.facts) if self.facts else \
+            self.port.read(slot)
+
+    def write(self, slot: int, value: Expr) -> None:
+        self.written[slot] = value
+
+    def guard(self, cond: Expr) -> None:
+        self.port.guard(ir.disj((op("not", self.when), cond)))
+
+    def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None:
+        self.port.check_range(loc, value, ir.conj((self.when, when)))
+
+    def choice(self, n: int) -> Expr:
+        return self.port.choice(n)
+
+    def commit(self) -> None:
+        for slot, value in self.written.items():
+            before = self.port.read(slot)
+            if value == before or self.facts and value == ir.substitute(before, self.facts):
+                continue  # unchanged: keep the step's own expression
+            self.port.write(slot, value if self.when == ir.TRUE else
+                            op("ite", self.when, value, before))
+
+
 def mem_read(memory: SlotReader, loc: Location) -> Expr:
     if loc.index is None:
         return memory.read(loc.slots[0])
@@ -216,8 +288,16 @@ class MemoryModel(ABC):
         self.fence(port, "full")
         return old
 
+    def drain(self, port: Port, when: Expr = ir.TRUE) -> None:
+        """Where `when` holds: wait until the stores of the CPU's earlier steps have drained and
+        move the stores of the current step to memory (module docstring, rule 1-2)."""
+
     def drained(self, read: Callable[[int], Expr]) -> Expr:
         return ir.TRUE
+
+    def step_drained(self, port: Port) -> Expr:
+        """`drained()` inside a CPU's step."""
+        return self.drained(port.read)
 
     def flushes(self) -> list[Flush]:
         return []

@@ -8,7 +8,9 @@ the current one is not empty. A full fence or serializing step waits for all of 
 to drain. A value-returning or fully ordered RMW is a full barrier acting atomically on memory;
 an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as a deferred
 operation that its flush applies to memory, and a later load of that address by the same CPU
-waits until it has drained (memory-models.md, Decision 5).
+waits until it has drained (memory-models.md, Decision 5). After stores of its own step, a full
+fence or barrier RMW moves them to memory at that point (spec.memory.base, "Draining inside a
+step").
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from typing import Callable
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
 from smp_explorer.ir.types import IntT, show_text
-from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, SharedInfo,
-                                           SlotAllocator, Usage, View, apply_op, mem_read,
-                                           mem_write)
+from smp_explorer.spec.memory.base import (Assuming, Flush, Location, MemoryModel, Monitor, Port,
+                                           SharedInfo, SlotAllocator, Usage, View, apply_op,
+                                           mem_read, mem_write)
 
 KINDS = ("store", "add", "sub", "and", "or", "xor")  # what a buffered entry does when flushed
 
@@ -69,6 +71,13 @@ class Pso(MemoryModel):
         fifo = self.fifos.get(port.cpu, {}).get(slot)
         if fifo is None:
             return ir.FALSE, Const(0)
+        if fifo.kind is not None and port.read(fifo.n) not in (Ref(fifo.n), Const(0)):
+            # a deferred RMW this step made here: the load waits for it, so it drains the step's
+            # stores like a fence (spec.memory.base, "Draining inside a step")
+            count = port.read(fifo.n)
+            self.drain(port, ir.disj(tuple(
+                ir.conj((op("lt", Const(k), count), op("ne", port.read(fifo.kind[k]), Const(0))))
+                for k in range(self.capacity))))
         count = port.read(fifo.n)
         v: Expr = Const(0)
         for k in range(self.capacity):
@@ -136,7 +145,40 @@ class Pso(MemoryModel):
         if kind == "write":
             self.write_fence(port)
         elif kind in ("full", "serialize"):
-            port.guard(self.empty(port, port.cpu))
+            self.drain(port)
+
+    def drain(self, port: Port, when: Expr = ir.TRUE) -> None:
+        fifos = self.fifos.get(port.cpu, {})
+        counts = [port.read(f.n) for f in fifos.values()]
+        if all(c == Const(0) for c in counts):  # nothing buffered, or drained earlier in this step
+            return
+        if all(c == Ref(f.n) for c, f in zip(counts, fifos.values())):
+            # no store in this step yet: wait until the buffers are empty
+            port.guard(ir.disj((op("not", when), self.empty(port, port.cpu))))
+            return
+        before: dict[int, Expr] = {f.n: Const(0) for f in fifos.values()}
+        port.guard(ir.disj((op("not", when), ir.conj(tuple(op("eq", Ref(n), Const(0))
+                                                             for n in before)))))
+        # the buffers hold this step's stores only: each location's FIFO goes to memory in order
+        # (the order among locations cannot be observed inside the step)
+        view = Assuming(port, before, when)
+        for slot, fifo in fifos.items():
+            for _ in range(self.capacity):
+                flush = Assuming(view, {}, op("gt", view.read(fifo.n), Const(0)))
+                if flush.when != ir.FALSE:
+                    self._pop(flush, slot)
+                    flush.commit()
+        group = self.current[port.cpu]
+        if port.read(group) != Ref(group):  # a write fence in this step: empty buffers are in
+            view.write(group, Const(0))      # group 0, as after the flushes
+        view.commit()
+
+    def step_drained(self, port: Port) -> Expr:
+        fifos = self.fifos.get(port.cpu, {})
+        if any(port.read(f.n) not in (Ref(f.n), Const(0)) for f in fifos.values()):
+            # the step's own stores: still buffered, or flushed now (base module docstring)
+            self.drain(port, op("eq", port.choice(2), Const(1)))
+        return self.drained(port.read)
 
     # ---- read-modify-writes -----------------------------------------------------------------
     def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
@@ -178,7 +220,7 @@ class Pso(MemoryModel):
 
     def full_barrier_if(self, port: Port, cond: Expr) -> None:
         """A full barrier on the paths where `cond` holds (a conditional RMW that succeeds)."""
-        port.guard(ir.disj((op("not", cond), self.empty(port, port.cpu))))
+        self.drain(port, cond)
 
     def drained(self, read: Callable[[int], Expr]) -> Expr:
         return ir.conj(tuple(op("eq", read(f.n), Const(0))
@@ -195,29 +237,12 @@ class Pso(MemoryModel):
 
     def _flush_body(self, cpu: str, slot: int) -> Callable[[Port], None]:
         fifo = self.fifos[cpu][slot]
-        i = self.shared.address[slot]
-        loc = Location((slot,), None, self.shared.types[i], self.shared.names[i])
         K = self.capacity
 
         def body(port: Port) -> None:
-            count = port.read(fifo.n)
-            port.guard(op("gt", count, Const(0)))
+            port.guard(op("gt", port.read(fifo.n), Const(0)))
             port.guard(op("eq", port.read(fifo.group[0]), Const(0)))
-            operand = port.read(fifo.val[0])
-            old = port.read(slot)
-            new = operand
-            if fifo.kind is not None:
-                kind = port.read(fifo.kind[0])
-                for k, name in reversed(list(enumerate(KINDS))[1:]):
-                    new = op("ite", op("eq", kind, Const(k)), apply_op(name, old, operand), new)
-                port.check_range(loc, new)
-            self.write_mem(port, loc, new)
-            columns = [fifo.val, fifo.group] + ([fifo.kind] if fifo.kind is not None else [])
-            for col in columns:
-                for k in range(K - 1):
-                    port.write(col[k], port.read(col[k + 1]))
-                port.write(col[K - 1], Const(0))
-            port.write(fifo.n, op("sub", count, Const(1)))
+            self._pop(port, slot)
             # keep groups dense from 0: when group 0 is empty, every group moves down one
             still = self._pending_in(port, cpu, Const(0))
             for f in self.fifos[cpu].values():
@@ -232,6 +257,30 @@ class Pso(MemoryModel):
             port.write(cur_slot, op("ite", ir.conj((op("not", still), op("gt", cur, Const(0)))),
                                     op("sub", cur, Const(1)), cur))
         return body
+
+    def _pop(self, port: Port, slot: int) -> None:
+        """Apply the oldest entry of one non-empty FIFO to memory (a store, or a deferred
+        operation on the newest value) and remove it."""
+        fifo = self.fifos[port.cpu][slot]
+        i = self.shared.address[slot]
+        loc = Location((slot,), None, self.shared.types[i], self.shared.names[i])
+        K = self.capacity
+        count = port.read(fifo.n)
+        operand = port.read(fifo.val[0])
+        old = port.read(slot)
+        new = operand
+        if fifo.kind is not None:
+            kind = port.read(fifo.kind[0])
+            for k, name in reversed(list(enumerate(KINDS))[1:]):
+                new = op("ite", op("eq", kind, Const(k)), apply_op(name, old, operand), new)
+            port.check_range(loc, new)
+        self.write_mem(port, loc, new)
+        columns = [fifo.val, fifo.group] + ([fifo.kind] if fifo.kind is not None else [])
+        for col in columns:
+            for k in range(K - 1):
+                port.write(col[k], port.read(col[k + 1]))
+            port.write(col[K - 1], Const(0))
+        port.write(fifo.n, op("sub", count, Const(1)))
 
     def views(self) -> list[View]:
         return [View(f"{cpu}.store_buffer", cpu, self._render(cpu)) for cpu in self.fifos]

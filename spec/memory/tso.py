@@ -3,7 +3,8 @@
 A store appends (address, value) to its CPU's buffer (waiting while it is full); a load takes the
 newest buffered store to the same address, else memory; a separate flush step per CPU moves the
 oldest entry to memory. MFENCE and serializing steps wait for an empty buffer; every RMW is
-LOCK'd (empty buffer, atomic on memory); read and write fences are no-ops.
+LOCK'd (empty buffer, atomic on memory); read and write fences are no-ops. After stores of its
+own step, a fence or RMW flushes them at that point (spec.memory.base, "Draining inside a step").
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Callable
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
 from smp_explorer.ir.types import IntT, show_text
-from smp_explorer.spec.memory.base import (Flush, Location, MemoryModel, Monitor, Port, SharedInfo,
-                                           SlotAllocator, Usage, View, mem_read, mem_write)
+from smp_explorer.spec.memory.base import (Assuming, Flush, Location, MemoryModel, Monitor, Port,
+                                           SharedInfo, SlotAllocator, Usage, View, mem_read,
+                                           mem_write)
 
 
 class Tso(MemoryModel):
@@ -61,8 +63,35 @@ class Tso(MemoryModel):
         port.write(n, op("add", count, Const(1)))
 
     def fence(self, port: Port, kind: str) -> None:
-        if kind in ("full", "serialize") and port.cpu in self.buffers:
-            port.guard(op("eq", port.read(self.buffers[port.cpu][0]), Const(0)))
+        if kind in ("full", "serialize"):
+            self.drain(port)
+
+    def drain(self, port: Port, when: Expr = ir.TRUE) -> None:
+        if port.cpu not in self.buffers:
+            return
+        n, entries = self.buffers[port.cpu]
+        count = port.read(n)
+        if count == Const(0):  # drained earlier in this step
+            return
+        before = op("eq", Ref(n), Const(0))
+        port.guard(ir.disj((op("not", when), before)))
+        if count == Ref(n):  # no store in this step yet: wait for an empty buffer
+            return
+        # the buffer holds this step's stores only: flush them all, oldest first
+        view = Assuming(port, {n: Const(0)}, when)
+        for _ in entries:
+            flush = Assuming(view, {}, op("gt", view.read(n), Const(0)))
+            if flush.when != ir.FALSE:
+                self._pop(flush, n, entries)
+                flush.commit()
+        view.commit()
+
+    def step_drained(self, port: Port) -> Expr:
+        buffer = self.buffers.get(port.cpu)
+        if buffer is not None and port.read(buffer[0]) not in (Ref(buffer[0]), Const(0)):
+            # the step's own stores: still buffered, or flushed now (base module docstring)
+            self.drain(port, op("eq", port.choice(2), Const(1)))
+        return self.drained(port.read)
 
     def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
             returns: bool) -> Expr | None:
@@ -78,18 +107,22 @@ class Tso(MemoryModel):
         n, entries = self.buffers[cpu]
 
         def body(port: Port) -> None:
-            count = port.read(n)
-            port.guard(op("gt", count, Const(0)))
-            a0, v0 = port.read(entries[0][0]), port.read(entries[0][1])
-            for i, slot in enumerate(self.shared.slots):
-                port.write(slot, op("ite", op("eq", a0, Const(i)), v0, port.read(slot)))
-            for k in range(len(entries) - 1):  # shift down; freed entries read as zero
-                port.write(entries[k][0], port.read(entries[k + 1][0]))
-                port.write(entries[k][1], port.read(entries[k + 1][1]))
-            port.write(entries[-1][0], Const(0))
-            port.write(entries[-1][1], Const(0))
-            port.write(n, op("sub", count, Const(1)))
+            port.guard(op("gt", port.read(n), Const(0)))
+            self._pop(port, n, entries)
         return body
+
+    def _pop(self, port: Port, n: int, entries: list[tuple[int, int]]) -> None:
+        """Move the oldest entry of a non-empty buffer to memory."""
+        count = port.read(n)
+        a0, v0 = port.read(entries[0][0]), port.read(entries[0][1])
+        for i, slot in enumerate(self.shared.slots):
+            port.write(slot, op("ite", op("eq", a0, Const(i)), v0, port.read(slot)))
+        for k in range(len(entries) - 1):  # shift down; freed entries read as zero
+            port.write(entries[k][0], port.read(entries[k + 1][0]))
+            port.write(entries[k][1], port.read(entries[k + 1][1]))
+        port.write(entries[-1][0], Const(0))
+        port.write(entries[-1][1], Const(0))
+        port.write(n, op("sub", count, Const(1)))
 
     def views(self) -> list[View]:
         views = []
