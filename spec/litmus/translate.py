@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from smp_explorer.spec.litmus.parse import (
+from smp_explorer.spec.litmus.test import (
     Addr, And, Asm, Atom, CAddrOf, CAssign, CBin, CCall, CDecl, CDeref, CExpr, CExprStmt, CIf,
     CName, CNum, Const, CStmt, CTernary, CUnary, LitmusTest, Not, Or, Prop, Ref, Reg,
     Unsupported)

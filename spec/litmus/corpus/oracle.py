@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from smp_explorer.spec.litmus.parse import Addr, And, Asm, Atom, Const, LitmusTest, Not, Or, Prop, Ref, Reg, \
+from smp_explorer.spec.litmus.test import Addr, And, Asm, Atom, Const, LitmusTest, Not, Or, Prop, Ref, Reg, \
     Unsupported
 
 MODELS = ("sc", "tso", "pso", "weak")
