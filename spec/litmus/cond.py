@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Union
 
 from lark import Token, Transformer, UnexpectedInput, UnexpectedToken, v_args
 from lark.exceptions import VisitError
@@ -13,7 +14,7 @@ from smp_explorer.spec.litmus.test import (IDENTIFIER, Addr, And, Atom, Conditio
                                            LitmusError, Not, Or, Prop, Ref)
 from smp_explorer.spec.litmus.text import describe, expected, lark_parser, read_int, syntax_error
 
-Operand = Addr | Ref | int
+Operand = Union[Addr, Ref, int]
 
 
 def read_condition(text: str, file: str, start: int,

@@ -177,6 +177,16 @@ class Thread:
     body: list[Asm] | list[CStmt]
     params: list[str] = field(default_factory=list)  # C: the parameters (location names)
 
+    @property
+    def instructions(self) -> list[Asm]:
+        """The body of an x86 thread."""
+        return [s for s in self.body if isinstance(s, Asm)]
+
+    @property
+    def statements(self) -> list[CStmt]:
+        """The body of a C thread."""
+        return [s for s in self.body if not isinstance(s, Asm)]
+
 
 # final condition
 @dataclass(frozen=True)

@@ -259,5 +259,5 @@ def syntax_error(err: UnexpectedInput, text: str, file: str,
             return LitmusError(message(err), file, line_of(text, len(text)))
         return LitmusError(message(err), file, err.line, err.column)
     if isinstance(err, UnexpectedCharacters):
-        return LitmusError(f"unexpected {text[err.pos_in_stream]!r}", file, err.line, err.column)
-    return LitmusError(str(err), file, getattr(err, "line", None))
+        return LitmusError(f"unexpected {err.char!r}", file, err.line, err.column)
+    return LitmusError(str(err), file, err.line, err.column)

@@ -366,7 +366,7 @@ class _Translator:
                     expr(s.cond)
                     for t in s.then + s.other:
                         stmt(t)
-            for s in th.body:
+            for s in th.statements:
                 stmt(s)
             if found:
                 return True
@@ -450,10 +450,10 @@ class _Translator:
             self.line = 0
             if t.is_c:
                 self.params = set(th.params)
-                for s in th.body:
+                for s in th.statements:
                     self.c_stmt(proc, s, 1)
             else:
-                for ins in th.body:
+                for ins in th.instructions:
                     self.asm(proc, ins)
             if not proc.lines:
                 proc.lines.append(f"  {self.label(proc)}: skip;")

@@ -191,11 +191,12 @@ class _InstructionReader:
         if len(ops) != 2:
             raise self.err(f"MOV takes two operands: {text!r}", line)
         dest, src = ops
-        if isinstance(dest, _Mem) and not isinstance(src, _Mem):
+        if isinstance(src, _Mem):
+            if isinstance(dest, Reg):
+                return Asm("load", line, text, reg=dest.name, loc=src.name)
+        elif isinstance(dest, _Mem):
             return Asm("store", line, text, loc=dest.name, src=src)
-        if isinstance(dest, Reg) and isinstance(src, _Mem):
-            return Asm("load", line, text, reg=dest.name, loc=src.name)
-        if isinstance(dest, Reg):
+        elif isinstance(dest, Reg):
             return Asm("move", line, text, reg=dest.name, src=src)
         raise self.err(f"cannot read {text!r}", line)
 
