@@ -11,7 +11,7 @@ from pathlib import Path
 from smp_explorer.spec.litmus.c import read_c_threads
 from smp_explorer.spec.litmus.cond import read_condition
 from smp_explorer.spec.litmus.test import (Addr, Condition, LitmusError, LitmusTest, Locations,
-                                           Ref, Thread, atoms)
+                                           Ref, Thread)
 from smp_explorer.spec.litmus.text import (blank_ocaml_comments, find_init_block, read_header,
                                            read_init_block)
 from smp_explorer.spec.litmus.x86 import canonical_register, read_x86_threads
@@ -62,12 +62,10 @@ def parse_litmus(text: str, file: str = "<litmus>") -> LitmusTest:
 
 def _check_condition(condition: Condition, threads: list[Thread], locations: Locations) -> None:
     """The registers the condition names belong to threads; its locations join the test's."""
-    for prop in (condition.prop, condition.filter):
-        for atom in atoms(prop) if prop is not None else ():
-            for side in (atom.left, atom.value):
-                if isinstance(side, Ref) and side.thread is not None \
-                        and side.thread >= len(threads):
-                    raise LitmusError(f"the condition names register {side} of a thread the "
-                                      f"test does not have", locations.file, atom.line)
-                if isinstance(side, Addr) or isinstance(side, Ref) and side.thread is None:
-                    locations.add(side.name, atom.line)
+    for atom in condition.atoms():
+        for side in (atom.left, atom.value):
+            if isinstance(side, Ref) and side.thread is not None and side.thread >= len(threads):
+                raise LitmusError(f"the condition names register {side} of a thread the test "
+                                  f"does not have", locations.file, atom.line)
+            if isinstance(side, Addr) or isinstance(side, Ref) and side.thread is None:
+                locations.add(side.name, atom.line)

@@ -169,6 +169,40 @@ class CIf:
 CStmt = Union[CDecl, CAssign, CExprStmt, CIf]
 
 
+def evaluated(statements: list[CStmt]) -> Iterator[CExpr]:
+    """The expressions the statements evaluate, in order, through `if`s: not the register an
+    assignment writes, but the pointer of a store through `*p`."""
+    for s in statements:
+        if isinstance(s, CDecl):
+            if s.init is not None:
+                yield s.init
+        elif isinstance(s, CAssign):
+            if isinstance(s.target, CDeref):
+                yield s.target
+            yield s.value
+        elif isinstance(s, CExprStmt):
+            yield s.expr
+        else:
+            yield s.cond
+            yield from evaluated(s.then + s.other)
+
+
+def subexpressions(e: CExpr) -> Iterator[CExpr]:
+    """An expression and every expression inside it."""
+    yield e
+    if isinstance(e, (CDeref, CUnary)):
+        yield from subexpressions(e.expr)
+    elif isinstance(e, CCall):
+        for a in e.args:
+            yield from subexpressions(a)
+    elif isinstance(e, CBin):
+        yield from subexpressions(e.left)
+        yield from subexpressions(e.right)
+    elif isinstance(e, CTernary):
+        for part in (e.cond, e.then, e.other):
+            yield from subexpressions(part)
+
+
 @dataclass
 class Thread:
     index: int
@@ -258,6 +292,12 @@ class Condition:
     prop: Prop
     line: int
     filter: Prop | None = None
+
+    def atoms(self) -> Iterator[Atom]:
+        """The atoms of the condition, then of its filter."""
+        yield from atoms(self.prop)
+        if self.filter is not None:
+            yield from atoms(self.filter)
 
 
 @dataclass
