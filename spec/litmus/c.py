@@ -7,15 +7,15 @@ import re
 from dataclasses import dataclass
 
 from lark import Token, Transformer, UnexpectedInput, UnexpectedToken, v_args
-from lark.exceptions import VisitError
 from lark.tree import Meta
 
 from smp_explorer.spec.litmus.test import (CAddrOf, CAssign, CBin, CCall, CDecl, CDeref, CExpr,
                                            CExprStmt, CIf, CName, CNum, CStmt, CTernary, CUnary,
                                            LitmusError, Locations, Thread, Unsupported)
-from smp_explorer.spec.litmus.text import describe, expected, lark_parser, read_int, \
-    syntax_error
+from smp_explorer.spec.litmus.text import describe, expected, lark_parser, parse_region, \
+    read_int, syntax_error, transform
 
+# the words `c.lark` keeps out of names, so that a statement starting with one is reported
 _UNSUPPORTED_STATEMENTS = {"while": "loops (while)", "for": "loops (for)", "do": "loops (do)",
                            "goto": "goto", "switch": "switch", "return": "return",
                            "break": "break", "continue": "continue"}
@@ -25,18 +25,14 @@ _UNSUPPORTED_WORD = re.compile(r"(%s)\b" % "|".join(_UNSUPPORTED_STATEMENTS))
 def read_c_threads(text: str, file: str, start: int,
                    locations: Locations) -> tuple[list[Thread], int]:
     """The functions after `start` (OCaml comments blanked) and where the condition begins."""
-    region = "".join(c if c == "\n" else " " for c in text[:start]) + text[start:]
-    try:
-        tree = lark_parser("c.lark").parse(region)
-    except UnexpectedInput as err:
+    def error(err: UnexpectedInput) -> Exception:
         word = _UNSUPPORTED_WORD.match(text, err.pos_in_stream or 0)
         if word:
-            raise Unsupported(_UNSUPPORTED_STATEMENTS[word.group(1)], err.line) from None
-        raise syntax_error(err, text, file, _message) from None
-    try:
-        threads: list[Thread] = _ToThreads(file).transform(tree)
-    except VisitError as err:
-        raise err.orig_exc from None
+            return Unsupported(_UNSUPPORTED_STATEMENTS[word.group(1)], err.line)
+        return syntax_error(err, text, file, _message)
+
+    tree = parse_region("c.lark", text, start, error)
+    threads = transform(_ToThreads(file), tree)
     for thread in threads:
         for param in thread.params:
             locations.add(param)

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
-from lark import Token, Transformer, UnexpectedInput, UnexpectedToken, v_args
-from lark.exceptions import VisitError
+from lark import Token, Transformer, UnexpectedToken, v_args
 from lark.tree import Meta
 
 from smp_explorer.spec.litmus.test import (IDENTIFIER, Addr, And, Atom, Condition, Const,
                                            LitmusError, Not, Or, Prop, Ref)
-from smp_explorer.spec.litmus.text import describe, expected, lark_parser, read_int, syntax_error
+from smp_explorer.spec.litmus.text import describe, expected, lark_parser, parse_region, \
+    read_int, syntax_error, transform
 
 Operand = Union[Addr, Ref, int]
 
@@ -20,17 +20,9 @@ Operand = Union[Addr, Ref, int]
 def read_condition(text: str, file: str, start: int,
                    register_name: Callable[[str], str]) -> Condition:
     """The condition that begins at `start` and runs to the end of `text` (comments blanked)."""
-    # blank what precedes, so that Lark's lines and columns are those of the file
-    region = "".join(c if c == "\n" else " " for c in text[:start]) + text[start:]
-    try:
-        tree = lark_parser("cond.lark").parse(region)
-    except UnexpectedInput as err:
-        raise syntax_error(err, text, file, _message) from None
-    try:
-        condition: Condition = _ToCondition(file, register_name).transform(tree)
-    except VisitError as err:
-        raise err.orig_exc from None
-    return condition
+    tree = parse_region("cond.lark", text, start,
+                        lambda err: syntax_error(err, text, file, _message))
+    return transform(_ToCondition(file, register_name), tree)
 
 
 def _message(err: UnexpectedToken) -> str:

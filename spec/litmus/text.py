@@ -12,11 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TypeVar
+
+from lark import Lark, Token, Transformer, Tree, UnexpectedCharacters, UnexpectedInput, \
+    UnexpectedToken
+from lark.exceptions import VisitError
 
 from smp_explorer.spec.litmus.test import Addr, LitmusError, Unsupported, Value
 
 ARCHES = ("X86", "X86_64", "C")
+Result = TypeVar("Result")
 _INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$")
 
 
@@ -233,6 +238,23 @@ def lark_parser(grammar: str) -> Lark:
     """The LALR parser of a grammar file next to this one, built once (tables cached on disk)."""
     return Lark.open(grammar, rel_to=__file__, parser="lalr", propagate_positions=True,
                      cache=True)
+
+
+def parse_region(grammar: str, text: str, start: int,
+                 on_error: Callable[[UnexpectedInput], Exception]) -> Tree[Token]:
+    """text[start:] parsed with a grammar, at the lines and columns of the file."""
+    try:
+        return lark_parser(grammar).parse(_blank(text[:start]) + text[start:])
+    except UnexpectedInput as err:
+        raise on_error(err) from None
+
+
+def transform(transformer: Transformer[Token, Result], tree: Tree[Token]) -> Result:
+    """The tree transformed; an error a transformer method raises comes out as itself."""
+    try:
+        return transformer.transform(tree)
+    except VisitError as err:
+        raise err.orig_exc from None
 
 
 def describe(token: Token) -> str:

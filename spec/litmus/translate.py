@@ -511,12 +511,8 @@ class _Translator:
             else:
                 self.c_value(proc, e, depth)
         elif isinstance(s, CIf):
-            cond = self.c_bool(proc, s.cond, depth)
+            self.emit(proc, depth, f"if {self.c_bool(proc, s.cond, depth)} {{")
             pad = "  " * depth
-            lab = self.label(proc)
-            head = f"{pad}{lab}: if {cond} {{"
-            comment = self._comment()
-            proc.lines.append(f"{head:<46} // {comment}" if comment else head)
             for t in s.then:
                 self.c_stmt(proc, t, depth + 1)
             if s.other:
