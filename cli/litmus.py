@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smp_explorer.cli.args import memory_list, positive_int, seconds
-from smp_explorer.spec.litmus.manifest import Row, expected, find_manifest, read_manifest
-from smp_explorer.spec.litmus.parse import LitmusError, LitmusTest, Unsupported, read_litmus
+from smp_explorer.spec.litmus import (MEMORY_MODELS, LitmusError, LitmusTest, Row, Unsupported,
+                                     expected, find_manifest, read_litmus, read_manifest, translate)
 from smp_explorer.explorer.litmus import Outcome, run_test
-from smp_explorer.spec.litmus.translate import MEMORY_MODELS, translate
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 
@@ -131,7 +130,7 @@ class _Result:
 
 def _weak_x86(test: LitmusTest) -> str | None:
     """The reference verdict of an x86 test under weak (spec.litmus.oracle), if it has one."""
-    from smp_explorer.spec.litmus import oracle
+    from smp_explorer.spec.litmus.corpus import oracle
     try:
         return oracle.verdict(test, "weak")
     except Unsupported:

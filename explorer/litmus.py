@@ -10,8 +10,7 @@ from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.compiled import compile_model
 from smp_explorer.spec.errors import SpecError, SpecErrors
-from smp_explorer.spec.litmus.parse import LitmusTest, Unsupported
-from smp_explorer.spec.litmus.translate import PROPERTY, translate, verdict_of
+from smp_explorer.spec.litmus import PROPERTY, LitmusTest, Unsupported, translate, verdict_of
 from smp_explorer.spec.pipeline import model_from_text
 
 @dataclass

@@ -119,9 +119,7 @@ def test_key_table_keeps_the_smallest_rank_of_equal_keys():
 
 
 def test_litmus_corpus_agrees(shared):
-    from smp_explorer.spec.litmus.manifest import read_manifest
-    from smp_explorer.spec.litmus.parse import read_litmus
-    from smp_explorer.spec.litmus.translate import translate
+    from smp_explorer.spec.litmus import read_litmus, read_manifest, translate
     root = shared / "litmus"
     rows = read_manifest(root / "MANIFEST.tsv")
     checked = 0
@@ -151,9 +149,7 @@ def test_big_models_agree(name, spec, consts):
 
 @pytest.mark.slow
 def test_full_litmus_corpus_agrees(shared):
-    from smp_explorer.spec.litmus.manifest import read_manifest
-    from smp_explorer.spec.litmus.parse import read_litmus
-    from smp_explorer.spec.litmus.translate import translate
+    from smp_explorer.spec.litmus import read_litmus, read_manifest, translate
     root = shared / "litmus"
     for path in sorted(read_manifest(root / "MANIFEST.tsv")):
         test = read_litmus(root / path)

@@ -1,11 +1,11 @@
 """The whole litmus corpus of ../shared/litmus against its MANIFEST.tsv, under sc, tso, pso, weak.
 
-Expected verdicts (spec/litmus/manifest.py has the details):
+Expected verdicts (spec/litmus/corpus/manifest.py has the details):
 * sc: `expected_sc`; tso: `expected_tso` (source-stated for x86, derived for C);
 * pso: the `pso=` note of x86 tests (Decision 8 for `forall`); for C tests, what follows from
   TSO outcomes being PSO outcomes and LKMM being weaker than PSO (the rest is only run);
 * weak: the verdict classes of Decision 2 (C tests by their hand classification; x86 tests by
-  PSO inclusion, else by `spec.litmus.oracle`, an independent axiomatic enumeration of the same
+  PSO inclusion, else by `spec.litmus.corpus.oracle`, an independent axiomatic enumeration of the same
   rules, which `test_oracle_reproduces_the_manifest` checks against every sc/tso/pso verdict).
 
 Every test must translate and run under every model (no `unsupported`, no error); every verdict
@@ -17,9 +17,8 @@ import time
 
 import pytest
 
-from smp_explorer.spec.litmus import oracle
-from smp_explorer.spec.litmus.manifest import expected, read_manifest, verdict
-from smp_explorer.spec.litmus.parse import read_litmus
+from smp_explorer.spec.litmus import expected, read_litmus, read_manifest, verdict
+from smp_explorer.spec.litmus.corpus import oracle
 from smp_explorer.explorer.litmus import run_test
 
 MODELS = ("sc", "tso", "pso", "weak")

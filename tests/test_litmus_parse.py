@@ -7,10 +7,10 @@ import json
 import pytest
 
 from smp_explorer.cli.main import main
-from smp_explorer.spec.litmus.parse import (Addr, And, Atom, CAssign, CDecl, CExprStmt, CIf, LitmusError,
-                               Not, Or, Ref, Reg, Unsupported, parse_litmus)
 from smp_explorer.explorer.litmus import run_test
-from smp_explorer.spec.litmus.translate import translate
+from smp_explorer.spec.litmus import LitmusError, Unsupported, parse_litmus, translate
+from smp_explorer.spec.litmus.test import Addr, And, Atom, CAssign, CDecl, CExprStmt, CIf, Not, Or, \
+    Ref, Reg
 
 SB_INTEL = r"""X86 SB
 "Fre PodWR Fre PodWR"

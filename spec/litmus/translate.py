@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from smp_explorer.spec.litmus.parse import (
+from smp_explorer.spec.litmus.test import (
     Addr, And, Asm, Atom, CAddrOf, CAssign, CBin, CCall, CDecl, CDeref, CExpr, CExprStmt, CIf,
     CName, CNum, Const, CStmt, CTernary, CUnary, LitmusTest, Not, Or, Prop, Ref, Reg,
-    Unsupported)
+    Unsupported, evaluated, subexpressions)
 
 MEMORY_MODELS = ("sc", "tso", "pso", "weak")
 PRELUDE_FOR = {"sc": "linux.generic", "tso": "linux.x86", "pso": "linux.generic",
@@ -156,26 +156,14 @@ def _value_range(test: LitmusTest, uses_addresses: bool) -> tuple[int, int]:
     for v in test.registers.values():
         value(v)
 
-    def prop(p: Prop) -> None:
-        if isinstance(p, Atom):
-            value(p.value)
-        elif isinstance(p, Not):
-            prop(p.prop)
-        elif isinstance(p, (And, Or)):
-            for q in p.props:
-                prop(q)
-    prop(test.condition.prop)
-    if test.condition.filter is not None:
-        prop(test.condition.filter)
+    for atom in test.condition.atoms():
+        value(atom.value)
 
     def cexpr(e: CExpr) -> None:
+        """What one expression node adds to the range."""
         if isinstance(e, CNum):
             consts.append(e.value)
-        elif isinstance(e, CDeref):
-            cexpr(e.expr)
         elif isinstance(e, CCall):
-            for a in e.args:
-                cexpr(a)
             if e.name in _AMOUNT_ARG and len(e.args) > _AMOUNT_ARG[e.name]:
                 a = e.args[_AMOUNT_ARG[e.name]]
                 amounts.append(abs(a.value) if isinstance(a, CNum) else -1)
@@ -186,8 +174,6 @@ def _value_range(test: LitmusTest, uses_addresses: bool) -> tuple[int, int]:
             if e.name in _BITWISE:
                 flags["bitwise"] = True
         elif isinstance(e, CBin):
-            cexpr(e.left)
-            cexpr(e.right)
             if e.op in ("+", "-"):
                 amounts.append(abs(e.right.value) if isinstance(e.right, CNum) else -1)
                 flags["neg"] = flags["neg"] or e.op == "-"
@@ -196,42 +182,23 @@ def _value_range(test: LitmusTest, uses_addresses: bool) -> tuple[int, int]:
             elif e.op in ("&", "|", "^"):
                 flags["bitwise"] = True
         elif isinstance(e, CUnary):
-            cexpr(e.expr)
             if e.op == "-":
                 flags["neg"] = True
             if e.op == "~":
                 flags["bitwise"] = flags["neg"] = True
-        elif isinstance(e, CTernary):
-            cexpr(e.cond)
-            cexpr(e.then)
-            cexpr(e.other)
-
-    def cstmt(s: CStmt) -> None:
-        if isinstance(s, CDecl):
-            if s.init is not None:
-                cexpr(s.init)
-        elif isinstance(s, CAssign):
-            cexpr(s.target)
-            cexpr(s.value)
-        elif isinstance(s, CExprStmt):
-            cexpr(s.expr)
-        elif isinstance(s, CIf):
-            cexpr(s.cond)
-            for t in s.then + s.other:
-                cstmt(t)
 
     for th in test.threads:
-        for s in th.body:
-            if isinstance(s, Asm):
-                if isinstance(s.src, int):
-                    consts.append(s.src)
-                if s.kind in ("rmw", "alu") and s.op in ("add", "sub", "xadd", "inc", "dec"):
-                    amounts.append(abs(s.src) if isinstance(s.src, int) else -1)
-                    flags["neg"] = flags["neg"] or s.op in ("sub", "dec")
-                if s.op in ("and", "or", "xor"):
-                    flags["bitwise"] = True
-            else:
-                cstmt(s)
+        for s in th.instructions:
+            if isinstance(s.src, int):
+                consts.append(s.src)
+            if s.kind in ("rmw", "alu") and s.op in ("add", "sub", "xadd", "inc", "dec"):
+                amounts.append(abs(s.src) if isinstance(s.src, int) else -1)
+                flags["neg"] = flags["neg"] or s.op in ("sub", "dec")
+            if s.op in ("and", "or", "xor"):
+                flags["bitwise"] = True
+        for evaluated_expr in evaluated(th.statements):
+            for e in subexpressions(evaluated_expr):
+                cexpr(e)
     top = max(abs(c) for c in consts)
     hi = top + sum(a if a >= 0 else top for a in amounts)
     if flags["mul"]:
@@ -295,26 +262,10 @@ class _Translator:
         t = self.test
         if any(isinstance(v, Addr) for v in list(t.memory.values()) + list(t.registers.values())):
             return True
-        found = False
-
-        def prop(p: Prop) -> None:
-            nonlocal found
-            if isinstance(p, Atom):
-                found = found or isinstance(p.value, Addr)
-            elif isinstance(p, Not):
-                prop(p.prop)
-            elif isinstance(p, (And, Or)):
-                for q in p.props:
-                    prop(q)
-        prop(t.condition.prop)
-        if t.condition.filter is not None:
-            prop(t.condition.filter)
-        if found:
+        if any(isinstance(atom.value, Addr) for atom in t.condition.atoms()):
             return True
-        for th in t.threads:
-            for s in th.body:
-                if isinstance(s, Asm) and isinstance(s.src, Addr):
-                    return True
+        if any(isinstance(s.src, Addr) for th in t.threads for s in th.instructions):
+            return True
         if t.is_c:
             return self._c_uses_addresses()
         return False
@@ -353,21 +304,8 @@ class _Translator:
                     expr(e.then)
                     expr(e.other)
 
-            def stmt(s: CStmt) -> None:
-                if isinstance(s, CDecl) and s.init is not None:
-                    expr(s.init)
-                elif isinstance(s, CAssign):
-                    if isinstance(s.target, CDeref):
-                        expr(s.target)
-                    expr(s.value)
-                elif isinstance(s, CExprStmt):
-                    expr(s.expr)
-                elif isinstance(s, CIf):
-                    expr(s.cond)
-                    for t in s.then + s.other:
-                        stmt(t)
-            for s in th.body:
-                stmt(s)
+            for e in evaluated(th.statements):
+                expr(e)
             if found:
                 return True
         return False
@@ -389,26 +327,15 @@ class _Translator:
         for (tid, reg) in self.test.registers:
             if tid == th.index:
                 regs[reg] = None
-        for s in th.body:
-            if isinstance(s, Asm):
-                if s.reg:
-                    regs[s.reg] = None
-                if isinstance(s.src, Reg):
-                    regs[s.src.name] = None
-
-        def prop(p: Prop) -> None:
-            if isinstance(p, Atom):
-                for r in (p.left, p.value):
-                    if isinstance(r, Ref) and r.thread == th.index:
-                        regs[r.name] = None
-            elif isinstance(p, Not):
-                prop(p.prop)
-            elif isinstance(p, (And, Or)):
-                for q in p.props:
-                    prop(q)
-        prop(self.test.condition.prop)
-        if self.test.condition.filter is not None:
-            prop(self.test.condition.filter)
+        for s in th.instructions:
+            if s.reg:
+                regs[s.reg] = None
+            if isinstance(s.src, Reg):
+                regs[s.src.name] = None
+        for atom in self.test.condition.atoms():
+            for r in (atom.left, atom.value):
+                if isinstance(r, Ref) and r.thread == th.index:
+                    regs[r.name] = None
         return list(regs)
 
     def reg(self, proc: _Proc, name: str) -> str:
@@ -450,10 +377,10 @@ class _Translator:
             self.line = 0
             if t.is_c:
                 self.params = set(th.params)
-                for s in th.body:
+                for s in th.statements:
                     self.c_stmt(proc, s, 1)
             else:
-                for ins in th.body:
+                for ins in th.instructions:
                     self.asm(proc, ins)
             if not proc.lines:
                 proc.lines.append(f"  {self.label(proc)}: skip;")
@@ -584,12 +511,8 @@ class _Translator:
             else:
                 self.c_value(proc, e, depth)
         elif isinstance(s, CIf):
-            cond = self.c_bool(proc, s.cond, depth)
+            self.emit(proc, depth, f"if {self.c_bool(proc, s.cond, depth)} {{")
             pad = "  " * depth
-            lab = self.label(proc)
-            head = f"{pad}{lab}: if {cond} {{"
-            comment = self._comment()
-            proc.lines.append(f"{head:<46} // {comment}" if comment else head)
             for t in s.then:
                 self.c_stmt(proc, t, depth + 1)
             if s.other:

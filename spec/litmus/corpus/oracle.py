@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from smp_explorer.spec.litmus.parse import Addr, And, Asm, Atom, Const, LitmusTest, Not, Or, Prop, Ref, Reg, \
+from smp_explorer.spec.litmus.test import Addr, And, Asm, Atom, Const, LitmusTest, Not, Or, Prop, Ref, Reg, \
     Unsupported
 
 MODELS = ("sc", "tso", "pso", "weak")
@@ -35,24 +35,24 @@ class _Ev:
     tid: int
     index: int           # position in program order
     kind: str            # R | W | U (locked RMW: both) | F
-    loc: str | None
+    loc: str             # "" for fences and register instructions
     asm: Asm
 
 
 def _events(test: LitmusTest) -> list[list[_Ev]]:
     threads = []
     for th in test.threads:
-        evs = []
-        for ins in th.body:
-            if not isinstance(ins, Asm):
-                raise Unsupported("not an x86 test")
+        evs: list[_Ev] = []
+        if len(th.instructions) != len(th.body):
+            raise Unsupported("not an x86 test")
+        for ins in th.instructions:
             kind = {"store": "W", "load": "R", "rmw": "U", "fence": "F", "move": None,
                     "alu": None, "nop": None}[ins.kind]
             if ins.kind == "fence" and ins.op != "full":
                 continue
             if ins.kind == "alu" and ins.op not in ("add", "sub"):
                 raise Unsupported(f"instruction {ins.text}")
-            evs.append(_Ev(th.index, len(evs), kind or "L", ins.loc, ins))
+            evs.append(_Ev(th.index, len(evs), kind or "L", ins.loc or "", ins))
         threads.append(evs)
     return threads
 
@@ -75,7 +75,7 @@ def verdict(test: LitmusTest, model: str) -> str:
     found_sat = found_unsat = False
     # co: a permutation of the writes of each location (the initial write comes first)
     co_choices = [list(itertools.permutations(writes.get(loc, []))) for loc in locs]
-    rf_choices = [[None] + writes.get(r.loc, []) for r in reads]
+    rf_choices: list[list[_Ev | None]] = [[None, *writes.get(r.loc, [])] for r in reads]
     for cos in itertools.product(*co_choices):
         co = {loc: list(order) for loc, order in zip(locs, cos)}
         pos = {id(w): k for loc in locs for k, w in enumerate(co[loc])}
@@ -127,14 +127,18 @@ def _value(v, regs: dict) -> int:
 
 def _evaluate(test: LitmusTest, threads, rf, co):
     """Register values and final memory, or None when the reads-from is cyclic in values."""
-    regs = [{r: v for (t, r), v in test.registers.items() if t == k}
-            for k in range(len(threads))]
+    regs: list[dict[str, int]] = [{} for _ in threads]
+    for (t, r), value in test.registers.items():
+        if isinstance(value, Addr):
+            raise Unsupported("pointers")
+        regs[t][r] = value
     written: dict[int, int] = {}   # id(write event) -> value
     pc = [0] * len(threads)
-    init = {loc: v for loc, v in test.memory.items()}
-    for v in init.values():
+    init: dict[str, int] = {}
+    for loc, v in test.memory.items():
         if isinstance(v, Addr):
             raise Unsupported("pointers")
+        init[loc] = v
     progress = True
     while progress:
         progress = False

@@ -25,7 +25,7 @@ Where the expectations come from, per model (`expected()` returns the verdict an
   Allowed; the one test "not classified" (MP+polockonce+poacquiresilsil) is not checked.
   x86 tests: the weak model has PSO's store buffers and only adds stale reads, so PSO
   `Allowed` / `Not always` carries over; the others are decided by `weak_x86` (an enumeration
-  of Decision 2's rules for MOV/MFENCE/XCHG programs, `spec.litmus.oracle`) when given.
+  of Decision 2's rules for MOV/MFENCE/XCHG programs, `spec.litmus.corpus.oracle`) when given.
 """
 from __future__ import annotations
 
