@@ -105,9 +105,6 @@ class Stats:
         return [name for name, n in self.coverage.items() if n == 0]
 
 
-ENGINES = ("explore", "prove", "bmc")
-
-
 @dataclass
 class RunResult:
     """One spec under one memory model, checked by one engine: `explore` (the `check`

@@ -25,15 +25,14 @@ from smp_explorer.cli.report.errors import (SpecErrorView, caret_position, rende
                                             render_spec_errors)
 from smp_explorer.cli.report.style import PLAIN_WIDTH
 from smp_explorer.cli.report.tables import plain_console
-from smp_explorer.cli.report.trace import CounterexampleView, StateView, TraceView, show_value
+from smp_explorer.cli.report.trace import CounterexampleView, StateView, TraceView
 from smp_explorer.cli.report.verdicts import StatsView, VerdictMatrix, VerdictTable, verdict_line
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import RunResult
 
 __all__ = ["CounterexampleView", "SpecErrorView", "StateView", "StatsView", "TraceView",
            "VerdictMatrix", "VerdictTable", "caret_position", "render_plain", "render_results",
-           "render_spec_error", "render_spec_errors", "show_value",
-           "verdict_line"]
+           "render_spec_error", "render_spec_errors", "verdict_line"]
 
 
 def render_results(console: Console, results: list[RunResult], model: Model, *,
