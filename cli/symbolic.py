@@ -35,7 +35,7 @@ def run_prove(request: ProveRequest, out: Console) -> int:
     results: list[RunResult] = []
     for memory, model in load_models(request):
         select_provable(model, request)
-        with encoding(model):
+        with encodable(model):
             result = prove(model, request.properties, request.assume, request.k, memory,
                            request.timeout)
         explain_results(model, result.properties)
@@ -48,7 +48,7 @@ def run_bmc(request: BmcRequest, out: Console) -> int:
     results: list[RunResult] = []
     for memory, model in load_models(request):
         select_goals(model, request.properties, one_error_each=True)
-        with encoding(model):
+        with encodable(model):
             result = bmc(model, request.depth, request.properties, request.check_deadlock,
                          memory, request.timeout)
         explain_results(model, result.properties)
@@ -82,7 +82,7 @@ def select_provable(model: Model, request: ProveRequest) -> None:
 
 
 @contextmanager
-def encoding(model: Model) -> Iterator[None]:
+def encodable(model: Model) -> Iterator[None]:
     """A model Z3 cannot encode is a spec error of prove and bmc."""
     try:
         yield
