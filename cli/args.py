@@ -1,7 +1,14 @@
-"""Argument types shared by the subcommands: each says what is allowed when a value is bad."""
+"""The command line's arguments: one parser for every subcommand, and the request each
+subcommand runs, built from argparse's namespace once.
+
+The argument types say what is allowed when a value is bad; a usage error exits with status 2.
+"""
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import dataclass
+from typing import Callable, Union
 
 from smp_explorer.spec.memory import MODELS
 
@@ -50,3 +57,259 @@ def memory_list(text: str) -> list[str]:
             f"unknown memory model {', '.join(bad) or repr(text)}; allowed: "
             f"{', '.join(MEMORY_MODELS)} (comma-separated)")
     return list(dict.fromkeys(names))
+
+
+# ---- requests -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """How a report is printed: Rich (the default), `--plain` text, or one `--json` document."""
+
+    json: bool = False
+    plain: bool = False
+    quiet: bool = False  # verdicts only, no traces
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpecRequest:
+    """What check, prove and bmc share: the spec, how it is instantiated, what to check."""
+
+    file: str
+    consts: list[tuple[str, str]]
+    memories: list[str] | None       # None: the spec's own memory model
+    buffer: int | None
+    properties: list[str] | None     # --invariant (None: every property)
+    timeout: float | None
+    output: Output
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckRequest(SpecRequest):
+    max_states: int | None
+    max_depth: int | None
+    check_deadlock: bool
+    stop_at_first: bool
+    engine: str                      # auto | scalar | vector
+    exact: bool
+    z3_check: bool                   # --z3-check: Z3 re-evaluates every state
+    z3: bool                         # False with --no-z3: no pre-check, no explanations
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProveRequest(SpecRequest):
+    assume: list[str]
+    k: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BmcRequest(SpecRequest):
+    depth: int
+    check_deadlock: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class LitmusRequest:
+    paths: list[str]
+    memories: list[str]
+    json: bool
+    summary: bool
+    spec: bool
+    max_states: int | None
+    timeout: float | None
+
+
+Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
+
+
+def _spec_fields(ns: argparse.Namespace) -> dict:
+    return dict(file=ns.file, consts=ns.const, memories=ns.memory, buffer=ns.buffer,
+                properties=ns.invariant, timeout=ns.timeout,
+                output=Output(json=ns.json, plain=ns.plain, quiet=ns.quiet))
+
+
+def _check(ns: argparse.Namespace) -> CheckRequest:
+    return CheckRequest(**_spec_fields(ns), max_states=ns.max_states, max_depth=ns.max_depth,
+                        check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
+                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3)
+
+
+def _prove(ns: argparse.Namespace) -> ProveRequest:
+    return ProveRequest(**_spec_fields(ns), assume=ns.assume, k=ns.k)
+
+
+def _bmc(ns: argparse.Namespace) -> BmcRequest:
+    return BmcRequest(**_spec_fields(ns), depth=ns.depth, check_deadlock=not ns.no_deadlock)
+
+
+def _litmus(ns: argparse.Namespace) -> LitmusRequest:
+    return LitmusRequest(paths=ns.paths, memories=ns.memory, json=ns.json, summary=ns.summary,
+                         spec=ns.spec, max_states=ns.max_states, timeout=ns.timeout)
+
+
+# ---- the parser -----------------------------------------------------------------------------
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A command line that cannot run, found after parsing (`explorer: error: ...`, status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits with status 2 through our own message format."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"explorer: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _spec_options(p: argparse.ArgumentParser, timeout_help: str) -> None:
+    """The spec and its instantiation (prove, bmc)."""
+    _spec_file(p)
+    _instantiation(p)
+    p.add_argument("--timeout", metavar="S", type=seconds, help=timeout_help)
+
+
+def _spec_file(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="the spec file")
+    p.add_argument("--const", metavar="NAME=VALUE", type=const_assignment, action="append",
+                   default=[], help="override a constant of the spec (repeatable)")
+
+
+def _instantiation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=None,
+                   help=f"memory models to check under (allowed: {', '.join(MEMORY_MODELS)})")
+    p.add_argument("--buffer", metavar="N", type=positive_int,
+                   help="store-buffer capacity per CPU (tso) or per CPU and address (pso, "
+                        "weak); default 2")
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document")
+    out.add_argument("--plain", action="store_true",
+                     help="plain text (no colour, no box drawing), ready to paste into a mail")
+    p.add_argument("--quiet", action="store_true", help="verdicts only, no traces")
+
+
+def _invariant_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--invariant", metavar="NAME", action="append", default=None, help=help)
+
+
+_CHECKED = "check only these invariants / reachable goals (repeatable)"
+_NO_DEADLOCK = "do not report deadlocks"
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="explore every reachable state and check the properties",
+                       description="Breadth-first exploration of every reachable state; "
+                                   "reports each property's verdict and the shortest "
+                                   "counterexample of each violation.")
+    _spec_file(p)
+    _invariant_option(p, _CHECKED)
+    _instantiation(p)
+    p.add_argument("--max-states", metavar="N", type=positive_int,
+                   help="stop after N distinct states")
+    p.add_argument("--max-depth", metavar="N", type=positive_int,
+                   help="do not explore beyond N steps from an initial state")
+    p.add_argument("--timeout", metavar="S", type=seconds, help="stop after S seconds")
+    p.add_argument("--no-deadlock", action="store_true", help=_NO_DEADLOCK)
+    p.add_argument("--stop-at-first", action="store_true",
+                   help="stop at the first violation instead of deciding every property")
+    p.add_argument("--engine", choices=("auto", "scalar", "vector"), default="auto",
+                   help="search engine: generated Python code (scalar), NumPy over whole "
+                        "frontiers (vector), or scalar for narrow levels and vector for "
+                        "wide ones (auto, the default); the results are the same")
+    p.add_argument("--exact", action="store_true",
+                   help="store whole states even when they need more than 128 bits "
+                        "(default: 64-bit fingerprints there)")
+    _output_options(p)
+    z3 = p.add_mutually_exclusive_group()
+    z3.add_argument("--z3-check", action="store_true",
+                    help="also evaluate every invariant, goal and step with Z3 on every "
+                         "distinct state and fail on any disagreement (slow)")
+    z3.add_argument("--no-z3", action="store_true",
+                    help="skip the Z3 pre-check of the invariants (valid, unsatisfiable, "
+                         "false initially) and the explanations of violations")
+    p.set_defaults(request=_check)
+
+
+_SYMBOLIC_TIMEOUT = "give up after S seconds (undecided properties are 'unknown')"
+
+
+def _add_prove(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prove", help="prove invariants by k-induction (Z3)",
+        description="Prove each invariant (or the properties named) by k-induction over the "
+                    "transition relation: 'proved', 'violated' with a real counterexample, or "
+                    "'not-inductive' with a counterexample to induction, whose states need not "
+                    "be reachable.")
+    _spec_options(p, _SYMBOLIC_TIMEOUT)
+    _output_options(p)
+    _invariant_option(p, "prove only these properties (invariants, assertions, "
+                         "no_runtime_error, deadlock_free; repeatable; default: every "
+                         "invariant)")
+    p.add_argument("--assume", metavar="NAME", action="append", default=[],
+                   help="a helper invariant proved together with each property, to "
+                        "strengthen the induction (repeatable)")
+    p.add_argument("--k", metavar="K", type=positive_int, default=1,
+                   help="try k-induction for k = 1..K (default 1: plain induction)")
+    p.set_defaults(request=_prove)
+
+
+def _add_bmc(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bmc", help="bounded symbolic search for violations within K steps (Z3)",
+        description="Bounded model checking: every property's shortest violation (a "
+                    "reachable goal's shortest witness) within K steps of an initial state, "
+                    "or 'bounded': none up to depth K.")
+    _spec_options(p, _SYMBOLIC_TIMEOUT)
+    _output_options(p)
+    p.add_argument("--depth", metavar="K", type=non_negative_int, required=True,
+                   help="search traces of at most K steps")
+    _invariant_option(p, _CHECKED)
+    p.add_argument("--no-deadlock", action="store_true", help=_NO_DEADLOCK)
+    p.set_defaults(request=_bmc)
+
+
+def _add_litmus(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "litmus", help="check herd7 .litmus tests (x86, Linux-kernel C) under memory models",
+        description="Translate herd7 litmus tests (X86 Intel syntax, X86_64 AT&T syntax, "
+                    "Linux-kernel C) into specs and give the verdict of each final condition "
+                    "under each memory model. A directory runs every .litmus file below it.")
+    p.add_argument("paths", metavar="PATH", nargs="+", help=".litmus files or directories")
+    # a litmus test is translated under every operational memory model (spec.litmus.translate)
+    p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=list(MEMORY_MODELS),
+                   help=f"memory models (default: all of {', '.join(MEMORY_MODELS)})")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true",
+                     help='print {"tests": [{"path", "name", "memory", "verdict", "states"}]}')
+    out.add_argument("--summary", action="store_true",
+                     help="an agreement table against the MANIFEST.tsv found beside the tests")
+    out.add_argument("--spec", action="store_true",
+                     help="print the translated spec of each test and model instead of running")
+    p.add_argument("--max-states", metavar="N", type=positive_int,
+                   help="give up on a test after N distinct states")
+    p.add_argument("--timeout", metavar="S", type=seconds,
+                   help="give up on a test after S seconds (per test and model)")
+    p.set_defaults(request=_litmus)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="explorer", description="Check concurrent protocols exhaustively.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    _add_check(sub)
+    _add_litmus(sub)
+    _add_prove(sub)
+    _add_bmc(sub)
+    return parser
+
+
+def parse_request(argv: list[str] | None = None) -> Request:
+    """The request of the subcommand `argv` names (a usage error exits with status 2)."""
+    ns = build_parser().parse_args(argv)
+    make: Callable[[argparse.Namespace], Request] = ns.request
+    return make(ns)

@@ -15,43 +15,20 @@ Exit status: 2 if a file could not be read as a litmus test (the other tests sti
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smp_explorer.cli.args import memory_list, positive_int, seconds
-from smp_explorer.spec.litmus import (MEMORY_MODELS, LitmusError, LitmusTest, Row, Unsupported,
-                                     expected, find_manifest, read_litmus, read_manifest, translate)
+from smp_explorer.cli.args import LitmusRequest
+from smp_explorer.cli.report.litmus import Agreement, VerdictLine, litmus_text
 from smp_explorer.explorer.litmus import Outcome, run_test
+from smp_explorer.spec.litmus import (LitmusError, LitmusTest, Row, Unsupported, expected,
+                                     find_manifest, read_litmus, read_manifest, translate)
+from smp_explorer.spec.litmus.corpus import oracle
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
-
-
-def add_litmus_command(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "litmus", help="check herd7 .litmus tests (x86, Linux-kernel C) under memory models",
-        description="Translate herd7 litmus tests (X86 Intel syntax, X86_64 AT&T syntax, "
-                    "Linux-kernel C) into specs and give the verdict of each final condition "
-                    "under each memory model. A directory runs every .litmus file below it.")
-    p.add_argument("paths", metavar="PATH", nargs="+", help=".litmus files or directories")
-    p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=list(MEMORY_MODELS),
-                   help=f"memory models (default: all of {', '.join(MEMORY_MODELS)})")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true",
-                     help='print {"tests": [{"path", "name", "memory", "verdict", "states"}]}')
-    out.add_argument("--summary", action="store_true",
-                     help="an agreement table against the MANIFEST.tsv found beside the tests")
-    out.add_argument("--spec", action="store_true",
-                     help="print the translated spec of each test and model instead of running")
-    p.add_argument("--max-states", metavar="N", type=positive_int,
-                   help="give up on a test after N distinct states")
-    p.add_argument("--timeout", metavar="S", type=seconds,
-                   help="give up on a test after S seconds (per test and model)")
-    p.set_defaults(main=cmd_litmus)
-    return p
 
 
 # ---- collecting the tests ---------------------------------------------------------------------------
@@ -129,8 +106,7 @@ class _Result:
 
 
 def _weak_x86(test: LitmusTest) -> str | None:
-    """The reference verdict of an x86 test under weak (spec.litmus.oracle), if it has one."""
-    from smp_explorer.spec.litmus.corpus import oracle
+    """The reference verdict of an x86 test under weak (spec.litmus.corpus.oracle), if any."""
     try:
         return oracle.verdict(test, "weak")
     except Unsupported:
@@ -144,14 +120,14 @@ def _expect(item: _Item, test: LitmusTest, memory: str) -> tuple[str | None, str
     if exp is None and memory == "weak" and item.row.arch == "x86":
         ref = _weak_x86(test)
         if ref is not None:
-            return ref, "Decision 2 rules, enumerated (spec.litmus.oracle)"
+            return ref, "Decision 2 rules, enumerated (spec.litmus.corpus.oracle)"
     return exp, why
 
 
-def cmd_litmus(args) -> int:
+def run_litmus(request: LitmusRequest) -> int:
     out = sys.stdout
     err = sys.stderr
-    items, problems = _collect(args.paths)
+    items, problems = _collect(request.paths)
     status = EXIT_OK
     for msg in problems:
         err.write(f"explorer: {msg}\n")
@@ -159,6 +135,7 @@ def cmd_litmus(args) -> int:
     manifests = _Manifests()
     results: list[_Result] = []
     width = max([len(i.shown) for i in items] + [4])
+    lines = not (request.json or request.summary or request.spec)  # one per verdict, as decided
     for item in items:
         item.manifest_key, item.row = manifests.lookup(item.file)
         try:
@@ -170,40 +147,41 @@ def cmd_litmus(args) -> int:
             err.write(f"{where}: error: {e.message}\n")
             err.flush()
             status = EXIT_USAGE
-            for memory in args.memory:
+            for memory in request.memories:
                 results.append(_Result(item, None, memory, Outcome(f"error: {e}")))
             continue
         except (Unsupported, RecursionError, ValueError) as u:
             text = str(u) if isinstance(u, Unsupported) else f"error: internal error: {u!r}"
-            for memory in args.memory:
+            for memory in request.memories:
                 r = _Result(item, None, memory, Outcome(text))
                 results.append(r)
-                if not args.json and not args.summary and not args.spec:
-                    _print_result(out, r, width)
+                if lines:
+                    _print_line(out, r, width)
             continue
-        if args.spec:
-            for memory in args.memory:
+        if request.spec:
+            for memory in request.memories:
                 out.write(_spec_text(test, memory))
             continue
-        for memory in args.memory:
-            outcome = run_test(test, memory, args.max_states, args.timeout)
+        for memory in request.memories:
+            outcome = run_test(test, memory, request.max_states, request.timeout)
             exp, why = _expect(item, test, memory) if item.row is not None else (None, "")
             r = _Result(item, test.name, memory, outcome, exp, why)
             results.append(r)
-            if not args.json and not args.summary:
-                _print_result(out, r, width)
-    if args.spec:
+            if lines:
+                _print_line(out, r, width)
+    if request.spec:
         return status
-    if args.json:
+    if request.json:
         doc = {"tests": [{"path": r.item.shown, "name": r.name, "memory": r.memory,
                           "verdict": r.outcome.verdict, "states": r.outcome.states}
                          for r in results]}
         out.write(json.dumps(doc, indent=2) + "\n")
-    elif args.summary:
+    elif request.summary:
         if not any(r.item.row is not None for r in results) and results:
             err.write("explorer: no MANIFEST.tsv found beside the tests; --summary needs one\n")
             return EXIT_USAGE
-        if _print_summary(out, results, args.memory) and status == EXIT_OK:
+        out.write(litmus_text(_agreement(results, request.memories)))
+        if any(r.status == "disagree" for r in results) and status == EXIT_OK:
             status = EXIT_DISAGREE
     return status
 
@@ -216,76 +194,30 @@ def _spec_text(test: LitmusTest, memory: str) -> str:
     return f"// buffer {tr.buffer}\n{tr.text}\n"
 
 
-def _print_result(out, r: _Result, width: int) -> None:
-    mark = ""
-    if r.status == "disagree":
-        mark = f"   (MANIFEST: {r.expected})"
-    states = f"{r.outcome.states:>7} states" if r.outcome.states is not None else ""
-    line = f"{r.item.shown:<{width}}  {r.memory:<4}  {r.outcome.verdict:<11}  {states}{mark}"
-    out.write(line.rstrip() + "\n")
+def _print_line(out, r: _Result, width: int) -> None:
+    expected = r.expected if r.status == "disagree" else None
+    out.write(litmus_text(VerdictLine(r.item.shown, r.memory, r.outcome.verdict,
+                                      r.outcome.states, expected, width)))
     out.flush()
 
 
-def _print_summary(out, results: list[_Result], models: list[str]) -> bool:
-    """The agreement table; True if some verdict disagrees with the manifest."""
-    groups: dict[str, dict[str, dict[str, int]]] = {}
+def _agreement(results: list[_Result], models: list[str]) -> Agreement:
+    """The verdicts counted per corpus folder and memory model, and what went wrong."""
+    counts: dict[str, dict[str, dict[str, int]]] = {}
     tests: dict[str, set[str]] = {}
     for r in results:
-        src = r.item.row.corpus if r.item.row is not None else "(not in MANIFEST)"
-        cell = groups.setdefault(src, {}).setdefault(r.memory, {})
+        source = r.item.row.corpus if r.item.row is not None else "(not in MANIFEST)"
+        cell = counts.setdefault(source, {}).setdefault(r.memory, {})
         cell[r.status] = cell.get(r.status, 0) + 1
-        tests.setdefault(src, set()).add(r.item.shown)
-    width = max([len(s) for s in groups] + [6])
-    out.write("agreement with MANIFEST.tsv: agree/disagree/unsupported per memory model\n\n")
-    head = f"{'source':<{width}}  {'tests':>5}" + "".join(f"  {m:>11}" for m in models)
-    out.write(head + "\n")
-    out.write("-" * len(head) + "\n")
-    totals: dict[str, dict[str, int]] = {}
-    for src in sorted(groups):
-        line = f"{src:<{width}}  {len(tests[src]):>5}"
-        for m in models:
-            c = groups[src].get(m, {})
-            t = totals.setdefault(m, {})
-            for k, v in c.items():
-                t[k] = t.get(k, 0) + v
-            line += f"  {_cell(c):>11}"
-        out.write(line + "\n")
-    out.write("-" * len(head) + "\n")
-    line = f"{'total':<{width}}  {sum(len(v) for v in tests.values()):>5}"
-    for m in models:
-        line += f"  {_cell(totals.get(m, {})):>11}"
-    out.write(line + "\n")
-    for kind, what in (("unchecked", "no expected verdict"), ("error", "could not be run")):
-        counts = [f"{m} {totals.get(m, {}).get(kind, 0)}" for m in models
-                  if totals.get(m, {}).get(kind)]
-        if counts:
-            out.write(f"{kind} ({what}): {', '.join(counts)}\n")
-    bad = [r for r in results if r.status == "disagree"]
-    if bad:
-        out.write("\ndisagreements:\n")
-        for r in bad[:12]:
-            out.write(f"  {r.memory:<4} {r.item.manifest_key or r.item.shown}: "
-                      f"{r.outcome.verdict}, expected {r.expected}\n")
-        if len(bad) > 12:
-            out.write(f"  ... and {len(bad) - 12} more (run without --summary to see all)\n")
-    errors = list(dict.fromkeys(f"{r.item.shown}: {r.outcome.verdict}" for r in results
-                                if r.status == "error"))
-    if errors:
-        out.write("\nerrors:\n")
-        for e in errors[:6]:
-            out.write(f"  {e}\n")
-        if len(errors) > 6:
-            out.write(f"  ... and {len(errors) - 6} more\n")
-    unsup = [r for r in results if r.status == "unsupported"]
-    if unsup:
-        reasons: dict[str, int] = {}
-        for r in unsup:
-            reasons[r.outcome.verdict] = reasons.get(r.outcome.verdict, 0) + 1
-        out.write("\nunsupported:\n")
-        for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:6]:
-            out.write(f"  {n:>4} x {reason}\n")
-    return any(r.status == "disagree" for r in results)
-
-
-def _cell(c: dict[str, int]) -> str:
-    return f"{c.get('agree', 0)}/{c.get('disagree', 0)}/{c.get('unsupported', 0)}"
+        tests.setdefault(source, set()).add(r.item.shown)
+    unsupported: dict[str, int] = {}
+    for r in results:
+        if r.status == "unsupported":
+            unsupported[r.outcome.verdict] = unsupported.get(r.outcome.verdict, 0) + 1
+    return Agreement(
+        models, counts, {source: len(shown) for source, shown in tests.items()},
+        [f"{r.memory:<4} {r.item.manifest_key or r.item.shown}: {r.outcome.verdict}, "
+         f"expected {r.expected}" for r in results if r.status == "disagree"],
+        list(dict.fromkeys(f"{r.item.shown}: {r.outcome.verdict}" for r in results
+                           if r.status == "error")),
+        unsupported)

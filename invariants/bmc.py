@@ -24,9 +24,10 @@ import time
 import z3
 
 from smp_explorer.runs.compiled import compile_model
-from smp_explorer.runs.results import PropertyResult
+from smp_explorer.runs.results import PropertyResult, RunResult
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind, Property
-from smp_explorer.invariants.symbolic import BOUNDED, Replayer, SymbolicRun, is_step_property
+from smp_explorer.invariants.symbolic import (BOUNDED, Replayer, is_step_property,
+                                             property_result, symbolic_result)
 from smp_explorer.invariants.unroll import OutOfTime, Unrolling, true_in
 from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
 from smp_explorer.ir.model import Model
@@ -123,7 +124,7 @@ class _Bmc:
                 for p in hits:
                     trace, message = self.shortest(p, m)
                     status = "holds" if p.kind is Kind.REACHABLE else "violated"
-                    found[p.name] = _result(p, status, message, trace)
+                    found[p.name] = property_result(p, status, message, trace)
                     del pending[p.name]
         except OutOfTime:
             return found, False
@@ -132,7 +133,7 @@ class _Bmc:
 
 def bmc(model: Model, depth: int, properties: list[str] | None = None,
         check_deadlock: bool = True, memory: str | None = None,
-        timeout: float | None = None) -> SymbolicRun:
+        timeout: float | None = None) -> RunResult:
     """Every selected property's shortest violation (or goal's witness) within `depth` steps."""
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
@@ -147,17 +148,11 @@ def bmc(model: Model, depth: int, properties: list[str] | None = None,
         if p.name in found:
             results.append(found[p.name])
         elif not complete:
-            results.append(_result(p, "unknown", "the time limit ran out first", None))
+            results.append(property_result(p, "unknown", "the time limit ran out first", None))
         elif p.kind is Kind.REACHABLE:
-            results.append(_result(p, BOUNDED, f"not reached within {depth} steps", None))
+            results.append(property_result(p, BOUNDED, f"not reached within {depth} steps", None))
         else:
-            results.append(_result(p, BOUNDED, f"no violation up to depth {depth}", None))
-    return SymbolicRun(model.name, memory or model.memory, "bmc", depth,
-                       time.monotonic() - start, results, complete,
-                       "bounded" if complete else "timeout")
-
-
-def _result(p: Property, status: str, message: str | None, trace) -> PropertyResult:
-    return PropertyResult(p.name, p.kind.value, status, p.description,
-                          p.span.line if p.span else None, message, trace)
+            results.append(property_result(p, BOUNDED, f"no violation up to depth {depth}", None))
+    return symbolic_result(model, memory, "bmc", depth, time.monotonic() - start, results,
+                           complete, "bounded" if complete else "timeout")
 

@@ -8,15 +8,38 @@ a violation, whatever the other slots hold, and no smaller subset of them says a
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import z3
 
 from smp_explorer.ir.properties import Property
-from smp_explorer.invariants.z3enc import Encoder, term
+from smp_explorer.runs.results import PropertyResult
+from smp_explorer.invariants.symbolic import NOT_INDUCTIVE
+from smp_explorer.invariants.z3enc import Encoder, EncodingError, term
 from smp_explorer.ir.expr import slots_read
 from smp_explorer.ir.model import Model, Slot
 from smp_explorer.ir.types import BoolT, EnumT, SetT, element_position
+
+
+def explain_results(model: Model, results: Sequence[PropertyResult]) -> None:
+    """Attach to each violated invariant (or counterexample to induction) the slot values of
+    its last state that alone make it false."""
+    todo = [p for p in results if p.kind == "invariant" and p.trace is not None
+            and p.status in ("violated", NOT_INDUCTIVE)]
+    if not todo:
+        return
+    try:
+        enc = Encoder(model)
+    except EncodingError:
+        return
+    for p in todo:
+        assert p.trace is not None
+        prop = model.property(p.name)
+        assert prop.expr is not None
+        values = values_from_display(model, p.trace.steps[-1].state, slots_read(prop.expr))
+        slots = explain(model, prop, values, enc)
+        if slots is not None:
+            p.explanation = describe(model, slots, values)
 
 
 def explain(model: Model, prop: Property, values: dict[int, int],

@@ -22,9 +22,10 @@ import time
 from dataclasses import dataclass
 
 from smp_explorer.runs.compiled import compile_model
-from smp_explorer.runs.results import PropertyResult, Trace
+from smp_explorer.runs.results import PropertyResult, RunResult, Trace
 from smp_explorer.ir.properties import Kind, Property
-from smp_explorer.invariants.symbolic import NOT_INDUCTIVE, PROVED, Replayer, SymbolicRun
+from smp_explorer.invariants.symbolic import (NOT_INDUCTIVE, PROVED, Replayer, property_result,
+                                             symbolic_result)
 from smp_explorer.invariants.unroll import OutOfTime, Unrolling, true_in
 from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, disj, negate
 from smp_explorer.ir.model import Model
@@ -96,15 +97,15 @@ class _Prover:
             failed = self.base_failure(props, k - 1)
             if failed is not None:
                 if failed.prop is target:
-                    return [_result(target, "violated", failed.message, failed.trace)]
+                    return [property_result(target, "violated", failed.message, failed.trace)]
                 # a helper is false: it cannot help, and the user must see why
-                return [_result(target, "unknown",
+                return [property_result(target, "unknown",
                                 f"not proved: the helper {failed.prop.name} is violated", None),
-                        _result(failed.prop, "violated", failed.message, failed.trace)]
+                        property_result(failed.prop, "violated", failed.message, failed.trace)]
             cti = self.step_failure(props, k)
             if cti is None:
                 how = "inductive" if k == 1 else f"{k}-inductive"
-                return [_result(target, PROVED, f"proved: {how}{with_helpers}", None)]
+                return [property_result(target, PROVED, f"proved: {how}{with_helpers}", None)]
         assert cti is not None
         steps = len(cti.trace)
         holds = target.name + with_helpers
@@ -116,18 +117,13 @@ class _Prover:
             "trace, which need not be reachable)"
         message = (f"not {k_text}: {start}, {steps} step{'s' if steps != 1 else ''} "
                    f"lead{'s' if steps == 1 else ''} to a failure{broken}: {cti.message}")
-        result = _result(target, NOT_INDUCTIVE, message, cti.trace)
+        result = property_result(target, NOT_INDUCTIVE, message, cti.trace)
         result.may_be_unreachable = True
         return [result]
 
 
-def provable(p: Property) -> bool:
-    """Induction proves safety properties, not reachability goals."""
-    return p.kind is not Kind.REACHABLE
-
-
 def prove(model: Model, targets: list[str] | None = None, helpers: list[str] | None = None,
-          k: int = 1, memory: str | None = None, timeout: float | None = None) -> SymbolicRun:
+          k: int = 1, memory: str | None = None, timeout: float | None = None) -> RunResult:
     """Prove each target (default: every invariant) by k-induction, k = 1..`k`."""
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
@@ -140,7 +136,7 @@ def prove(model: Model, targets: list[str] | None = None, helpers: list[str] | N
     prover = _Prover(model, deadline)
     for target in chosen:
         if not complete:
-            results.append(_result(target, "unknown", "the time limit ran out first", None))
+            results.append(property_result(target, "unknown", "the time limit ran out first", None))
             continue
         try:
             for r in prover.prove(target, helping, k):
@@ -148,12 +144,7 @@ def prove(model: Model, targets: list[str] | None = None, helpers: list[str] | N
                     results.append(r)
         except OutOfTime:
             complete = False
-            results.append(_result(target, "unknown", "the time limit ran out first", None))
-    return SymbolicRun(model.name, memory or model.memory, "prove", k,
-                       time.monotonic() - start, results, complete,
-                       "decided" if complete else "timeout")
+            results.append(property_result(target, "unknown", "the time limit ran out first", None))
+    return symbolic_result(model, memory, "prove", k, time.monotonic() - start, results,
+                           complete, "decided" if complete else "timeout")
 
-
-def _result(p: Property, status: str, message: str | None, trace) -> PropertyResult:
-    return PropertyResult(p.name, p.kind.value, status, p.description,
-                          p.span.line if p.span else None, message, trace)

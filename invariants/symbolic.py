@@ -8,11 +8,8 @@ messages), and a disagreement between the engines is an error, never a wrong rep
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Sequence
-
 from smp_explorer.runs.compiled import CompiledModel, Undefined
-from smp_explorer.runs.results import PropertyResult, Trace
+from smp_explorer.runs.results import PropertyResult, RunResult, Stats, Trace
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import Kind, Property
 from smp_explorer.ir.evaluate import EvalError, evaluate
@@ -30,42 +27,21 @@ class EngineDisagreement(Exception):
     them. The message says where, with the state."""
 
 
-@dataclass
-class SymbolicRun:
-    """One spec under one memory model, checked by `prove` or `bmc`."""
-
-    spec: str
-    memory: str
-    engine: str                      # "prove" | "bmc"
-    bound: int                       # k for prove, the depth for bmc
-    seconds: float
-    properties: list[PropertyResult]
-    complete: bool = True            # False: a time limit left some property unknown
-    stop_reason: str = "decided"
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def violated(self) -> bool:
-        return any(p.status in ("violated", NOT_INDUCTIVE, "unreached") for p in self.properties)
-
-    @property
-    def undecided(self) -> bool:
-        return any(p.status == "unknown" for p in self.properties)
-
-    def to_json(self) -> dict[str, Any]:
-        key = "k" if self.engine == "prove" else "depth"
-        return {"memory": self.memory, "engine": self.engine, key: self.bound,
-                "complete": self.complete, "seconds": round(self.seconds, 6),
-                "properties": [p.to_json() for p in self.properties]}
+def property_result(p: Property, status: str, message: str | None,
+                    trace: Trace | None) -> PropertyResult:
+    """The result of one property as prove and bmc report it."""
+    return PropertyResult(p.name, p.kind.value, status, p.description,
+                          p.span.line if p.span else None, message, trace)
 
 
-def exit_status(runs: Sequence[SymbolicRun]) -> int:
-    """1: a violation or a failed induction; 3: a time limit left something unknown; else 0."""
-    if any(r.violated for r in runs):
-        return 1
-    if any(r.undecided for r in runs):
-        return 3
-    return 0
+def symbolic_result(model: Model, memory: str | None, engine: str, bound: int, seconds: float,
+                    properties: list[PropertyResult], complete: bool,
+                    stop_reason: str) -> RunResult:
+    """The run of `prove` (`bound` = k) or `bmc` (`bound` = the depth) as one `RunResult`."""
+    return RunResult(model.name, memory or model.memory, complete, stop_reason,
+                     Stats(seconds=seconds), properties, engine,
+                     k=bound if engine == "prove" else None,
+                     depth=bound if engine == "bmc" else None)
 
 
 class Replayer:

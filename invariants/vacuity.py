@@ -31,14 +31,13 @@ class Finding:
     state: tuple | None = None  # INITIAL: an initial state where the invariant is false
 
 
-def precheck(model: Model, selection: list[str] | None = None,
-             enc: Encoder | None = None) -> list[Finding]:
+def precheck(model: Model, selection: list[str] | None = None) -> list[Finding]:
     """The findings for the invariants `check` would check (all, or those in `selection`)."""
     invariants = [p for p in model.properties if p.kind is Kind.INVARIANT
                   and (selection is None or p.name in selection)]
     if not invariants:
         return []
-    enc = enc or Encoder(model)
+    enc = Encoder(model)
     st = enc.state("vac")
     typed = z3.Solver()
     typed.add(term(enc.in_types(st)))

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 SCHEMA_VERSION = 1
+
+# `check` says holds | violated | unreached | unknown; `prove` adds proved and not-inductive,
+# `bmc` adds bounded (nothing found up to the depth).
+FAILED_STATUSES = ("violated", "unreached", "not-inductive")
 
 
 @dataclass
@@ -63,7 +67,8 @@ class PropertyResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("violated", "unreached")
+        """Violated, a goal never reached, or (prove) not inductive: exit status 1."""
+        return self.status in FAILED_STATUSES
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind, "status": self.status,
@@ -102,12 +107,19 @@ class Stats:
 
 @dataclass
 class RunResult:
+    """One spec under one memory model, checked by one engine: `explore` (the `check`
+    command: a breadth-first search), `prove` (k-induction up to `k`) or `bmc` (bounded model
+    checking up to `depth`). The symbolic engines fill only `seconds` and `notes` of `stats`."""
+
     spec: str
     memory: str
-    complete: bool
+    complete: bool              # False: a limit left the search unfinished
     stop_reason: str            # exhausted | all decided | first violation | max-states | ...
     stats: Stats
     properties: list[PropertyResult]
+    engine: str = "explore"
+    k: int | None = None        # prove: induction depths 1..k were tried
+    depth: int | None = None    # bmc: traces of at most `depth` steps were searched
 
     @property
     def violated(self) -> bool:
@@ -118,6 +130,11 @@ class RunResult:
         return any(p.status == "unknown" for p in self.properties)
 
     def to_json(self) -> dict[str, Any]:
+        if self.engine != "explore":
+            bound = {"k": self.k} if self.engine == "prove" else {"depth": self.depth}
+            return {"memory": self.memory, "engine": self.engine, **bound,
+                    "complete": self.complete, "seconds": round(self.stats.seconds, 6),
+                    "properties": [p.to_json() for p in self.properties]}
         return {"memory": self.memory, "states": self.stats.states,
                 "transitions": self.stats.transitions, "depth": self.stats.depth,
                 "complete": self.complete, "stop_reason": self.stop_reason,
@@ -127,8 +144,9 @@ class RunResult:
                 "properties": [p.to_json() for p in self.properties]}
 
 
-def exit_status(results: list[RunResult]) -> int:
-    """1: a property violated or a goal unreached; 3: a limit left something undecided; 0."""
+def exit_status(results: Sequence[RunResult]) -> int:
+    """1: a property violated, a goal unreached or an induction failed; 3: a limit left
+    something undecided; else 0. The same for every engine and any mix of them."""
     if any(r.violated for r in results):
         return 1
     if any(r.undecided for r in results):
@@ -136,5 +154,5 @@ def exit_status(results: list[RunResult]) -> int:
     return 0
 
 
-def document(spec: str, results: list[RunResult]) -> dict[str, Any]:
+def document(spec: str, results: Sequence[RunResult]) -> dict[str, Any]:
     return {"version": SCHEMA_VERSION, "spec": spec, "results": [r.to_json() for r in results]}

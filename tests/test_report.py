@@ -11,8 +11,10 @@ import re
 import pytest
 from rich.console import Console
 
-from smp_explorer.cli.report import (SpecErrorView, StatsView, TraceView, VerdictMatrix, caret_position,
-                             render_plain, render_run, render_spec_error, render_spec_errors)
+from smp_explorer.cli.report import (SpecErrorView, StatsView, TraceView, VerdictMatrix,
+                                     caret_position, render_plain, render_spec_error,
+                                     render_spec_errors)
+from smp_explorer.cli.report import render_results as render_run
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats, Step, Trace
 from conftest import run
 from smp_explorer.ir.model import Model

@@ -12,8 +12,7 @@ from conftest import MODELS
 from smp_explorer.explorer.engines import explore
 from smp_explorer.cli.main import main
 from smp_explorer.runs.compiled import compile_model
-from smp_explorer.cli.symbolic import explain_results
-from smp_explorer.invariants.explain import encode_value, explain
+from smp_explorer.invariants.explain import encode_value, explain, explain_results
 from smp_explorer.spec.pipeline import load_model, model_from_text
 
 

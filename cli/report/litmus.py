@@ -1,0 +1,129 @@
+"""What `explorer litmus` prints: a line per test and memory model as it is decided, and the
+agreement table of a corpus against its MANIFEST.tsv. Both are Rich tables without lines,
+columns two spaces apart, rendered as plain text (a corpus run's output is read by scripts)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from smp_explorer.cli.report.tables import plain_console
+
+# Only the rule under the header and the one above the footer (the totals): no vertical lines.
+RULES = box.Box("    \n"
+                "    \n"
+                " -- \n"
+                "    \n"
+                "    \n"
+                " -- \n"
+                "    \n"
+                "    \n", ascii=True)
+GAP = (0, 1, 0, 0)  # one space of padding, and the blank "vertical" of RULES: two spaces
+WIDE = 1 << 12      # wide enough that no line of these tables ever wraps
+MAX_DISAGREEMENTS, MAX_ERRORS, MAX_REASONS = 12, 6, 6
+
+
+def litmus_text(renderable: RenderableType) -> str:
+    """A litmus view as plain text, no line wrapped, no trailing blanks."""
+    console = plain_console(WIDE)
+    with console.capture() as capture:
+        console.print(renderable, crop=False)
+    return "".join(line.rstrip() + "\n" for line in capture.get().splitlines())
+
+
+@dataclass
+class VerdictLine:
+    """One test under one memory model, as it is decided; `expected` marks a disagreement."""
+
+    path: str
+    memory: str
+    verdict: str
+    states: int | None
+    expected: str | None = None
+    path_width: int = 0  # the widest path of the run, so that the lines line up
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = Table(box=RULES, show_header=False, show_edge=False, pad_edge=False,
+                      padding=GAP)
+        table.add_column(min_width=self.path_width, no_wrap=True)
+        table.add_column(min_width=4, no_wrap=True)
+        table.add_column(min_width=11, no_wrap=True)
+        table.add_column(no_wrap=True)
+        states = f"{self.states:>7} states" if self.states is not None else ""
+        mark = f"   (MANIFEST: {self.expected})" if self.expected is not None else ""
+        table.add_row(Text(self.path), Text(self.memory), Text(self.verdict),
+                      Text(states + mark))
+        yield table
+
+
+@dataclass
+class Agreement:
+    """Verdicts against the MANIFEST per corpus folder and memory model, and what went wrong."""
+
+    models: list[str]
+    counts: dict[str, dict[str, dict[str, int]]]  # source -> model -> status -> count
+    tests: dict[str, int]                          # source -> number of tests
+    disagreements: list[str] = field(default_factory=list)  # "tso  key: verdict, expected X"
+    errors: list[str] = field(default_factory=list)         # "path: error: ..."
+    unsupported: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = {m: {} for m in self.models}
+        for by_model in self.counts.values():
+            for m in self.models:
+                for status, n in by_model.get(m, {}).items():
+                    totals[m][status] = totals[m].get(status, 0) + n
+        return totals
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text("agreement with MANIFEST.tsv: agree/disagree/unsupported per memory model")
+        yield Text("")
+        yield self.table()
+        yield from self._notes()
+
+    def table(self) -> Table:
+        totals = self.totals()
+        table = Table(box=RULES, show_edge=False, pad_edge=False, padding=GAP,
+                      show_footer=True, header_style="", footer_style="")
+        table.add_column("source", "total", min_width=6, no_wrap=True)
+        table.add_column("tests", str(sum(self.tests.values())), justify="right",
+                         min_width=5, no_wrap=True)
+        for m in self.models:
+            table.add_column(m, _cell(totals[m]), justify="right", min_width=11, no_wrap=True)
+        for source in sorted(self.counts):
+            table.add_row(source, str(self.tests[source]),
+                          *(_cell(self.counts[source].get(m, {})) for m in self.models))
+        return table
+
+    def _notes(self) -> Iterator[RenderableType]:
+        totals = self.totals()
+        for kind, what in (("unchecked", "no expected verdict"), ("error", "could not be run")):
+            counts = [f"{m} {totals[m].get(kind, 0)}" for m in self.models if totals[m].get(kind)]
+            if counts:
+                yield Text(f"{kind} ({what}): {', '.join(counts)}")
+        yield from _listed("disagreements:", self.disagreements, MAX_DISAGREEMENTS,
+                           "more (run without --summary to see all)")
+        yield from _listed("errors:", self.errors, MAX_ERRORS, "more")
+        if self.unsupported:
+            reasons = sorted(self.unsupported.items(), key=lambda kv: -kv[1])[:MAX_REASONS]
+            yield Group(Text(""), Text("unsupported:"),
+                        *(Text(f"  {n:>4} x {reason}") for reason, n in reasons))
+
+
+def _listed(title: str, entries: list[str], limit: int, more: str) -> Iterator[Text]:
+    if not entries:
+        return
+    yield Text("")
+    yield Text(title)
+    for entry in entries[:limit]:
+        yield Text(f"  {entry}")
+    if len(entries) > limit:
+        yield Text(f"  ... and {len(entries) - limit} {more}")
+
+
+def _cell(counts: dict[str, int]) -> str:
+    return f"{counts.get('agree', 0)}/{counts.get('disagree', 0)}/{counts.get('unsupported', 0)}"
