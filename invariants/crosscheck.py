@@ -18,7 +18,7 @@ import z3
 
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.invariants.symbolic import EngineDisagreement
-from smp_explorer.invariants.z3enc import Encoder, term
+from smp_explorer.invariants.z3enc import Encoder
 from smp_explorer.ir.model import Model
 
 
@@ -36,17 +36,17 @@ class CrossCheck:
         enc, st = self.enc, self.st
         invs = [self.model.property(n) for n in cm.invariant_names]
         goals = [self.model.property(n) for n in cm.goal_names]
-        self.inv_terms = [(term(enc.defined(p.expr, st)), term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+        self.inv_terms = [(enc.term(enc.defined(p.expr, st)), enc.term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
                           for p in invs]
-        self.goal_terms = [(term(enc.defined(p.expr, st)), term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+        self.goal_terms = [(enc.term(enc.defined(p.expr, st)), enc.term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
                            for p in goals]
-        self.in_types = term(enc.in_types(st))
+        self.in_types = enc.term(enc.in_types(st))
         self.actions = []
         for a in self.model.actions:
             t = enc.action(a, st)
-            self.actions.append((a.index, term(t.guard_defined), term(t.enabled), term(t.fires),
+            self.actions.append((a.index, enc.term(t.guard_defined), enc.term(t.enabled), enc.term(t.fires),
                                  {slot: v for slot, v in t.next.items()},
-                                 {p: term(c) for p, c in t.failures.items()}))
+                                 {p: enc.term(c) for p, c in t.failures.items()}))
 
     def install(self) -> CompiledModel:
         """Wrap the compiled functions; returns the same (now checking) compiled model."""
@@ -67,7 +67,7 @@ class CrossCheck:
     # ---- evaluation ---------------------------------------------------------------------
     def _at(self, state: tuple) -> z3.ModelRef:
         if self._state != state:
-            m = z3.Model()
+            m = z3.Model(ctx=self.enc.ctx)
             ctx = m.ctx.ref()
             for decl, x in zip(self._decls, state):  # ModelRef.update_value, minus its checks
                 value = self._nums.get(x)

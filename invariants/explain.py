@@ -15,7 +15,7 @@ import z3
 from smp_explorer.ir.properties import Property
 from smp_explorer.runs.results import PropertyResult
 from smp_explorer.invariants.symbolic import NOT_INDUCTIVE
-from smp_explorer.invariants.z3enc import Encoder, EncodingError, term
+from smp_explorer.invariants.z3enc import Encoder, EncodingError
 from smp_explorer.ir.expr import slots_read
 from smp_explorer.ir.model import Model, Slot
 from smp_explorer.ir.types import BoolT, EnumT, SetT, element_position
@@ -49,14 +49,14 @@ def explain(model: Model, prop: Property, values: dict[int, int],
     assert prop.expr is not None
     enc = enc or Encoder(model)
     st = enc.state("why")
-    solver = z3.Solver()
-    solver.add(term(enc.in_types(st)), term(enc.holds(prop.expr, st)))
+    solver = enc.solver()
+    solver.add(enc.term(enc.in_types(st)), enc.term(enc.holds(prop.expr, st)))
     read = sorted(slots_read(prop.expr))
     if any(j not in values for j in read):
         return None
     lits: dict[int, z3.BoolRef] = {}
     for j in read:
-        lits[j] = z3.Bool(f"why_{model.slots[j].name}")
+        lits[j] = enc.boolean(f"why_{model.slots[j].name}")
         solver.add(z3.Implies(lits[j], st.vars[j] == values[j]))
 
     def refuted(chosen: list[int]) -> list[int] | None:

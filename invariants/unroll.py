@@ -27,7 +27,7 @@ import time
 
 import z3
 
-from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, implies, term
+from smp_explorer.invariants.z3enc import Bool, Encoder, SymState, conj, implies
 
 
 class OutOfTime(Exception):
@@ -43,7 +43,7 @@ class Unrolling:
         self.deadline = deadline
         self.stutter = stutter
         self.fresh = enc.width is not None
-        self.solver = None if self.fresh else z3.Solver()
+        self.solver = None if self.fresh else enc.solver()
         first = enc.state(f"{prefix}0")
         self.states: list[SymState] = [first]
         self.selectors: list[z3.ArithRef] = []
@@ -54,7 +54,7 @@ class Unrolling:
             self._constrain(0, enc.initial(first))
 
     def _constrain(self, n: int, cond: Bool) -> None:
-        t = term(cond)
+        t = self.enc.term(cond)
         self.layers[n].append(t)
         if self.solver is not None:
             self.solver.add(t)
@@ -90,7 +90,7 @@ class Unrolling:
 
     def add(self, cond: Bool) -> None:
         """A constraint for every later query."""
-        t = term(cond)
+        t = self.enc.term(cond)
         self.extra.append(t)
         if self.solver is not None:
             self.solver.add(t)
@@ -107,20 +107,20 @@ class Unrolling:
                 raise OutOfTime()
             timeout = max(1, int(left * 1000))
         if self.solver is None:
-            solver = z3.SolverFor("QF_BV")
+            solver = self.enc.solver("QF_BV")
             if timeout is not None:
                 solver.set("timeout", timeout)
             n = self.depth if upto is None else upto
             for layer in self.layers[:n + 1]:
                 solver.add(layer)
             solver.add(self.extra)
-            solver.add(term(cond))
+            solver.add(self.enc.term(cond))
             return self._answer(solver)
         if timeout is not None:
             self.solver.set("timeout", timeout)
         self.solver.push()
         try:
-            self.solver.add(term(cond))
+            self.solver.add(self.enc.term(cond))
             return self._answer(self.solver)
         finally:
             self.solver.pop()

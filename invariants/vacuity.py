@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import z3
 
 from smp_explorer.ir.properties import Kind, Property
-from smp_explorer.invariants.z3enc import Encoder, conj, negate, term
+from smp_explorer.invariants.z3enc import Bool, Encoder, conj, negate
 from smp_explorer.ir.model import Model
 
 VALID = "valid"
@@ -39,25 +39,25 @@ def precheck(model: Model, selection: list[str] | None = None) -> list[Finding]:
         return []
     enc = Encoder(model)
     st = enc.state("vac")
-    typed = z3.Solver()
-    typed.add(term(enc.in_types(st)))
-    initial = z3.Solver()
-    initial.add(term(enc.in_types(st)), term(enc.initial(st)))
+    typed = enc.solver()
+    typed.add(enc.term(enc.in_types(st)))
+    initial = enc.solver()
+    initial.add(enc.term(enc.in_types(st)), enc.term(enc.initial(st)))
     findings = []
     for p in invariants:
         holds = enc.holds(p.expr, st)  # type: ignore[arg-type]
-        if _answer(typed, negate(holds)) == z3.unsat:
+        if _answer(enc, typed, negate(holds)) == z3.unsat:
             findings.append(Finding(p, VALID, f"invariant {p.name} is true in every state of "
                                               "the declared types: it checks nothing"))
             continue
-        if _answer(typed, holds) == z3.unsat:
+        if _answer(enc, typed, holds) == z3.unsat:
             findings.append(Finding(p, NEVER, f"invariant {p.name} can never hold: it is false "
                                               "(or cannot be evaluated) in every state of the "
                                               "declared types"))
             continue
         violated = conj(enc.defined(p.expr, st), negate(enc.truth(p.expr, st)))  # type: ignore[arg-type]
         initial.push()
-        initial.add(term(violated))
+        initial.add(enc.term(violated))
         if initial.check() == z3.sat:
             m = initial.model()
             state = tuple(enc.number(m.eval(v, model_completion=True)) for v in st.vars)
@@ -66,9 +66,9 @@ def precheck(model: Model, selection: list[str] | None = None) -> list[Finding]:
     return findings
 
 
-def _answer(solver: z3.Solver, cond) -> z3.CheckSatResult:
+def _answer(enc: Encoder, solver: z3.Solver, cond: Bool) -> z3.CheckSatResult:
     solver.push()
-    solver.add(term(cond))
+    solver.add(enc.term(cond))
     try:
         return solver.check()
     finally:

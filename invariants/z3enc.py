@@ -87,11 +87,6 @@ def implies(a: Bool, b: Bool) -> Bool:
     return disj(negate(a), b)
 
 
-def term(p: Bool) -> z3.BoolRef:
-    """A Z3 term for a possibly trivial condition."""
-    return z3.BoolVal(p) if isinstance(p, bool) else p
-
-
 class SymState:
     """One state of an unrolling: a Z3 term per slot (fresh constants, or terms over an
     earlier state), with the encodings made over it."""
@@ -125,6 +120,9 @@ class Encoder:
         """`arith`: "bv" or "int" to force a representation, "auto" to choose; `extra`:
         expressions to encode besides the model's own (they count for the width)."""
         self.model = model
+        # Z3's answers depend on everything its context has seen: each encoder has its own, so
+        # the same question gets the same model (counterexample, CTI) in any process
+        self.ctx = z3.Context()
         self.ranges: list[Interval] = [(s.lo, s.hi) for s in model.slots]
         self._iv: dict[int, Interval] = {}
         self._keep: list[Expr] = []  # memo keys are ids: keep the nodes alive
@@ -170,14 +168,28 @@ class Encoder:
 
     # ---- sorts ----------------------------------------------------------------------------
     def num(self, v: int) -> z3.ArithRef:
-        return z3.IntVal(v) if self.width is None else z3.BitVecVal(v, self.width)
+        return z3.IntVal(v, self.ctx) if self.width is None else \
+            z3.BitVecVal(v, self.width, self.ctx)
 
     def var(self, name: str) -> z3.ArithRef:
-        return z3.Int(name) if self.width is None else z3.BitVec(name, self.width)
+        return z3.Int(name, self.ctx) if self.width is None else \
+            z3.BitVec(name, self.width, self.ctx)
 
     def selector(self, name: str) -> z3.ArithRef:
         """The number of the action a step takes (-1: an idle step)."""
-        return z3.Int(name) if self.width is None else z3.BitVec(name, self.selector_width)
+        return z3.Int(name, self.ctx) if self.width is None else \
+            z3.BitVec(name, self.selector_width, self.ctx)
+
+    def boolean(self, name: str) -> z3.BoolRef:
+        return z3.Bool(name, self.ctx)
+
+    def term(self, p: Bool) -> z3.BoolRef:
+        """A Z3 term for a possibly trivial condition."""
+        return z3.BoolVal(p, self.ctx) if isinstance(p, bool) else p
+
+    def solver(self, logic: str | None = None) -> z3.Solver:
+        """A solver in this encoder's context (for `logic`, e.g. "QF_BV", if given)."""
+        return z3.SolverFor(logic, ctx=self.ctx) if logic else z3.Solver(ctx=self.ctx)
 
     def number(self, t: z3.ExprRef) -> int:
         """A numeral of this encoding as a Python int."""
@@ -371,7 +383,7 @@ class Encoder:
             out = [z3.Xor(p, q) for p, q in zip(xs, ys)]
         else:
             out = [z3.And(p, z3.Not(q)) for p, q in zip(xs, ys)]
-        total: z3.ArithRef = z3.IntVal(0)
+        total: z3.ArithRef = z3.IntVal(0, self.ctx)
         for k, bit in enumerate(out):
             weight = -(1 << k) if signed and k == len(out) - 1 else (1 << k)
             total = total + z3.If(bit, weight, 0)
@@ -386,7 +398,7 @@ class Encoder:
         if self.width is not None:
             return sum((z3.ZeroExt(self.width - 1, z3.Extract(k, k, magnitude))
                         for k in range(width)), self.num(0))
-        total: z3.ArithRef = z3.IntVal(0)
+        total: z3.ArithRef = z3.IntVal(0, self.ctx)
         for k in range(width):
             total = total + (((magnitude / (1 << k)) % 2) if k else magnitude % 2)
         return total
@@ -555,7 +567,7 @@ class _Value(_Encoding[z3.ArithRef]):
 
     def on_ite(self, e: Op) -> z3.ArithRef:
         c, a, b = e.args
-        return z3.If(term(self.truth(c)), self.value(a), self.value(b))
+        return z3.If(self.enc.term(self.truth(c)), self.value(a), self.value(b))
 
     def on_select(self, e: Op) -> z3.ArithRef:
         index, options = self.value(e.args[0]), e.args[1:]
@@ -623,7 +635,7 @@ class _Truth(_Encoding[Bool]):
         c, x, y = (self.truth(a) for a in e.args)
         if isinstance(c, bool):
             return x if c else y
-        return z3.If(c, term(x), term(y))
+        return z3.If(c, self.enc.term(x), self.enc.term(y))
 
     def on_bit(self, e: Op) -> Bool:
         return self.value(e) == 1
@@ -684,7 +696,7 @@ class _Defined(_Encoding[Bool]):
         elif isinstance(c, bool):
             branch = x if c else y
         else:
-            branch = z3.If(c, term(x), term(y))
+            branch = z3.If(c, self.enc.term(x), self.enc.term(y))
         return conj(self.defined(e.args[0]), branch)
 
     def on_select(self, e: Op) -> Bool:

@@ -98,19 +98,24 @@ class TupleCompiler(ExprVisitor[str]):
     `and`/`or` become Python's: on boolean (0/1) operands they give 0/1 (or False/True, equal
     as values), evaluated left to right with short circuit, as `ir.ops` defines them."""
 
-    def __init__(self, ranges: Ranges, failures: list[Failure], site_of: dict[int, int]):
+    def __init__(self, ranges: Ranges, failures: list[Failure],
+                 site_of: dict[int, tuple[Op, int]]):
         self.ranges = ranges
         self.failures = failures
         self.site_of = site_of
 
     def site(self, node: Op) -> int:
-        key = id(node)
-        if key not in self.site_of:
+        """The failure index of a partial operator node. Keyed by identity (equal nodes at other
+        spans are other sites); the entry keeps the node alive, so its id is never reused by
+        another node while the table exists (a freed temporary once lent its id to a new one,
+        and a runtime error got another expression's message)."""
+        got = self.site_of.get(id(node))
+        if got is None:
             template, offset = failure_template(node)
             self.failures.append(Failure(RUNTIME_NAME, template,
                                          node.span.line if node.span else None, offset))
-            self.site_of[key] = len(self.failures) - 1
-        return self.site_of[key]
+            got = self.site_of[id(node)] = (node, len(self.failures) - 1)
+        return got[1]
 
     def nonnegative(self, e: Expr) -> bool:
         return interval(e, self.ranges)[0] >= 0
@@ -190,7 +195,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     """
     ranges = [(s.lo, s.hi) for s in model.slots]
     failures: list[Failure] = []
-    site_of: dict[int, int] = {}
+    site_of: dict[int, tuple[Op, int]] = {}
     ex = TupleCompiler(ranges, failures, site_of)
     em = Emitter()
     # `s0, s1, = state` (or `_ = state` for a model without slots)

@@ -148,10 +148,10 @@ def test_z3_encoding_means_what_the_reference_says(e: Expr, arith: str,
                                                    states: list[tuple[int, ...]]) -> None:
     enc = z3enc.Encoder(MODEL, arith, [e])
     sym = enc.state("s")
-    value, truth, defined = enc.value(e, sym), z3enc.term(enc.truth(e, sym)), \
-        z3enc.term(enc.defined(e, sym))
+    value, truth, defined = enc.value(e, sym), enc.term(enc.truth(e, sym)), \
+        enc.term(enc.defined(e, sym))
     for state in states:
-        m = z3.Model()
+        m = z3.Model(ctx=enc.ctx)
         for v, x in zip(sym.vars, state):
             m.update_value(v, enc.num(x))
         want = reference(e, state)

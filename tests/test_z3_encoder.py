@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smp_explorer.runs.compiled import compile_model
-from smp_explorer.invariants.z3enc import Encoder, term
+from smp_explorer.invariants.z3enc import Encoder
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.expr import Const, Op, Ref
 from smp_explorer.ir.ops import OPS
@@ -33,11 +33,11 @@ def check_on_states(e, arith: str, states) -> None:
     enc = Encoder(MODEL, arith, [e])
     assert (enc.width is None) == (arith == "int")
     sym = enc.state("s")
-    value, truth, defined = (term(enc.value(e, sym)) if not isinstance(enc.value(e, sym), bool)
-                             else enc.value(e, sym)), term(enc.truth(e, sym)), \
-        term(enc.defined(e, sym))
+    value, truth, defined = (enc.term(enc.value(e, sym)) if not isinstance(enc.value(e, sym), bool)
+                             else enc.value(e, sym)), enc.term(enc.truth(e, sym)), \
+        enc.term(enc.defined(e, sym))
     for state in states:
-        m = z3.Model()
+        m = z3.Model(ctx=enc.ctx)
         for v, x in zip(sym.vars, state):
             m.update_value(v, enc.num(x))
         try:
@@ -137,7 +137,7 @@ def test_actions_mean_what_the_generated_code_does():
         terms = [(a.index, enc.action(a, sym)) for a in model.actions]
         ranges = [range(s.lo, s.hi + 1) for s in model.slots]
         for state in itertools.islice(itertools.product(*ranges), 0, None, 7):
-            m = z3.Model()
+            m = z3.Model(ctx=enc.ctx)
             for v, x in zip(sym.vars, state):
                 m.update_value(v, enc.num(x))
 

@@ -45,7 +45,7 @@ class PackedCompiler(TupleCompiler):
     `g<slot>` (state `t`), decoded once per scope by the engine."""
 
     def __init__(self, layout: Layout, ranges: Ranges, failures: list[Failure],
-                 site_of: dict[int, int]):
+                 site_of: dict[int, tuple[Op, int]]):
         super().__init__(ranges, failures, site_of)
         self.layout = layout
         self.prefix = "f"
