@@ -1,6 +1,6 @@
 """Bounded model checking: is a property violated within K steps of an initial state?
 
-The meaning of "violated" is the explicit engine's, step for step (see `explorer.bfs`):
+The meaning of "violated" is the explicit engine's, step for step (see `explorer.engines`):
 
 - an invariant fails in a state where it is false and every checked invariant can be evaluated
   (when one cannot, the state is a `no_runtime_error` violation instead);
@@ -35,7 +35,7 @@ from smp_explorer.ir.model import Model
 
 def selected_properties(model: Model, names: list[str] | None,
                         check_deadlock: bool) -> list[Property]:
-    """The properties a run gives verdicts to, selected as `explorer.bfs` does."""
+    """The properties a run gives verdicts to, selected as `explorer.engines` does."""
     return [p for p in model.properties
             if not (p.kind is Kind.DEADLOCK and not check_deadlock)
             and not (p.per_state and names is not None and p.name not in names)]

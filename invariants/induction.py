@@ -45,7 +45,7 @@ class _Prover:
         self.enc = Encoder(model)
         self.cm = compile_model(model)
         self.replay = Replayer(model, self.cm)
-        # evaluating these in a state can fail with a runtime error (explorer.bfs)
+        # evaluating these in a state can fail with a runtime error (explorer.engines)
         self.evaluated = [p for p in model.properties if p.expr is not None]
         self.base = Unrolling(self.enc, "i", deadline, stutter=True, reduce=True)
         self.queries = 0
