@@ -50,29 +50,25 @@ class EncodingError(Exception):
 
 def conj(*parts: Bool) -> Bool:
     """And, dropping the parts that are trivially true; False if one is trivially false."""
-    out = []
-    for p in parts:
-        if p is True:
-            continue
-        if p is False:
-            return False
-        out.append(p)
-    if not out:
-        return True
-    return out[0] if len(out) == 1 else z3.And(*out)
+    return _junction(parts, absorbing=False, join=z3.And)
 
 
 def disj(*parts: Bool) -> Bool:
+    """Or, dropping the parts that are trivially false; True if one is trivially true."""
+    return _junction(parts, absorbing=True, join=z3.Or)
+
+
+def _junction(parts: Iterable[Bool], absorbing: bool,
+              join: Callable[..., z3.BoolRef]) -> Bool:
     out = []
     for p in parts:
-        if p is False:
-            continue
-        if p is True:
-            return True
-        out.append(p)
+        if p is absorbing:
+            return absorbing
+        if p is not (not absorbing):
+            out.append(p)
     if not out:
-        return False
-    return out[0] if len(out) == 1 else z3.Or(*out)
+        return not absorbing
+    return out[0] if len(out) == 1 else join(*out)
 
 
 def negate(p: Bool) -> Bool:

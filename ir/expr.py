@@ -114,35 +114,29 @@ def _index_in_bounds(index: Expr, n: int) -> bool:
 
 
 def conj(args: Iterable[Expr]) -> Expr:
-    parts: list[Expr] = []
-    for a in args:
-        if isinstance(a, Const):
-            if not a.value:
-                return FALSE
-            continue
-        if isinstance(a, Op) and a.op == "and":
-            parts.extend(a.args)
-        elif a not in parts:
-            parts.append(a)
-    if not parts:
-        return TRUE
-    return parts[0] if len(parts) == 1 else Op("and", tuple(parts))
+    """`and` of `args`, flattened, without repeats and constant operands (FALSE absorbs)."""
+    return _junction("and", args, absorbing=0)
 
 
 def disj(args: Iterable[Expr]) -> Expr:
+    """`or` of `args`, flattened, without repeats and constant operands (TRUE absorbs)."""
+    return _junction("or", args, absorbing=1)
+
+
+def _junction(name: str, args: Iterable[Expr], absorbing: int) -> Expr:
     parts: list[Expr] = []
     for a in args:
         if isinstance(a, Const):
-            if a.value:
-                return TRUE
+            if bool(a.value) == bool(absorbing):
+                return Const(absorbing)
             continue
-        if isinstance(a, Op) and a.op == "or":
+        if isinstance(a, Op) and a.op == name:
             parts.extend(a.args)
         elif a not in parts:
             parts.append(a)
     if not parts:
-        return FALSE
-    return parts[0] if len(parts) == 1 else Op("or", tuple(parts))
+        return Const(1 - absorbing)
+    return parts[0] if len(parts) == 1 else Op(name, tuple(parts))
 
 
 def neg(a: Expr) -> Expr:
