@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, NoReturn, Union
 
 from smp_explorer.spec.memory import MODELS
 
@@ -158,7 +158,7 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error exits with status 2 through our own message format."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         sys.stderr.write(f"explorer: error: {message}\n")
         raise SystemExit(EXIT_USAGE)

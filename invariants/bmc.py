@@ -59,13 +59,13 @@ class _Bmc:
     def in_state(self, p: Property, st: SymState) -> tuple[Bool, str]:
         enc = self.enc
         if p.kind is Kind.INVARIANT:
-            return conj(enc.defined(p.expr, st), negate(enc.truth(p.expr, st))), "state"  # type: ignore[arg-type]
+            return conj(enc.defined(p.condition, st), negate(enc.truth(p.condition, st))), "state"
         if p.kind is Kind.REACHABLE:
-            return enc.holds(p.expr, st), "state"  # type: ignore[arg-type]
+            return enc.holds(p.condition, st), "state"
         if p.kind is Kind.DEADLOCK:
             return enc.deadlock(st), "state"
         if p.name == RUNTIME_NAME:  # evaluating a checked invariant or goal fails
-            return negate(conj(*(enc.defined(q.expr, st)  # type: ignore[arg-type]
+            return negate(conj(*(enc.defined(q.condition, st)
                                  for q in self.invariants + self.goals))), "evaluation"
         return False, "state"
 

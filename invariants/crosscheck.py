@@ -36,9 +36,9 @@ class CrossCheck:
         enc, st = self.enc, self.st
         invs = [self.model.property(n) for n in cm.invariant_names]
         goals = [self.model.property(n) for n in cm.goal_names]
-        self.inv_terms = [(enc.term(enc.defined(p.expr, st)), enc.term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+        self.inv_terms = [(enc.term(enc.defined(p.condition, st)), enc.term(enc.truth(p.condition, st)))
                           for p in invs]
-        self.goal_terms = [(enc.term(enc.defined(p.expr, st)), enc.term(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+        self.goal_terms = [(enc.term(enc.defined(p.condition, st)), enc.term(enc.truth(p.condition, st)))
                            for p in goals]
         self.in_types = enc.term(enc.in_types(st))
         self.actions = []

@@ -122,7 +122,7 @@ class Replayer:
             builder = self._builder(states, actions)
             trace = builder.trace(len(states) - 1)
             try:
-                if evaluate(prop.expr, last):  # type: ignore[arg-type]
+                if evaluate(prop.condition, last):
                     raise EngineDisagreement(
                         f"Z3 says {prop.name} is false in {self.model.describe(last)}; the "
                         "reference evaluator says it holds")
@@ -135,7 +135,7 @@ class Replayer:
         if prop.kind is Kind.RUNTIME:
             for p in evaluated:
                 try:
-                    evaluate(p.expr, last)  # type: ignore[arg-type]
+                    evaluate(p.condition, last)
                 except EvalError as err:
                     trace = self._builder(states, actions).trace(len(states) - 1)
                     return trace, f"evaluating {p.name} fails: " \

@@ -45,7 +45,7 @@ def precheck(model: Model, selection: list[str] | None = None) -> list[Finding]:
     initial.add(enc.term(enc.in_types(st)), enc.term(enc.initial(st)))
     findings = []
     for p in invariants:
-        holds = enc.holds(p.expr, st)  # type: ignore[arg-type]
+        holds = enc.holds(p.condition, st)
         if _answer(enc, typed, negate(holds)) == z3.unsat:
             findings.append(Finding(p, VALID, f"invariant {p.name} is true in every state of "
                                               "the declared types: it checks nothing"))
@@ -55,7 +55,7 @@ def precheck(model: Model, selection: list[str] | None = None) -> list[Finding]:
                                               "(or cannot be evaluated) in every state of the "
                                               "declared types"))
             continue
-        violated = conj(enc.defined(p.expr, st), negate(enc.truth(p.expr, st)))  # type: ignore[arg-type]
+        violated = conj(enc.defined(p.condition, st), negate(enc.truth(p.condition, st)))
         initial.push()
         initial.add(enc.term(violated))
         if initial.check() == z3.sat:

@@ -505,12 +505,12 @@ class Encoder:
         evaluates to true; no step fails an assertion or with a runtime error (nor does
         evaluating the properties `evaluated`); the state is not a deadlock."""
         if prop.kind is Kind.INVARIANT:
-            return self.holds(prop.expr, st)  # type: ignore[arg-type]
+            return self.holds(prop.condition, st)
         if prop.kind is Kind.ASSERTION:
             return negate(self.step_failure(prop.name, st))
         if prop.kind is Kind.RUNTIME:
             return conj(negate(self.step_failure(prop.name, st)),
-                        *(self.defined(p.expr, st) for p in evaluated))  # type: ignore[arg-type]
+                        *(self.defined(p.condition, st) for p in evaluated))
         if prop.kind is Kind.DEADLOCK:
             return negate(self.deadlock(st))
         raise EncodingError(f"{prop.name} is a reachability goal, not a safety property")

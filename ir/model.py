@@ -13,7 +13,7 @@ from typing import Iterator
 from smp_explorer.ir.properties import Property
 from smp_explorer.ir.expr import Expr
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import Type, show_text, show_value
+from smp_explorer.ir.types import ScalarT, SetT, show_text, show_value
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Slot:
 
     index: int
     name: str            # "mfc", "ipi[1]", "Cpu[0].seen", "Cpu[0].pc"
-    type: Type           # a scalar type, a set type, or (for a pc) the enum of its labels
+    type: ScalarT | SetT # a scalar type, a set type, or (for a pc) the enum of its labels
     owner: str | None    # the process instance owning a local or pc; None for globals
     var: str             # the declared name ("ipi", "seen", "pc")
     shared: bool = False # accessed through the memory model
@@ -31,11 +31,11 @@ class Slot:
 
     @property
     def lo(self) -> int:
-        return self.type.values()[0]  # type: ignore[union-attr]
+        return self.type.values()[0]
 
     @property
     def hi(self) -> int:
-        return self.type.values()[-1]  # type: ignore[union-attr]
+        return self.type.values()[-1]
 
     def show(self, value: int) -> object:
         return show_value(self.type, value)

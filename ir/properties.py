@@ -33,6 +33,13 @@ class Property:
     description: str = ""
 
     @property
+    def condition(self) -> Expr:
+        """The state condition of an invariant or reachable goal."""
+        if self.expr is None:
+            raise ValueError(f"{self.kind.value} {self.name} has no state condition")
+        return self.expr
+
+    @property
     def per_state(self) -> bool:
         return self.kind in (Kind.INVARIANT, Kind.REACHABLE)
 

@@ -123,7 +123,9 @@ def element_position(t: ScalarT, value: int) -> int:
 
 def index_value(t: ScalarT, position: int) -> int:
     """The index value at a position of an array indexed by `t` (positions start at 0)."""
-    return position + t.lo if isinstance(t, IntT) else position  # type: ignore[operator]
+    if isinstance(t, IntT):
+        return position + t.values().start
+    return position
 
 
 def show_value(t: Type, v: int) -> object:

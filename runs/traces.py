@@ -53,7 +53,8 @@ class TraceBuilder:
         trace = self.trace(pos)
         state = self.states[pos]
         if action is not None:
-            f = self.failures[failure]  # type: ignore[index]
+            assert failure is not None  # a failed step names its failure
+            f = self.failures[failure]
             message = f.text(value)
             step = self.step(action, state, state)
             step.failed = message

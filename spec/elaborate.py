@@ -118,10 +118,14 @@ def select_value(index: Expr, options: list[Value], span: Span, info: ir.IndexIn
         return Location(tuple(slots), op("select", index, *positions, span=span, info=info),
                         first.type, info.name + "[...]")
     if isinstance(first, Scalar):
-        return Scalar(op("select", index, *(o.expr for o in options), span=span, info=info),  # type: ignore[union-attr]
+        scalars = [o for o in options if isinstance(o, Scalar)]
+        assert len(scalars) == len(options), "options of one select have one kind"
+        return Scalar(op("select", index, *(o.expr for o in scalars), span=span, info=info),
                       first.type)
     if isinstance(first, ArrayVal):
-        elems = tuple(select_value(index, [o.elems[k] for o in options], span, info)  # type: ignore[union-attr]
+        arrays = [o for o in options if isinstance(o, ArrayVal)]
+        assert len(arrays) == len(options), "options of one select have one kind"
+        elems = tuple(select_value(index, [o.elems[k] for o in arrays], span, info)
                       for k in range(len(first.elems)))
         return ArrayVal(first.type, elems, info.name)
     raise SpecError("cannot select this kind of value by a computed index", span)
@@ -444,7 +448,8 @@ class Elaborator:
         options: list[Value] = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
         sel = options[base.index.value] if isinstance(base.index, Const) else \
             select_value(base.index, options, e.span, ir.IndexInfo(proc.name, instances=True))
-        return Scalar(op("eq", sel.expr, Const(pc)), BOOL)  # type: ignore[union-attr]
+        assert isinstance(sel, Scalar)  # a program counter is a scalar
+        return Scalar(op("eq", sel.expr, Const(pc)), BOOL)
 
     def _Neg(self, e: ast.Neg, ctx: Context) -> Value:
         return Scalar(op("neg", self.integer(e.operand, ctx)), INT)
