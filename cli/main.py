@@ -177,8 +177,9 @@ def run_check(model: Model, memory: str, args, err: Console) -> RunResult:
                       exact=getattr(args, "exact", False))
     try:
         from smp_explorer.cli.symbolic import before_explore  # --z3-check
-        return explore(before_explore(compile_model(model, args.invariant), args), options,
-                       memory)
+        cm = compile_model(model, args.invariant)
+        options.visitor = before_explore(cm, args)
+        return explore(cm, options, memory)
     finally:
         if progress is not None:
             progress.close()

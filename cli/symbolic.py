@@ -218,17 +218,18 @@ def precheck(model: Model, args, err: Console) -> list | None:
 
 
 def before_explore(cm, args):
-    """With --z3-check, the compiled model checks every state against Z3."""
+    """With --z3-check, the visitor that checks every state the engine visits against Z3."""
     if getattr(args, "z3_check", False):
-        from smp_explorer.invariants.crosscheck import install
+        from smp_explorer.invariants.crosscheck import CrossCheck
         from smp_explorer.invariants.z3enc import EncodingError
         try:
-            args.__dict__["_z3_checker"] = install(cm)
+            checker = args.__dict__["_z3_checker"] = CrossCheck(cm)
         except EncodingError as e:
             sys.stderr.write(f"explorer: error: --z3-check: Z3 cannot encode {cm.model.name}: "
                              f"{e}\n")
             raise SystemExit(EXIT_USAGE) from None
-    return cm
+        return checker
+    return None
 
 
 def after_check(result: RunResult, model: Model, findings: list | None, args) -> RunResult:
