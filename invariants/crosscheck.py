@@ -119,7 +119,7 @@ class CrossCheck:
                  failures: Sequence[tuple[int, str]]) -> None:
         self._at(state)
         want_out, want_bad = set(), set()
-        for index, guard_defined, enabled, fires, nxt, failures in self.actions:
+        for index, guard_defined, enabled, fires, nxt, fails in self.actions:
             if self._true(guard_defined) and not self._true(enabled):
                 continue  # disabled: nothing happens
             if self._true(fires):
@@ -127,7 +127,7 @@ class CrossCheck:
                 for slot, v in nxt.items():
                     succ[slot] = self._number(v)
                 want_out.add((index, tuple(succ)))
-            for prop, cond in failures.items():
+            for prop, cond in fails.items():
                 if self._true(cond):
                     want_bad.add((index, prop))
         seen_out = set(successors)
