@@ -342,9 +342,9 @@ class KeyTable:
     def _columns(self, keys: Iterable[Any]) -> list:
         """Python-set keys (`Layout.key`) as the table's word columns."""
         np = self.np
-        ks = list(keys)
         if self.kw == 1:
-            return [np.array(ks, dtype=np.uint64)]
+            return [np.fromiter(keys, dtype=np.uint64)]
+        ks = list(keys)
         return [np.array([(k >> (WORD_BITS * w)) & M63 for k in ks], dtype=np.uint64)
                 for w in range(self.kw)]
 

@@ -64,7 +64,7 @@ class CrossCheck:
             if not self._true(self.in_types):
                 self._fail(state, "a slot holds a value outside its declared type",
                            "within the types", "outside")
-        return self._model  # type: ignore[return-value]
+        return self._model
 
     # evaluation through the C API (ModelRef.eval wraps every answer in Python objects, which
     # costs more than the evaluation itself at tens of thousands of terms per second)

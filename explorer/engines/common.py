@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from array import array
 from enum import Enum
-from typing import Hashable, Sequence
+from typing import Hashable, Sequence, cast
 
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
@@ -106,7 +106,8 @@ class Links:
         self._flush()
         parent = np.concatenate([p for p, _ in self.chunks])
         via = np.concatenate([v for _, v in self.chunks])
-        return _IntView(parent), _IntView(via)
+        # read through as Python ints: no copy of the (possibly large) arrays
+        return cast(Sequence[int], _IntView(parent)), cast(Sequence[int], _IntView(via))
 
 
 class _IntView:
@@ -183,7 +184,6 @@ class Search:
         self.next_report = self.start + options.progress_every
         self.deadline = None if options.timeout is None else self.start + options.timeout
         self.store_bytes = 0          # the engine's own estimate of its storage, at the end
-        self.peak_frontier_bytes = 0
 
     # ---- recording discoveries ------------------------------------------------------------
     @property
@@ -264,13 +264,17 @@ class Search:
             return "all decided"
         return None
 
-    def tick(self, force: bool = False) -> str | None:
+    def pause(self) -> str | None:
+        """Between batches of states: why the run must end now, if it must; progress."""
+        return self.should_stop() or self.tick()
+
+    def tick(self) -> str | None:
         """Timeout and progress, between batches of states."""
         now = time.perf_counter()
         if self.deadline is not None and now >= self.deadline:
             return "timeout"
         progress = self.options.progress
-        if progress is not None and (force or now >= self.next_report):
+        if progress is not None and now >= self.next_report:
             progress(self.states, self.transitions, self.depth, now - self.start)
             self.next_report = now + self.options.progress_every
         return None
@@ -336,13 +340,13 @@ class Search:
         notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
         if self.layout is not None and not self.layout.exact:
             notes.append(fingerprint_note(self.layout, self.states, self.transitions))
-        states = self.states
-        stats = Stats(states, self.transitions, self.max_depth_seen, seconds, len(self.initial),
+        n = self.states
+        stats = Stats(n, self.transitions, self.max_depth_seen, seconds, len(self.initial),
                       coverage, notes, engine=self.engine, storage=self.storage,
-                      bytes_per_state=(self.store_bytes / states) if states else 0.0)
+                      bytes_per_state=(self.store_bytes / n) if n else 0.0)
         parent, via = self.links.finish()
-        builder = TraceBuilder(model, Replay(self.cm, self.initial, parent, via), parent, via,
-                               self.cm.failures)
+        states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
+        builder = TraceBuilder(model, states, parent, via, self.cm.failures)
         results = property_results(self.verdicts, builder, decided)
         return RunResult(model.name, self.memory, complete, stop_reason, stats, results)
 

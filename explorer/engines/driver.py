@@ -17,7 +17,8 @@ from smp_explorer.runs.results import RunResult
 
 
 class Strategy(Protocol):
-    visited: VisitedSet
+    @property
+    def visited(self) -> VisitedSet: ...
 
     def width(self) -> int:
         """The number of states of the current frontier."""

@@ -28,8 +28,10 @@ class PackedPolicy:
 
     def __call__(self, width: int) -> Strategy:
         if self.scalar is None:
-            self.current = self.scalar = ScalarLevels(self.search, self.code)
-        if self.current is self.scalar and not self.scalar_only and \
+            self.scalar = ScalarLevels(self.search, self.code)
+            self.current = self.scalar
+        scalar = self.scalar
+        if self.current is scalar and not self.scalar_only and \
                 (self.engine == "vector" or width >= WIDE):
             from smp_explorer.explorer.engines.vector import VectorCode, VectorLevels
             search = self.search
@@ -37,7 +39,7 @@ class PackedPolicy:
             if self.engine == "auto" and vcode.fallback_masks:
                 self.scalar_only = True   # some action is not vectorised: stay scalar
             else:
-                self.current = VectorLevels(vcode, self.scalar)
+                self.current = VectorLevels(vcode, scalar)
         assert self.current is not None
         return self.current
 

@@ -33,7 +33,7 @@ class ReferenceLevels:
         search = self.search
         nxt: list[tuple] = []
         for i, state in enumerate(self.frontier):
-            reason = search.should_stop() or (search.tick() if i % TICK == 0 else None)
+            reason = search.pause() if i % TICK == 0 else search.should_stop()
             if reason:
                 return reason
             try:

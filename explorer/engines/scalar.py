@@ -177,17 +177,18 @@ class ScalarCode:
     # ---- properties: which parts each step can change -------------------------------------
     def _plan_properties(self) -> None:
         cm, model = self.cm, self.model
-        props = []   # (kind, k, expr)
+        props: list[tuple[Watch, int, Expr]] = []
         for k, name in enumerate(cm.invariant_names):
-            props.append((Watch.INVARIANT, k, model.property(name).expr))
+            props.append((Watch.INVARIANT, k, _expr_of(model, name)))
         for k, name in enumerate(cm.goal_names):
-            props.append((Watch.GOAL, k, model.property(name).expr))
+            props.append((Watch.GOAL, k, _expr_of(model, name)))
         for k, (_, e, _) in enumerate(model.monitors):
             props.append((Watch.MONITOR, k, e))
         self.props = []
         for kind, k, e in props:
             e = simplify(e, self.ranges)
             partial = may_fail(e, self.ranges)
+            parts: tuple[Expr, ...]
             if partial:
                 parts = (e,)
             else:
@@ -307,9 +308,7 @@ class ScalarCode:
                                      ("goals", self.cm.goal_names, Watch.GOAL)):
                 em.line(f"{var} = []")
                 for k, name in enumerate(names):
-                    e = model.property(name).expr
-                    assert e is not None
-                    src = self.expr(e)
+                    src = self.expr(_expr_of(model, name))
                     em.line("try:")
                     with em.indent():
                         em.line(f"if {'not ' if kind.when_false else ''}{src}: {var}.append({k})")
@@ -359,7 +358,7 @@ class ScalarCode:
         (only those that cannot fail)."""
         if len(acts) < 2:
             return {}
-        env = {slot: Const(v) for slot, v in known.items()}
+        env: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
         count: dict[Expr, int] = {}
         for a in acts:
             for c in conjuncts(a.guard):
@@ -400,8 +399,8 @@ class ScalarCode:
                 facts[slot] = value
             else:
                 rest.append(c)
-        env = {slot: Const(v) for slot, v in facts.items()}
-        env_known = {slot: Const(v) for slot, v in known.items()}
+        env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
+        env_known: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
         named: dict[Expr, str] = {}
         rest2 = []
         for c in rest:
@@ -442,13 +441,13 @@ class ScalarCode:
             em.line(f"if {' and '.join(srcs)}:")
             em.level += 1
             self.scope.push()
-        for check, cond, value in checks:   # the first failing check ends the step
+        for check, cond, check_value in checks:   # the first failing check ends the step
             self.failures.append(Failure(check.property, check.message,
                                          check.span.line if check.span else None))
             fid = len(self.failures) - 1
             vname = "None"
-            if value is not None:
-                em.line(f"v = {self.expr(value)}")
+            if check_value is not None:
+                em.line(f"v = {self.expr(check_value)}")
                 vname = "v"
             em.line(f"if not {self.expr(cond)}:")
             with em.indent():
@@ -546,7 +545,7 @@ class ScalarCode:
 
     def _emit_properties(self, updates, facts) -> None:
         em = self.em
-        env_s = {slot: Const(v) for slot, v in facts.items()}
+        env_s: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         upd = dict(updates)
         env_t = dict(env_s)
         for slot, e in upd.items():
@@ -611,6 +610,13 @@ class ScalarCode:
             self.em.line(f"if evG({k}, npos): stop = 1")
         else:
             self.em.line(f"if evM({k}): stop = 1")
+
+
+def _expr_of(model: Model, name: str) -> Expr:
+    """The expression of a per-state property."""
+    e = model.property(name).expr
+    assert e is not None, name
+    return e
 
 
 def _increment(e: Expr, slot: int) -> int | None:
@@ -727,10 +733,7 @@ class ScalarLevels:
         ev = (self.evI, self.evG, self.evM, self.evU, self.evB, self.evD,
               self.evN if visiting else None, self.evX if visiting else None)
         while i < n:
-            reason = search.should_stop()
-            if reason:
-                return reason
-            reason = search.tick()
+            reason = search.pause()
             if reason:
                 return reason
             if search.states > lim:

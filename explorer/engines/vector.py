@@ -223,7 +223,8 @@ class VectorCode:
         self.consts: dict = {}
         self.vc = VecCompiler(layout, self.em, self.consts)
         self.order: list[int] = []          # actions in emit order
-        self.fallback_masks: list[tuple] = []  # (word, mask, value) rows needing the exact step
+        # rows where these word tests pass need the exact step (`Layout.word_tests`)
+        self.fallback_masks: list[list[tuple[int, int, int]]] = []
         self.action_checks: dict[int, list[str]] = {}  # action -> properties of its checks
         self.residuals: dict[int, list] = {}
         nw = layout.nwords
@@ -235,7 +236,7 @@ class VectorCode:
             for a, known in acts:
                 self.order.append(a.index)
                 self._action(a, known)
-        self.props = []
+        self.props: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
             if partial or not vectorisable(whole, self.ranges):
                 self.props.append((kind, k, flag, None))
@@ -277,7 +278,7 @@ class VectorCode:
                 return            # never enabled
             else:
                 rest.append(c)
-        env = {slot: Const(v) for slot, v in facts.items()}
+        env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         rest = [simplify(substitute(c, env), rg) for c in rest]
         if any(c == Const(0) for c in rest):
             return
@@ -330,11 +331,11 @@ class VectorCode:
     def _residuals(self, ai: int, facts, updates) -> None:
         """Per property, the parts this action can change, as functions of the new states."""
         em, rg, scalar = self.em, self.ranges, self.scalar
-        env_s = {slot: Const(v) for slot, v in facts.items()}
+        env_s: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         env_t = dict(env_s)
         env_t.update(dict(updates))
         changed = {slot for slot, e in updates if e != Ref(slot)}
-        out = []
+        out: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
             if kind is Watch.MONITOR:
                 continue
@@ -437,8 +438,6 @@ class VectorLevels:
         nw = self.layout.nwords
         self.frontier = [np.concatenate([blk[k] for blk in blocks]) if blocks
                          else np.zeros(0, dtype=np.uint64) for k in range(nw)]
-        self.search.peak_frontier_bytes = max(self.search.peak_frontier_bytes,
-                                              sum(x.nbytes for x in self.frontier))
         return None
 
     @staticmethod
@@ -476,12 +475,13 @@ class VectorLevels:
         for kind, lists, tuple_code in ((Watch.INVARIANT, failing, cm.invariants),
                                         (Watch.GOAL, reached, cm.goals)):
             funcs = [(k, fn) for kd, k, _, fn in self.code.prop_funcs if kd is kind]
-            if any(fn is None for _, fn in funcs):
+            vectorised = [(k, fn) for k, fn in funcs if fn is not None]
+            if len(vectorised) < len(funcs):
                 # the engine evaluates these with the tuple code too (`py_events`)
                 for i, state in enumerate(states):
                     lists[i] = tuple_code(state)
                 continue
-            for k, fn in funcs:
+            for k, fn in vectorised:
                 holds = np.broadcast_to(np.asarray(fn(*new_words)), (len(states),))
                 for i in np.flatnonzero(~holds if kind.when_false else holds).tolist():
                     lists[i].append(k)
@@ -529,10 +529,7 @@ class VectorLevels:
         n = len(W[0])
         a = 0
         while a < n:
-            reason = search.should_stop()
-            if reason:
-                return reason
-            reason = search.tick()
+            reason = search.pause()
             if reason:
                 return reason
             b = min(n, a + CHUNK)
@@ -675,8 +672,8 @@ class VectorLevels:
                 for kind, k, flag, fn in code.prop_funcs:
                     if kind is not Watch.MONITOR or not A[flag]:
                         continue
-                    v = fn(*nw_) if fn is not None else self.py_events(kind, k, nw_)
-                    if v.any():
+                    seen = fn(*nw_) if fn is not None else self.py_events(kind, k, nw_)
+                    if seen.any():
                         search.monitor_seen(k)
                 self.flags()
         return None if cut >= n else a + cut
