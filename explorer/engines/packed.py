@@ -18,6 +18,8 @@ WIDE = 4096            # auto: a level at least this wide is expanded by the vec
 
 
 class PackedPolicy:
+    """Which strategy expands each level of a packed run (`engine`: scalar, vector or auto)."""
+
     def __init__(self, search: Search, code: ScalarCode, engine: str):
         self.search = search
         self.code = code
