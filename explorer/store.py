@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterable, Mapping, Protocol
+from typing import Any, Hashable, Iterable, Iterator, Mapping, Protocol
 
 from smp_explorer.ir.model import Model
 
@@ -195,16 +195,31 @@ class VisitedSet(Protocol):
     def nbytes(self) -> int: ...
 
 
-class KeySet(set[Hashable]):
-    """The visited set as a Python set of keys (the generated scalar code uses it directly;
-    the reference engine keeps state tuples in it)."""
+class KeySet:
+    """The visited set as a Python set of keys. The generated scalar code works on `keys`
+    itself: `in` on a plain set is much faster than on a subclass of set."""
+
+    def __init__(self, keys: Iterable[Hashable] = ()):
+        self.keys: set[Hashable] = set(keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def add(self, key: Hashable) -> None:
+        self.keys.add(key)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.keys)
 
     @property
     def nbytes(self) -> int:
         """An estimate: the table plus one key object per state."""
-        if not self:
-            return sys.getsizeof(self)
-        return sys.getsizeof(self) + len(self) * sys.getsizeof(next(iter(self)))
+        if not self.keys:
+            return sys.getsizeof(self.keys)
+        return sys.getsizeof(self.keys) + len(self.keys) * sys.getsizeof(next(iter(self.keys)))
 
 
 class KeyTable:

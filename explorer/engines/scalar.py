@@ -745,8 +745,8 @@ class ScalarLevels:
                 continue
             npos0 = len(links)
             j, npos, nb, interrupted, counts = expand(
-                cur, i, min(n, i + SLICE), pos0 + i, npos0, lim, self.visited, nxt, links.parent,
-                links.via, self.A, *ev)
+                cur, i, min(n, i + SLICE), pos0 + i, npos0, lim, self.visited.keys, nxt,
+                links.parent, links.via, self.A, *ev)
             tr = -nb
             for a, c in enumerate(counts):
                 if c:
