@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Collection, Hashable, Iterable, Iterator, Mapping, Protocol
 
 from smp_explorer.ir.model import Model
 
@@ -354,11 +354,11 @@ class KeyTable:
         return out[np.argsort(rank[out], kind="stable")]
 
     # ---- one key at a time (`VisitedSet`), for the rare exact steps ---------------------------
-    def _columns(self, keys: Iterable[Any]) -> list:
+    def _columns(self, keys: Collection[Any]) -> list:
         """Python-set keys (`Layout.key`) as the table's word columns."""
         np = self.np
         if self.kw == 1:
-            return [np.fromiter(keys, dtype=np.uint64)]
+            return [np.fromiter(keys, dtype=np.uint64, count=len(keys))]
         ks = list(keys)
         return [np.array([(k >> (WORD_BITS * w)) & M63 for k in ks], dtype=np.uint64)
                 for w in range(self.kw)]
