@@ -23,7 +23,7 @@ from smp_explorer.cli.progress import LiveProgress
 from smp_explorer.cli.stages import load_models, render, select_goals
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
-from smp_explorer.invariants.crosscheck import CrossCheck, install
+from smp_explorer.invariants.crosscheck import CrossCheck
 from smp_explorer.invariants.explain import explain_results
 from smp_explorer.invariants.symbolic import EngineDisagreement
 from smp_explorer.invariants.vacuity import INITIAL, NEVER, VALID, Finding, precheck
@@ -112,7 +112,8 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
     options = Options(max_states=request.max_states, max_depth=request.max_depth,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,
                       check_deadlock=request.check_deadlock, properties=request.properties,
-                      progress=progress, engine=request.engine, exact=request.exact)
+                      progress=progress, engine=request.engine, exact=request.exact,
+                      visitor=z3_check)
     try:
         result = explore(cm, options, memory)
     finally:
@@ -125,11 +126,9 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
 
 
 def z3_check_visitor(cm: CompiledModel) -> CrossCheck:
-    """--z3-check: Z3 evaluates every invariant, goal and step on every distinct state.
-
-    Today the checker wraps the compiled model's functions in place (`install`); once the
-    engines take a visitor (`Options.visitor`) this is `CrossCheck(cm)`, passed in Options."""
+    """--z3-check: Z3 evaluates every invariant, goal and step on every distinct state, as the
+    engine that runs reports them (a visitor every engine calls)."""
     try:
-        return install(cm)
+        return CrossCheck(cm)
     except EncodingError as e:
         raise UsageError(f"--z3-check: Z3 cannot encode {cm.model.name}: {e}") from None

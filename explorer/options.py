@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from smp_explorer.runs.visitor import SearchVisitor
+
 ENGINES = ("auto", "scalar", "vector")
 
 
@@ -25,3 +27,4 @@ class Options:
     progress_every: float = 0.25         # seconds between progress reports
     engine: str = "auto"                 # auto | scalar | vector (| reference, for tests)
     exact: bool = False                  # store whole states even when they need > 2 words
+    visitor: SearchVisitor | None = None  # told of every state and step (e.g. --z3-check)

@@ -16,7 +16,9 @@ number per state.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import Any, Collection, Hashable, Iterable, Iterator, Mapping, Protocol
 
 from smp_explorer.ir.model import Model
 
@@ -119,12 +121,6 @@ class Layout:
             return list(words)
         return [fp_numpy(words)]
 
-    def key_to_words(self, key: int) -> list[int]:
-        """A Python-set key as the table's words."""
-        if self.exact and not self.fold:
-            return [(key >> (WORD_BITS * w)) & M63 for w in range(self.nwords)]
-        return [key]
-
     def pack(self, state) -> int:
         t = 0
         for f, v in zip(self.fields, state):
@@ -136,6 +132,28 @@ class Layout:
 
     def words(self, t: int) -> list[int]:
         return [(t >> (WORD_BITS * w)) & M63 for w in range(self.nwords)]
+
+    def slot_test_mask(self, facts: Mapping[int, int]) -> tuple[int, int]:
+        """(mask, value) such that `packed & mask == value` exactly when each slot in `facts`
+        holds its value (a value outside its slot's range: a test no state passes)."""
+        mask = value = 0
+        for slot, v in facts.items():
+            f = self.fields[slot]
+            if not 0 <= v - f.lo <= f.mask:
+                return 0, 1
+            mask |= f.mask << f.offset
+            value |= (v - f.lo) << f.offset
+        return mask, value
+
+    def word_tests(self, facts: Mapping[int, int]) -> list[tuple[int, int, int]]:
+        """`slot_test_mask` per word: (word, mask, value) for the words it tests."""
+        mask, value = self.slot_test_mask(facts)
+        tests = []
+        for w in range(self.nwords):
+            m, v = (mask >> (WORD_BITS * w)) & M63, (value >> (WORD_BITS * w)) & M63
+            if m or v:
+                tests.append((w, m, v))
+        return tests
 
     def key(self, t: int) -> int:
         """The key of a packed state in the scalar engine's set: the state itself when exact
@@ -164,6 +182,44 @@ def fingerprint_note(layout: Layout, states: int, transitions: int) -> str:
     p = layout.collision_probability(states, transitions)
     return (f"states stored as 64-bit fingerprints ({layout.bits}-bit states): the probability "
             f"that two distinct states were merged is about {p:.1e} (--exact stores them whole)")
+
+
+class VisitedSet(Protocol):
+    """The keys of the states seen so far (`Layout.key`), one at a time."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def add(self, key: Hashable) -> None: ...
+
+    @property
+    def nbytes(self) -> int: ...
+
+
+class KeySet:
+    """The visited set as a Python set of keys. The generated scalar code works on `keys`
+    itself: `in` on a plain set is much faster than on a subclass of set."""
+
+    def __init__(self, keys: Iterable[Hashable] = ()):
+        self.keys: set[Hashable] = set(keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def add(self, key: Hashable) -> None:
+        self.keys.add(key)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.keys)
+
+    @property
+    def nbytes(self) -> int:
+        """An estimate: the table plus one key object per state."""
+        if not self.keys:
+            return sys.getsizeof(self.keys)
+        return sys.getsizeof(self.keys) + len(self.keys) * sys.getsizeof(next(iter(self.keys)))
 
 
 class KeyTable:
@@ -297,11 +353,28 @@ class KeyTable:
         out = np.concatenate(won)
         return out[np.argsort(rank[out], kind="stable")]
 
-    def add_one(self, key) -> bool:
-        """Insert one key (a tuple of words); True if it was new. For the rare scalar steps."""
-        found = self.contains([self.np.array([k], dtype=self.np.uint64) for k in key])
-        if found[0]:
-            return False
-        self.insert([self.np.array([k], dtype=self.np.uint64) for k in key],
-                    self.np.zeros(1, dtype=self.np.int32))
-        return True
+    # ---- one key at a time (`VisitedSet`), for the rare exact steps ---------------------------
+    def _columns(self, keys: Collection[Any]) -> list:
+        """Python-set keys (`Layout.key`) as the table's word columns."""
+        np = self.np
+        if self.kw == 1:
+            return [np.fromiter(keys, dtype=np.uint64, count=len(keys))]
+        ks = list(keys)
+        return [np.array([(k >> (WORD_BITS * w)) & M63 for k in ks], dtype=np.uint64)
+                for w in range(self.kw)]
+
+    def __contains__(self, key: object) -> bool:
+        assert isinstance(key, int)
+        return bool(self.contains(self._columns([key]))[0])
+
+    def add(self, key: Hashable) -> None:
+        assert isinstance(key, int)
+        self.insert(self._columns([key]), self.np.zeros(1, dtype=self.np.int32))
+
+    @classmethod
+    def from_keys(cls, key_words: int, keys: KeySet) -> KeyTable:
+        """A table holding the keys of a Python-set store."""
+        table = cls(key_words, max(1 << 16, 4 * len(keys)))
+        if keys:
+            table.insert(table._columns(keys), table.np.arange(len(keys), dtype=table.np.int32))
+        return table

@@ -1,8 +1,9 @@
 """`explorer check --z3-check`: the two engines side by side on every state the search visits.
 
-The compiled functions of a `CompiledModel` are wrapped: each distinct state the explorer
-discovers is also given to Z3 (the encoder's terms, evaluated in a Z3 model that fixes the
-state's slots), which must agree exactly on
+`CrossCheck` is a search visitor (`runs.visitor.SearchVisitor`, passed as `Options.visitor`):
+the engine that runs tells it what it computed for each distinct state it discovers and each
+state it expands, and Z3 (the encoder's terms, evaluated in a Z3 model that fixes the state's
+slots) must agree exactly on
 - every checked invariant and reachable goal: which are false / true, which cannot be evaluated;
 - every step from the state: which actions complete and with which successor, and which fail
   which property (assertion, runtime error);
@@ -12,13 +13,15 @@ Z3 on the per-state path, so it is slow, and never on by default.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Sequence
 
 import z3
 
 from smp_explorer.runs.compiled import CompiledModel, Undefined
+from smp_explorer.runs.visitor import State
 from smp_explorer.invariants.symbolic import EngineDisagreement
 from smp_explorer.invariants.z3enc import Encoder
+from smp_explorer.ir.expr import Expr
 from smp_explorer.ir.model import Model
 
 
@@ -36,35 +39,22 @@ class CrossCheck:
         enc, st = self.enc, self.st
         invs = [self.model.property(n) for n in cm.invariant_names]
         goals = [self.model.property(n) for n in cm.goal_names]
-        self.inv_terms = [(enc.term(enc.defined(p.condition, st)), enc.term(enc.truth(p.condition, st)))
-                          for p in invs]
-        self.goal_terms = [(enc.term(enc.defined(p.condition, st)), enc.term(enc.truth(p.condition, st)))
-                           for p in goals]
+        self.inv_terms = [self._evaluation(p.condition) for p in invs]
+        self.goal_terms = [self._evaluation(p.condition) for p in goals]
         self.in_types = enc.term(enc.in_types(st))
         self.actions = []
         for a in self.model.actions:
             t = enc.action(a, st)
-            self.actions.append((a.index, enc.term(t.guard_defined), enc.term(t.enabled), enc.term(t.fires),
-                                 {slot: v for slot, v in t.next.items()},
+            self.actions.append((a.index, enc.term(t.guard_defined), enc.term(t.enabled),
+                                 enc.term(t.fires), {slot: v for slot, v in t.next.items()},
                                  {p: enc.term(c) for p, c in t.failures.items()}))
 
-    def install(self) -> CompiledModel:
-        """Wrap the compiled functions; returns the same (now checking) compiled model."""
-        cm = self.cm
-        cm.invariants = self._wrap(cm.invariants, self.check_invariants)
-        cm.goals = self._wrap(cm.goals, self.check_goals)
-        cm.successors = self._wrap(cm.successors, self.check_successors)
-        return cm
-
-    @staticmethod
-    def _wrap(compiled: Callable, check: Callable) -> Callable:
-        def checked(state):
-            got = compiled(state)
-            check(state, got)
-            return got
-        return checked
-
     # ---- evaluation ---------------------------------------------------------------------
+    def _evaluation(self, e: Expr) -> tuple[z3.BoolRef, z3.BoolRef]:
+        """Terms for: `e` can be evaluated; `e` is true."""
+        enc, st = self.enc, self.st
+        return enc.term(enc.defined(e, st)), enc.term(enc.truth(e, st))
+
     def _at(self, state: tuple) -> z3.ModelRef:
         if self._state != state:
             m = z3.Model(ctx=self.enc.ctx)
@@ -78,7 +68,7 @@ class CrossCheck:
             if not self._true(self.in_types):
                 self._fail(state, "a slot holds a value outside its declared type",
                            "within the types", "outside")
-        return self._model  # type: ignore[return-value]
+        return self._model
 
     # evaluation through the C API (ModelRef.eval wraps every answer in Python objects, which
     # costs more than the evaluation itself at tens of thousands of terms per second)
@@ -105,10 +95,10 @@ class CrossCheck:
             f"compiled explorer says {compiled_says}")
 
     # ---- the checks -----------------------------------------------------------------------
-    def _per_state(self, state: tuple, got: list, terms, negate: bool, names: list[str],
-                   what: str) -> None:
+    def _per_state(self, state: tuple, got: Sequence[int | Undefined], terms, negate: bool,
+                   names: list[str], what: str) -> None:
         self._at(state)
-        want = []
+        want: list[int | str] = []
         for k, (defined, truth) in enumerate(terms):
             if not self._true(defined):
                 want.append("undefined")
@@ -120,20 +110,20 @@ class CrossCheck:
                 return [x if x == "undefined" else names[x] for x in xs]
             self._fail(state, what, show(want), show(seen))
 
-    def check_invariants(self, state: tuple, got: list) -> None:
-        self.states += 1  # the explorer evaluates the invariants once per distinct state
-        self._per_state(state, got, self.inv_terms, True, self.cm.invariant_names,
-                        "the invariants that are false")
+    def discovered(self, state: State, failing_invariants: Sequence[int | Undefined],
+                   reached_goals: Sequence[int | Undefined] | None) -> None:
+        self.states += 1
+        self._per_state(state, failing_invariants, self.inv_terms, True,
+                        self.cm.invariant_names, "the invariants that are false")
+        if reached_goals is not None:
+            self._per_state(state, reached_goals, self.goal_terms, False, self.cm.goal_names,
+                            "the goals that hold")
 
-    def check_goals(self, state: tuple, got: list) -> None:
-        self._per_state(state, got, self.goal_terms, False, self.cm.goal_names,
-                        "the goals that hold")
-
-    def check_successors(self, state: tuple, got: tuple) -> None:
-        out, bad = got
+    def expanded(self, state: State, successors: Sequence[tuple[int, State]],
+                 failures: Sequence[tuple[int, str]]) -> None:
         self._at(state)
         want_out, want_bad = set(), set()
-        for index, guard_defined, enabled, fires, nxt, failures in self.actions:
+        for index, guard_defined, enabled, fires, nxt, fails in self.actions:
             if self._true(guard_defined) and not self._true(enabled):
                 continue  # disabled: nothing happens
             if self._true(fires):
@@ -141,11 +131,11 @@ class CrossCheck:
                 for slot, v in nxt.items():
                     succ[slot] = self._number(v)
                 want_out.add((index, tuple(succ)))
-            for prop, cond in failures.items():
+            for prop, cond in fails.items():
                 if self._true(cond):
                     want_bad.add((index, prop))
-        seen_out = set(out)
-        seen_bad = {(ai, self.cm.failures[fid].property) for ai, fid, _ in bad}
+        seen_out = set(successors)
+        seen_bad = set(failures)
         names = self.model.actions
         if seen_out != want_out:
             self._fail(state, "the steps that complete",
@@ -156,8 +146,3 @@ class CrossCheck:
                        sorted(f"{names[a].name}: {p}" for a, p in want_bad),
                        sorted(f"{names[a].name}: {p}" for a, p in seen_bad))
 
-
-def install(cm: CompiledModel) -> CrossCheck:
-    checker = CrossCheck(cm)
-    checker.install()
-    return checker

@@ -52,9 +52,6 @@ class CompiledModel:
     goal_names: list[str]
     failures: list[Failure]
     source: str
-    # the functions as generated (an engine other than the reference one works from the model
-    # itself, so it can only stand in for these while nobody has wrapped them)
-    generated: tuple | None = None
 
 
 def _sel(index, options, site):
@@ -248,7 +245,6 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     cm = CompiledModel(model, namespace["successors"], namespace["invariants"],
                        namespace["goals"], namespace["monitors"], [p.name for p in invariants],
                        [p.name for p in goals], failures, source)
-    cm.generated = (cm.successors, cm.invariants, cm.goals)
     return cm
 
 

@@ -95,6 +95,10 @@ class Stats:
     initial_states: int = 0
     coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
     notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
+    # facts about the engine, not part of the result's JSON
+    engine: str = ""              # which engine ran: reference | scalar | vector | auto
+    storage: str = ""             # how states were stored (exact, fingerprint, ...)
+    bytes_per_state: float = 0.0  # the engine's own estimate of its storage per state
 
     @property
     def rate(self) -> float:

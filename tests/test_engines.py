@@ -88,6 +88,42 @@ def test_small_programs_agree(text):
     agree(model_from_text(text, "t.spec"), stop_at_first=True)
 
 
+class Recorder:
+    """A search visitor that keeps what an engine reported for each state."""
+
+    def __init__(self):
+        self.invariants = {}
+        self.steps = {}
+
+    def discovered(self, state, failing_invariants, reached_goals):
+        assert state not in self.invariants, "a state discovered twice"
+        self.invariants[state] = [k if isinstance(k, int) else "undefined"
+                                  for k in failing_invariants]
+
+    def expanded(self, state, successors, failures):
+        self.steps[state] = (sorted(successors), sorted(failures))
+
+
+@pytest.mark.parametrize("model", [
+    load_model(MODELS / "classic/filter.spec", {"N": "4"}),
+    load_model(MODELS / "ftrace/v1-plain-int.spec", {}, "tso"),
+    model_from_text("var d: 0..2 = 0; var x: 0..9;\nprocess P { a: x := 6 / d; }", "t.spec"),
+    pytest.param(load_model(MODELS / "classic/dining.spec", {"N": "10"}), marks=pytest.mark.slow),
+], ids=["filter4", "ftrace-tso", "division", "dining10"])
+def test_every_engine_tells_its_visitor_the_same(model):
+    """The visitor hears from the engine that runs (auto switches to vector on dining10), and
+    every engine reports the reference engine's states, properties and steps."""
+    want = Recorder()
+    explore(compile_model(model), Options(engine="reference", visitor=want), model.memory)
+    assert want.invariants and want.steps
+    for engine in ENGINES:
+        got = Recorder()
+        r = explore(compile_model(model), Options(engine=engine, visitor=got), model.memory)
+        assert len(got.invariants) == r.stats.states
+        assert got.invariants == want.invariants, engine
+        assert got.steps == want.steps, engine
+
+
 def test_fingerprints_are_noted_and_exact_forces_whole_states():
     model = load_model(MODELS / "classic/filter.spec", {"N": "3"}, "pso")
     assert Layout(model).storage == "fingerprint"

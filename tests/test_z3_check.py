@@ -57,3 +57,38 @@ def test_z3_check_and_no_z3_exclude_each_other(capsys):
     with pytest.raises(SystemExit) as info:
         main(["check", str(MODELS / "classic" / "peterson.spec"), "--z3-check", "--no-z3"])
     assert info.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["scalar", "vector"])
+def test_the_engine_that_runs_is_checked(capsys, engine):
+    # the visitor sees what the chosen engine computed: Z3 agrees with each on every state
+    cross_check(capsys, str(MODELS / "classic" / "filter.spec"), "--engine", engine)
+    cross_check(capsys, str(MODELS / "ftrace" / "v1-plain-int.spec"), "--engine", engine,
+                "--memory", "tso")
+
+
+def _corrupt_scalar(monkeypatch) -> None:
+    from smp_explorer.explorer.engines.scalar import ScalarCode
+    successor = ScalarCode._successor
+    monkeypatch.setattr(ScalarCode, "_successor",
+                        lambda self, updates, facts: f"(({successor(self, updates, facts)}) ^ 1)")
+
+
+def _corrupt_vector(monkeypatch) -> None:
+    from smp_explorer.explorer.engines.vector import VectorCode
+    successor = VectorCode._successor
+    monkeypatch.setattr(VectorCode, "_successor", lambda self, updates, facts:
+                        [f"({w} ^ _u64(1))" for w in successor(self, updates, facts)])
+
+
+@pytest.mark.parametrize("engine, corrupt", [("scalar", _corrupt_scalar),
+                                             ("vector", _corrupt_vector)])
+def test_a_wrong_engine_is_caught(capsys, monkeypatch, engine, corrupt):
+    # the chosen engine's own generated code computes wrong successors (the lowest bit of the
+    # packed state flipped): --z3-check stops at the first state that engine expands
+    corrupt(monkeypatch)
+    spec = str(MODELS / "classic" / "filter.spec")
+    code = main(["check", spec, "--engine", engine, "--z3-check", "--plain"])
+    out, err = capsys.readouterr()
+    assert code == 4
+    assert "internal error: the engines disagree" in err and "the steps that complete" in err

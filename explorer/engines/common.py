@@ -12,18 +12,34 @@ from __future__ import annotations
 
 import time
 from array import array
-from typing import Sequence
+from enum import Enum
+from typing import Hashable, Sequence, cast
 
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats
-from smp_explorer.explorer.store import Layout, fingerprint_note
+from smp_explorer.explorer.store import Layout, VisitedSet, fingerprint_note
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
 
 
 class Stop(Exception):
     """Raised inside a step when the search must end now (max-states)."""
+
+
+class Watch(Enum):
+    """What the engines watch on each new state or step: the per-state properties, the
+    monitors (statistics only) and deadlocks."""
+
+    INVARIANT = "invariant"
+    GOAL = "reachable"
+    MONITOR = "monitor"
+    DEADLOCK = "deadlock"
+
+    @property
+    def when_false(self) -> bool:
+        """The event is the expression being false (else true)."""
+        return self is Watch.INVARIANT
 
 
 class Verdicts:
@@ -90,7 +106,8 @@ class Links:
         self._flush()
         parent = np.concatenate([p for p, _ in self.chunks])
         via = np.concatenate([v for _, v in self.chunks])
-        return _IntView(parent), _IntView(via)
+        # read through as Python ints: no copy of the (possibly large) arrays
+        return cast(Sequence[int], _IntView(parent)), cast(Sequence[int], _IntView(via))
 
 
 class _IntView:
@@ -136,14 +153,17 @@ class Replay:
 class Search:
     """The bookkeeping of one breadth-first run, whichever engine expands the states."""
 
-    def __init__(self, cm: CompiledModel, options: Options, memory: str, layout: Layout,
-                 engine: str):
+    def __init__(self, cm: CompiledModel, options: Options, memory: str, engine: str,
+                 layout: Layout | None = None):
         self.cm = cm
+        self.visitor = options.visitor
         self.model = cm.model
         self.options = options
         self.memory = memory
         self.layout = layout
         self.engine = engine
+        # the packed engines store states as `layout` says; the reference engine as tuples
+        self.storage = layout.storage if layout is not None else "exact (tuples)"
         self.verdicts = Verdicts(cm, options)
         self.fired = [0] * len(self.model.actions)
         self.transitions = 0
@@ -164,7 +184,6 @@ class Search:
         self.next_report = self.start + options.progress_every
         self.deadline = None if options.timeout is None else self.start + options.timeout
         self.store_bytes = 0          # the engine's own estimate of its storage, at the end
-        self.peak_frontier_bytes = 0
 
     # ---- recording discoveries ------------------------------------------------------------
     @property
@@ -216,17 +235,22 @@ class Search:
     def discover(self, pos: int, state: tuple) -> None:
         """Evaluate the per-state properties of a newly discovered state (a tuple)."""
         cm = self.cm
-        for k in cm.invariants(state):
+        failing = cm.invariants(state)
+        for k in failing:
             if isinstance(k, Undefined):
                 self.undefined(pos, k)
             else:
                 self.invariant_failed(k, pos)
+        reached = None
         if self.goals_left:
-            for k in cm.goals(state):
+            reached = cm.goals(state)
+            for k in reached:
                 if isinstance(k, Undefined):
                     self.undefined(pos, k)
                 else:
                     self.goal_reached(k, pos)
+        if self.visitor is not None:
+            self.visitor.discovered(state, failing, reached)
         if self.monitors_left:
             for k in cm.monitors(state):
                 if not isinstance(k, Undefined):
@@ -240,55 +264,62 @@ class Search:
             return "all decided"
         return None
 
-    def tick(self, force: bool = False) -> str | None:
+    def pause(self) -> str | None:
+        """Between batches of states: why the run must end now, if it must; progress."""
+        return self.should_stop() or self.tick()
+
+    def tick(self) -> str | None:
         """Timeout and progress, between batches of states."""
         now = time.perf_counter()
         if self.deadline is not None and now >= self.deadline:
             return "timeout"
         progress = self.options.progress
-        if progress is not None and (force or now >= self.next_report):
+        if progress is not None and now >= self.next_report:
             progress(self.states, self.transitions, self.depth, now - self.start)
             self.next_report = now + self.options.progress_every
         return None
 
     # ---- the exact step of one state (reference semantics) --------------------------------
-    def initial_states(self) -> list[int]:
-        """Discover the initial states; return them packed, in order."""
-        out = []
+    def initial_states(self) -> None:
+        """Discover the initial states (into `initial`, in order)."""
         seen: set = set()
         for s in self.model.initial_states():
             if s in seen:
                 continue
-            if self.options.max_states is not None and len(out) >= self.options.max_states:
+            if self.options.max_states is not None and len(seen) >= self.options.max_states:
                 self.cut = True  # --max-states reached among the initial states themselves
                 break
             seen.add(s)
             self.initial.append(s)
             self.links.parent.append(-1)
             self.links.via.append(-1)
-            out.append(self.layout.pack(s))
             self.discover(len(self.links) - 1, s)
-        return out
 
-    def reference_row(self, packed: int, pos: int, contains, add, nxt: list) -> None:
-        """Expand one state exactly as the reference engine does. `contains(key)` and
-        `add(key)` query and extend the visited set; new states are appended to `nxt`."""
+    def exact_row(self, state: tuple, pos: int, visited: VisitedSet, nxt: list) -> None:
+        """Expand one state with the compiled tuple code (the reference engine's step).
+        New states are added to `visited` and appended to `nxt`: packed (keyed by
+        `Layout.key`) when the search has a layout, else as tuples (their own keys)."""
         layout = self.layout
-        state = layout.unpack(packed)
         out, bad = self.cm.successors(state)
+        if self.visitor is not None:
+            self.visitor.expanded(state, out,
+                                  [(ai, self.cm.failures[fid].property) for ai, fid, _ in bad])
         self.transitions += len(out)
         max_states = self.options.max_states
         fired = self.fired
         links = self.links
         for ai, t in out:
             fired[ai] += 1
-            tp = layout.pack(t)
-            key = layout.key(tp)
-            if not contains(key):
+            item: Hashable = t
+            key: Hashable = t
+            if layout is not None:
+                item = layout.pack(t)
+                key = layout.key(item)
+            if key not in visited:
                 if max_states is not None and len(links) >= max_states:
                     raise Stop("max-states")
-                add(key)
-                nxt.append(tp)
+                visited.add(key)
+                nxt.append(item)
                 links.parent.append(pos)
                 links.via.append(ai)
                 self.max_depth_seen = max(self.max_depth_seen, self.depth + 1)
@@ -307,16 +338,15 @@ class Search:
         decided = complete or stop_reason == "all decided"
         coverage = coverage_of(model, self.fired)
         notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
-        if not self.layout.exact:
+        if self.layout is not None and not self.layout.exact:
             notes.append(fingerprint_note(self.layout, self.states, self.transitions))
-        stats = Stats(self.states, self.transitions, self.max_depth_seen, seconds,
-                      len(self.initial), coverage, notes)
-        states = self.states
-        stats_extra(stats, engine=self.engine, storage=self.layout.storage,
-                    bytes_per_state=(self.store_bytes / states) if states else 0.0)
+        n = self.states
+        stats = Stats(n, self.transitions, self.max_depth_seen, seconds, len(self.initial),
+                      coverage, notes, engine=self.engine, storage=self.storage,
+                      bytes_per_state=(self.store_bytes / n) if n else 0.0)
         parent, via = self.links.finish()
-        builder = TraceBuilder(model, Replay(self.cm, self.initial, parent, via), parent, via,
-                               self.cm.failures)
+        states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
+        builder = TraceBuilder(model, states, parent, via, self.cm.failures)
         results = property_results(self.verdicts, builder, decided)
         return RunResult(model.name, self.memory, complete, stop_reason, stats, results)
 
@@ -337,22 +367,17 @@ def property_results(verdicts: Verdicts, builder: TraceBuilder,
     for p in verdicts.props:
         found = verdicts.found.get(p.name)
         line = p.span.line if p.span else None
+        failure = p.kind.discovery_is_failure
         if found is not None:
             trace, message = builder.build(p, *found)
-            status = "holds" if p.kind is Kind.REACHABLE else "violated"
+            status = "violated" if failure else "holds"
         else:
             trace, message = None, None
             if not decided:
                 status = "unknown"
             else:
-                status = "unreached" if p.kind is Kind.REACHABLE else "holds"
+                status = "holds" if failure else "unreached"
         results.append(PropertyResult(p.name, p.kind.value, status, p.description, line,
                                       message, trace))
     return results
 
-
-def stats_extra(stats: Stats, **values) -> None:
-    """Engine facts that are not part of the result's JSON: which engine ran, how states were
-    stored, and the storage per state (bytes). Kept as plain attributes of the Stats object."""
-    for k, v in values.items():
-        setattr(stats, k, v)

@@ -12,17 +12,20 @@ decided at the parent.)
 
 Counts, verdicts and traces are those of `explorer.engines.reference`: states are numbered in
 the same order, and anything rare (the last steps before --max-states) goes through the
-reference step in `common.Search.reference_row`.
+reference step in `common.Search.exact_row`.
+
+With a visitor (`Options.visitor`), `expand` is generated with calls that report the steps it
+computed for each state, and each new state with its properties evaluated whole by the packed
+code (`state_properties`); without one, the code is exactly the plain loop.
 """
 from __future__ import annotations
 
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
-from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.engines.common import Search, Stop, Watch
 from smp_explorer.explorer.engines.packed_expr import PackedCompiler, simplify, size
 from smp_explorer.explorer.options import Options
-from smp_explorer.runs.results import RunResult
-from smp_explorer.explorer.store import Layout, fp_python
+from smp_explorer.explorer.store import KeySet, Layout, fp_python
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.bounds import may_fail
 from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read, substitute
@@ -69,7 +72,8 @@ class ScalarCode:
         self.ex = PackedCompiler(layout, self.ranges, self.failures, {})
         self.em = Emitter()
         self.scope = Scope()
-        self.flags: list[tuple[str, int]] = []   # A[i]: ("inv"|"goal"|"mon"|"dead", k)
+        self.flags: list[tuple[Watch, int]] = []   # A[i]: what flag i watches, its position
+        self.visiting = options.visitor is not None
         self._reads_cache: dict[int, set[int]] = {}
         self._plan_properties()
         self.source = self._generate()
@@ -77,31 +81,33 @@ class ScalarCode:
         ns["_fp"] = fp_python
         load_source(self.source, self.model, "scalar", ns)
         self.expand = ns["expand"]
+        self.state_properties = ns.get("state_properties")
 
     # ---- properties: which parts each step can change -------------------------------------
     def _plan_properties(self) -> None:
         cm, model = self.cm, self.model
-        props = []   # (kind, k, expr)
+        props: list[tuple[Watch, int, Expr]] = []
         for k, name in enumerate(cm.invariant_names):
-            props.append(("inv", k, model.property(name).expr))
+            props.append((Watch.INVARIANT, k, _expr_of(model, name)))
         for k, name in enumerate(cm.goal_names):
-            props.append(("goal", k, model.property(name).expr))
+            props.append((Watch.GOAL, k, _expr_of(model, name)))
         for k, (_, e, _) in enumerate(model.monitors):
-            props.append(("mon", k, e))
+            props.append((Watch.MONITOR, k, e))
         self.props = []
         for kind, k, e in props:
             e = simplify(e, self.ranges)
             partial = may_fail(e, self.ranges)
+            parts: tuple[Expr, ...]
             if partial:
                 parts = (e,)
             else:
-                parts = conjuncts(e) if kind == "inv" else disjuncts(e)
+                parts = conjuncts(e) if kind is Watch.INVARIANT else disjuncts(e)
                 if not parts:
                     parts = (e,)
             self.flags.append((kind, k))
             self.props.append((kind, k, len(self.flags) - 1, e, parts, partial))
         if self.options.check_deadlock:
-            self.flags.append(("dead", 0))
+            self.flags.append((Watch.DEADLOCK, 0))
 
     def flag_values(self, search: Search) -> list[bool]:
         pending = search.verdicts.pending
@@ -112,12 +118,12 @@ class ScalarCode:
         for kind, k, _, _, _, p in self.props:
             partial[(kind, k)] = p
         for kind, k in self.flags:
-            if kind == "inv":
+            if kind is Watch.INVARIANT:
                 out.append(cm.invariant_names[k] in pending or (partial[(kind, k)] and runtime))
-            elif kind == "goal":
+            elif kind is Watch.GOAL:
                 out.append(search.goals_left and (cm.goal_names[k] in pending or
                                                   (partial[(kind, k)] and runtime)))
-            elif kind == "mon":
+            elif kind is Watch.MONITOR:
                 out.append(search.monitors_left and k not in search.monitors_seen)
             else:
                 out.append(DEADLOCK_NAME in pending)
@@ -156,7 +162,7 @@ class ScalarCode:
         opts = self.options
         self.max_succ = self._max_successors()
         em.line("def expand(cur, i0, i1, pos, npos, lim, seen, nxt, par, via, A, "
-                "evI, evG, evM, evU, evB, evD):")
+                "evI, evG, evM, evU, evB, evD, evN, evX):")
         with em.indent():
             em.line("seen_add = seen.add; nxt_append = nxt.append; "
                     "par_append = par.append; via_append = via.append")
@@ -171,6 +177,8 @@ class ScalarCode:
                 with em.indent():
                     em.line("if npos > lim: break")
                     em.line("en = 0")
+                    if self.visiting:
+                        em.line("vis_out = []; vis_bad = []")
                     self.scope.push()
                     self._emit_dispatch()
                     self.scope.pop()
@@ -179,14 +187,13 @@ class ScalarCode:
                         done = [(p.pc_slot, p.done) for p in model.processes]
                         cond = "not en"
                         if done:
-                            m = sum(layout.fields[sl].mask << layout.fields[sl].offset
-                                    for sl, _ in done)
-                            v = sum((d - layout.fields[sl].lo) << layout.fields[sl].offset
-                                    for sl, d in done)
+                            m, v = layout.slot_test_mask(dict(done))
                             cond += f" and (s & {m}) != {v}"
                         em.line(f"if {cond} and A[{dead}]:")
                         with em.indent():
                             em.line("if evD(pos): stop = 1")
+                    if self.visiting:
+                        em.line("evX(s, vis_out, vis_bad)")
                     em.line("i += 1")
                     em.line("pos += 1")
                     em.line("if stop: break")
@@ -194,7 +201,31 @@ class ScalarCode:
             with em.indent():
                 em.line(f"return (i, npos, nb, 1, ({''.join(c + ', ' for c in counters)}))")
             em.line(f"return (i, npos, nb, 0, ({''.join(c + ', ' for c in counters)}))")
+        if self.visiting:
+            self._emit_state_properties()
         return em.source()
+
+    def _emit_state_properties(self) -> None:
+        """`state_properties(s)`: the invariants false and the goals true in packed state `s`,
+        each evaluated whole, as the tuple code's `invariants` and `goals` report them."""
+        em, model = self.em, self.model
+        em.line("")
+        em.line("def state_properties(s):")
+        with em.indent():
+            self.scope.push()
+            for var, names, kind in (("inv", self.cm.invariant_names, Watch.INVARIANT),
+                                     ("goals", self.cm.goal_names, Watch.GOAL)):
+                em.line(f"{var} = []")
+                for k, name in enumerate(names):
+                    src = self.expr(_expr_of(model, name))
+                    em.line("try:")
+                    with em.indent():
+                        em.line(f"if {'not ' if kind.when_false else ''}{src}: {var}.append({k})")
+                    em.line("except Undefined as u:")
+                    with em.indent():
+                        em.line(f"{var}.append(u)")
+            em.line("return inv, goals")
+            self.scope.pop()
 
     def _max_successors(self) -> int:
         n = 0
@@ -236,7 +267,7 @@ class ScalarCode:
         (only those that cannot fail)."""
         if len(acts) < 2:
             return {}
-        env = {slot: Const(v) for slot, v in known.items()}
+        env: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
         count: dict[Expr, int] = {}
         for a in acts:
             for c in conjuncts(a.guard):
@@ -277,8 +308,8 @@ class ScalarCode:
                 facts[slot] = value
             else:
                 rest.append(c)
-        env = {slot: Const(v) for slot, v in facts.items()}
-        env_known = {slot: Const(v) for slot, v in known.items()}
+        env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
+        env_known: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
         named: dict[Expr, str] = {}
         rest2 = []
         for c in rest:
@@ -303,9 +334,7 @@ class ScalarCode:
         self.scope.push()
         base = em.level
         if simple:
-            m = sum(layout.fields[sl].mask << layout.fields[sl].offset for sl in simple)
-            v = sum((val - layout.fields[sl].lo) << layout.fields[sl].offset
-                    for sl, val in simple.items())
+            m, v = layout.slot_test_mask(simple)
             em.line(f"if (s & {m}) == {v}:")
             em.level += 1
             self.scope.push()
@@ -321,23 +350,27 @@ class ScalarCode:
             em.line(f"if {' and '.join(srcs)}:")
             em.level += 1
             self.scope.push()
-        for check, cond, value in checks:   # the first failing check ends the step
+        for check, cond, check_value in checks:   # the first failing check ends the step
             self.failures.append(Failure(check.property, check.message,
                                          check.span.line if check.span else None))
             fid = len(self.failures) - 1
             vname = "None"
-            if value is not None:
-                em.line(f"v = {self.expr(value)}")
+            if check_value is not None:
+                em.line(f"v = {self.expr(check_value)}")
                 vname = "v"
             em.line(f"if not {self.expr(cond)}:")
             with em.indent():
                 em.line(f"en = 1; c{k} += 1; nb += 1")
+                if self.visiting:
+                    em.line(f"vis_bad.append(({k}, {fid}))")
                 em.line(f"if evB(pos, {k}, {fid}, {vname}): stop = 1")
             em.line("else:")
             em.level += 1
             self.scope.push()
         tsrc = self._successor(updates, facts)
         em.line(f"t = {tsrc}")
+        if self.visiting:
+            em.line(f"vis_out.append(({k}, t))")
         if not risky:
             self._emit_insert(a, updates, facts)
         while em.level > inner:
@@ -349,6 +382,8 @@ class ScalarCode:
             em.line("except Undefined as u:")
             with em.indent():
                 em.line(f"en = 1; c{k} += 1; nb += 1; t = -1")
+                if self.visiting:
+                    em.line(f"vis_bad.append(({k}, u.site))")
                 em.line(f"if evB(pos, {k}, u.site, u.value): stop = 1")
             em.line("if t >= 0:")
             with em.indent():
@@ -410,6 +445,8 @@ class ScalarCode:
         em.line(f"if {key} not in seen:")
         with em.indent():
             em.line(f"seen_add({key}); nxt_append(t); par_append(pos); via_append({k})")
+            if self.visiting:
+                em.line("evN(t)")
             self.scope.push()
             self._emit_properties(updates, facts)
             self.scope.pop()
@@ -417,7 +454,7 @@ class ScalarCode:
 
     def _emit_properties(self, updates, facts) -> None:
         em = self.em
-        env_s = {slot: Const(v) for slot, v in facts.items()}
+        env_s: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         upd = dict(updates)
         env_t = dict(env_s)
         for slot, e in upd.items():
@@ -438,7 +475,7 @@ class ScalarCode:
             if partial:
                 # evaluated whole, on the new state, exactly as the compiled properties are
                 src = self.expr(whole, "t")
-                test = f"not {src}" if kind == "inv" else src
+                test = f"not {src}" if kind.when_false else src
                 em.line("try:")
                 with em.indent():
                     em.line(f"if A[{flag}] and {test}:")
@@ -446,7 +483,7 @@ class ScalarCode:
                         self._event(kind, k)
                 em.line("except Undefined as u:")
                 with em.indent():
-                    if kind != "mon":
+                    if kind is not Watch.MONITOR:
                         em.line(f"if A[{flag}] and evU(npos, u): stop = 1")
                     else:
                         em.line("pass")
@@ -454,15 +491,15 @@ class ScalarCode:
             for part, after in todo:
                 if isinstance(after, Const):
                     holds = bool(after.value)
-                    if (kind == "inv" and holds) or (kind != "inv" and not holds):
+                    if holds == kind.when_false:
                         continue
                     test = "True"
                 elif size(after) <= size(part) + 6:
                     src = self.expr(after, "s")
-                    test = f"not {src}" if kind == "inv" else src
+                    test = f"not {src}" if kind.when_false else src
                 else:
                     src = self.expr(part, "t")
-                    test = f"not {src}" if kind == "inv" else src
+                    test = f"not {src}" if kind.when_false else src
                 em.line(f"if A[{flag}] and {test}:")
                 with em.indent():
                     self._event(kind, k)
@@ -475,13 +512,20 @@ class ScalarCode:
             self._reads_cache[key] = got
         return got
 
-    def _event(self, kind: str, k: int) -> None:
-        if kind == "inv":
+    def _event(self, kind: Watch, k: int) -> None:
+        if kind is Watch.INVARIANT:
             self.em.line(f"if evI({k}, npos): stop = 1")
-        elif kind == "goal":
+        elif kind is Watch.GOAL:
             self.em.line(f"if evG({k}, npos): stop = 1")
         else:
             self.em.line(f"if evM({k}): stop = 1")
+
+
+def _expr_of(model: Model, name: str) -> Expr:
+    """The expression of a per-state property."""
+    e = model.property(name).expr
+    assert e is not None, name
+    return e
 
 
 def _increment(e: Expr, slot: int) -> int | None:
@@ -511,13 +555,21 @@ def _slot_test(c: Expr, ranges) -> tuple[int, int] | None:
     return None
 
 
-class ScalarRun:
-    """Drives the generated `expand` over the levels of one search."""
+class ScalarLevels:
+    """The scalar strategy: expands a level with the generated `expand`, a slice at a time;
+    the frontier is a list of packed states, the visited set a Python set of keys."""
 
     def __init__(self, search: Search, code: ScalarCode):
         self.search = search
         self.code = code
+        layout = code.layout
+        self.frontier: list[int] = [layout.pack(s) for s in search.initial]
+        self.visited = KeySet(layout.key(t) for t in self.frontier)
         self.A = code.flag_values(search)
+        self.visitor = search.visitor
+
+    def width(self) -> int:
+        return len(self.frontier)
 
     def _refresh(self) -> None:
         self.A[:] = self.code.flag_values(self.search)
@@ -558,8 +610,26 @@ class ScalarRun:
             return True
         return False
 
-    def level(self, cur: list, pos0: int, seen, nxt: list) -> str | None:
-        """Expand one level; return a stop reason, or None when the level is done."""
+    # with a visitor: what the generated code computed for a new state and an expanded one
+    def evN(self, t: int) -> None:
+        assert self.visitor is not None and self.code.state_properties is not None
+        failing, reached = self.code.state_properties(t)
+        self.visitor.discovered(self.code.layout.unpack(t), failing, reached)
+
+    def evX(self, s: int, out: list[tuple[int, int]], bad: list[tuple[int, int]]) -> None:
+        assert self.visitor is not None
+        unpack, failures = self.code.layout.unpack, self.code.failures
+        self.visitor.expanded(unpack(s), [(ai, unpack(t)) for ai, t in out],
+                              [(ai, failures[fid].property) for ai, fid in bad])
+
+    def level(self, pos0: int) -> str | None:
+        nxt: list[int] = []
+        reason = self._expand(self.frontier, pos0, nxt)
+        self.frontier = nxt
+        return reason
+
+    def _expand(self, cur: list[int], pos0: int, nxt: list[int]) -> str | None:
+        """Expand the states `cur` into `nxt`; a stop reason, or None when all are done."""
         search = self.search
         links = search.links
         expand = self.code.expand
@@ -568,25 +638,24 @@ class ScalarRun:
         fired = search.fired
         n = len(cur)
         i = 0
-        ev = (self.evI, self.evG, self.evM, self.evU, self.evB, self.evD)
+        visiting = self.visitor is not None
+        ev = (self.evI, self.evG, self.evM, self.evU, self.evB, self.evD,
+              self.evN if visiting else None, self.evX if visiting else None)
         while i < n:
-            reason = search.should_stop()
-            if reason:
-                return reason
-            reason = search.tick()
+            reason = search.pause()
             if reason:
                 return reason
             if search.states > lim:
                 try:
-                    search.reference_row(cur[i], pos0 + i, seen.__contains__, seen.add, nxt)
+                    search.exact_row(self.code.layout.unpack(cur[i]), pos0 + i, self.visited, nxt)
                 except Stop:
                     return "max-states"
                 i += 1
                 continue
             npos0 = len(links)
             j, npos, nb, interrupted, counts = expand(
-                cur, i, min(n, i + SLICE), pos0 + i, npos0, lim, seen, nxt, links.parent,
-                links.via, self.A, *ev)
+                cur, i, min(n, i + SLICE), pos0 + i, npos0, lim, self.visited.keys, nxt,
+                links.parent, links.via, self.A, *ev)
             tr = -nb
             for a, c in enumerate(counts):
                 if c:
@@ -599,51 +668,3 @@ class ScalarRun:
                 raise KeyboardInterrupt
             i = j
         return None
-
-
-def explore_scalar(cm: CompiledModel, options: Options, memory: str) -> RunResult:
-    layout = Layout(cm.model, options.exact)
-    search = Search(cm, options, memory, layout, "scalar")
-    code = ScalarCode(cm, layout, options)
-    run = ScalarRun(search, code)
-    seen: set = set()
-    stop_reason = "exhausted"
-    try:
-        cur = []
-        for t in search.initial_states():
-            seen.add(layout.key(t))
-            cur.append(t)
-        run._refresh()  # the initial states may already have decided some properties
-        if search.cut:
-            stop_reason, cur = "max-states", []
-        pos0 = 0
-        while cur:
-            nxt: list = []
-            reason = run.level(cur, pos0, seen, nxt)
-            if reason:
-                stop_reason = reason
-                break
-            if not nxt:
-                break
-            reason = search.should_stop()
-            if reason:
-                stop_reason = reason
-                break
-            pos0 += len(cur)
-            search.depth += 1
-            if options.max_depth is not None and search.depth >= options.max_depth:
-                stop_reason = "max-depth"
-                break
-            cur = nxt
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
-    search.store_bytes = _set_bytes(seen) + search.links.nbytes()
-    return search.result(stop_reason, stop_reason == "exhausted")
-
-
-def _set_bytes(seen: set) -> int:
-    import sys
-    if not seen:
-        return sys.getsizeof(seen)
-    sample = next(iter(seen))
-    return sys.getsizeof(seen) + len(seen) * sys.getsizeof(sample)

@@ -9,7 +9,7 @@ smallest (parent row, action rank) is kept, so states get exactly the positions 
 engine gives them and the parent links rebuild the same shortest traces.
 
 Anything that is not a plain batch goes through the exact per-state step
-(`Search.reference_row`): a row at which a still-undecided property is discovered (a failing
+(`Search.exact_row`): a row at which a still-undecided property is discovered (a failing
 check, an invariant false or a goal true in a new state, a deadlock), the rows that would pass
 --max-states, and every row where an action that cannot be vectorised (an operator that may
 fail, values beyond 62 bits) may be enabled. The chunk is cut at that row: the rows before it
@@ -17,7 +17,11 @@ are committed as a batch, the row itself exactly, and the rest is computed again
 costs one extra batch, and the answer never depends on the engine.
 
 `auto` runs the scalar engine's generated loop while levels are narrow and switches to this one
-(moving the Python set into the table) at the first level wider than `WIDE` states.
+(moving the Python set into the table) at the first level of `packed.WIDE` states or more.
+
+With a visitor (`Options.visitor`), each committed row is reported with the steps the NumPy
+code computed for it, and each new state with the NumPy property functions evaluated on it
+(the tuple code for the properties that are not vectorised, as the engine itself does).
 """
 from __future__ import annotations
 
@@ -25,18 +29,15 @@ import numpy as np
 
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
-from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.engines.common import Stop, Watch
 from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
 from smp_explorer.explorer.engines.packed_expr import simplify
-from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarRun, _increment, _set_bytes,
-                                     _slot_test)
+from smp_explorer.explorer.engines.scalar import ScalarCode, ScalarLevels, _increment, _slot_test
 from smp_explorer.explorer.options import Options
-from smp_explorer.runs.results import RunResult
 from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
-from smp_explorer.ir.expr import Const, Ref, conjuncts, substitute
+from smp_explorer.ir.expr import Const, Expr, Ref, conjuncts, substitute
 
-WIDE = 4096            # auto: a level at least this wide is expanded by the vector engine
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
 
 class VectorCode:
@@ -54,7 +55,8 @@ class VectorCode:
         self.consts: dict = {}
         self.vc = VecCompiler(layout, self.em, self.consts)
         self.order: list[int] = []          # actions in emit order
-        self.fallback_masks: list[tuple] = []  # (word, mask, value) rows needing the exact step
+        # rows where these word tests pass need the exact step (`Layout.word_tests`)
+        self.fallback_masks: list[list[tuple[int, int, int]]] = []
         self.action_checks: dict[int, list[str]] = {}  # action -> properties of its checks
         self.residuals: dict[int, list] = {}
         nw = layout.nwords
@@ -66,7 +68,7 @@ class VectorCode:
             for a, known in acts:
                 self.order.append(a.index)
                 self._action(a, known)
-        self.props = []
+        self.props: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
             if partial or not vectorisable(whole, self.ranges):
                 self.props.append((kind, k, flag, None))
@@ -108,14 +110,14 @@ class VectorCode:
                 return            # never enabled
             else:
                 rest.append(c)
-        env = {slot: Const(v) for slot, v in facts.items()}
+        env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         rest = [simplify(substitute(c, env), rg) for c in rest]
         if any(c == Const(0) for c in rest):
             return
         rest = [c for c in rest if c != Const(1)]
         checks = [(c, simplify(substitute(c.cond, env), rg)) for c in a.checks]
         updates = [(slot, simplify(substitute(e, env), rg)) for slot, e in a.updates]
-        masks = self._masks(facts)
+        masks = layout.word_tests(facts)
         self.action_checks[a.index] = [c.property for c, _ in checks]
         exprs = rest + [cond for _, cond in checks] + [e for _, e in updates]
         if not all(vectorisable(x, rg) for x in exprs):
@@ -161,13 +163,13 @@ class VectorCode:
     def _residuals(self, ai: int, facts, updates) -> None:
         """Per property, the parts this action can change, as functions of the new states."""
         em, rg, scalar = self.em, self.ranges, self.scalar
-        env_s = {slot: Const(v) for slot, v in facts.items()}
+        env_s: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         env_t = dict(env_s)
         env_t.update(dict(updates))
         changed = {slot for slot, e in updates if e != Ref(slot)}
-        out = []
+        out: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
-            if kind == "mon":
+            if kind is Watch.MONITOR:
                 continue
             if partial or not vectorisable(whole, rg):
                 if scalar._reads(whole) & changed:
@@ -186,25 +188,13 @@ class VectorCode:
             em.line(f"def {name}({self.wargs}):")
             with em.indent():
                 self.vc.reset()
-                if kind == "inv":
+                if kind.when_false:
                     src = " | ".join(f"(~{self.vc.boolean(p)})" for p in todo)
                 else:
                     src = " | ".join(self.vc.boolean(p) for p in todo)
                 em.line(f"return {src}")
             out.append((kind, k, flag, name))
         self.residuals[ai] = out
-
-    def _masks(self, facts: dict[int, int]) -> list[tuple[int, int, int]]:
-        by_word: dict[int, list[int]] = {}
-        for slot, value in facts.items():
-            f = self.layout.fields[slot]
-            if not f.width:
-                continue
-            m, v = by_word.get(f.word, [0, 0])
-            by_word[f.word] = [m | (f.mask << f.shift), v | (((value - f.lo) & f.mask) << f.shift)]
-            if not 0 <= value - f.lo <= f.mask:
-                by_word[f.word] = [0, 1]  # impossible: never equal
-        return [(w, m, v) for w, (m, v) in sorted(by_word.items())]
 
     def _successor(self, updates, facts) -> list[str]:
         layout = self.layout
@@ -247,45 +237,98 @@ class VectorCode:
         return out
 
 
-class VectorRun:
-    """Drives the batches of one level, with the exact step for the rows that need it."""
+class VectorLevels:
+    """The vector strategy: expands a level in batches, with the exact step for the rows that
+    need it; the frontier is word columns, the visited set a `KeyTable`. It takes over the
+    frontier and visited set of the scalar strategy (of the initial states, or of the levels
+    the scalar strategy expanded under auto)."""
 
-    def __init__(self, search: Search, code: VectorCode, scalar: ScalarCode, table: KeyTable):
+    def __init__(self, code: VectorCode, scalar: ScalarLevels):
+        search = scalar.search
         self.search = search
         self.code = code
-        self.scalar = scalar
-        self.table = table
-        self.layout = search.layout
-        self.nact = len(search.model.actions)
-        self.A = scalar.flag_values(search)
+        self.scalar = scalar.code
+        layout = scalar.code.layout
+        self.layout = layout
+        self.visited = KeyTable.from_keys(layout.key_words, scalar.visited)
+        self.frontier = _to_words(layout, scalar.frontier)
+        self.A = self.scalar.flag_values(search)
+        self.visitor = search.visitor
+
+    def width(self) -> int:
+        return len(self.frontier[0])
 
     def flags(self) -> None:
         self.A = self.scalar.flag_values(self.search)
 
-    # the visited set, seen from the exact step
-    def contains(self, key: int) -> bool:
-        words = self.layout.key_to_words(key)
-        return bool(self.table.contains([np.array([w], dtype=np.uint64) for w in words])[0])
+    def level(self, pos0: int) -> str | None:
+        self.flags()
+        blocks: list = []
+        reason = self._expand(self.frontier, pos0, blocks)
+        if reason:
+            return reason
+        nw = self.layout.nwords
+        self.frontier = [np.concatenate([blk[k] for blk in blocks]) if blocks
+                         else np.zeros(0, dtype=np.uint64) for k in range(nw)]
+        return None
 
-    def add(self, key: int) -> None:
-        words = self.layout.key_to_words(key)
-        self.table.insert([np.array([w], dtype=np.uint64) for w in words],
-                          np.zeros(1, dtype=np.int32))
+    @staticmethod
+    def _states(layout: Layout, words) -> list[tuple[int, ...]]:
+        """The rows of word columns as state tuples."""
+        cols = [x.tolist() for x in words]
+        return [layout.unpack(sum(w << (WORD_BITS * k) for k, w in enumerate(row)))
+                for row in zip(*cols)]
+
+    # ---- with a visitor ------------------------------------------------------------------
+    def _visit(self, Wc, upto: int, res: list, new_words: list) -> None:
+        """Tell the visitor what the batch computed: the steps of its committed rows (those
+        before `upto`) and the properties of the new states (`new_words`)."""
+        assert self.visitor is not None
+        layout = self.layout
+        succ: list[list] = [[] for _ in range(upto)]
+        bad: list[list] = [[] for _ in range(upto)]
+        for ai, rows, okr, fails, wd, ok in res:
+            nexts = self._states(layout, [w if ok is None else w[ok] for w in wd])
+            for r, t in zip(okr.tolist(), nexts):
+                if r < upto:
+                    succ[r].append((ai, t))
+            for prop, frows in zip(self.code.action_checks[ai], fails):
+                for r in frows.tolist():
+                    if r < upto:
+                        bad[r].append((ai, prop))
+        for r, state in enumerate(self._states(layout, [x[:upto] for x in Wc])):
+            self.visitor.expanded(state, succ[r], bad[r])
+        states = self._states(layout, new_words)
+        if not states:
+            return
+        cm = self.search.cm
+        failing: list[list] = [[] for _ in states]
+        reached: list[list] = [[] for _ in states]
+        for kind, lists, tuple_code in ((Watch.INVARIANT, failing, cm.invariants),
+                                        (Watch.GOAL, reached, cm.goals)):
+            funcs = [(k, fn) for kd, k, _, fn in self.code.prop_funcs if kd is kind]
+            vectorised = [(k, fn) for k, fn in funcs if fn is not None]
+            if len(vectorised) < len(funcs):
+                # the engine evaluates these with the tuple code too (`py_events`)
+                for i, state in enumerate(states):
+                    lists[i] = tuple_code(state)
+                continue
+            for k, fn in vectorised:
+                holds = np.broadcast_to(np.asarray(fn(*new_words)), (len(states),))
+                for i in np.flatnonzero(~holds if kind.when_false else holds).tolist():
+                    lists[i].append(k)
+        for state, f, g in zip(states, failing, reached):
+            self.visitor.discovered(state, f, g)
 
     def exact_row(self, W, row: int, pos: int, out: list) -> None:
-        w = [int(x[row]) for x in W]
-        packed = 0
-        for k, x in enumerate(w):
-            packed |= x << (WORD_BITS * k)
         nxt: list[int] = []
-        self.search.reference_row(packed, pos, self.contains, self.add, nxt)
+        state = self._states(self.layout, [x[row:row + 1] for x in W])[0]
+        self.search.exact_row(state, pos, self.visited, nxt)
         if nxt:
-            cols = [np.array([(t >> (WORD_BITS * k)) & ((1 << WORD_BITS) - 1) for t in nxt],
-                             dtype=np.uint64) for k in range(self.layout.nwords)]
-            out.append(cols)
+            out.append(_to_words(self.layout, nxt))
         self.flags()
 
-    def py_events(self, kind: str, k: int, words) -> np.ndarray:
+    def py_events(self, kind: Watch, k: int, words) -> np.ndarray:
         """A property the NumPy code cannot evaluate, state by state: where it is an event."""
         search, cm, layout = self.search, self.search.cm, self.layout
         pending = search.verdicts.pending
@@ -298,10 +341,10 @@ class VectorRun:
             for w, col in enumerate(lists):
                 packed |= col[i] << (WORD_BITS * w)
             state = layout.unpack(packed)
-            if kind == "inv":
+            if kind is Watch.INVARIANT:
                 res = cm.invariants(state)
                 name = cm.invariant_names[k]
-            elif kind == "goal":
+            elif kind is Watch.GOAL:
                 res = cm.goals(state)
                 name = cm.goal_names[k]
             else:
@@ -311,17 +354,14 @@ class VectorRun:
                 (runtime and any(not isinstance(x, int) for x in res))
         return out
 
-    def level(self, W, pos0: int, out: list) -> str | None:
+    def _expand(self, W, pos0: int, out: list) -> str | None:
         """Expand the rows of `W` (word columns) starting at global position `pos0`; new
         states go to `out` as word-column blocks, in order."""
         search = self.search
         n = len(W[0])
         a = 0
         while a < n:
-            reason = search.should_stop()
-            if reason:
-                return reason
-            reason = search.tick()
+            reason = search.pause()
             if reason:
                 return reason
             b = min(n, a + CHUNK)
@@ -377,10 +417,8 @@ class VectorRun:
             dead = ~fired_any
             if search.done_pcs:
                 alldone = np.ones(n, dtype=bool)
-                for slot, done in search.done_pcs:
-                    f = layout.fields[slot]
-                    alldone &= (Wc[f.word] >> np.uint64(f.shift)) & np.uint64(f.mask) == \
-                        np.uint64(done - f.lo)
+                for w, m, v in layout.word_tests(dict(search.done_pcs)):
+                    alldone &= (Wc[w] & np.uint64(m)) == np.uint64(v)
                 dead &= ~alldone
             hit = np.flatnonzero(dead)
             if hit.size:
@@ -402,7 +440,7 @@ class VectorRun:
             rank = np.zeros(0, dtype=np.int64)
             words = [np.zeros(0, dtype=np.uint64) for _ in range(layout.nwords)]
         keys = layout.key_words_numpy(words)
-        maybe = np.flatnonzero(~self.table.contains(keys))
+        maybe = np.flatnonzero(~self.visited.contains(keys))
         # per-state properties on the states that may be new
         if maybe.size and any(A):
             # the parts of the properties each action can change, on its possibly new states
@@ -440,7 +478,7 @@ class VectorRun:
         keys_s = [x[sel] for x in keys]
         words_s = [x[sel] for x in words]
         # rank relative to the batch fits in int32 (CHUNK * actions < 2**31)
-        new = self.table.insert(keys_s, (rank_s - 0).astype(np.int32) if R * n < (1 << 31)
+        new = self.visited.insert(keys_s, (rank_s - 0).astype(np.int32) if R * n < (1 << 31)
                                 else rank_s)
         # fired counts and transitions of the committed rows
         fired = search.fired
@@ -454,6 +492,8 @@ class VectorRun:
             fired[ai] += nf
             trans += no
         search.transitions += trans
+        if self.visitor is not None:
+            self._visit(Wc, min(cut, n), res, [x[new] for x in words_s])
         if new.size:
             parent = rows_s[new].astype(np.int64) + (pos0 + a)
             search.links.add_block(parent, acts_s[new])
@@ -462,10 +502,10 @@ class VectorRun:
             if search.monitors_left:
                 nw_ = [x[new] for x in words_s]
                 for kind, k, flag, fn in code.prop_funcs:
-                    if kind != "mon" or not A[flag]:
+                    if kind is not Watch.MONITOR or not A[flag]:
                         continue
-                    v = fn(*nw_) if fn is not None else self.py_events(kind, k, nw_)
-                    if v.any():
+                    seen = fn(*nw_) if fn is not None else self.py_events(kind, k, nw_)
+                    if seen.any():
                         search.monitor_seen(k)
                 self.flags()
         return None if cut >= n else a + cut
@@ -478,90 +518,3 @@ def _to_words(layout: Layout, packed: list[int]) -> list:
     return [np.array([(t >> (WORD_BITS * k)) & m for t in packed], dtype=np.uint64)
             for k in range(layout.nwords)]
 
-
-def _table_from_set(layout: Layout, seen: set) -> KeyTable:
-    table = KeyTable(layout.key_words, max(1 << 16, 4 * len(seen)))
-    if layout.key_words == 1:
-        keys = [np.fromiter(seen, dtype=np.uint64, count=len(seen))]
-    else:
-        ks = list(seen)
-        keys = [np.array([layout.key_to_words(k)[w] for k in ks], dtype=np.uint64)
-                for w in range(layout.key_words)]
-    if len(seen):
-        table.insert(keys, np.arange(len(seen), dtype=np.int32))
-    return table
-
-
-def explore_vector(cm: CompiledModel, options: Options, memory: str,
-                   auto: bool = False) -> RunResult:
-    layout = Layout(cm.model, options.exact)
-    search = Search(cm, options, memory, layout, "auto" if auto else "vector")
-    scalar = ScalarCode(cm, layout, options)
-    srun = ScalarRun(search, scalar)
-    vcode = None
-    vrun = None
-    scalar_only = False
-    seen: set | None = set()
-    stop_reason = "exhausted"
-    try:
-        cur: list | None = []
-        for t in search.initial_states():
-            seen.add(layout.key(t))
-            cur.append(t)
-        srun._refresh()  # the initial states may already have decided some properties
-        if search.cut:
-            stop_reason, cur = "max-states", []
-        W = None
-        pos0 = 0
-        while True:
-            width = len(cur) if cur is not None else len(W[0])
-            if width == 0:
-                break
-            if vrun is None and not scalar_only and (not auto or width >= WIDE):
-                vcode = VectorCode(cm, layout, options, scalar)
-                if auto and vcode.fallback_masks:
-                    scalar_only = True   # some action is not vectorised: stay scalar
-                else:
-                    table = _table_from_set(layout, seen)
-                    seen = None
-                    vrun = VectorRun(search, vcode, scalar, table)
-                    W = _to_words(layout, cur)
-                    cur = None
-            if vrun is None:
-                nxt: list = []
-                reason = srun.level(cur, pos0, seen, nxt)
-                if reason:
-                    stop_reason = reason
-                    break
-                pos0 += len(cur)
-                cur = nxt
-                if not nxt:
-                    break
-            else:
-                blocks: list = []
-                vrun.flags()
-                reason = vrun.level(W, pos0, blocks)
-                if reason:
-                    stop_reason = reason
-                    break
-                pos0 += len(W[0])
-                if not blocks:
-                    break
-                W = [np.concatenate([blk[k] for blk in blocks]) for k in range(layout.nwords)]
-                search.peak_frontier_bytes = max(search.peak_frontier_bytes,
-                                                 sum(x.nbytes for x in W))
-            reason = search.should_stop()
-            if reason:
-                stop_reason = reason
-                break
-            search.depth += 1
-            if options.max_depth is not None and search.depth >= options.max_depth:
-                stop_reason = "max-depth"
-                break
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
-    if vrun is not None:
-        search.store_bytes = vrun.table.nbytes + search.links.nbytes()
-    else:
-        search.store_bytes = _set_bytes(seen or set()) + search.links.nbytes()
-    return search.result(stop_reason, stop_reason == "exhausted")

@@ -1,0 +1,70 @@
+"""The one breadth-first driver: the level loop, the limits, Ctrl-C and the result.
+
+A `Strategy` expands one whole level of the search into the shared bookkeeping
+(`common.Search`): it owns the frontier and the visited set, and checks the limits that fall
+inside a level (max-states, timeout, a decision that ends the run) itself, since only it knows
+where a state ends. Between levels the driver checks the rest (stop-at-first, all decided,
+max-depth). A `Policy` chooses the strategy for each level: always the same one (reference,
+scalar, vector), or scalar while levels are narrow and vector from the first wide one (auto).
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from smp_explorer.explorer.engines.common import Search
+from smp_explorer.explorer.store import VisitedSet
+from smp_explorer.runs.results import RunResult
+
+
+class Strategy(Protocol):
+    @property
+    def visited(self) -> VisitedSet: ...
+
+    def width(self) -> int:
+        """The number of states of the current frontier."""
+
+    def level(self, pos0: int) -> str | None:
+        """Expand the frontier (its first state at breadth-first position `pos0`); the new
+        states become the frontier. A stop reason ends the run; None: the level is done."""
+
+
+class Policy(Protocol):
+    def __call__(self, width: int) -> Strategy:
+        """The strategy that expands the next level, `width` states wide (it takes over the
+        previous strategy's frontier and visited set)."""
+
+
+def run(search: Search, policy: Policy) -> RunResult:
+    """Explore level by level from the initial states; the result of the run."""
+    options = search.options
+    stop_reason = "exhausted"
+    strategy: Strategy | None = None
+    try:
+        search.initial_states()
+        width = len(search.initial)
+        if search.cut:
+            stop_reason, width = "max-states", 0
+        pos0 = 0
+        while width:
+            strategy = policy(width)
+            reason = strategy.level(pos0)
+            if reason:
+                stop_reason = reason
+                break
+            pos0 += width
+            width = strategy.width()
+            if not width:
+                break
+            reason = search.should_stop()
+            if reason:
+                stop_reason = reason
+                break
+            search.depth += 1
+            if options.max_depth is not None and search.depth >= options.max_depth:
+                stop_reason = "max-depth"
+                break
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    if strategy is not None:
+        search.store_bytes = strategy.visited.nbytes + search.links.nbytes()
+    return search.result(stop_reason, stop_reason == "exhausted")
