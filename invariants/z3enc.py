@@ -27,7 +27,7 @@ undefined operation on the way is a `no_runtime_error` failure of the step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TypeVar, Union
+from typing import Callable, Iterable, TypeVar, Union, cast
 
 import z3
 
@@ -42,6 +42,9 @@ Bool = Union[z3.BoolRef, bool]   # True: trivially so (a total expression)
 
 MAX_SHIFT_CASES = 4096
 MAX_BV_WIDTH = 64
+
+
+T = TypeVar("T")
 
 
 class EncodingError(Exception):
@@ -306,12 +309,7 @@ class Encoder:
             return self.num(e.value)
         if isinstance(e, Ref):
             return st.vars[e.slot]
-        key = (id(e), "v")
-        got = st.memo.get(key)
-        if got is None:
-            got = st.memo[key] = _Value(self, st)(e)
-            self._keep.append(e)
-        return got
+        return self._memo(e, st, _Value)
 
     def truth(self, e: Expr, st: SymState) -> Bool:
         """`e` used as a condition (non-zero)."""
@@ -319,27 +317,27 @@ class Encoder:
             return bool(e.value)
         if isinstance(e, Ref):
             return st.vars[e.slot] != 0
-        key = (id(e), "b")
-        got = st.memo.get(key)
-        if got is None:
-            got = st.memo[key] = _Truth(self, st)(e)
-            self._keep.append(e)
-        return got
+        return self._memo(e, st, _Truth)
 
     def defined(self, e: Expr, st: SymState) -> Bool:
         """Evaluating `e` succeeds (no division by zero, bad index or negative shift)."""
         if not isinstance(e, Op):
             return True
-        key = (id(e), "d")
-        got = st.memo.get(key)
-        if got is None:
-            got = st.memo[key] = _Defined(self, st)(e)
-            self._keep.append(e)
-        return got
+        return self._memo(e, st, _Defined)
 
     def holds(self, e: Expr, st: SymState) -> Bool:
         """`e` can be evaluated and is true."""
         return conj(self.defined(e, st), self.truth(e, st))
+
+    def _memo(self, e: Expr, st: SymState, encoding: "type[_Encoding[T]]") -> T:
+        """`encoding` of `e` in `st`, once per node and state (keyed by identity: the node is
+        kept alive so its id is not reused)."""
+        key = (id(e), encoding.__name__)
+        if key in st.memo:
+            return cast(T, st.memo[key])
+        got = st.memo[key] = encoding(self, st)(e)
+        self._keep.append(e)
+        return got
 
     # ---- operators with Python semantics ----------------------------------------------------
     def _floor_divmod(self, o: str, x: Expr, y: Expr, st: SymState) -> z3.ArithRef:
@@ -525,9 +523,6 @@ _COMPARE: dict[str, Callable[[z3.ArithRef, z3.ArithRef], z3.BoolRef]] = {
     "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
     "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
 }
-
-T = TypeVar("T")
-
 
 class _Encoding(ExprVisitor[T], abstract=True):
     """One of an expression's encodings over one state; operands go through the encoder's
