@@ -2,27 +2,53 @@
 into an exit status. The only place that catches errors; nothing below it exits."""
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 from smp_explorer.cli.args import (EXIT_USAGE, CheckRequest, LitmusRequest, ProveRequest,
                                    Request, UsageError, parse_request)
 from smp_explorer.cli.check import run_check
 from smp_explorer.cli.litmus import run_litmus
-from smp_explorer.cli.stages import consoles, report_spec_errors
+from smp_explorer.cli.stages import consoles, quiet_stdout, report_spec_errors
 from smp_explorer.cli.symbolic import run_bmc, run_prove
 from smp_explorer.invariants.symbolic import EngineDisagreement
 from smp_explorer.spec.errors import SpecError, SpecErrors
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 3   # as a limit: something was left undecided (README)
 EXIT_DISAGREE = 4
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt   # SIGTERM and SIGHUP end a run as Ctrl-C does
 
 
 def main(argv: list[str] | None = None) -> int:
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        saved = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
+    try:
+        return _main(argv)
+    except BrokenPipeError:   # stdout closed (`explorer ... | head`): end quietly
+        quiet_stdout()
+        return EXIT_INTERRUPTED
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     request = parse_request(argv)
     try:
         return run(request)
     except KeyboardInterrupt:
         sys.stderr.write("explorer: interrupted\n")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        sys.stderr.write("explorer: memory ran out (try --max-states, a smaller spec, or more "
+                         "memory)\n")
         return EXIT_INTERRUPTED
     except UsageError as e:
         sys.stderr.write(f"explorer: error: {e}\n")
