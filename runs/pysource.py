@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,6 +22,11 @@ class Emitter:
         self.lines: list[str] = []
         self.level = 0
         self.counter = 0
+        # A state of more than ~14,300 bits has masks of more than 4,300 decimal digits, which
+        # Python refuses to write or read by default (a guard against untrusted input; these
+        # come from the model's layout): generated code may hold literals of any width.
+        if hasattr(sys, "set_int_max_str_digits"):
+            sys.set_int_max_str_digits(0)
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.level + text)
