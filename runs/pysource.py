@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from smp_explorer.ir.model import Model
+from smp_explorer.spec.errors import SpecError
 
 
 class Emitter:
@@ -58,4 +59,12 @@ def load_source(source: str, model: Model, generator: str, namespace: dict[str, 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
         filename = str(path)
-    exec(compile(source, filename, "exec"), namespace)
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as e:   # Python's parser caps nesting (200 parentheses), not our code
+        if "too many nested" not in str(e):
+            raise
+        raise SpecError(f"{model.name}: the {generator} code generated for this model nests "
+                        f"deeper than Python's compiler allows ({e.msg}); a smaller --buffer or "
+                        f"simpler expressions keep it within the limit") from None
+    exec(code, namespace)
