@@ -30,8 +30,8 @@ def _interrupt(signum: int, frame: object) -> None:
 # Deeply nested specs (an invariant of hundreds of `or`s, hundreds of nested `if`s, thousands of
 # labels or unary minuses) are parsed, lowered and compiled by recursive code: the run gets a
 # thread with a large stack and a recursion limit to match; deeper still is a clear error.
-STACK_BYTES = 1 << 30
-RECURSION_LIMIT = 100_000
+STACK_BYTES = 1 << 28
+RECURSION_LIMIT = 50_000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +64,8 @@ def _in_big_stack(argv: list[str] | None) -> int:
         threading.stack_size(STACK_BYTES)
         worker = threading.Thread(target=work, name="explorer")
         worker.start()
+    except (RuntimeError, ValueError, MemoryError):   # no such stack (ulimit -v): run here
+        return _main(argv)
     finally:
         threading.stack_size(old_size)
     sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))

@@ -276,3 +276,19 @@ def test_a_closed_stdout_ends_quietly(output):
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and b"Exception ignored" not in err, err
     assert proc.returncode == 0   # the verdict's status (filter N=3 holds)
+
+
+@pytest.mark.slow
+def test_running_out_of_memory_ends_with_the_statistics_and_exit_3():
+    import resource
+
+    def limit() -> None:   # 700 MB of address space: filter N = 6 needs more
+        resource.setrlimit(resource.RLIMIT_AS, (700 << 20, 700 << 20))
+    proc = subprocess.Popen([sys.executable, "-m", "smp_explorer", "check",
+                             str(ROOT / "models" / "classic" / "filter.spec"), "--const", "N=6",
+                             "--no-deadlock", "--plain"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 3, (out, err)
+    assert "Traceback" not in out + err
+    assert "distinct states" in out and "memory ran out" in out + err
