@@ -36,7 +36,7 @@ def seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value <= 0:
+    if not value > 0:   # (NaN included: it is no number of seconds)
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
     return value
 

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
 from smp_explorer.cli.progress import LiveProgress
-from smp_explorer.cli.stages import load_models, render, select_goals
+from smp_explorer.cli.stages import load_models, quiet_stdout, render, select_goals
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
 from smp_explorer.invariants.crosscheck import CrossCheck
@@ -35,20 +35,51 @@ from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.spec.errors import SpecError, SpecErrors
 
 
+STOPPED = ("interrupted", "out of memory")   # stop reasons that end a multi-model run
+
+
 def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     results: list[RunResult] = []
     warned: set[str] = set()  # a valid invariant is worth one warning, not one per model
-    for memory, model in load_models(request):
-        select_goals(model, request.properties, one_error_each=False)
-        findings = vacuity(model, request, err, warned)
-        cm = compile_model(model, request.properties)
-        result = explore_model(cm, memory, request, err)
-        fold_findings(result, model, findings)
-        if request.z3:
-            explain_results(model, result.properties)
-        results.append(result)
-    render(out, request.output, request.file, model, results)
-    return exit_status(results)
+    model: Model | None = None
+    phase = "loading the spec"
+    stopped: str | None = None  # Ctrl-C (SIGTERM, SIGHUP) or memory, outside a search
+    try:
+        for memory, model in load_models(request):
+            select_goals(model, request.properties, one_error_each=False)
+            phase = f"the Z3 pre-check under {memory}"
+            findings = vacuity(model, request, err, warned)
+            phase = f"compiling under {memory}"
+            cm = compile_model(model, request.properties)
+            result = explore_model(cm, memory, request, err)
+            fold_findings(result, model, findings)
+            if request.z3:
+                explain_results(model, result.properties)
+            results.append(result)
+            if result.stop_reason in STOPPED:   # one signal ends the whole run
+                stopped = result.stop_reason
+                break
+            phase = "loading the spec for the next memory model"
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    except MemoryError:
+        stopped = "out of memory"
+    if stopped is not None:
+        done = ", ".join(r.memory for r in results)
+        where = f"while {phase}" if not results or results[-1].stop_reason not in STOPPED \
+            else f"during the search under {results[-1].memory}"
+        err.print(f"explorer: {'memory ran out' if stopped == 'out of memory' else stopped} "
+                  f"{where}; " + (f"reporting what was decided under {done}" if results
+                                  else "nothing was explored"), highlight=False, soft_wrap=True)
+    if results and model is not None:
+        try:
+            render(out, request.output, request.file, model, results)
+        except KeyboardInterrupt:
+            stopped = stopped or "interrupted"
+        except BrokenPipeError:   # nobody reads the report: the status still tells the verdict
+            quiet_stdout()
+    status = exit_status(results)
+    return 3 if stopped is not None and status == 0 else status
 
 
 # ---- vacuity --------------------------------------------------------------------------------

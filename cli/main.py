@@ -2,27 +2,109 @@
 into an exit status. The only place that catches errors; nothing below it exits."""
 from __future__ import annotations
 
+import ctypes
+import signal
 import sys
+import threading
+import time
 
 from smp_explorer.cli.args import (EXIT_USAGE, CheckRequest, LitmusRequest, ProveRequest,
                                    Request, UsageError, parse_request)
 from smp_explorer.cli.check import run_check
 from smp_explorer.cli.litmus import run_litmus
-from smp_explorer.cli.stages import consoles, report_spec_errors
+from smp_explorer.cli.stages import consoles, quiet_stdout, report_spec_errors
 from smp_explorer.cli.symbolic import run_bmc, run_prove
 from smp_explorer.invariants.symbolic import EngineDisagreement
 from smp_explorer.spec.errors import SpecError, SpecErrors
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 3   # as a limit: something was left undecided (README)
 EXIT_DISAGREE = 4
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt   # SIGTERM and SIGHUP end a run as Ctrl-C does
+
+
+# Deeply nested specs (an invariant of hundreds of `or`s, hundreds of nested `if`s, thousands of
+# labels or unary minuses) are parsed, lowered and compiled by recursive code: the run gets a
+# thread with a large stack and a recursion limit to match; deeper still is a clear error.
+STACK_BYTES = 1 << 28
+RECURSION_LIMIT = 50_000
 
 
 def main(argv: list[str] | None = None) -> int:
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        saved = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
+    try:
+        return _in_big_stack(argv)
+    except BrokenPipeError:   # stdout closed (`explorer ... | head`): end quietly
+        quiet_stdout()
+        return EXIT_INTERRUPTED
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _in_big_stack(argv: list[str] | None) -> int:
+    """`_main` in a thread with a large stack. Signals arrive in this (the main) thread: a
+    KeyboardInterrupt here is passed on to the worker, where the engines handle it."""
+    outcome: list = []
+
+    def work() -> None:
+        try:
+            outcome.append((True, _main(argv)))
+        except BaseException as e:   # SystemExit from argparse, BrokenPipeError: re-raised below
+            outcome.append((False, e))
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size()
+    try:
+        threading.stack_size(STACK_BYTES)
+        worker = threading.Thread(target=work, name="explorer")
+        worker.start()
+    except (RuntimeError, ValueError, MemoryError):   # no such stack (ulimit -v): run here
+        return _main(argv)
+    finally:
+        threading.stack_size(old_size)
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    try:
+        while not outcome:   # (not join: interrupting a join can mark the thread stopped)
+            try:
+                time.sleep(0.02)
+            except KeyboardInterrupt:
+                _raise_in(worker, KeyboardInterrupt)
+        worker.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value
+
+
+def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:
+    """Raise `exc` in `thread` at its next bytecode (CPython's asynchronous exception)."""
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                   ctypes.py_object(exc))
+
+
+def _main(argv: list[str] | None) -> int:
     request = parse_request(argv)
     try:
         return run(request)
     except KeyboardInterrupt:
         sys.stderr.write("explorer: interrupted\n")
+        return EXIT_INTERRUPTED
+    except RecursionError:
+        sys.stderr.write(f"explorer: error: the spec is nested too deeply (expressions, `if`s "
+                         f"or steps beyond {RECURSION_LIMIT:,} levels of recursion)\n")
+        return EXIT_USAGE
+    except MemoryError:
+        sys.stderr.write("explorer: memory ran out (try --max-states, a smaller spec, or more "
+                         "memory)\n")
         return EXIT_INTERRUPTED
     except UsageError as e:
         sys.stderr.write(f"explorer: error: {e}\n")

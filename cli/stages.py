@@ -7,6 +7,8 @@ A stage that finds a mistake in the spec or in the command line raises `SpecErro
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -21,10 +23,30 @@ from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.spec.pipeline import load_model
 
 
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away (`explorer ... | head`), so that
+    nothing more is written and the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class ReportConsole(Console):
+    """Rich's console, but a closed stdout raises BrokenPipeError for `cli.main` to end the
+    run quietly with its own status (Rich would exit with status 1, the "violated" status)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        quiet_stdout()
+        raise BrokenPipeError
+
+
 def consoles(output: Output) -> tuple[Console, Console]:
     """The report's console and the console of errors and warnings."""
     plain = output.plain or output.json
-    out = Console(no_color=plain, highlight=False, emoji=False,
+    out = ReportConsole(no_color=plain, highlight=False, emoji=False,
                   force_terminal=False if plain else None, soft_wrap=False)
     err = Console(stderr=True, highlight=False, no_color=plain,
                   force_terminal=False if plain else None)

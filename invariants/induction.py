@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from smp_explorer.runs.compiled import compile_model
 from smp_explorer.runs.results import PropertyResult, RunResult, Trace
+from smp_explorer.ir.expr import contains_partial
 from smp_explorer.ir.properties import Kind, Property
 from smp_explorer.invariants.symbolic import (NOT_INDUCTIVE, PROVED, Replayer, property_result,
                                              symbolic_result)
@@ -129,6 +130,9 @@ def prove(model: Model, targets: list[str] | None = None, helpers: list[str] | N
     deadline = None if timeout is None else start + timeout
     names = targets if targets is not None else \
         [p.name for p in model.properties if p.kind is Kind.INVARIANT]
+    if targets is None and any(contains_partial(model.property(n).condition) for n in names):
+        # evaluating an invariant may fail: that is no_runtime_error's to report, as check does
+        names += [p.name for p in model.properties if p.kind is Kind.RUNTIME]
     chosen = [model.property(n) for n in names]
     helping = [model.property(n) for n in helpers or []]
     results: list[PropertyResult] = []

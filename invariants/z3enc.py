@@ -503,7 +503,9 @@ class Encoder:
         evaluates to true; no step fails an assertion or with a runtime error (nor does
         evaluating the properties `evaluated`); the state is not a deadlock."""
         if prop.kind is Kind.INVARIANT:
-            return self.holds(prop.condition, st)
+            # an invariant that cannot be evaluated is a runtime error (no_runtime_error), not
+            # a violation of the invariant (docs/language.md section 13), as the explorer says
+            return implies(self.defined(prop.condition, st), self.truth(prop.condition, st))
         if prop.kind is Kind.ASSERTION:
             return negate(self.step_failure(prop.name, st))
         if prop.kind is Kind.RUNTIME:

@@ -58,6 +58,21 @@ class Check:
 
 @dataclass(frozen=True)
 class Action:
+    """A guarded action: one alternative of a step (or one TLA+-style action instance).
+
+    Order of evaluation (every engine and the Z3 encoding follow it; docs/language.md section
+    13): first the guard, as a conjunction evaluated left to right with short circuit, its
+    program-counter test first and then the other conjuncts in the order the lowering wrote
+    them, which is program order (the `if` conditions that select the path and the `await`s);
+    a partial operation that fails in a conjunct reached that way (every earlier conjunct held)
+    fails the step with a runtime error, whatever the later conjuncts would give. Only where the
+    whole guard holds are the checks evaluated, in order (the first failing one ends the step),
+    then the updates (simultaneously); a failing operation there is also a runtime error. So a
+    false `await` later in the step prevents the step's assertions and assignments from being
+    evaluated, but not the conditions written before it. An engine may test a conjunct early
+    (as a mask or a known slot value) only if no conjunct before it can fail
+    (`explorer.engines.scalar.split_guard`)."""
+
     index: int
     name: str                        # "Cpu[0]: fetch" or "RMPrepare(r1)"
     process: str | None              # the process instance, None for a TLA+-style action

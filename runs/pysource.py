@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 from smp_explorer.ir.model import Model
+from smp_explorer.spec.errors import SpecError
 
 
 class Emitter:
@@ -21,6 +23,11 @@ class Emitter:
         self.lines: list[str] = []
         self.level = 0
         self.counter = 0
+        # A state of more than ~14,300 bits has masks of more than 4,300 decimal digits, which
+        # Python refuses to write or read by default (a guard against untrusted input; these
+        # come from the model's layout): generated code may hold literals of any width.
+        if hasattr(sys, "set_int_max_str_digits"):
+            sys.set_int_max_str_digits(0)
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.level + text)
@@ -52,4 +59,12 @@ def load_source(source: str, model: Model, generator: str, namespace: dict[str, 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
         filename = str(path)
-    exec(compile(source, filename, "exec"), namespace)
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as e:   # Python's parser caps nesting (200 parentheses), not our code
+        if "too many nested" not in str(e):
+            raise
+        raise SpecError(f"{model.name}: the {generator} code generated for this model nests "
+                        f"deeper than Python's compiler allows ({e.msg}); a smaller --buffer or "
+                        f"simpler expressions keep it within the limit") from None
+    exec(code, namespace)

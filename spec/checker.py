@@ -14,7 +14,8 @@ from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import (BOOL, ArrayT, EnumT, IntT, ScalarT, SetT, Type, compatible,
                                    finite_scalar, show_text)
 from smp_explorer.spec import ast
-from smp_explorer.spec.elaborate import BUILTINS, INTRINSICS, Context, Elaborator, type_name
+from smp_explorer.spec.elaborate import (BUILTINS, INTRINSICS, MAX_CHOICES, MAX_ELEMENTS, Context,
+                                        Elaborator, type_name)
 from smp_explorer.spec.errors import Diagnostics, SpecError
 from smp_explorer.spec.memory import MODELS
 from smp_explorer.spec.parser import parse_text
@@ -220,6 +221,9 @@ class _Checker:
         it = self.resolve_type(t)
         if not finite_scalar(it):
             raise SpecError(f"an array index must be a range, an enum or bool, not {it}", t.span)
+        if len(it.values()) > MAX_ELEMENTS:   # one slot (or one process instance) each
+            raise SpecError(f"{it} has {len(it.values()):,} values: too many array elements or "
+                            f"process instances (at most {MAX_ELEMENTS:,})", t.span)
         return it
 
     # ---- variables -----------------------------------------------------------------------
@@ -245,12 +249,16 @@ class _Checker:
         if isinstance(t, SetT):
             assert t.elem is not None  # a declared set type names its elements
             count = 1 << len(t.elem.values())
-            if isinstance(init, ast.AnyValue) and count > 1 << 20:
-                raise SpecError(f"'any' would give {count:,} initial values", init.span)
+            if isinstance(init, ast.AnyValue) and count > MAX_CHOICES:
+                raise SpecError(f"'any' would give {count:,} initial values (at most "
+                                f"{MAX_CHOICES:,})", init.span)
             domain = t.valid_values() if isinstance(init, ast.AnyValue) else range(0)
         else:
             domain = t.values()
         if isinstance(init, ast.AnyValue):
+            if len(domain) > MAX_CHOICES:
+                raise SpecError(f"'any' would give {len(domain):,} initial values (at most "
+                                f"{MAX_CHOICES:,})", init.span)
             return tuple(domain)
         if init is None:
             return (0,) if isinstance(t, SetT) else (domain[0],)

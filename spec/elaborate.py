@@ -24,6 +24,10 @@ from smp_explorer.spec.values import (ArrayVal, Binding, ByName, Domain, ProcRef
 # statements, handled by spec.lower
 INTRINSICS = {"load", "rmw", "cas", "rmw_unless", "drained", "store", "fence"}
 BUILTINS = {"card", "min", "max", "abs"}
+# Sizes a spec may ask to enumerate: a range's values (`with`, `forall`, `any`), and the
+# elements of one array or the instances of one process set (a slot or an instance each).
+MAX_CHOICES = 1 << 20
+MAX_ELEMENTS = 1 << 16
 
 ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
 ORDER = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
@@ -188,6 +192,9 @@ class Elaborator:
     def domain(self, e: ast.Expr, ctx: Context) -> Domain:
         if isinstance(e, ast.Range):
             lo, hi = self.const_int(e.lo, ctx), self.const_int(e.hi, ctx)
+            if hi - lo + 1 > MAX_CHOICES:
+                raise SpecError(f"{lo}..{hi} has {hi - lo + 1:,} values: too many to enumerate "
+                                f"(at most {MAX_CHOICES:,})", e.span)
             return Domain(IntT(lo, hi) if lo <= hi else IntT(lo, lo), tuple(range(lo, hi + 1)))
         v = self.value(e, ctx)
         if isinstance(v, Domain):

@@ -45,11 +45,12 @@ class _Path:
     calls: dict[int, Value | None] = field(default_factory=dict)
     depth: int = 0
     stores: int = 0  # buffered writes so far in this step (the usage pass counts them)
+    slot_stores: dict[int, int] = field(default_factory=dict)  # per location (pso, weak)
 
     def fork(self) -> _Path:
         return _Path(dict(self.env), list(self.guard), list(self.checks), dict(self.bound),
                      dict(self.temps), list(self.choices), dict(self.calls), self.depth,
-                     self.stores)
+                     self.stores, dict(self.slot_stores))
 
 
 _Finished = tuple[_Path, str]  # a path at the end of its step, and the label it goes to next
@@ -120,11 +121,12 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
     _Lowerer(checked, source, lambda shared, alloc: Recorder(shared, usage, alloc, 1)).run()
     # A step is atomic: it cannot wait for a flush halfway, so a buffer must hold all the
     # stores of one step, or that step could never run.
-    most, where = usage.step_stores
+    # (under pso and weak a buffer holds one location's stores: the most to one location count)
+    most, where = usage.step_stores if name == "tso" else usage.step_location_stores
     if buffer is not None and name != "sc" and buffer < most:
         raise SpecError(f"--buffer {buffer} is too small for {name}: the step at line "
-                        f"{where.line if where else '?'} makes {most} buffered stores in one "
-                        f"atomic step; use --buffer {most} or more", where)
+                        f"{where.line if where else '?'} makes {most} buffered stores"
+                        f"{'' if name == 'tso' else ' to one location'} in one atomic step; use --buffer {most} or more", where)
     capacity = buffer or max(DEFAULT_CAPACITY, most)
     return _Lowerer(checked, source,
                     lambda shared, alloc: MODELS[name](shared, usage, alloc, capacity)).run()

@@ -30,6 +30,7 @@ class StepPath(Protocol):
     checks: list[Check]
     choices: list[tuple[int, int]]
     stores: int
+    slot_stores: dict[int, int]
 
 
 class Lowering(Protocol):
@@ -77,15 +78,20 @@ class Recorder(Sc):
 
     def store(self, port: Port, loc: Location, value: Expr, order: str) -> None:
         self.usage.note(self.usage.stores, port.cpu, loc)
-        self._count(port)
+        self._count(port, loc)
         super().store(port, loc, value, order)
 
-    def _count(self, port: Port) -> None:
+    def _count(self, port: Port, loc: Location) -> None:
         if port.cpu:  # a CPU's buffered write; a TLA+-style action writes memory directly
             assert isinstance(port, StepPort)  # the lowerer makes every port
-            port.path.stores += 1
-            if port.path.stores > self.usage.step_stores[0]:
-                self.usage.step_stores = (port.path.stores, port.span)
+            path = port.path
+            path.stores += 1
+            if path.stores > self.usage.step_stores[0]:
+                self.usage.step_stores = (path.stores, port.span)
+            for slot in loc.slots:   # (a computed index may name any candidate)
+                n = path.slot_stores[slot] = path.slot_stores.get(slot, 0) + 1
+                if n > self.usage.step_location_stores[0]:
+                    self.usage.step_location_stores = (n, port.span)
 
     def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
             returns: bool) -> Expr | None:
@@ -94,7 +100,7 @@ class Recorder(Sc):
             self.usage.note(self.usage.rmws, port.cpu, loc)
         else:
             self.usage.note(self.usage.deferred, port.cpu, loc)
-            self._count(port)
+            self._count(port, loc)
             if isinstance(operand, Const):
                 self.usage.operands.add(abs(operand.value))
         return super().rmw(port, loc, name, operand, order, returns)

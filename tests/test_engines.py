@@ -196,3 +196,26 @@ def test_full_litmus_corpus_agrees(shared):
             except Exception:
                 continue
             agree(model, memory, check_deadlock=False, max_states=50000)
+
+
+TIES = """
+var x: 0..3 = 0;
+var y: 0..3 = 0;
+process A { a: x := x + 1; b: x := x + 1; }
+process B { a: y := y + 1; b: y := y + 1; }
+process C { a: either { x := 2; } or { y := 2; } }
+invariant Small: x + y < 3;
+invariant NotBoth: not (x == 2 and y == 2);
+"""
+
+
+@pytest.mark.parametrize("memory", ["sc", "tso", "pso", "weak"])
+def test_ties_between_equal_length_traces_break_alike(memory):
+    """Small fails after 2 steps along many paths (C's choice then an increment, in any of
+    several orders), NotBoth after 3 or 4: every engine must pick the same shortest trace."""
+    model = model_from_text(TIES, "ties.spec", None, memory)
+    for options in ({}, {"stop_at_first": True}, {"max_states": 7}, {"check_deadlock": False}):
+        agree(model, memory, **options)
+    want = agree(model, memory)
+    small = next(p for p in want[-1] if p[0] == "Small")
+    assert small[1] == "violated" and small[3] is not None

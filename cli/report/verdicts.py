@@ -18,6 +18,7 @@ STOP_REASONS = {
     "max-depth": "the depth limit was reached",
     "timeout": "the time limit ran out",
     "interrupted": "interrupted",
+    "out of memory": "memory ran out",
 }
 
 # The verdict when nothing failed and nothing is undecided, by engine.

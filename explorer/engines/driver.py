@@ -63,8 +63,10 @@ def run(search: Search, policy: Policy) -> RunResult:
             if options.max_depth is not None and search.depth >= options.max_depth:
                 stop_reason = "max-depth"
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # Ctrl-C, or SIGTERM / SIGHUP (cli.main makes them one)
         stop_reason = "interrupted"
+    except MemoryError:         # the level's temporaries are freed by now: report what we have
+        stop_reason = "out of memory"
     if strategy is not None:
         search.store_bytes = strategy.visited.nbytes + search.links.nbytes()
     return search.result(stop_reason, stop_reason == "exhausted")

@@ -292,7 +292,8 @@ class ScalarCode:
         facts = dict(known)
         simple: dict[int, int] = {}
         rest: list[Expr] = []
-        for c in conjuncts(a.guard):
+        head, tail = split_guard(a.guard, self.ranges)
+        for c in head:
             slot_value = _slot_test(c, self.ranges)
             if slot_value is not None:
                 slot, value = slot_value
@@ -312,7 +313,7 @@ class ScalarCode:
         env_known: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
         named: dict[Expr, str] = {}
         rest2 = []
-        for c in rest:
+        for c in rest + tail:
             c_known = simplify(substitute(c, env_known), self.ranges)
             if shared and c_known in shared:
                 named[c_known] = shared[c_known]
@@ -537,6 +538,19 @@ def _increment(e: Expr, slot: int) -> int | None:
             e.args[1] == Ref(slot):
         return e.args[0].value
     return None
+
+
+def split_guard(guard: Expr, ranges) -> tuple[list[Expr], list[Expr]]:
+    """A guard's conjuncts as (head, tail): the tail starts at the first conjunct that may fail.
+
+    A guard is evaluated left to right (`ir.model.Action`): a conjunct after one that may fail
+    is only evaluated where that one succeeded, so it must not be hoisted in front of it (as a
+    row mask or a known slot value) nor used to simplify it. The head's slot tests can be."""
+    parts = list(conjuncts(guard))
+    for i, c in enumerate(parts):
+        if may_fail(c, ranges):
+            return parts[:i], parts[i:]
+    return parts, []
 
 
 def _slot_test(c: Expr, ranges) -> tuple[int, int] | None:

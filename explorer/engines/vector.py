@@ -32,11 +32,12 @@ from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Stop, Watch
 from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
 from smp_explorer.explorer.engines.packed_expr import simplify
-from smp_explorer.explorer.engines.scalar import ScalarCode, ScalarLevels, _increment, _slot_test
+from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
+                                                  split_guard)
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
-from smp_explorer.ir.expr import Const, Expr, Ref, conjuncts, substitute
+from smp_explorer.ir.expr import Const, Expr, Ref, substitute
 
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
 
@@ -102,7 +103,8 @@ class VectorCode:
         em, layout, rg = self.em, self.layout, self.ranges
         facts = dict(known)
         rest = []
-        for c in conjuncts(a.guard):
+        head, tail = split_guard(a.guard, rg)
+        for c in head:
             sv = _slot_test(c, rg)
             if sv is not None and (sv[0] not in facts or facts[sv[0]] == sv[1]):
                 facts[sv[0]] = sv[1]
@@ -111,7 +113,7 @@ class VectorCode:
             else:
                 rest.append(c)
         env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
-        rest = [simplify(substitute(c, env), rg) for c in rest]
+        rest = [simplify(substitute(c, env), rg) for c in rest + tail]
         if any(c == Const(0) for c in rest):
             return
         rest = [c for c in rest if c != Const(1)]
@@ -149,7 +151,8 @@ class VectorCode:
             if checks:
                 em.line("ok = None")
                 for k, (_, cond) in enumerate(checks):
-                    em.line(f"c = {self.vc.boolean(cond)}")
+                    # a constant condition (`assert false`) is a scalar: one per row
+                    em.line(f"c = _np.broadcast_to({self.vc.boolean(cond)}, r.shape)")
                     em.line("if ok is not None: c = c | ~ok")
                     em.line("fails.append(r[~c])")
                     em.line("ok = c if ok is None else ok & c")

@@ -218,6 +218,7 @@ class Usage:
     rmws: dict[str, set[int]] = field(default_factory=dict)     # locked (memory-atomic) RMWs
     operands: set[int] = field(default_factory=set)  # constant operands of deferred RMWs
     step_stores: tuple = (0, None)  # the most buffered writes one step makes, and where
+    step_location_stores: tuple = (0, None)  # the same to one location
 
     def note(self, table: dict[str, set[int]], cpu: str, loc: Location) -> None:
         table.setdefault(cpu, set()).update(loc.slots)
