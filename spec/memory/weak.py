@@ -53,12 +53,19 @@ class Weak(Pso):
         prev = self.prev[slot]
         port.write(prev, op("ite", anyone, port.read(prev), port.read(slot)))
 
-    def clear_stale(self, port: Port) -> None:
+    def clear_stale(self, port: Port, when: Expr = ir.TRUE) -> None:
         flags = self.stale.get(port.cpu, {})
         for slot, flag in flags.items():
-            port.write(flag, ir.FALSE)
+            port.write(flag, ir.FALSE if when == ir.TRUE else
+                       op("ite", when, ir.FALSE, port.read(flag)))
         for slot in flags:
             self._normalize(port, slot)
+
+    def rmw_after(self, port: Port, order: str, when: Expr) -> None:
+        # the read half of an acquire RMW orders every later read: no stale view survives it
+        # (a full RMW cleared them before it acted, and its own write ages no view of its CPU)
+        if order == "acquire":
+            self.clear_stale(port, when)
 
     def load(self, port: Port, loc: Location, order: str) -> Expr:
         flags = self.stale.get(port.cpu, {})
@@ -90,11 +97,7 @@ class Weak(Pso):
 
     def full_barrier_if(self, port: Port, cond: Expr) -> None:
         super().full_barrier_if(port, cond)
-        flags = self.stale.get(port.cpu, {})
-        for flag in flags.values():
-            port.write(flag, op("ite", cond, ir.FALSE, port.read(flag)))
-        for slot in flags:
-            self._normalize(port, slot)
+        self.clear_stale(port, cond)
 
     def fence(self, port: Port, kind: str) -> None:
         super().fence(port, kind)
