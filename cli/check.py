@@ -47,8 +47,28 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
         if request.z3:
             explain_results(model, result.properties)
         results.append(result)
+    warn_sc_only_steps(results)
     render(out, request.output, request.file, model, results)
     return exit_status(results)
+
+
+def warn_sc_only_steps(results: list[RunResult]) -> None:
+    """A process step that fired under sc but never under a weaker model M is a warning of its
+    own in M's notes (report and JSON; issue 9): the weaker model may hide a behaviour rather
+    than forbid it. Only runs that finished count (an unfinished one may fire it later); memory
+    model steps (flushes) do not exist under sc, so they are never named."""
+    sc = next((r for r in results if r.memory == "sc" and r.engine == "explore"), None)
+    if sc is None or not sc.complete:
+        return
+    fired = [step for step, n in sc.stats.coverage.items() if n > 0]
+    for r in results:
+        if r is sc or r.engine != "explore" or not r.complete:
+            continue
+        never = [step for step in fired if r.stats.coverage.get(step, 1) == 0]
+        for step in never:
+            r.stats.notes.append(f"warning: step {step} fires under sc but never under "
+                                 f"{r.memory}: check that {r.memory} forbids it rather than "
+                                 "hides it")
 
 
 # ---- vacuity --------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAlloc
                                            View)
 from smp_explorer.spec.memory.pso import Pso
 
+CAVEAT = ("weak does not explore load buffering (LB), non-multi-copy-atomic propagation or "
+          "release sequences: the Linux-kernel memory model (LKMM) is not modelled yet; a "
+          "planned `--memory lkmm` will check it exactly")
+
 
 class Weak(Pso):
     name = "weak"
