@@ -201,7 +201,8 @@ def _print_line(out, r: _Result, width: int) -> None:
     expected = r.expected if r.status == "disagree" else None
     out.write(litmus_text(VerdictLine(r.item.shown, r.memory, r.outcome.verdict,
                                       r.outcome.states, expected, width,
-                                      r.gap if expected is not None else None)))
+                                      r.gap if expected is not None else None,
+                                      "MANIFEST" if r.item.row is not None else "stated")))
     out.flush()
 
 

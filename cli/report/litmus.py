@@ -46,6 +46,7 @@ class VerdictLine:
     expected: str | None = None
     path_width: int = 0  # the widest path of the run, so that the lines line up
     gap: str | None = None  # the documented reason the model cannot agree, if any
+    source: str = "MANIFEST"  # where `expected` is stated: MANIFEST, or the test's own file
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(box=RULES, show_header=False, show_edge=False, pad_edge=False,
@@ -55,7 +56,7 @@ class VerdictLine:
         table.add_column(min_width=11, no_wrap=True)
         table.add_column(no_wrap=True)
         states = f"{self.states:>7} states" if self.states is not None else ""
-        mark = f"   (MANIFEST: {self.expected})" if self.expected is not None else ""
+        mark = f"   ({self.source}: {self.expected})" if self.expected is not None else ""
         if self.gap:
             mark += f" [known gap: {self.gap}]"
         table.add_row(Text(self.path), Text(self.memory), Text(self.verdict),
