@@ -7,8 +7,10 @@ Each PATH is a `.litmus` file or a directory (every `*.litmus` below it, in sort
 each test and memory model it prints the verdict of the final condition: `Allowed`/`Forbidden`
 (`exists`, `~exists`, `final`: whether the proposition is satisfiable), `Always`/`Not always`
 (`forall`), or `unsupported: <construct>`. When a MANIFEST.tsv is found beside the tests (in the
-directory of a PATH or above it), a verdict that differs from the expected one is marked, and
-`--summary` prints an agreement table per corpus folder and model instead of the verdicts.
+directory of a PATH or above it), a verdict that differs from the one the corpus states is
+marked (under weak: the LKMM verdict of a C test, or outside the corpus its own `Result:` line;
+a documented gap of the model is named), and `--summary` prints an agreement table per corpus
+folder and model instead of the verdicts. Under weak a `caveat` line says what it leaves out.
 
 Exit status: 2 if a file could not be read as a litmus test (the other tests still run);
 1 if `--summary` found a disagreement; 0 otherwise.

@@ -5,8 +5,9 @@ Each buffered entry carries the write-barrier group it was stored in. Groups are
 start at 0 (renumbered after every flush), so equal behaviours give equal states: an entry may
 flush only when it is the head of its FIFO and in group 0; a write fence opens a new group when
 the current one is not empty. A full fence or serializing step waits for all of the CPU's FIFOs
-to drain. A value-returning or fully ordered RMW is a full barrier acting atomically on memory;
-an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as a deferred
+to drain. A fully ordered RMW is a full barrier acting atomically on memory; a relaxed,
+acquire or release one acts atomically on memory with only the ordering its name gives it
+(`ordered_rmw`); an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as a deferred
 operation that its flush applies to memory, and a later load of that address by the same CPU
 waits until it has drained (memory-models.md, Decision 5). After stores of its own step, a full
 fence or barrier RMW moves them to memory at that point (spec.memory.base, "Draining inside a
