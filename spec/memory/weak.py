@@ -5,7 +5,8 @@ value older than the newest one: memory keeps, per location, the previous value,
 has not yet observed the newest write of a location is *stale* on it and may still read the
 previous value. A CPU stops being stale on a location when it reads the newest value (coherence:
 it never goes back), and on every location at a read fence, an acquire load (for later reads),
-a full fence or a serializing step. When a write reaches memory every other CPU that reads the
+an acquire or full RMW, a full fence or a serializing step (a relaxed or release RMW ends none:
+`Pso.ordered_rmw`). When a write reaches memory every other CPU that reads the
 location becomes stale on it, and the writer does not. There is one memory, so all CPUs see
 writes in the same order (multi-copy atomic), and writes enter the buffers in program order after
 earlier reads, so load buffering (LB) stays forbidden, a documented gap against ARMv8.
