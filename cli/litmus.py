@@ -169,9 +169,9 @@ def run_litmus(request: LitmusRequest) -> int:
     if request.spec:
         return status
     if request.json:
-        doc = {"tests": [{"path": r.item.shown, "name": r.name, "memory": r.memory,
-                          "verdict": r.outcome.verdict, "states": r.outcome.states}
-                         for r in results]}
+        tests = [{"path": r.item.shown, "name": r.name, "memory": r.memory,
+                  "verdict": r.outcome.verdict, "states": r.outcome.states} for r in results]
+        doc: dict[str, object] = {"tests": tests}
         caveats = {m: c for m in request.memories if (c := caveat(m))}
         if caveats:
             doc["caveats"] = caveats
