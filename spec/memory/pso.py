@@ -7,11 +7,11 @@ flush only when it is the head of its FIFO and in group 0; a write fence opens a
 the current one is not empty. A full fence or serializing step waits for all of the CPU's FIFOs
 to drain. A fully ordered RMW is a full barrier acting atomically on memory; a relaxed,
 acquire or release one acts atomically on memory with only the ordering its name gives it
-(`ordered_rmw`); an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as a deferred
-operation that its flush applies to memory, and a later load of that address by the same CPU
-waits until it has drained (memory-models.md, Decision 5). After stores of its own step, a full
-fence or barrier RMW moves them to memory at that point (spec.memory.base, "Draining inside a
-step").
+(`ordered_rmw`); an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as
+a deferred operation that its flush applies to memory, and a later load of that address by
+the same CPU waits until it has drained (memory-models.md, Decision 5). After stores of its own
+step, a full fence or barrier RMW moves them to memory at that point (spec.memory.base,
+"Draining inside a step").
 """
 from __future__ import annotations
 
