@@ -71,6 +71,7 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
         err.print(f"explorer: {'memory ran out' if stopped == 'out of memory' else stopped} "
                   f"{where}; " + (f"reporting what was decided under {done}" if results
                                   else "nothing was explored"), highlight=False, soft_wrap=True)
+    warn_sc_only_steps(results)
     if results and model is not None:
         try:
             render(out, request.output, request.file, model, results)
@@ -80,6 +81,25 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
             quiet_stdout()
     status = exit_status(results)
     return 3 if stopped is not None and status == 0 else status
+
+
+def warn_sc_only_steps(results: list[RunResult]) -> None:
+    """A process step that fired under sc but never under a weaker model M is a warning of its
+    own in M's notes (report and JSON; issue 9): the weaker model may hide a behaviour rather
+    than forbid it. Only runs that finished count (an unfinished one may fire it later); memory
+    model steps (flushes) do not exist under sc, so they are never named."""
+    sc = next((r for r in results if r.memory == "sc" and r.engine == "explore"), None)
+    if sc is None or not sc.complete:
+        return
+    fired = [step for step, n in sc.stats.coverage.items() if n > 0]
+    for r in results:
+        if r is sc or r.engine != "explore" or not r.complete:
+            continue
+        never = [step for step in fired if r.stats.coverage.get(step, 1) == 0]
+        for step in never:
+            r.stats.notes.append(f"warning: step {step} fires under sc but never under "
+                                 f"{r.memory}: check that {r.memory} forbids it rather than "
+                                 "hides it")
 
 
 # ---- vacuity --------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ Each PATH is a `.litmus` file or a directory (every `*.litmus` below it, in sort
 each test and memory model it prints the verdict of the final condition: `Allowed`/`Forbidden`
 (`exists`, `~exists`, `final`: whether the proposition is satisfiable), `Always`/`Not always`
 (`forall`), or `unsupported: <construct>`. When a MANIFEST.tsv is found beside the tests (in the
-directory of a PATH or above it), a verdict that differs from the expected one is marked, and
-`--summary` prints an agreement table per corpus folder and model instead of the verdicts.
+directory of a PATH or above it), a verdict that differs from the one the corpus states is
+marked (under weak: the LKMM verdict of a C test, or outside the corpus its own `Result:` line;
+a documented gap of the model is named), and `--summary` prints an agreement table per corpus
+folder and model instead of the verdicts. Under weak a `caveat` line says what it leaves out.
 
 Exit status: 2 if a file could not be read as a litmus test (the other tests still run);
 1 if `--summary` found a disagreement; 0 otherwise.
@@ -25,8 +27,9 @@ from smp_explorer.cli.args import LitmusRequest
 from smp_explorer.cli.report.litmus import Agreement, VerdictLine, litmus_text
 from smp_explorer.explorer.litmus import Outcome, run_test
 from smp_explorer.spec.litmus import (LitmusError, LitmusTest, Row, Unsupported, expected,
-                                     find_manifest, read_litmus, read_manifest, translate)
-from smp_explorer.spec.litmus.corpus import oracle
+                                     find_manifest, known_gap, read_litmus, read_manifest,
+                                     stated_result, translate)
+from smp_explorer.spec.memory import caveat
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 
@@ -91,6 +94,7 @@ class _Result:
     outcome: Outcome
     expected: str | None = None
     why: str = ""
+    gap: str | None = None  # the documented reason the model cannot agree (manifest.known_gap)
 
     @property
     def status(self) -> str:
@@ -105,23 +109,15 @@ class _Result:
         return "agree" if v == self.expected else "disagree"
 
 
-def _weak_x86(test: LitmusTest) -> str | None:
-    """The reference verdict of an x86 test under weak (spec.litmus.corpus.oracle), if any."""
-    try:
-        return oracle.verdict(test, "weak")
-    except Unsupported:
-        return None
-
-
 def _expect(item: _Item, test: LitmusTest, memory: str) -> tuple[str | None, str]:
-    if item.row is None:
-        return None, "not in MANIFEST.tsv"
-    exp, why = expected(item.row, memory)
-    if exp is None and memory == "weak" and item.row.arch == "x86":
-        ref = _weak_x86(test)
-        if ref is not None:
-            return ref, "Decision 2 rules, enumerated (spec.litmus.corpus.oracle)"
-    return exp, why
+    """The verdict the corpus or the file states for `memory` (never the model's own design):
+    the MANIFEST.tsv row, else, for a C test under weak, its `Result:` line or herd7
+    `.expected` output (the LKMM verdict)."""
+    if item.row is not None:
+        return expected(item.row, memory)
+    if test.is_c and memory == "weak":
+        return stated_result(item.file, test.condition.quantifier)
+    return None, "not in MANIFEST.tsv"
 
 
 def run_litmus(request: LitmusRequest) -> int:
@@ -164,25 +160,34 @@ def run_litmus(request: LitmusRequest) -> int:
             continue
         for memory in request.memories:
             outcome = run_test(test, memory, request.max_states, request.timeout)
-            exp, why = _expect(item, test, memory) if item.row is not None else (None, "")
-            r = _Result(item, test.name, memory, outcome, exp, why)
+            exp, why = _expect(item, test, memory)
+            gap = known_gap(item.row, memory) if item.row is not None else None
+            r = _Result(item, test.name, memory, outcome, exp, why, gap)
             results.append(r)
             if lines:
                 _print_line(out, r, width)
     if request.spec:
         return status
     if request.json:
-        doc = {"tests": [{"path": r.item.shown, "name": r.name, "memory": r.memory,
-                          "verdict": r.outcome.verdict, "states": r.outcome.states}
-                         for r in results]}
+        tests = [{"path": r.item.shown, "name": r.name, "memory": r.memory,
+                  "verdict": r.outcome.verdict, "states": r.outcome.states} for r in results]
+        doc: dict[str, object] = {"tests": tests}
+        caveats = {m: c for m in request.memories if (c := caveat(m))}
+        if caveats:
+            doc["caveats"] = caveats
         out.write(json.dumps(doc, indent=2) + "\n")
     elif request.summary:
-        if not any(r.item.row is not None for r in results) and results:
-            err.write("explorer: no MANIFEST.tsv found beside the tests; --summary needs one\n")
+        if not any(r.expected is not None for r in results) and results:
+            err.write("explorer: no MANIFEST.tsv found beside the tests (and no Result: line "
+                      "under weak); --summary needs one\n")
             return EXIT_USAGE
         out.write(litmus_text(_agreement(results, request.memories)))
         if any(r.status == "disagree" for r in results) and status == EXIT_OK:
             status = EXIT_DISAGREE
+    if not request.json:
+        for m in request.memories:
+            if (c := caveat(m)):
+                out.write(f"caveat ({m}): {c}\n")
     return status
 
 
@@ -197,7 +202,9 @@ def _spec_text(test: LitmusTest, memory: str) -> str:
 def _print_line(out, r: _Result, width: int) -> None:
     expected = r.expected if r.status == "disagree" else None
     out.write(litmus_text(VerdictLine(r.item.shown, r.memory, r.outcome.verdict,
-                                      r.outcome.states, expected, width)))
+                                      r.outcome.states, expected, width,
+                                      r.gap if expected is not None else None,
+                                      "MANIFEST" if r.item.row is not None else "stated")))
     out.flush()
 
 
@@ -214,10 +221,14 @@ def _agreement(results: list[_Result], models: list[str]) -> Agreement:
     for r in results:
         if r.status == "unsupported":
             unsupported[r.outcome.verdict] = unsupported.get(r.outcome.verdict, 0) + 1
+    def line(r: _Result) -> str:
+        return (f"{r.memory:<4} {r.item.manifest_key or r.item.shown}: {r.outcome.verdict}, "
+                f"expected {r.expected}" + (f"  [{r.gap}]" if r.gap else ""))
+
     return Agreement(
         models, counts, {source: len(shown) for source, shown in tests.items()},
-        [f"{r.memory:<4} {r.item.manifest_key or r.item.shown}: {r.outcome.verdict}, "
-         f"expected {r.expected}" for r in results if r.status == "disagree"],
+        [line(r) for r in results if r.status == "disagree" and not r.gap],
         list(dict.fromkeys(f"{r.item.shown}: {r.outcome.verdict}" for r in results
                            if r.status == "error")),
-        unsupported)
+        unsupported,
+        [line(r) for r in results if r.status == "disagree" and r.gap])

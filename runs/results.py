@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from smp_explorer.spec.memory import caveat
+
 SCHEMA_VERSION = 1
 
 # `check` says holds | violated | unreached | unknown; `prove` adds proved and not-inductive,
@@ -134,12 +136,14 @@ class RunResult:
         return any(p.status == "unknown" for p in self.properties)
 
     def to_json(self) -> dict[str, Any]:
+        said = caveat(self.memory)
+        note = {"caveat": said} if said else {}
         if self.engine != "explore":
             bound = {"k": self.k} if self.engine == "prove" else {"depth": self.depth}
-            return {"memory": self.memory, "engine": self.engine, **bound,
+            return {"memory": self.memory, **note, "engine": self.engine, **bound,
                     "complete": self.complete, "seconds": round(self.stats.seconds, 6),
                     "properties": [p.to_json() for p in self.properties]}
-        return {"memory": self.memory, "states": self.stats.states,
+        return {"memory": self.memory, **note, "states": self.stats.states,
                 "transitions": self.stats.transitions, "depth": self.stats.depth,
                 "complete": self.complete, "stop_reason": self.stop_reason,
                 "seconds": round(self.stats.seconds, 6),

@@ -29,6 +29,7 @@ from smp_explorer.cli.report.trace import CounterexampleView, StateView, TraceVi
 from smp_explorer.cli.report.verdicts import StatsView, VerdictMatrix, VerdictTable, verdict_line
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import RunResult
+from smp_explorer.spec.memory import caveat
 
 __all__ = ["CounterexampleView", "SpecErrorView", "StateView", "StatsView", "TraceView",
            "VerdictMatrix", "VerdictTable", "caret_position", "render_plain", "render_results",
@@ -66,6 +67,7 @@ def _explored(results: Sequence[RunResult], model: Model, plain: bool,
         yield Text(f"{model.name} (memory model {results[0].memory})", style="bold")
         yield VerdictTable(results[0], plain)
     yield verdict_line(results)
+    yield from _caveats(results)
     if quiet:
         return
     yield Text("")
@@ -89,8 +91,17 @@ def _symbolic(results: Sequence[RunResult], model: Model, plain: bool,
     if not any(r.properties for r in results):
         return
     yield verdict_line(results)
+    yield from _caveats(results)
     if not quiet:
         yield from _counterexamples(results, model, plain)
+
+
+def _caveats(results: Sequence[RunResult]) -> Iterator[Text]:
+    """One line per memory model of the runs that does not explore everything (weak)."""
+    for memory in dict.fromkeys(r.memory for r in results):
+        said = caveat(memory)
+        if said:
+            yield Text.assemble(("caveat: ", "bold yellow"), said)
 
 
 def _counterexamples(results: Sequence[RunResult], model: Model,

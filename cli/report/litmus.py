@@ -45,6 +45,8 @@ class VerdictLine:
     states: int | None
     expected: str | None = None
     path_width: int = 0  # the widest path of the run, so that the lines line up
+    gap: str | None = None  # the documented reason the model cannot agree, if any
+    source: str = "MANIFEST"  # where `expected` is stated: MANIFEST, or the test's own file
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(box=RULES, show_header=False, show_edge=False, pad_edge=False,
@@ -54,7 +56,9 @@ class VerdictLine:
         table.add_column(min_width=11, no_wrap=True)
         table.add_column(no_wrap=True)
         states = f"{self.states:>7} states" if self.states is not None else ""
-        mark = f"   (MANIFEST: {self.expected})" if self.expected is not None else ""
+        mark = f"   ({self.source}: {self.expected})" if self.expected is not None else ""
+        if self.gap:
+            mark += f" [known gap: {self.gap}]"
         table.add_row(Text(self.path), Text(self.memory), Text(self.verdict),
                       Text(states + mark))
         yield table
@@ -70,6 +74,7 @@ class Agreement:
     disagreements: list[str] = field(default_factory=list)  # "tso  key: verdict, expected X"
     errors: list[str] = field(default_factory=list)         # "path: error: ..."
     unsupported: dict[str, int] = field(default_factory=dict)  # reason -> count
+    gaps: list[str] = field(default_factory=list)  # disagreements with a documented gap class
 
     def totals(self) -> dict[str, dict[str, int]]:
         totals: dict[str, dict[str, int]] = {m: {} for m in self.models}
@@ -80,7 +85,8 @@ class Agreement:
         return totals
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Text("agreement with MANIFEST.tsv: agree/disagree/unsupported per memory model")
+        yield Text("agreement with the stated verdicts (MANIFEST.tsv; weak: LKMM): "
+                   "agree/disagree/unsupported per memory model")
         yield Text("")
         yield self.table()
         yield from self._notes()
@@ -107,6 +113,8 @@ class Agreement:
                 yield Text(f"{kind} ({what}): {', '.join(counts)}")
         yield from _listed("disagreements:", self.disagreements, MAX_DISAGREEMENTS,
                            "more (run without --summary to see all)")
+        yield from _listed(f"disagreements in a documented gap of the model ({len(self.gaps)}):",
+                           self.gaps, len(self.gaps), "more")
         yield from _listed("errors:", self.errors, MAX_ERRORS, "more")
         if self.unsupported:
             reasons = sorted(self.unsupported.items(), key=lambda kv: -kv[1])[:MAX_REASONS]

@@ -155,7 +155,10 @@ class StatsView:
                 f" ({why})" if why else "",
                 "; the counts are what was found so far")
         for note in s.notes:
-            yield Text.assemble(("note: ", "bold"), note)
+            if note.startswith("warning: "):
+                yield Text.assemble(("warning: ", "bold yellow"), note.removeprefix("warning: "))
+            else:
+                yield Text.assemble(("note: ", "bold"), note)
         yield from self._coverage()
 
     def _coverage(self) -> Iterator[Text]:

@@ -5,9 +5,18 @@ from smp_explorer.spec.memory.base import MemoryModel
 from smp_explorer.spec.memory.pso import Pso
 from smp_explorer.spec.memory.sc import Sc
 from smp_explorer.spec.memory.tso import Tso
+from smp_explorer.spec.memory.weak import CAVEAT as WEAK_CAVEAT
 from smp_explorer.spec.memory.weak import Weak
 
 MODELS: dict[str, type[MemoryModel]] = {"sc": Sc, "tso": Tso, "pso": Pso, "weak": Weak}
 DEFAULT_CAPACITY = 2
+CAVEATS: dict[str, str] = {"weak": WEAK_CAVEAT}
 
-__all__ = ["DEFAULT_CAPACITY", "MODELS", "MemoryModel"]
+
+def caveat(memory: str) -> str | None:
+    """The one line every report and JSON result under `memory` carries, if any: what the
+    model does not explore."""
+    return CAVEATS.get(memory)
+
+
+__all__ = ["CAVEATS", "DEFAULT_CAPACITY", "MODELS", "MemoryModel", "caveat"]

@@ -5,12 +5,13 @@ Each buffered entry carries the write-barrier group it was stored in. Groups are
 start at 0 (renumbered after every flush), so equal behaviours give equal states: an entry may
 flush only when it is the head of its FIFO and in group 0; a write fence opens a new group when
 the current one is not empty. A full fence or serializing step waits for all of the CPU's FIFOs
-to drain. A value-returning or fully ordered RMW is a full barrier acting atomically on memory;
-an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as a deferred
-operation that its flush applies to memory, and a later load of that address by the same CPU
-waits until it has drained (memory-models.md, Decision 5). After stores of its own step, a full
-fence or barrier RMW moves them to memory at that point (spec.memory.base, "Draining inside a
-step").
+to drain. A fully ordered RMW is a full barrier acting atomically on memory; a relaxed,
+acquire or release one acts atomically on memory with only the ordering its name gives it
+(`ordered_rmw`); an unordered non-value-returning RMW (Linux-generic atomic_inc) is buffered as
+a deferred operation that its flush applies to memory, and a later load of that address by
+the same CPU waits until it has drained (memory-models.md, Decision 5). After stores of its own
+step, a full fence or barrier RMW moves them to memory at that point (spec.memory.base,
+"Draining inside a step").
 """
 from __future__ import annotations
 
@@ -183,13 +184,59 @@ class Pso(MemoryModel):
     # ---- read-modify-writes -----------------------------------------------------------------
     def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
             returns: bool) -> Expr | None:
-        if returns or order != "unordered" or port.cpu not in self.fifos:
+        if order == "full":
             return self.locked_rmw(port, loc, name, operand)
+        if returns or order != "unordered" or port.cpu not in self.fifos:
+            return self.ordered_rmw(port, loc, name, operand, order)
         if name == "xchg":
             self._append(port, loc, operand, 0)
         else:
             self._append(port, loc, operand, KINDS.index(name))
         return None
+
+    def ordered_rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
+                    when: Expr = ir.TRUE) -> Expr:
+        """A relaxed, acquire or release RMW (Documentation/atomic_t.txt): one atomic step on
+        memory, ordered as its name says and no more. Returns the value read."""
+        self.rmw_before(port, loc, order, when)
+        old = mem_read(port, loc)
+        new = apply_op(name, old, operand)
+        port.check_range(loc, new, when)
+        self.write_mem(port, loc, new, when)
+        self.rmw_after(port, order, when)
+        return old
+
+    def rmw_before(self, port: Port, loc: Location, order: str, when: Expr) -> None:
+        """What an RMW of `order` waits for before it acts on memory, where `when` holds.
+
+        full and release: every earlier store of the CPU has reached memory (a release write is
+        ordered after all earlier accesses; loads are never delayed in these models). relaxed and
+        acquire: only what the write itself must follow: the CPU's pending stores to the same
+        location (coherence) and stores before a write fence (smp_wmb orders them before every
+        later store); with write-barrier groups dense from 0 (module docstring) the latter is
+        "the current group is 0". Stores the same step made that it must wait for are drained
+        with all of the step's stores (spec.memory.base, "Draining inside a step")."""
+        if order == "full":
+            self.full_barrier_if(port, when)
+            return
+        if order == "release":
+            self.drain(port, when)
+            return
+        fifos = self.fifos.get(port.cpu, {})
+        group = self.current.get(port.cpu)
+        mine = [(loc.cond(k), fifos[s]) for k, s in enumerate(loc.slots) if s in fifos]
+        if any(port.read(f.n) != Ref(f.n) for _, f in mine) or \
+                group is not None and port.read(group) != Ref(group):
+            self.drain(port, when)   # this step stored here or fenced: drain its stores
+            return
+        waits = [ir.disj((op("not", here), op("eq", port.read(f.n), Const(0))))
+                 for here, f in mine]
+        if group is not None:
+            waits.append(op("eq", port.read(group), Const(0)))
+        port.guard(ir.disj((op("not", when), ir.conj(tuple(waits)))))
+
+    def rmw_after(self, port: Port, order: str, when: Expr) -> None:
+        """What an RMW of `order` orders after it (the weak model clears stale views)."""
 
     def cmpxchg(self, port: Port, loc: Location, expected: Expr, new: Expr, order: str,
                 fail_order: str) -> Expr:
@@ -198,11 +245,12 @@ class Pso(MemoryModel):
         if fail_order != "unordered":
             return super().cmpxchg(port, loc, expected, new, order, fail_order)
         ok = op("eq", port.choice(2), Const(0))
-        self.full_barrier_if(port, ok)
+        self.rmw_before(port, loc, order, ok)
         old = op("ite", ok, mem_read(port, loc), self.load(port, loc, "plain"))
         port.guard(op("ite", ok, op("eq", old, expected), op("ne", old, expected)))
         port.check_range(loc, new, ok)
         self.write_mem(port, loc, new, ok)
+        self.rmw_after(port, order, ok)
         return old
 
     def rmw_unless(self, port: Port, loc: Location, name: str, operand: Expr, unless: Expr,
@@ -210,12 +258,13 @@ class Pso(MemoryModel):
         if fail_order != "unordered":
             return super().rmw_unless(port, loc, name, operand, unless, order, fail_order)
         ok = op("eq", port.choice(2), Const(0))
-        self.full_barrier_if(port, ok)
+        self.rmw_before(port, loc, order, ok)
         old = op("ite", ok, mem_read(port, loc), self.load(port, loc, "plain"))
         port.guard(op("ite", ok, op("ne", old, unless), op("eq", old, unless)))
         new = apply_op(name, old, operand)
         port.check_range(loc, new, ok)
         self.write_mem(port, loc, new, ok)
+        self.rmw_after(port, order, ok)
         return old
 
     def full_barrier_if(self, port: Port, cond: Expr) -> None:

@@ -5,7 +5,8 @@ value older than the newest one: memory keeps, per location, the previous value,
 has not yet observed the newest write of a location is *stale* on it and may still read the
 previous value. A CPU stops being stale on a location when it reads the newest value (coherence:
 it never goes back), and on every location at a read fence, an acquire load (for later reads),
-a full fence or a serializing step. When a write reaches memory every other CPU that reads the
+an acquire or full RMW, a full fence or a serializing step (a relaxed or release RMW ends none:
+`Pso.ordered_rmw`). When a write reaches memory every other CPU that reads the
 location becomes stale on it, and the writer does not. There is one memory, so all CPUs see
 writes in the same order (multi-copy atomic), and writes enter the buffers in program order after
 earlier reads, so load buffering (LB) stays forbidden, a documented gap against ARMv8.
@@ -22,6 +23,10 @@ from smp_explorer.ir.types import BOOL, show_text
 from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAllocator, Usage,
                                            View)
 from smp_explorer.spec.memory.pso import Pso
+
+CAVEAT = ("weak does not explore load buffering (LB), non-multi-copy-atomic propagation or "
+          "release sequences: the Linux-kernel memory model (LKMM) is not modelled yet; a "
+          "planned `--memory lkmm` will check it exactly")
 
 
 class Weak(Pso):
@@ -53,12 +58,19 @@ class Weak(Pso):
         prev = self.prev[slot]
         port.write(prev, op("ite", anyone, port.read(prev), port.read(slot)))
 
-    def clear_stale(self, port: Port) -> None:
+    def clear_stale(self, port: Port, when: Expr = ir.TRUE) -> None:
         flags = self.stale.get(port.cpu, {})
         for slot, flag in flags.items():
-            port.write(flag, ir.FALSE)
+            port.write(flag, ir.FALSE if when == ir.TRUE else
+                       op("ite", when, ir.FALSE, port.read(flag)))
         for slot in flags:
             self._normalize(port, slot)
+
+    def rmw_after(self, port: Port, order: str, when: Expr) -> None:
+        # the read half of an acquire RMW orders every later read: no stale view survives it
+        # (a full RMW cleared them before it acted, and its own write ages no view of its CPU)
+        if order == "acquire":
+            self.clear_stale(port, when)
 
     def load(self, port: Port, loc: Location, order: str) -> Expr:
         flags = self.stale.get(port.cpu, {})
@@ -90,11 +102,7 @@ class Weak(Pso):
 
     def full_barrier_if(self, port: Port, cond: Expr) -> None:
         super().full_barrier_if(port, cond)
-        flags = self.stale.get(port.cpu, {})
-        for flag in flags.values():
-            port.write(flag, op("ite", cond, ir.FALSE, port.read(flag)))
-        for slot in flags:
-            self._normalize(port, slot)
+        self.clear_stale(port, cond)
 
     def fence(self, port: Port, kind: str) -> None:
         super().fence(port, kind)
