@@ -68,6 +68,9 @@ class Output:
     json: bool = False
     plain: bool = False
     quiet: bool = False  # verdicts only, no traces
+    width: int | None = None   # --width: columns of the report (None: the terminal's; plain 80)
+    all_columns: bool = False  # --all-columns: a trace column for every process, moving or not
+    witness: bool = False      # --witness: print the witness trace of each reached goal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +127,8 @@ Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
 def _spec_fields(ns: argparse.Namespace) -> dict:
     return dict(file=ns.file, consts=ns.const, memories=ns.memory, buffer=ns.buffer,
                 properties=ns.invariant, timeout=ns.timeout,
-                output=Output(json=ns.json, plain=ns.plain, quiet=ns.quiet))
+                output=Output(json=ns.json, plain=ns.plain, quiet=ns.quiet, width=ns.width,
+                              all_columns=ns.all_columns, witness=ns.witness))
 
 
 def _check(ns: argparse.Namespace) -> CheckRequest:
@@ -191,6 +195,12 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     out.add_argument("--plain", action="store_true",
                      help="plain text (no colour, no box drawing), ready to paste into a mail")
     p.add_argument("--quiet", action="store_true", help="verdicts only, no traces")
+    p.add_argument("--width", metavar="N", type=whole_number(40),
+                   help="lay the report out in N columns (default: the terminal's; plain: 80)")
+    p.add_argument("--all-columns", action="store_true",
+                   help="a trace column for every process (default: only those that move)")
+    p.add_argument("--witness", action="store_true",
+                   help="also print the witness trace of each reached goal")
 
 
 def _invariant_option(p: argparse.ArgumentParser, help: str) -> None:
