@@ -119,6 +119,7 @@ class LitmusRequest:
     spec: bool
     max_states: int | None
     timeout: float | None
+    herd: bool = False               # --herd: herd7's output (final states, Observation line)
 
 
 Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
@@ -147,7 +148,8 @@ def _bmc(ns: argparse.Namespace) -> BmcRequest:
 
 def _litmus(ns: argparse.Namespace) -> LitmusRequest:
     return LitmusRequest(paths=ns.paths, memories=ns.memory, json=ns.json, summary=ns.summary,
-                         spec=ns.spec, max_states=ns.max_states, timeout=ns.timeout)
+                         spec=ns.spec, max_states=ns.max_states, timeout=ns.timeout,
+                         herd=ns.herd)
 
 
 # ---- the parser -----------------------------------------------------------------------------
@@ -300,6 +302,9 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
                      help="an agreement table against the MANIFEST.tsv found beside the tests")
     out.add_argument("--spec", action="store_true",
                      help="print the translated spec of each test and model instead of running")
+    out.add_argument("--herd", action="store_true",
+                     help="herd7's output per test and model (final states, Ok/No, Witnesses, "
+                          "Condition, Observation), to diff against herd7's")
     p.add_argument("--max-states", metavar="N", type=positive_int,
                    help="give up on a test after N distinct states")
     p.add_argument("--timeout", metavar="S", type=seconds,
