@@ -96,6 +96,9 @@ class CheckRequest(SpecRequest):
     exact: bool
     z3_check: bool                   # --z3-check: Z3 re-evaluates every state
     z3: bool                         # False with --no-z3: no pre-check, no explanations
+    html: str | None = None          # --html FILE: a self-contained report (cli.report.html)
+    dot: str | None = None           # --dot FILE: the reachable state graph (cli.export)
+    itf: str | None = None           # --itf DIR: each trace in the Informal Trace Format
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,7 +138,8 @@ def _spec_fields(ns: argparse.Namespace) -> dict:
 def _check(ns: argparse.Namespace) -> CheckRequest:
     return CheckRequest(**_spec_fields(ns), max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
-                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3)
+                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
+                        html=ns.html, dot=ns.dot, itf=ns.itf)
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
@@ -237,6 +241,16 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
     _output_options(p)
+    p.add_argument("--html", metavar="FILE",
+                   help="also write a self-contained HTML report: the verdicts, each trace "
+                        "step by step, the statistics")
+    p.add_argument("--dot", metavar="FILE",
+                   help="also write the reachable state graph in Graphviz's DOT language, the "
+                        "first counterexample in red (small models; FILE.MEMORY.dot for "
+                        "several memory models)")
+    p.add_argument("--itf", metavar="DIR",
+                   help="also write each trace in Apalache's Informal Trace Format, one "
+                        "MEMORY-PROPERTY.itf.json file per trace")
     z3 = p.add_mutually_exclusive_group()
     z3.add_argument("--z3-check", action="store_true",
                     help="also evaluate every invariant, goal and step with Z3 on every "

@@ -14,12 +14,15 @@ reported once by `cli.main`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
+from smp_explorer.cli.export import ExportError, write_dot, write_itf
 from smp_explorer.cli.progress import LiveProgress
+from smp_explorer.cli.report.html import write_html
 from smp_explorer.cli.stages import load_models, render, select_goals
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
@@ -38,6 +41,7 @@ from smp_explorer.spec.errors import SpecError, SpecErrors
 def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     results: list[RunResult] = []
     warned: set[str] = set()  # a valid invariant is worth one warning, not one per model
+    graphs: list[tuple[CompiledModel, str, RunResult]] = []  # --dot: drawn after the report
     for memory, model in load_models(request):
         select_goals(model, request.properties, one_error_each=False)
         findings = vacuity(model, request, err, warned)
@@ -47,8 +51,27 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
         if request.z3:
             explain_results(model, result.properties)
         results.append(result)
+        if request.dot:
+            graphs.append((cm, memory, result))
     render(out, request.output, request.file, model, results)
+    # the exports after the report: one that cannot be written leaves the verdicts shown
+    several = len(request.memories or []) > 1
+    for cm, memory, result in graphs:
+        assert request.dot is not None
+        dot = str(Path(request.dot).with_suffix(f".{memory}.dot")) if several else request.dot
+        _export(lambda: write_dot(dot, cm, memory, result))
+    if request.itf:
+        _export(lambda: write_itf(request.itf or "", model, results))
+    if request.html:
+        _export(lambda: write_html(request.html or "", model, results))
     return exit_status(results)
+
+
+def _export(write: Callable[[], object]) -> None:
+    try:
+        write()
+    except ExportError as e:
+        raise UsageError(str(e)) from None
 
 
 # ---- vacuity --------------------------------------------------------------------------------

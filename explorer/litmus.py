@@ -19,7 +19,15 @@ from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.spec.litmus import PROPERTY, LitmusTest, Unsupported, translate, verdict_of
 from smp_explorer.spec.pipeline import model_from_text
 
-EVERY_STATE = "every final state"  # the invariant that keeps a litmus search exhaustive
+EVERY_STATE = "every state"  # the invariant that keeps a search exhaustive
+
+
+def exhaustive(model: Model) -> Model:
+    """The model with an invariant no state violates: a search of it goes on until every
+    reachable state is found, even once every other property is decided (for a visitor that
+    needs them all: the final states of a litmus test, the state graph of `--dot`)."""
+    return replace(model, properties=model.properties + (
+        Property(EVERY_STATE, Kind.INVARIANT, ir_true),))
 
 
 @dataclass
@@ -50,10 +58,7 @@ def run_test(test: LitmusTest, memory: str, max_states: int | None = None,
     try:
         model = model_from_text(tr.text, test.file, None, memory, tr.buffer)
         finals = FinalStates(model)
-        # an invariant no state violates keeps the search going until every final state is
-        # found, even once the condition is decided
-        model = replace(model, properties=model.properties + (
-            Property(EVERY_STATE, Kind.INVARIANT, ir_true),))
+        model = exhaustive(model)
         result = explore(compile_model(model), Options(check_deadlock=False, max_states=max_states,
                                                        timeout=timeout, visitor=finals), memory)
     except (SpecError, SpecErrors) as e:
