@@ -39,8 +39,8 @@ class Outcome:
     seconds: float = 0.0
     spec: str | None = None   # the translated spec text
     # the final states reached (every thread done, buffers drained) projected on what the
-    # condition names: (((name, value text), ...), how many final states, condition true)
-    outcomes: list[tuple[tuple[tuple[str, str], ...], int, bool]] | None = None
+    # condition names: (((name, value), ...), how many final states, condition true)
+    outcomes: list[tuple[tuple[tuple[str, object], ...], int, bool]] | None = None
 
     @property
     def unsupported(self) -> bool:
@@ -97,7 +97,7 @@ class FinalStates:
         slots = [model.slots[i] for i in sorted(slots_read(self.cond))]
         self.shown = [s for s in slots if not s.is_pc and not s.internal]
         self.procs = [p.name for p in model.processes]
-        self.counts: dict[tuple[tuple[str, str], ...], list] = {}
+        self.counts: dict[tuple[tuple[str, object], ...], list] = {}
 
     def name(self, s: Slot) -> str:
         """herd7's name: `0:EAX` for a register of the first thread, `x` for a location."""
@@ -112,7 +112,7 @@ class FinalStates:
                    reached_goals: Sequence[int | Undefined] | None) -> None:
         if not self.final(state):
             return
-        key = tuple((self.name(s), s.show_text(state[s.index])) for s in self.shown)
+        key = tuple((self.name(s), _hashable(s.show(state[s.index]))) for s in self.shown)
         entry = self.counts.setdefault(key, [0, bool(evaluate(self.cond, state))])
         entry[0] += 1
 
@@ -120,8 +120,12 @@ class FinalStates:
                  failures: Sequence[tuple[int, str]]) -> None:
         pass
 
-    def outcomes(self) -> list[tuple[tuple[tuple[str, str], ...], int, bool]]:
+    def outcomes(self) -> list[tuple[tuple[tuple[str, object], ...], int, bool]]:
         return sorted((k, n, ok) for k, (n, ok) in self.counts.items())
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _spec_error_construct(message: str) -> str:

@@ -17,6 +17,38 @@ def _entry_loc(entry: str) -> str:
     return entry.split("=", 1)[0].split(" ", 1)[0]
 
 
+def program_order(previous: list[str] | None, rendered: list[str]) -> list[str]:
+    """A store buffer's entries oldest first. A memory model renders a per-address buffer
+    (pso, weak) address by address within each write-barrier group: the trace knows when each
+    entry came. Entries of one address leave oldest first, so the survivors of an address are
+    its newest entries of the step before; what is new came last. "wmb" separates groups,
+    which are in program order already."""
+    if not previous:
+        return rendered
+    before = [e for e in previous if e != "wmb"]
+    age: dict[int, float] = {}  # position in `rendered` -> its age
+    by_loc: dict[str, list[int]] = {}
+    for i, e in enumerate(rendered):
+        if e != "wmb":
+            by_loc.setdefault(_entry_loc(e), []).append(i)
+    for loc, now in by_loc.items():
+        old = [j for j, e in enumerate(before) if _entry_loc(e) == loc]
+        kept = old[-len(now):] if len(now) <= len(old) else old
+        for n, i in enumerate(now):
+            age[i] = kept[n] if n < len(kept) else len(before) + i
+    out: list[str] = []
+    group: list[int] = []
+    for i, e in enumerate(rendered + ["wmb"]):
+        if e == "wmb":
+            out += [rendered[k] for k in sorted(group, key=lambda k: age[k])]
+            group = []
+            if i < len(rendered):
+                out.append("wmb")
+        else:
+            group.append(i)
+    return out
+
+
 class Writers:
     """Which store each location's value came from, followed along a trace: a store enters
     its CPU's buffer at the step that made it and reaches memory when the buffer shrinks; a
@@ -92,6 +124,12 @@ class TraceBuilder:
         return Step(a.process, label, a.span.line if a.span else None, a.name, shown, changed,
                     reads=self.reads(a, previous))
 
+    @staticmethod
+    def order_buffers(before: Step, step: Step) -> None:
+        for key, entries in step.state.items():
+            if key.endswith(BUFFER) and isinstance(entries, list):
+                step.state[key] = program_order(before.state.get(key), entries)
+
     def reads(self, a: Action, pre: tuple) -> list[dict]:
         """The loads of a step, evaluated on the state it starts from."""
         out = []
@@ -109,12 +147,14 @@ class TraceBuilder:
         return out
 
     def trace(self, pos: int) -> Trace:
-        steps = []
+        steps: list[Step] = []
         previous = None
         writers = Writers(self.model)
         for action, p in self.path(pos):
             state = self.states[p]
             step = self.step(action, state, previous)
+            if steps:
+                self.order_buffers(steps[-1], step)
             if previous is not None:
                 before = self.model.describe(previous)
                 writers.attribute(step.process, step.reads)
@@ -135,6 +175,7 @@ class TraceBuilder:
             f = self.failures[failure]
             message = f.text(value)
             step = self.step(action, state, state)
+            self.order_buffers(trace.steps[-1], step)
             self.writers.attribute(step.process, step.reads)
             step.failed = message
             trace.steps.append(step)

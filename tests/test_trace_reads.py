@@ -206,4 +206,37 @@ def test_litmus_json_carries_the_outcomes(shared, capsys):
     _, out, _ = cli(capsys, "litmus", "--json", "--memory", "tso", sb)
     (test,) = json.loads(out)["tests"]
     got = {(o["values"]["0:EAX"], o["values"]["1:EAX"]): o["condition"] for o in test["outcomes"]}
-    assert got == {("0", "0"): True, ("0", "1"): False, ("1", "0"): False, ("1", "1"): False}
+    assert got == {(0, 0): True, (0, 1): False, (1, 0): False, (1, 1): False}
+
+
+# ---- buffers in program order ------------------------------------------------------------------
+
+ORDER = """memory pso;
+shared b: 0..1 = 0;
+shared a: 0..1 = 0;
+process P {
+  sa: a := 1;
+  sb: b := 1;
+  sa2: a := 0;
+}
+reachable Three: P at Done;
+"""
+
+
+def test_a_per_address_buffer_prints_in_program_order(spec, capsys):
+    _, out, _ = cli(capsys, "check", spec(ORDER), "--json")
+    trace = _trace(json.loads(out), "Three")
+    # stored a, then b, then a again: declaration order (b before a) must not show through
+    assert [s["state"]["P.store_buffer"] for s in trace] == \
+        [[], ["a=1"], ["a=1", "b=1"], ["a=1", "b=1", "a=0"]]
+
+
+def test_program_order_by_hand():
+    from smp_explorer.runs.traces import program_order
+    # the oldest a leaves first: the survivors keep their age, the b stored between them too
+    assert program_order(["a=1", "b=1", "a=0"], ["b=1", "a=0"]) == ["b=1", "a=0"]
+    assert program_order(["a=1", "b=1", "a=0"], ["a=1", "a=0"]) == ["a=1", "a=0"]
+    # a new entry comes last within its write-barrier group; groups stay as rendered
+    assert program_order(["c=1", "wmb", "b=1"], ["a=1", "c=1", "wmb", "b=1"]) == \
+        ["c=1", "a=1", "wmb", "b=1"]
+    assert program_order(None, ["b=1", "a=1"]) == ["b=1", "a=1"]

@@ -150,6 +150,12 @@ def herd_prop(p: Prop, top: bool = True) -> str:
     return text if top else f"({text})"
 
 
+def _herd_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
 def herd_text(test: LitmusTest, outcome: Outcome, memory: str | None = None) -> str:
     """One test under one memory model in herd7's layout (herd/top_herd.ml): `Test`, `States`
     and each final state, `Ok`/`No`, `Witnesses`, `Positive: p Negative: n`, `Condition`,
@@ -164,7 +170,8 @@ def herd_text(test: LitmusTest, outcome: Outcome, memory: str | None = None) -> 
         lines.append(f"Verdict {test.name} {outcome.verdict}")
         return "\n".join(lines) + "\n\n"
     lines.append(f"States {len(outcome.outcomes)}")
-    lines += [" ".join(f"{k}={v};" for k, v in values) for values, _, _ in outcome.outcomes]
+    lines += [" ".join(f"{k}={_herd_value(v)};" for k, v in values)
+              for values, _, _ in outcome.outcomes]
     pos = sum(n for _, n, ok in outcome.outcomes if ok)
     neg = sum(n for _, n, ok in outcome.outcomes if not ok)
     ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}.get(cond.quantifier, True)
