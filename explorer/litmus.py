@@ -100,8 +100,10 @@ class FinalStates:
         self.counts: dict[tuple[tuple[str, object], ...], list] = {}
 
     def name(self, s: Slot) -> str:
-        """herd7's name: `0:EAX` for a register of the first thread, `x` for a location."""
-        return f"{self.procs.index(s.owner)}:{s.var}" if s.owner in self.procs else s.name
+        """herd7's name: `0:EAX` for a register of the first thread, `x` for a location (the
+        translation renames one that clashes with a keyword: `reg_`/`loc_` before, `_` after)."""
+        plain = re.sub(r"^(reg_|loc_)|_+$", "", s.var if s.owner in self.procs else s.name)
+        return f"{self.procs.index(s.owner)}:{plain}" if s.owner in self.procs else plain
 
     def final(self, state: State) -> bool:
         m = self.model
