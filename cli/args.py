@@ -68,6 +68,9 @@ class Output:
     json: bool = False
     plain: bool = False
     quiet: bool = False  # verdicts only, no traces
+    width: int | None = None   # --width: columns of the report (None: the terminal's; plain 80)
+    all_columns: bool = False  # --all-columns: a trace column for every process, moving or not
+    witness: bool = False      # --witness: print the witness trace of each reached goal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +96,9 @@ class CheckRequest(SpecRequest):
     exact: bool
     z3_check: bool                   # --z3-check: Z3 re-evaluates every state
     z3: bool                         # False with --no-z3: no pre-check, no explanations
+    html: str | None = None          # --html FILE: a self-contained report (cli.report.html)
+    dot: str | None = None           # --dot FILE: the reachable state graph (cli.export)
+    itf: str | None = None           # --itf DIR: each trace in the Informal Trace Format
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +122,7 @@ class LitmusRequest:
     spec: bool
     max_states: int | None
     timeout: float | None
+    herd: bool = False               # --herd: herd7's output (final states, Observation line)
 
 
 Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
@@ -124,13 +131,15 @@ Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
 def _spec_fields(ns: argparse.Namespace) -> dict:
     return dict(file=ns.file, consts=ns.const, memories=ns.memory, buffer=ns.buffer,
                 properties=ns.invariant, timeout=ns.timeout,
-                output=Output(json=ns.json, plain=ns.plain, quiet=ns.quiet))
+                output=Output(json=ns.json, plain=ns.plain, quiet=ns.quiet, width=ns.width,
+                              all_columns=ns.all_columns, witness=ns.witness))
 
 
 def _check(ns: argparse.Namespace) -> CheckRequest:
     return CheckRequest(**_spec_fields(ns), max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
-                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3)
+                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
+                        html=ns.html, dot=ns.dot, itf=ns.itf)
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
@@ -143,7 +152,8 @@ def _bmc(ns: argparse.Namespace) -> BmcRequest:
 
 def _litmus(ns: argparse.Namespace) -> LitmusRequest:
     return LitmusRequest(paths=ns.paths, memories=ns.memory, json=ns.json, summary=ns.summary,
-                         spec=ns.spec, max_states=ns.max_states, timeout=ns.timeout)
+                         spec=ns.spec, max_states=ns.max_states, timeout=ns.timeout,
+                         herd=ns.herd)
 
 
 # ---- the parser -----------------------------------------------------------------------------
@@ -191,6 +201,12 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     out.add_argument("--plain", action="store_true",
                      help="plain text (no colour, no box drawing), ready to paste into a mail")
     p.add_argument("--quiet", action="store_true", help="verdicts only, no traces")
+    p.add_argument("--width", metavar="N", type=whole_number(40),
+                   help="lay the report out in N columns (default: the terminal's; plain: 80)")
+    p.add_argument("--all-columns", action="store_true",
+                   help="a trace column for every process (default: only those that move)")
+    p.add_argument("--witness", action="store_true",
+                   help="also print the witness trace of each reached goal")
 
 
 def _invariant_option(p: argparse.ArgumentParser, help: str) -> None:
@@ -225,6 +241,16 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
     _output_options(p)
+    p.add_argument("--html", metavar="FILE",
+                   help="also write a self-contained HTML report: the verdicts, each trace "
+                        "step by step, the statistics")
+    p.add_argument("--dot", metavar="FILE",
+                   help="also write the reachable state graph in Graphviz's DOT language, the "
+                        "first counterexample in red (small models; FILE.MEMORY.dot for "
+                        "several memory models)")
+    p.add_argument("--itf", metavar="DIR",
+                   help="also write each trace in Apalache's Informal Trace Format, one "
+                        "MEMORY-PROPERTY.itf.json file per trace")
     z3 = p.add_mutually_exclusive_group()
     z3.add_argument("--z3-check", action="store_true",
                     help="also evaluate every invariant, goal and step with Z3 on every "
@@ -290,6 +316,9 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
                      help="an agreement table against the MANIFEST.tsv found beside the tests")
     out.add_argument("--spec", action="store_true",
                      help="print the translated spec of each test and model instead of running")
+    out.add_argument("--herd", action="store_true",
+                     help="herd7's output per test and model (final states, Ok/No, Witnesses, "
+                          "Condition, Observation), to diff against herd7's")
     p.add_argument("--max-states", metavar="N", type=positive_int,
                    help="give up on a test after N distinct states")
     p.add_argument("--timeout", metavar="S", type=seconds,

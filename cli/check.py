@@ -14,12 +14,15 @@ reported once by `cli.main`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
+from smp_explorer.cli.export import ExportError, write_dot, write_itf
 from smp_explorer.cli.progress import LiveProgress
+from smp_explorer.cli.report.html import write_html
 from smp_explorer.cli.stages import load_models, quiet_stdout, render, select_goals
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
@@ -44,6 +47,7 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     model: Model | None = None
     phase = "loading the spec"
     stopped: str | None = None  # Ctrl-C (SIGTERM, SIGHUP) or memory, outside a search
+    graphs: list[tuple[CompiledModel, str, RunResult]] = []  # --dot: drawn after the report
     try:
         for memory, model in load_models(request):
             select_goals(model, request.properties, one_error_each=False)
@@ -56,6 +60,8 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
             if request.z3:
                 explain_results(model, result.properties)
             results.append(result)
+            if request.dot:
+                graphs.append((cm, memory, result))
             if result.stop_reason in STOPPED:   # one signal ends the whole run
                 stopped = result.stop_reason
                 break
@@ -79,8 +85,25 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
             stopped = stopped or "interrupted"
         except BrokenPipeError:   # nobody reads the report: the status still tells the verdict
             quiet_stdout()
+    if results and model is not None and stopped is None:
+        export(request, model, results, graphs)
     status = exit_status(results)
     return 3 if stopped is not None and status == 0 else status
+
+
+def export(request: CheckRequest, model: Model, results: list[RunResult],
+           graphs: list[tuple[CompiledModel, str, RunResult]]) -> None:
+    """--dot, --itf, --html, after the report: one that cannot be written leaves the verdicts
+    shown."""
+    several = len(request.memories or []) > 1
+    for cm, memory, result in graphs:
+        assert request.dot is not None
+        dot = str(Path(request.dot).with_suffix(f".{memory}.dot")) if several else request.dot
+        _export(lambda: write_dot(dot, cm, memory, result))
+    if request.itf:
+        _export(lambda: write_itf(request.itf or "", model, results))
+    if request.html:
+        _export(lambda: write_html(request.html or "", model, results))
 
 
 def warn_sc_only_steps(results: list[RunResult]) -> None:
@@ -100,6 +123,13 @@ def warn_sc_only_steps(results: list[RunResult]) -> None:
             r.stats.notes.append(f"warning: step {step} fires under sc but never under "
                                  f"{r.memory}: check that {r.memory} forbids it rather than "
                                  "hides it")
+
+
+def _export(write: Callable[[], object]) -> None:
+    try:
+        write()
+    except ExportError as e:
+        raise UsageError(str(e)) from None
 
 
 # ---- vacuity --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smp_explorer.cli.args import LitmusRequest
-from smp_explorer.cli.report.litmus import Agreement, VerdictLine, litmus_text
+from smp_explorer.cli.report.litmus import Agreement, VerdictLine, herd_text, litmus_text
 from smp_explorer.explorer.litmus import Outcome, run_test
 from smp_explorer.spec.litmus import (LitmusError, LitmusTest, Row, Unsupported, expected,
                                      find_manifest, known_gap, read_litmus, read_manifest,
@@ -131,7 +131,7 @@ def run_litmus(request: LitmusRequest) -> int:
     manifests = _Manifests()
     results: list[_Result] = []
     width = max([len(i.shown) for i in items] + [4])
-    lines = not (request.json or request.summary or request.spec)  # one per verdict, as decided
+    lines = not (request.json or request.summary or request.spec or request.herd)
     for item in items:
         item.manifest_key, item.row = manifests.lookup(item.file)
         try:
@@ -166,11 +166,14 @@ def run_litmus(request: LitmusRequest) -> int:
             results.append(r)
             if lines:
                 _print_line(out, r, width)
+            elif request.herd:
+                out.write(herd_text(test, outcome, memory if len(request.memories) > 1 else None))
     if request.spec:
         return status
     if request.json:
         tests = [{"path": r.item.shown, "name": r.name, "memory": r.memory,
-                  "verdict": r.outcome.verdict, "states": r.outcome.states} for r in results]
+                  "verdict": r.outcome.verdict, "states": r.outcome.states,
+                  "outcomes": _outcomes_json(r.outcome)} for r in results]
         doc: dict[str, object] = {"tests": tests}
         caveats = {m: c for m in request.memories if (c := caveat(m))}
         if caveats:
@@ -197,6 +200,14 @@ def _spec_text(test: LitmusTest, memory: str) -> str:
     except Unsupported as u:
         return f"// {test.file} [{memory}]: {u}\n\n"
     return f"// buffer {tr.buffer}\n{tr.text}\n"
+
+
+def _outcomes_json(outcome: Outcome) -> list[dict] | None:
+    """The final states of a test (explorer.litmus.FinalStates), for --json."""
+    if outcome.outcomes is None:
+        return None
+    return [{"values": dict(values), "states": n, "condition": ok}
+            for values, n, ok in outcome.outcomes]
 
 
 def _print_line(out, r: _Result, width: int) -> None:

@@ -47,7 +47,8 @@ def consoles(output: Output) -> tuple[Console, Console]:
     """The report's console and the console of errors and warnings."""
     plain = output.plain or output.json
     out = ReportConsole(no_color=plain, highlight=False, emoji=False,
-                  force_terminal=False if plain else None, soft_wrap=False)
+                        force_terminal=False if plain else None, soft_wrap=False,
+                        width=output.width)
     err = Console(stderr=True, highlight=False, no_color=plain,
                   force_terminal=False if plain else None)
     return out, err
@@ -112,4 +113,6 @@ def render(out: Console, output: Output, spec: str, model: Model,
     if output.json:
         print(json.dumps(document(spec, results), indent=2))
     else:
-        report.render_results(out, results, model, plain=output.plain, quiet=output.quiet)
+        report.render_results(out, results, model, plain=output.plain, quiet=output.quiet,
+                              width=output.width, all_columns=output.all_columns,
+                              witness=output.witness)

@@ -56,6 +56,22 @@ class Check:
     value: Expr | None = None  # for a range check: the value that would be stored
 
 
+# Where a load's value came from (`Read.source` evaluates to an index into this).
+READ_SOURCES = ("memory", "own buffer", "stale view")
+
+
+@dataclass(frozen=True)
+class Read:
+    """A load a step performs, for traces only (the engines never look at it): expressions over
+    the state the step starts from."""
+
+    loc: str        # the location's name as written ("mfc", "ipi[1]" when the index is fixed)
+    value: Expr
+    source: Expr    # an index into READ_SOURCES
+    index: Expr | None = None  # the element read, for a location chosen by an index
+    names: tuple[str, ...] = ()  # the candidates' names, when `index` is set
+
+
 @dataclass(frozen=True)
 class Action:
     """A guarded action: one alternative of a step (or one TLA+-style action instance).
@@ -81,6 +97,7 @@ class Action:
     guard: Expr
     updates: tuple[tuple[int, Expr], ...]
     checks: tuple[Check, ...] = ()
+    reads: tuple[Read, ...] = ()     # for traces: the loads of the step, in program order
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ class Step:
     state: dict[str, Any]
     changed: list[str] = field(default_factory=list)
     failed: str | None = None  # the step could not complete: why (its state is the state before)
+    # the step's loads in program order: {"loc", "value", "from": memory | own buffer | stale
+    # view, "store": {"cpu", "line"} of the store the value came from, None: the initial value}
+    reads: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"process": self.process, "label": self.label, "line": self.line,
@@ -34,6 +37,8 @@ class Step:
             d["changed"] = self.changed
         if self.failed is not None:
             d["failed"] = self.failed
+        if self.reads:
+            d["reads"] = self.reads
         return d
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Union
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.bounds import decide
 from smp_explorer.ir.expr import Const, Expr, op
-from smp_explorer.ir.model import Action, Check, Model, ProcessInstance, Slot
+from smp_explorer.ir.model import Action, Check, Model, ProcessInstance, Read, Slot
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import (ArrayT, IntT, ScalarT, SetT, Type, compatible, index_value,
@@ -46,11 +46,12 @@ class _Path:
     depth: int = 0
     stores: int = 0  # buffered writes so far in this step (the usage pass counts them)
     slot_stores: dict[int, int] = field(default_factory=dict)  # per location (pso, weak)
+    reads: list[Read] = field(default_factory=list)  # the step's loads, for traces
 
     def fork(self) -> _Path:
         return _Path(dict(self.env), list(self.guard), list(self.checks), dict(self.bound),
                      dict(self.temps), list(self.choices), dict(self.calls), self.depth,
-                     self.stores, dict(self.slot_stores))
+                     self.stores, dict(self.slot_stores), list(self.reads))
 
 
 _Finished = tuple[_Path, str]  # a path at the end of its step, and the label it goes to next
@@ -280,8 +281,11 @@ class _Lowerer:
             checks = tuple(Check(c.kind, fix(c.cond), c.property, c.message, c.span,
                                  None if c.value is None else fix(c.value)) for c in p.checks)
             checks = tuple(c for c in checks if decide(c.cond, self.ranges) is not True)
+            reads = tuple(Read(r.loc, fix(r.value), fix(r.source),
+                               None if r.index is None else fix(r.index), r.names)
+                          for r in p.reads)
             self.actions.append(Action(len(self.actions), name, process, label, span, guard,
-                                       updates, checks))
+                                       updates, checks, reads))
 
     # ---- statements ----------------------------------------------------------------------
     def _ctx(self, p: _Path) -> Context:

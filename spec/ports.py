@@ -11,7 +11,7 @@ from typing import Protocol
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr
-from smp_explorer.ir.model import Check
+from smp_explorer.ir.model import Check, Read
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import ScalarT, SetT, Type
 from smp_explorer.spec.elaborate import Context, Memory
@@ -31,6 +31,7 @@ class StepPath(Protocol):
     choices: list[tuple[int, int]]
     stores: int
     slot_stores: dict[int, int]
+    reads: list[Read]
 
 
 class Lowering(Protocol):
@@ -140,22 +141,39 @@ class StepMemory(Memory):
         return StepPort(self.lowerer, self.path, self.cpu, span)
 
     def load(self, ctx: Context, loc: Location, order: str) -> Expr:
-        return self.lowerer.mm.load(self.port(), loc, order)
+        port = self.port()
+        value = self.lowerer.mm.load(port, loc, order)
+        self.note(port, loc, value, self.lowerer.mm.source(port, loc, value))
+        return value
+
+    def note(self, port: StepPort, loc: Location, value: Expr, source: Expr) -> None:
+        """Record a load for traces (ir.model.Read); an atomic RMW reads memory."""
+        shared = self.lowerer.mm.shared
+        names = tuple(shared.names[shared.address[s]] for s in loc.slots) \
+            if loc.index is not None else ()
+        self.path.reads.append(Read(loc.name, value, source, loc.index, names))
 
     def rmw(self, ctx: Context, loc: Location, name: str, operand: Expr, order: str,
             span: Span) -> Expr:
-        old = self.lowerer.mm.rmw(self.port(span), loc, name, operand, order, True)
+        port = self.port(span)
+        old = self.lowerer.mm.rmw(port, loc, name, operand, order, True)
         assert old is not None  # a value-returning RMW
+        self.note(port, loc, old, Const(0))
         return old
 
     def cmpxchg(self, ctx: Context, loc: Location, expected: Expr, new: Expr, order: str,
                 fail_order: str, span: Span) -> Expr:
-        return self.lowerer.mm.cmpxchg(self.port(span), loc, expected, new, order, fail_order)
+        port = self.port(span)
+        old = self.lowerer.mm.cmpxchg(port, loc, expected, new, order, fail_order)
+        self.note(port, loc, old, self.lowerer.mm.source(port, loc, old))
+        return old
 
     def rmw_unless(self, ctx: Context, loc: Location, name: str, operand: Expr, unless: Expr,
                    order: str, fail_order: str, span: Span) -> Expr:
-        return self.lowerer.mm.rmw_unless(self.port(span), loc, name, operand, unless, order,
-                                          fail_order)
+        port = self.port(span)
+        old = self.lowerer.mm.rmw_unless(port, loc, name, operand, unless, order, fail_order)
+        self.note(port, loc, old, self.lowerer.mm.source(port, loc, old))
+        return old
 
     def drained(self, ctx: Context) -> Expr:
         return self.lowerer.mm.step_drained(self.port())

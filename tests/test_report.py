@@ -135,12 +135,14 @@ def cell(view: TraceView, step: int, column: str) -> str:
 
 
 def test_trace_has_a_column_per_process_in_order_then_memory():
-    grid = TraceView(int3_trace()).grid()
+    grid = TraceView(int3_trace(), all_columns=True).grid()
     assert grid.headers == ["#", "Cpu[0]", "Cpu[1]", "Patcher", "memory"]
+    # by default only the processes that take a step (Cpu[0] never does here)
+    assert TraceView(int3_trace()).grid().headers == ["#", "Cpu[1]", "Patcher", "memory"]
 
 
 def test_each_step_is_in_the_column_of_its_process_with_label_and_line():
-    view = TraceView(int3_trace())
+    view = TraceView(int3_trace(), all_columns=True)
     assert cell(view, 2, "Cpu[1]").splitlines()[0] == "fetch  L7"
     assert cell(view, 2, "Cpu[0]") == ""
     assert cell(view, 1, "Patcher").splitlines()[0] == "a1  L12"
@@ -156,9 +158,17 @@ def test_changed_globals_go_to_memory_and_changed_locals_to_their_process():
 
 
 def test_initial_row_shows_where_each_process_starts_and_folds_uniform_arrays():
-    view = TraceView(int3_trace())
+    # the property names seen and ipi; the trace changes b0, mfc and Cpu[1].seen
+    view = TraceView(int3_trace(), all_columns=True, mentions="ipi[c] implies Cpu[c].seen")
     assert cell(view, 0, "Cpu[0]").splitlines() == ["at fetch", "seen = 0"]
     assert cell(view, 0, "memory").splitlines() == ["mfc = 0", "b0 = NOP", "ipi[*] = false"]
+
+
+def test_initial_row_leaves_out_what_neither_the_trace_nor_the_property_touches():
+    view = TraceView(int3_trace(), all_columns=True)
+    assert cell(view, 0, "Cpu[0]").splitlines() == ["at fetch"]   # Cpu[0].seen: untouched
+    assert cell(view, 0, "Cpu[1]").splitlines() == ["at fetch", "seen = 0"]  # changed at 2
+    assert cell(view, 0, "memory").splitlines() == ["mfc = 0", "b0 = NOP"]  # ipi: untouched
 
 
 def test_failed_step_shows_its_message_in_red():
@@ -276,8 +286,8 @@ def test_plain_report_is_ascii_and_fits_80_columns():
     _assert_mailable(out)
     assert out.isascii()
     trace = out[out.index("Trace ("):out.index("State when")].splitlines()[1:]
-    assert [h.strip() for h in trace[0].split("|")] == ["#", "Cpu[0]", "Cpu[1]", "Patcher",
-                                                        "memory"]
+    # Cpu[0] takes no step in the trace: no column
+    assert [h.strip() for h in trace[0].split("|")] == ["#", "Cpu[1]", "Patcher", "memory"]
     assert "b0 := INT3" in _column(trace, "memory")
     # Every word of the wrapped message is still there, in order, in the CPU's column.
     assert f"FAILED: {LONG_FAILURE}" in _column(trace, "Cpu[1]")

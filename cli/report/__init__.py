@@ -16,6 +16,7 @@ built from the same cell contents (`tables.TableView`), so they cannot drift apa
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from rich.console import Console, Group, RenderableType
@@ -37,16 +38,26 @@ __all__ = ["CounterexampleView", "SpecErrorView", "StateView", "StatsView", "Tra
 
 
 def render_results(console: Console, results: list[RunResult], model: Model, *,
-                   plain: bool = False, quiet: bool = False) -> None:
-    """Print the verdicts, statistics and counterexamples of one spec's runs (of one engine)."""
+                   plain: bool = False, quiet: bool = False, width: int | None = None,
+                   all_columns: bool = False, witness: bool = False) -> None:
+    """Print the verdicts, statistics and counterexamples of one spec's runs (of one engine);
+    `witness`: the witness traces of reached goals too."""
     explored = not results or results[0].engine == "explore"
-    parts = list(_explored(results, model, plain, quiet) if explored
-                 else _symbolic(results, model, plain, quiet))
+    shown = _Shown(plain, all_columns, witness)
+    parts = list(_explored(results, model, shown, quiet) if explored
+                 else _symbolic(results, model, shown, quiet))
     if not plain:
         for part in parts:
             console.print(part)
         return
-    console.out(render_plain(Group(*parts)), end="", highlight=False)
+    console.out(render_plain(Group(*parts), width or PLAIN_WIDTH), end="", highlight=False)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    plain: bool
+    all_columns: bool = False
+    witness: bool = False
 
 
 def render_plain(renderable: RenderableType, width: int = PLAIN_WIDTH) -> str:
@@ -57,8 +68,9 @@ def render_plain(renderable: RenderableType, width: int = PLAIN_WIDTH) -> str:
     return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
-def _explored(results: Sequence[RunResult], model: Model, plain: bool,
+def _explored(results: Sequence[RunResult], model: Model, shown: _Shown,
               quiet: bool) -> Iterator[RenderableType]:
+    plain = shown.plain
     several = len(results) > 1
     if several:
         yield Text(f"{model.name}: verdicts per memory model", style="bold")
@@ -73,11 +85,12 @@ def _explored(results: Sequence[RunResult], model: Model, plain: bool,
     yield Text("")
     for r in results:
         yield StatsView(r, show_memory=several)
-    yield from _counterexamples(results, model, plain)
+    yield from _counterexamples(results, model, shown)
 
 
-def _symbolic(results: Sequence[RunResult], model: Model, plain: bool,
+def _symbolic(results: Sequence[RunResult], model: Model, shown: _Shown,
               quiet: bool) -> Iterator[RenderableType]:
+    plain = shown.plain
     for r in results:
         what = f"k-induction, k up to {r.k}" if r.engine == "prove" else \
             f"bounded model checking up to depth {r.depth}"
@@ -93,7 +106,7 @@ def _symbolic(results: Sequence[RunResult], model: Model, plain: bool,
     yield verdict_line(results)
     yield from _caveats(results)
     if not quiet:
-        yield from _counterexamples(results, model, plain)
+        yield from _counterexamples(results, model, shown)
 
 
 def _caveats(results: Sequence[RunResult]) -> Iterator[Text]:
@@ -105,12 +118,15 @@ def _caveats(results: Sequence[RunResult]) -> Iterator[Text]:
 
 
 def _counterexamples(results: Sequence[RunResult], model: Model,
-                     plain: bool) -> Iterator[RenderableType]:
-    """Each failed property's view (prove and bmc: those with a trace)."""
+                     shown: _Shown) -> Iterator[RenderableType]:
+    """Each failed property's view (prove and bmc: those with a trace); with `witness`, each
+    reached goal's witness too."""
     several = len(results) > 1
     for r in results:
         for p in r.properties:
-            if not p.failed or (p.trace is None and r.engine != "explore"):
+            reached = shown.witness and p.kind == "reachable" and p.status == "holds" \
+                and p.trace is not None
+            if not reached and (not p.failed or (p.trace is None and r.engine != "explore")):
                 continue
             yield Text("")
             if p.may_be_unreachable:
@@ -118,4 +134,5 @@ def _counterexamples(results: Sequence[RunResult], model: Model,
                            "(and any helpers) hold, not necessarily reachable from an initial "
                            "state. Strengthen the invariant, add a helper (--assume), or try a "
                            "larger --k.", style="bold yellow")
-            yield CounterexampleView(p, model, r.memory if several else None, plain)
+            yield CounterexampleView(p, model, r.memory if several else None, shown.plain,
+                                     shown.all_columns)

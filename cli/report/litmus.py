@@ -12,6 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from smp_explorer.cli.report.tables import plain_console
+from smp_explorer.explorer.litmus import Outcome
+from smp_explorer.spec.litmus.test import And, Atom, LitmusTest, Not, Prop
+from smp_explorer.spec.litmus.test import Const as LConst
 
 # Only the rule under the header and the one above the footer (the totals): no vertical lines.
 RULES = box.Box("    \n"
@@ -135,3 +138,53 @@ def _listed(title: str, entries: list[str], limit: int, more: str) -> Iterator[T
 
 def _cell(counts: dict[str, int]) -> str:
     return f"{counts.get('agree', 0)}/{counts.get('disagree', 0)}/{counts.get('unsupported', 0)}"
+
+
+# ---- herd7's output ---------------------------------------------------------------------------
+
+HERD_KIND = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required", "final": "Final"}
+
+
+def herd_prop(p: Prop, top: bool = True) -> str:
+    """A litmus condition's proposition as herd7 prints it: `0:EAX=0 /\\ 1:EAX=0`."""
+    if isinstance(p, LConst):
+        return "true" if p.value else "false"
+    if isinstance(p, Atom):
+        return f"{p.left}{'=' if p.op == '=' else '!='}{p.value}"
+    if isinstance(p, Not):
+        return f"~{herd_prop(p.prop, False)}"
+    sep = " /\\ " if isinstance(p, And) else " \\/ "
+    text = sep.join(herd_prop(q, False) for q in p.props)
+    return text if top else f"({text})"
+
+
+def _herd_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def herd_text(test: LitmusTest, outcome: Outcome, memory: str | None = None) -> str:
+    """One test under one memory model in herd7's layout (herd/top_herd.ml): `Test`, `States`
+    and each final state, `Ok`/`No`, `Witnesses`, `Positive: p Negative: n`, `Condition`,
+    `Observation NAME Never|Sometimes|Always p n`. herd7 counts candidate executions; here p
+    and n count distinct reachable final states (every thread done, buffers drained) where the
+    condition's proposition holds or not, so the words and final states compare, the numbers
+    need not. A test that could not be decided gets a `Verdict` line instead."""
+    cond = test.condition
+    lines = [f"Model {memory}"] if memory else []
+    lines.append(f"Test {test.name} {HERD_KIND.get(cond.quantifier, cond.quantifier)}")
+    if outcome.outcomes is None:
+        lines.append(f"Verdict {test.name} {outcome.verdict}")
+        return "\n".join(lines) + "\n\n"
+    lines.append(f"States {len(outcome.outcomes)}")
+    lines += [" ".join(f"{k}={_herd_value(v)};" for k, v in values)
+              for values, _, _ in outcome.outcomes]
+    pos = sum(n for _, n, ok in outcome.outcomes if ok)
+    neg = sum(n for _, n, ok in outcome.outcomes if not ok)
+    ok = {"exists": pos > 0, "~exists": pos == 0, "forall": neg == 0}.get(cond.quantifier, True)
+    lines += ["Ok" if ok else "No", "Witnesses", f"Positive: {pos} Negative: {neg}",
+              f"Condition {cond.quantifier} ({herd_prop(cond.prop)})",
+              f"Observation {test.name} "
+              f"{'Never' if pos == 0 else 'Always' if neg == 0 else 'Sometimes'} {pos} {neg}"]
+    return "\n".join(lines) + "\n\n"

@@ -3,6 +3,7 @@ instance ("CPU-0 | CPU-1"), plus one for shared memory, one row per step; the fi
 and a failed property with where it is written, why it failed and its trace."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -94,13 +95,18 @@ def _state_lines(cols: _Columns, column: str | None, state: dict[str, object],
 class TraceView:
     """A trace as a table: a column per process instance and one for memory, a row per step."""
 
-    def __init__(self, trace: Trace, plain: bool = False):
+    def __init__(self, trace: Trace, plain: bool = False, all_columns: bool = False,
+                 mentions: str = ""):
         # The trace carries its own layout (owners, processes): no Model needed, so a trace
         # read back from JSON or from another memory model's run renders the same way.
         self.trace = trace
         self.plain = plain
         self.cols = _Columns.of(trace)
         procs = set(trace.processes)
+        moving = {s.process for s in trace.steps[1:]}
+        if not all_columns and moving & procs:  # a column only for a process that moves
+            self.cols.processes = [p for p in self.cols.processes if p in moving]
+        self.touched = self._touched(mentions)
         # An action column only when some step belongs to no process (TLA+-style actions).
         self.has_actions = any(s.process not in procs for s in trace.steps[1:])
         self.has_memory = any(o is None for o in self.cols.owner.values())
@@ -123,14 +129,25 @@ class TraceView:
             rows.append([Text(str(n), style=DIM)] + [_join(cells.get(k, [])) for k in keys])
         return TableView(headers, rows, right={0}, plain=self.plain)
 
+    def _touched(self, mentions: str) -> set[str]:
+        """What the initial row shows: the slots a step of the trace changes or reads, and
+        those the failed property names (by their declared name); the final state shows all."""
+        touched = {r["loc"] for s in self.trace.steps for r in s.reads}
+        touched.update(k for s in self.trace.steps[1:] for k in s.changed)
+        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", mentions))
+        touched.update(k for k in self.trace.owners
+                       if _base(self.cols.short(k)).split(".")[-1] in words)
+        return touched
+
     def _initial(self, step: Step) -> dict[str | None, list[Text]]:
         cells: dict[str | None, list[Text]] = {ACTION: [Text("initial state", style=DIM)]}
+        hidden = [k for k in step.state if k not in self.touched]
         for p in self.cols.processes:
             pc = self.cols.pc(p)
             at = [Text.assemble(("at ", DIM), (show_value(step.state[pc]), LABEL))] \
                 if pc in step.state else []
-            cells[p] = at + _state_lines(self.cols, p, step.state, skip=[pc])
-        cells[None] = _state_lines(self.cols, None, step.state)
+            cells[p] = at + _state_lines(self.cols, p, step.state, skip=[pc] + hidden)
+        cells[None] = _state_lines(self.cols, None, step.state, skip=hidden)
         return cells
 
     def _step(self, step: Step) -> dict[str | None, list[Text]]:
@@ -139,7 +156,7 @@ class TraceView:
         pc = self.cols.pc(step.process) if step.process in self.cols.processes else None
         if pc in step.changed and self._jumped(step, show_value(step.state.get(pc))):
             label.append(f" -> {show_value(step.state.get(pc))}", style=DIM)
-        cells: dict[str | None, list[Text]] = {actor: [label]}
+        cells: dict[str | None, list[Text]] = {actor: [label] + [_read(r) for r in step.reads]}
         if step.label == "flush":  # a memory-model step: say what became visible, and where
             shown = [f"{self.cols.short(k)}={show_value(step.state.get(k))}"
                      for k in step.changed if self.cols.owner.get(k) is None]
@@ -173,6 +190,21 @@ class TraceView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.grid()
+
+
+def read_text(r: dict) -> str:
+    """A load as a trace row says it: "read mfc=0: memory (initial)"."""
+    store = r.get("store")
+    if store is None:
+        whence = "initial"
+    else:
+        line = f"L{store['line']}" if store.get("line") is not None else ""
+        whence = " ".join(x for x in (store.get("cpu") or "", line) if x) or "a store"
+    return f"read {r['loc']}={show_value(r['value'])}: {r['from']} ({whence})"
+
+
+def _read(r: dict) -> Text:
+    return Text(read_text(r), style=DIM)
 
 
 def _join(lines: list[Text]) -> Text:
@@ -211,16 +243,18 @@ class CounterexampleView:
     """A failed property: where it is written, why it failed, the trace and the final state."""
 
     def __init__(self, prop: PropertyResult, model: Model, memory: str | None = None,
-                 plain: bool = False):
+                 plain: bool = False, all_columns: bool = False):
         self.prop = prop
         self.model = model
         self.memory = memory
         self.plain = plain
+        self.all_columns = all_columns
 
     def title(self) -> str:
         p = self.prop
         under = f" under {self.memory}" if self.memory else ""
-        status = "never reached" if p.status == "unreached" else p.status
+        status = "never reached" if p.status == "unreached" else \
+            "reached" if p.kind == "reachable" and p.status == "holds" else p.status
         return f"{p.kind} {p.name}: {status}{under}"
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -242,8 +276,9 @@ class CounterexampleView:
         if p.trace is None:
             return
         yield Text("")
-        yield Text(f"Trace ({plural(len(p.trace), 'step')}):", style="bold")
-        yield TraceView(p.trace, self.plain)
+        what = "Witness" if p.status == "holds" else "Trace"
+        yield Text(f"{what} ({plural(len(p.trace), 'step')}):", style="bold")
+        yield TraceView(p.trace, self.plain, self.all_columns, p.description)
         yield from self._final_state(p.trace)
 
     def _final_state(self, trace: Trace) -> Iterator[RenderableType]:

@@ -25,8 +25,10 @@ STOP_REASONS = {
 SUCCESS = {"explore": "OK", "prove": "PROVED", "bmc": "NO VIOLATION FOUND"}
 
 
-def _status(status: str) -> Text:
-    return Text(status, style=STATUS_STYLE.get(status, ""))
+def _status(status: str, kind: str = "") -> Text:
+    """A verdict as a table shows it: a reachable goal that holds was "reached"."""
+    shown = "reached" if kind == "reachable" and status == "holds" else status
+    return Text(shown, style=STATUS_STYLE.get(status, ""))
 
 
 class VerdictTable:
@@ -44,7 +46,7 @@ class VerdictTable:
                 "" if p.description == p.name else p.description for p in self.result.properties]
         else:
             last, says = "result", [_found(p) for p in self.result.properties]
-        rows = [[Text(p.name), Text(p.kind), _status(p.status), Text(text)]
+        rows = [[Text(p.name), Text(p.kind), _status(p.status, p.kind), Text(text)]
                 for p, text in zip(self.result.properties, says)]
         return TableView(["property", "kind", "status", last], rows, plain=self.plain)
 
@@ -78,7 +80,7 @@ class VerdictMatrix:
                 kinds.setdefault(p.name, p.kind)
                 status[p.name, k] = p.status
         rows = [[Text(name), Text(kind)]
-                + [_status(status[name, k]) if (name, k) in status else Text("-", style=DIM)
+                + [_status(status[name, k], kind) if (name, k) in status else Text("-", style=DIM)
                    for k in range(len(self.results))]
                 for name, kind in kinds.items()]
         return TableView(["property", "kind"] + [r.memory for r in self.results], rows,

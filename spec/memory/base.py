@@ -244,6 +244,11 @@ class MemoryModel(ABC):
     @abstractmethod
     def load(self, port: Port, loc: Location, order: str) -> Expr: ...
 
+    def source(self, port: Port, loc: Location, value: Expr) -> Expr:
+        """For traces, after `load` returned `value`: where it came from, an index into
+        ir.model.READ_SOURCES (0 memory, 1 the CPU's own buffer, 2 a stale view)."""
+        return Const(0)
+
     @abstractmethod
     def store(self, port: Port, loc: Location, value: Expr, order: str) -> None: ...
 

@@ -96,6 +96,12 @@ class Pso(MemoryModel):
             values.append(op("ite", has, v, port.read(slot)))
         return values[0] if loc.index is None else op("select", loc.index, *values)
 
+    def source(self, port: Port, loc: Location, value: Expr) -> Expr:
+        fifos = self.fifos.get(port.cpu, {})
+        parts = [op("ite", op("gt", port.read(fifos[slot].n), Const(0)), Const(1), Const(0))
+                 if slot in fifos else Const(0) for slot in loc.slots]
+        return parts[0] if loc.index is None else op("select", loc.index, *parts)
+
     # ---- stores ----------------------------------------------------------------------------
     def store(self, port: Port, loc: Location, value: Expr, order: str) -> None:
         if port.cpu not in self.fifos:

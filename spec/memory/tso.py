@@ -48,6 +48,15 @@ class Tso(MemoryModel):
             v = op("ite", hit, port.read(sv), v)
         return v
 
+    def source(self, port: Port, loc: Location, value: Expr) -> Expr:
+        if port.cpu not in self.buffers:
+            return Const(0)
+        n, entries = self.buffers[port.cpu]
+        a = self.shared.addr(loc)
+        hit = ir.disj(tuple(ir.conj((op("lt", Const(k), port.read(n)),
+                                     op("eq", port.read(sa), a))) for k, (sa, _) in enumerate(entries)))
+        return op("ite", hit, Const(1), Const(0))
+
     def store(self, port: Port, loc: Location, value: Expr, order: str) -> None:
         if port.cpu not in self.buffers:  # not a CPU: a TLA+-style action writes memory directly
             mem_write(port, loc, value)

@@ -21,7 +21,7 @@ from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
 from smp_explorer.ir.types import BOOL, show_text
 from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAllocator, Usage,
-                                           View)
+                                           View, mem_read)
 from smp_explorer.spec.memory.pso import Pso
 
 CAVEAT = ("weak does not explore load buffering (LB), non-multi-copy-atomic propagation or "
@@ -99,6 +99,14 @@ class Weak(Pso):
         if order == "acquire":
             self.clear_stale(port)
         return value
+
+    def source(self, port: Port, loc: Location, value: Expr) -> Expr:
+        # a read from memory returns the newest value; the load's guard lets it return the
+        # previous one only where that differs
+        own = super().source(port, loc, value)
+        mem = mem_read(port, loc)
+        return op("ite", op("eq", own, Const(1)), Const(1),
+                  op("ite", op("eq", value, mem), Const(0), Const(2)))
 
     def full_barrier_if(self, port: Port, cond: Expr) -> None:
         super().full_barrier_if(port, cond)
