@@ -192,7 +192,7 @@ def _instantiation(p: argparse.ArgumentParser) -> None:
                    help=f"memory models to check under (allowed: {', '.join(MEMORY_MODELS)})")
     p.add_argument("--buffer", metavar="N", type=positive_int,
                    help="store-buffer capacity per CPU (tso) or per CPU and address (pso, "
-                        "weak); default 2")
+                        "weak); default 2, or the most stores one step makes to one buffer")
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
