@@ -13,13 +13,14 @@ reported once by `cli.main`.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
-from smp_explorer.cli.progress import LiveProgress
+from smp_explorer.cli.progress import LiveProgress, LogProgress
 from smp_explorer.cli.stages import load_models, render, select_goals
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
@@ -103,11 +104,17 @@ def fold_findings(result: RunResult, model: Model, findings: list[Finding]) -> N
 
 def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                   err: Console) -> RunResult:
-    """Breadth-first search of the compiled model, with a live progress line on a terminal."""
+    """Breadth-first search of the compiled model, with a live progress line on a terminal
+    (not with --json, --plain or --quiet) and a logged one every ~10 s elsewhere (not with
+    --quiet; with --json it goes to stderr, beside the document)."""
     out = request.output
-    show_progress = err.is_terminal and not (out.json or out.plain or out.quiet)
-    progress = LiveProgress(err, f"{Path(cm.model.name).name} [{memory}]") \
-        if show_progress else None
+    label = f"{Path(cm.model.name).name} [{memory}]"
+    progress: LiveProgress | LogProgress | None = None
+    if err.is_terminal:
+        if not (out.json or out.plain or out.quiet):
+            progress = LiveProgress(err, label)
+    elif not out.quiet:
+        progress = LogProgress(sys.stderr, label)
     z3_check = z3_check_visitor(cm) if request.z3_check else None
     options = Options(max_states=request.max_states, max_depth=request.max_depth,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,

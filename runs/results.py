@@ -1,6 +1,8 @@
 """Plain result objects of a run; they serialise to JSON and know nothing of the terminal."""
 from __future__ import annotations
 
+import resource
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -95,6 +97,7 @@ class Stats:
     initial_states: int = 0
     coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
     notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
+    peak_memory: int = 0          # the process's peak resident memory after the run, bytes
     # facts about the engine, not part of the result's JSON
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
     storage: str = ""             # how states were stored (exact, fingerprint, ...)
@@ -144,8 +147,19 @@ class RunResult:
                 "complete": self.complete, "stop_reason": self.stop_reason,
                 "seconds": round(self.stats.seconds, 6),
                 "coverage": self.stats.coverage,
+                "peak_memory_bytes": self.stats.peak_memory,
                 "notes": self.stats.notes,
                 "properties": [p.to_json() for p in self.properties]}
+
+
+def peak_memory_bytes() -> int:
+    """The process's peak resident memory so far (getrusage: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def mebibytes(n: int) -> str:
+    return f"{n / 2 ** 20:,.0f} MiB"
 
 
 def exit_status(results: Sequence[RunResult]) -> int:
