@@ -136,6 +136,18 @@ class RunResult:
     def undecided(self) -> bool:
         return any(p.status == "unknown" for p in self.properties)
 
+    @property
+    def statuses(self) -> dict[str, str]:
+        """Each property's name and status (`holds`, `violated`, ...), in report order."""
+        return {p.name: p.status for p in self.properties}
+
+    def get(self, name: str) -> PropertyResult:
+        """The result of the property called `name` (KeyError if there is none)."""
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(f"no property {name!r} (known: {', '.join(self.statuses)})")
+
     def to_json(self) -> dict[str, Any]:
         if self.engine != "explore":
             bound = {"k": self.k} if self.engine == "prove" else {"depth": self.depth}
