@@ -203,13 +203,18 @@ def _spec_options(p: argparse.ArgumentParser, timeout_help: str) -> None:
     p.add_argument("--timeout", metavar="S", type=seconds, help=timeout_help)
 
 
+def _complete_files(action: argparse.Action) -> None:
+    """Shell completion offers file names for this argument (shtab's `complete` hook)."""
+    setattr(action, "complete", shtab.FILE)
+
+
 def _spec_file(p: argparse.ArgumentParser, several: bool = False) -> None:
     if several:
         arg = p.add_argument("file", metavar="FILE", nargs="+",
                              help="spec files, each checked and reported in turn")
     else:
         arg = p.add_argument("file", metavar="FILE", help="the spec file")
-    arg.complete = shtab.FILE  # type: ignore[attr-defined]  # shtab's documented hook
+    _complete_files(arg)
     p.add_argument("--const", metavar="NAME=VALUE", type=const_assignment, action="append",
                    default=[], help="override a constant of the spec (repeatable)")
 
@@ -318,7 +323,7 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
                     "under each memory model. A directory runs every .litmus file below it.")
     paths = p.add_argument("paths", metavar="PATH", nargs="+",
                            help=".litmus files or directories")
-    paths.complete = shtab.FILE  # type: ignore[attr-defined]  # shtab's documented hook
+    _complete_files(paths)
     # a litmus test is translated under every operational memory model (spec.litmus.translate)
     p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=list(MEMORY_MODELS),
                    help=f"memory models (default: all of {', '.join(MEMORY_MODELS)})")
