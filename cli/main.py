@@ -40,17 +40,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_files(request: CheckRequest) -> int:
     """`check` of several files: each file's report in turn (with --json, one document whose
-    `files` lists each file's document), and the worst exit status."""
+    `files` lists each file's document with its `spec` and `exit_status`), and the worst exit
+    status."""
     statuses, documents = [], []
     for file in request.files:
         one = dataclasses.replace(request, file=file, files=[file])
         if not request.output.json:
             statuses.append(guarded(one))
+            if statuses[-1] == EXIT_INTERRUPTED:  # Ctrl-C outside a search ends every file
+                break
             continue
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
             statuses.append(guarded(one))
-        documents.append({"spec": file, **json.loads(captured.getvalue())})
+        text = captured.getvalue().strip()  # empty after Ctrl-C or an internal error
+        documents.append({"spec": file, "exit_status": statuses[-1],
+                          **(json.loads(text) if text else {})})
+        if statuses[-1] == EXIT_INTERRUPTED:  # Ctrl-C outside a search ends every file
+            break
     if request.output.json:
         print(json.dumps({"version": 1, "files": documents}, indent=2))
     return worst(statuses)

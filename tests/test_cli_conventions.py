@@ -54,8 +54,8 @@ def test_several_files_json_is_one_document(capsys, spec):
     doc = json.loads(out)
     assert doc["version"] == 1 and [f["spec"] for f in doc["files"]][0] == PETERSON
     first, second = doc["files"]
-    assert first["results"][0]["memory"] == "sc"
-    assert second["errors"][0]["line"] == 2
+    assert first["results"][0]["memory"] == "sc" and first["exit_status"] == 0
+    assert second["errors"][0]["line"] == 2 and second["exit_status"] == 2
 
 
 def test_spec_error_as_json_document(capsys, spec):
