@@ -156,3 +156,16 @@ def test_fingerprint_note_only_when_worth_reading():
     note = fingerprint_note(_Layout(), 100_000, 200_000)  # type: ignore[arg-type]
     assert note is not None and "1.1e-09" in note
     assert NOTE_PROBABILITY == 1e-9
+
+
+def test_ctrl_c_outside_a_search_ends_every_file(capsys, monkeypatch):
+    from smp_explorer.cli import main as main_module
+    calls = []
+
+    def interrupted(request):
+        calls.append(request.file)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(main_module, "run", interrupted)
+    code, _, err = cli(capsys, "check", PETERSON, BROKEN, "--plain")
+    assert code == 130 and calls == [PETERSON] and "interrupted" in err
