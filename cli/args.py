@@ -6,9 +6,13 @@ The argument types say what is allowed when a value is bad; a usage error exits 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Callable, NoReturn, Union
+
+import shtab
 
 from smp_explorer.spec.memory import MODELS
 
@@ -88,6 +92,7 @@ class SpecRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class CheckRequest(SpecRequest):
+    files: list[str] = field(default_factory=list)  # every FILE given; `file` is the first
     max_states: int | None
     max_depth: int | None
     check_deadlock: bool
@@ -136,7 +141,9 @@ def _spec_fields(ns: argparse.Namespace) -> dict:
 
 
 def _check(ns: argparse.Namespace) -> CheckRequest:
-    return CheckRequest(**_spec_fields(ns), max_states=ns.max_states, max_depth=ns.max_depth,
+    fields = _spec_fields(ns)
+    files = fields.pop("file")
+    return CheckRequest(**fields, file=files[0], files=files, max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf)
@@ -165,13 +172,38 @@ class UsageError(Exception):
     """A command line that cannot run, found after parsing (`explorer: error: ...`, status 2)."""
 
 
+class _ArgumentError(Exception):
+    """A bad command line, raised by any of the parsers and reported once by `parse_request`."""
+
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error exits with status 2 through our own message format."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"explorer: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+        raise _ArgumentError(message, self.format_usage())
+
+
+def error_document(errors: list[dict]) -> str:
+    """With --json, errors as one document on stdout: {"version": 1, "errors": [...]}; each
+    error has file, line, col (null when it has no place in a spec) and message."""
+    return json.dumps({"version": 1, "errors": errors}, indent=2)
+
+
+def usage_error_json(message: str) -> dict:
+    return {"file": None, "line": None, "col": None, "message": message, "end_line": None,
+            "end_col": None, "notes": [], "kind": "usage"}
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml), as pip knows it."""
+    try:
+        return metadata.version("smp-explorer")
+    except metadata.PackageNotFoundError:
+        return "unknown (the package is not installed: pip install -e .)"
 
 
 def _spec_options(p: argparse.ArgumentParser, timeout_help: str) -> None:
@@ -181,8 +213,18 @@ def _spec_options(p: argparse.ArgumentParser, timeout_help: str) -> None:
     p.add_argument("--timeout", metavar="S", type=seconds, help=timeout_help)
 
 
-def _spec_file(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="the spec file")
+def _complete_files(action: argparse.Action) -> None:
+    """Shell completion offers file names for this argument (shtab's `complete` hook)."""
+    setattr(action, "complete", shtab.FILE)
+
+
+def _spec_file(p: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        arg = p.add_argument("file", metavar="FILE", nargs="+",
+                             help="spec files, each checked and reported in turn")
+    else:
+        arg = p.add_argument("file", metavar="FILE", help="the spec file")
+    _complete_files(arg)
     p.add_argument("--const", metavar="NAME=VALUE", type=const_assignment, action="append",
                    default=[], help="override a constant of the spec (repeatable)")
 
@@ -222,7 +264,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                        description="Breadth-first exploration of every reachable state; "
                                    "reports each property's verdict and the shortest "
                                    "counterexample of each violation.")
-    _spec_file(p)
+    _spec_file(p, several=True)
     _invariant_option(p, _CHECKED)
     _instantiation(p)
     p.add_argument("--max-states", metavar="N", type=positive_int,
@@ -305,7 +347,9 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
         description="Translate herd7 litmus tests (X86 Intel syntax, X86_64 AT&T syntax, "
                     "Linux-kernel C) into specs and give the verdict of each final condition "
                     "under each memory model. A directory runs every .litmus file below it.")
-    p.add_argument("paths", metavar="PATH", nargs="+", help=".litmus files or directories")
+    paths = p.add_argument("paths", metavar="PATH", nargs="+",
+                           help=".litmus files or directories")
+    _complete_files(paths)
     # a litmus test is translated under every operational memory model (spec.litmus.translate)
     p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=list(MEMORY_MODELS),
                    help=f"memory models (default: all of {', '.join(MEMORY_MODELS)})")
@@ -328,6 +372,10 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="explorer", description="Check concurrent protocols exhaustively.")
+    parser.add_argument("--version", action="version",
+                        version=f"explorer (smp-explorer) {package_version()}")
+    shtab.add_argument_to(parser, "--print-completion",
+                          help="print a shell completion script (bash, zsh or tcsh) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_check(sub)
@@ -338,7 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_request(argv: list[str] | None = None) -> Request:
-    """The request of the subcommand `argv` names (a usage error exits with status 2)."""
-    ns = build_parser().parse_args(argv)
+    """The request of the subcommand `argv` names (a usage error exits with status 2; with
+    --json, it is also printed as a JSON error document on stdout)."""
+    args = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(args)
+    except _ArgumentError as e:
+        sys.stderr.write(e.usage)
+        sys.stderr.write(f"explorer: error: {e}\n")
+        if "--json" in args:
+            print(error_document([usage_error_json(str(e))]))
+        raise SystemExit(EXIT_USAGE) from None
     make: Callable[[argparse.Namespace], Request] = ns.request
     return make(ns)

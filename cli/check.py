@@ -13,6 +13,7 @@ reported once by `cli.main`.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
 from smp_explorer.cli.export import ExportError, write_dot, write_itf
-from smp_explorer.cli.progress import LiveProgress
+from smp_explorer.cli.progress import LiveProgress, LogProgress
 from smp_explorer.cli.report.html import write_html
 from smp_explorer.cli.stages import load_models, quiet_stdout, render, select_goals
 from smp_explorer.explorer.engines import explore
@@ -141,20 +142,27 @@ def vacuity(model: Model, request: CheckRequest, err: Console,
     if not request.z3:
         return []
     try:
-        findings = precheck(model, request.properties)
+        findings = z3_precheck(model, request.properties)
     except EncodingError as e:
         err.print(Text.assemble(("warning: ", "bold yellow"),
                                 f"Z3 pre-check skipped: cannot encode {model.name}: {e}"))
         return []
-    never = [f for f in findings if f.kind == NEVER]
-    if never:
-        raise SpecErrors([SpecError(f.message, f.prop.span) for f in never])
     for f in findings:
         if f.kind == VALID and f.prop.name not in warned:
             warned.add(f.prop.name)
             where = f"{f.prop.span}: " if f.prop.span else ""
             err.print(Text.assemble(where, ("warning: ", "bold yellow"), f.message),
                       highlight=False, soft_wrap=True)
+    return findings
+
+
+def z3_precheck(model: Model, selection: list[str] | None) -> list[Finding]:
+    """Z3's findings on the selected invariants; one that can never hold is a spec error
+    (raised); a model Z3 cannot encode raises EncodingError."""
+    findings = precheck(model, selection)
+    never = [f for f in findings if f.kind == NEVER]
+    if never:
+        raise SpecErrors([SpecError(f.message, f.prop.span) for f in never])
     return findings
 
 
@@ -184,11 +192,17 @@ def fold_findings(result: RunResult, model: Model, findings: list[Finding]) -> N
 
 def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                   err: Console) -> RunResult:
-    """Breadth-first search of the compiled model, with a live progress line on a terminal."""
+    """Breadth-first search of the compiled model, with a live progress line on a terminal
+    (not with --json, --plain or --quiet) and a logged one every ~10 s elsewhere (not with
+    --quiet; with --json it goes to stderr, beside the document)."""
     out = request.output
-    show_progress = err.is_terminal and not (out.json or out.plain or out.quiet)
-    progress = LiveProgress(err, f"{Path(cm.model.name).name} [{memory}]") \
-        if show_progress else None
+    label = f"{Path(cm.model.name).name} [{memory}]"
+    progress: LiveProgress | LogProgress | None = None
+    if err.is_terminal:
+        if not (out.json or out.plain or out.quiet):
+            progress = LiveProgress(err, label)
+    elif not out.quiet:
+        progress = LogProgress(sys.stderr, label)
     z3_check = z3_check_visitor(cm) if request.z3_check else None
     options = Options(max_states=request.max_states, max_depth=request.max_depth,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,

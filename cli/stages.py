@@ -66,6 +66,16 @@ def report_spec_errors(err: Console, errors: Sequence[SpecError]) -> None:
     report.render_spec_errors(err, list(errors), sources)
 
 
+def spec_error_json(e: SpecError) -> dict:
+    """One error of the --json error document: file, line, col (null without a place),
+    message, end_line, end_col, notes and kind ("spec"; "usage" for the command line)."""
+    span = e.span
+    return {"file": span.file if span else None, "line": span.line if span else None,
+            "col": span.col if span else None, "message": e.message,
+            "end_line": span.end_line if span else None,
+            "end_col": span.end_col if span else None, "notes": list(e.notes), "kind": "spec"}
+
+
 # ---- load -----------------------------------------------------------------------------------
 
 def load(request: SpecRequest, memory: str | None) -> Model:

@@ -178,8 +178,15 @@ class Layout:
         return states * max(transitions, states) / 2.0 ** 64
 
 
-def fingerprint_note(layout: Layout, states: int, transitions: int) -> str:
+# Below this, the chance that fingerprints merged two states is not worth a line of the report.
+NOTE_PROBABILITY = 1e-9
+
+
+def fingerprint_note(layout: Layout, states: int, transitions: int) -> str | None:
+    """The fingerprints' collision estimate, when it is worth reading (> NOTE_PROBABILITY)."""
     p = layout.collision_probability(states, transitions)
+    if p <= NOTE_PROBABILITY:
+        return None
     return (f"states stored as 64-bit fingerprints ({layout.bits}-bit states): the probability "
             f"that two distinct states were merged is about {p:.1e} (--exact stores them whole)")
 

@@ -1,6 +1,8 @@
 """Plain result objects of a run; they serialise to JSON and know nothing of the terminal."""
 from __future__ import annotations
 
+import resource
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -102,6 +104,7 @@ class Stats:
     initial_states: int = 0
     coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
     notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
+    peak_memory: int = 0          # the process's peak resident memory after the run, bytes
     # facts about the engine, not part of the result's JSON
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
     storage: str = ""             # how states were stored (exact, fingerprint, ...)
@@ -140,6 +143,18 @@ class RunResult:
     def undecided(self) -> bool:
         return any(p.status == "unknown" for p in self.properties)
 
+    @property
+    def statuses(self) -> dict[str, str]:
+        """Each property's name and status (`holds`, `violated`, ...), in report order."""
+        return {p.name: p.status for p in self.properties}
+
+    def get(self, name: str) -> PropertyResult:
+        """The result of the property called `name` (KeyError if there is none)."""
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(f"no property {name!r} (known: {', '.join(self.statuses)})")
+
     def to_json(self) -> dict[str, Any]:
         said = caveat(self.memory)
         note = {"caveat": said} if said else {}
@@ -153,8 +168,19 @@ class RunResult:
                 "complete": self.complete, "stop_reason": self.stop_reason,
                 "seconds": round(self.stats.seconds, 6),
                 "coverage": self.stats.coverage,
+                "peak_memory_bytes": self.stats.peak_memory,
                 "notes": self.stats.notes,
                 "properties": [p.to_json() for p in self.properties]}
+
+
+def peak_memory_bytes() -> int:
+    """The process's peak resident memory so far (getrusage: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def mebibytes(n: int) -> str:
+    return f"{n / 2 ** 20:,.0f} MiB"
 
 
 def exit_status(results: Sequence[RunResult]) -> int:

@@ -11,8 +11,8 @@ from typing import Callable
 from smp_explorer.ir.expr import Const
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import (BOOL, ArrayT, EnumT, IntT, ScalarT, SetT, Type, compatible,
-                                   finite_scalar, show_text)
+from smp_explorer.ir.types import (BOOL, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type,
+                                   compatible, finite_scalar, show_text)
 from smp_explorer.spec import ast
 from smp_explorer.spec.elaborate import (BUILTINS, INTRINSICS, MAX_CHOICES, MAX_ELEMENTS, Context,
                                         Elaborator, type_name)
@@ -157,11 +157,11 @@ class _Checker:
             assert isinstance(decl, ast.ConstDecl)  # the text starts with one
             value = self.elab.constant(decl.value, self._ctx())
         except SpecError:
-            raise SpecError(f"bad value for --const {d.name}={text}: expected a constant "
-                            f"expression", where) from None
+            raise SpecError(f"--const {d.name}: expected {_const_kind(declared.type)}, got "
+                            f"{text!r}", where) from None
         if not compatible(value.type, declared.type):
-            raise SpecError(f"--const {d.name}={text}: {d.name} is {type_name(declared.type)}, "
-                            f"the value is {type_name(value.type)}", where)
+            raise SpecError(f"--const {d.name}: expected {_const_kind(declared.type)}, got "
+                            f"{text!r} ({type_name(value.type)})", where)
         return value
 
     def _unused_overrides(self) -> None:
@@ -423,3 +423,14 @@ def _ends_step(s: ast.Stmt) -> bool:
     while isinstance(s, ast.Labeled):
         s = s.stmt
     return isinstance(s, (ast.Goto, ast.Terminate))
+
+
+def _const_kind(t: Type) -> str:
+    """What a --const value of type `t` may be, as its error says (`a bool (true or false)`)."""
+    if isinstance(t, BoolT):
+        return "a bool (true or false)"
+    if isinstance(t, EnumT):
+        return f"a value of enum {t.name} ({', '.join(t.members)})"
+    if isinstance(t, IntT):
+        return "an integer (a number or a constant expression such as N-1)"
+    return type_name(t)

@@ -1,6 +1,8 @@
 """Text to syntax tree: Lark parses with `grammar.lark`, a Transformer builds `spec.ast` nodes."""
 from __future__ import annotations
 
+import difflib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -270,7 +272,111 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(shown)
 
 
+@lru_cache(maxsize=None)
+def keywords() -> tuple[str, ...]:
+    """The language's keywords: every word the grammar spells as a literal string."""
+    words = {t.pattern.value for t in _parser().terminals
+             if t.pattern.type == "str" and re.fullmatch(r"[A-Za-z_]\w*", t.pattern.value)}
+    return tuple(sorted(words))
+
+
+# C habits and what this language writes instead: (what was typed, the hint).
+_C_CHARS = {"&&": "C's '&&' is written 'and' here (a == 1 and b)",
+            "&": "'&' is not an operator here: write 'and' for a condition",
+            "||": "C's '||' is written 'or' here (a == 1 or b)",
+            "|": "'|' is not an operator here: write 'or' for a condition",
+            "!": "C's '!x' is written 'not x' here ('!=' compares)"}
+
+
+def _word_before(text: str, pos: int) -> tuple[str, int] | None:
+    """The identifier that ends just before `pos` (whitespace between), and where it starts."""
+    i = pos
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    j = i
+    while j > 0 and (text[j - 1].isalnum() or text[j - 1] == "_"):
+        j -= 1
+    word = text[j:i]
+    return (word, j) if re.fullmatch(r"[A-Za-z_]\w*", word) else None
+
+
+def _span_at(text: str, file: str, pos: int, length: int) -> Span:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return Span(file, line, col, line, col + length)
+
+
+def _c_habit(err: UnexpectedInput, text: str, file: str) -> SpecError | None:
+    """A syntax error that a C habit explains (`&&`, `||`, `!x`, `x++`, `=`, `==`, `0xcc`) or
+    a misspelled keyword (`awiat x;`): the message says what to write instead."""
+    pos = err.pos_in_stream
+    if pos is None:
+        return None
+    if isinstance(err, UnexpectedCharacters):
+        two = text[pos:pos + 2]
+        typed = two if two in _C_CHARS else text[pos]
+        if typed in _C_CHARS:
+            return SpecError(f"unexpected {typed!r}: {_C_CHARS[typed]}",
+                             _span_at(text, file, pos, len(typed)))
+        return None
+    if not isinstance(err, UnexpectedToken):
+        return None
+    tok, expected = err.token, set(err.expected)
+    value = str(tok)
+    # a statement's target was read: ':=' could follow
+    statement = any(_terminal_text(n) == ":=" for n in expected)
+    op = text[pos:pos + 2]
+    if op in ("++", "--", "+=", "-=") and statement:
+        target = _word_before(text, pos)
+        x = target[0] if target else "x"
+        sign = op[0]
+        c, rhs = (f"{x}{op}", f"{x} {sign} 1") if op[1] == sign else \
+            (f"{x} {op} e", f"{x} {sign} e")
+        return SpecError(f"unexpected {op!r}: C's '{c}' is written '{x} := {rhs}' here",
+                         _span_at(text, file, pos, 2))
+    if value == "=" and statement:
+        return SpecError("unexpected '=': assignment is written ':=' here (x := 1)",
+                         _token_span(file, tok))
+    if value == "=" and "COMPARE" in expected:
+        return SpecError("unexpected '=': a comparison is written '==' here (if x == 1 { ... })",
+                         _token_span(file, tok))
+    if value == "==" and statement:
+        return SpecError("unexpected '==': '==' compares; an assignment is written ':=' "
+                         "(x := 1), a condition to wait for 'await x == 1;'",
+                         _token_span(file, tok))
+    hexa = re.match(r"0[xX][0-9a-fA-F]+", text[max(0, pos - 1):])
+    if tok.type == "NAME" and pos > 0 and hexa is not None:
+        literal = hexa.group(0)
+        return SpecError(f"unexpected {literal!r}: hexadecimal literals are not supported; "
+                         f"write {int(literal, 16)} or name the value in an enum",
+                         _span_at(text, file, pos - 1, len(literal)))
+    if tok.type == "NAME":  # a word where a keyword was expected: `procss P {`
+        wanted = [w for w in map(_terminal_text, expected) if w and w in keywords()]
+        close = difflib.get_close_matches(value, wanted, n=1, cutoff=0.7)
+        if close:
+            return SpecError(f"unexpected {value!r}: did you mean the keyword {close[0]!r}?",
+                             _token_span(file, tok))
+    before = _word_before(text, pos)
+    if before is not None and before[0] not in keywords():
+        close = difflib.get_close_matches(before[0], keywords(), n=1, cutoff=0.7)
+        if close:
+            return SpecError(f"unexpected {before[0]!r}: did you mean the keyword "
+                             f"{close[0]!r}?", _span_at(text, file, before[1], len(before[0])))
+    return None
+
+
+def _terminal_text(name: str) -> str | None:
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return None
+    return pattern.value if pattern.type == "str" else None
+
+
 def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
+    hint = _c_habit(err, text, file)
+    if hint is not None:
+        return hint
     line, col = err.line, err.column
     if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(err, UnexpectedEOF):
         lines = text.splitlines() or [""]

@@ -69,6 +69,8 @@ _TIMING = [
     (re.compile(r"time [0-9.,]+ ?(?:µs|us|ms|s|min|h)\b"), "time T"),
     (re.compile(r"[0-9][0-9,.]* states/s"), "R states/s"),
     (re.compile(r'"seconds": [0-9.e-]+'), '"seconds": T'),
+    (re.compile(r"peak memory [0-9.,]+ MiB"), "peak memory M"),
+    (re.compile(r'"peak_memory_bytes": [0-9]+'), '"peak_memory_bytes": M'),
     # a longer time can push its unit onto the next line of a heading: that break goes too
     (re.compile(r"(depth \d+|k up to \d+),\s+[0-9.,]+\s*(?:µs|us|ms|s|min)\b"), r"\1, T"),
 ]

@@ -102,11 +102,11 @@ def test_error_kinds_point_at_line_and_column(text, line, col, fragment):
 def test_bad_const_override_is_reported_without_cascade():
     errs = errors_of("const N = 2;\nvar x: 0..N = 0;", {"N": "x"})
     assert len(errs) == 1
-    assert "bad value for --const N=x" in errs[0].message
+    assert "--const N: expected an integer" in errs[0].message and "got 'x'" in errs[0].message
     errs = errors_of("const N = 2;", {"M": "3"})
     assert "no constant 'M'" in errs[0].message and "N" in errs[0].message
     errs = errors_of("const N = 2;", {"N": "true"})
-    assert "N is an integer" in errs[0].message
+    assert "--const N: expected an integer" in errs[0].message and "(a bool)" in errs[0].message
 
 
 def test_several_errors_are_reported_together_in_source_order():

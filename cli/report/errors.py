@@ -6,7 +6,7 @@ from typing import Iterator
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from smp_explorer.cli.report.style import DIM
+from smp_explorer.cli.report.style import DIM, spec_source
 from smp_explorer.cli.report.trace import source_line
 from smp_explorer.spec.errors import SpecError, SpecErrors
 
@@ -42,7 +42,8 @@ class SpecErrorView:
                                        span.end_col if span.end_line == span.line else None)
         gutter = " " * self.GUTTER + " | "
         # no_wrap: a wrapped source line would put the caret under the wrong character.
-        yield Text.assemble((f"{span.line:>{self.GUTTER}} | ", DIM), line.expandtabs(),
+        yield Text.assemble((f"{span.line:>{self.GUTTER}} | ", DIM),
+                            spec_source(line.expandtabs()),
                             no_wrap=True, overflow="ignore")
         yield Text.assemble((gutter, DIM), " " * start,
                             ("^" + "~" * (length - 1), "bold green"),

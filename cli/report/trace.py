@@ -12,6 +12,7 @@ from rich.text import Text
 
 from smp_explorer.cli.report.style import (ACTION, CHANGED, DIM, FAILED, LABEL, MEMORY,
                                            STATUS_STYLE, plural)
+from smp_explorer.cli.report.style import spec_source
 from smp_explorer.cli.report.tables import Heading, TableView
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import PropertyResult, Step, Trace
@@ -262,7 +263,7 @@ class CounterexampleView:
         yield Heading(self.title(), self.plain)
         text = source_line(self.model.source, p.line)
         if text is not None:
-            yield Text.assemble((f"line {p.line}: ", DIM), text.strip())
+            yield Text.assemble((f"line {p.line}: ", DIM), spec_source(text.strip(), self.plain))
         if p.status == "unreached":
             yield Text(f"no reachable state satisfies it: {p.description}",
                        style=STATUS_STYLE["unreached"])

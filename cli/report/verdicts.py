@@ -9,7 +9,7 @@ from rich.text import Text
 
 from smp_explorer.cli.report.style import DIM, STATUS_STYLE, plural
 from smp_explorer.cli.report.tables import TableView
-from smp_explorer.runs.results import PropertyResult, RunResult
+from smp_explorer.runs.results import PropertyResult, RunResult, mebibytes
 
 STOP_REASONS = {
     "all decided": "every property was decided",
@@ -143,7 +143,8 @@ class StatsView:
         yield Text(prefix + ", ".join([
             plural(s.states, "distinct state"), plural(s.transitions, "transition"),
             f"depth {s.depth}", plural(s.initial_states, "initial state")]))
-        yield Text(" " * len(prefix) + f"time {_duration(s.seconds)}, {s.rate:,.0f} states/s",
+        yield Text(" " * len(prefix) + f"time {_duration(s.seconds)}, {s.rate:,.0f} states/s"
+                   + (f", peak memory {mebibytes(s.peak_memory)}" if s.peak_memory else ""),
                    style=DIM)
         if r.complete:
             yield Text("search complete: every reachable state was explored", style=DIM)

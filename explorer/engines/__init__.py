@@ -1,4 +1,4 @@
-"""The search engines, behind one function: `explore(cm, options, memory) -> RunResult`.
+"""The search engines, behind one function: `explore(cm, options) -> RunResult`.
 
 All run the one breadth-first driver (`driver.py`) with a strategy per level:
 - `scalar` (`scalar.py`): one generated Python function per model expands states packed into
@@ -14,16 +14,25 @@ from __future__ import annotations
 
 from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.explorer.options import Options
-from smp_explorer.runs.results import RunResult
+from smp_explorer.runs.results import RunResult, peak_memory_bytes
 
 
-def explore(cm: CompiledModel, options: Options | None = None, memory: str = "sc") -> RunResult:
+def explore(cm: CompiledModel, options: Options | None = None,
+            memory: str | None = None) -> RunResult:
+    """Search the compiled model; the result is labelled with the memory model the Model was
+    lowered under (`memory`, if given, must name that one: a result is never mislabelled)."""
+    model_memory = cm.model.memory
+    if memory is not None and memory != model_memory:
+        raise ValueError(f"explore: the model was lowered under {model_memory}, not {memory}")
     options = options or Options()
     engine = options.engine
     if engine == "reference":
         from smp_explorer.explorer.engines.reference import explore_reference
-        return explore_reference(cm, options, memory)
-    if engine in ("scalar", "vector", "auto"):
+        result = explore_reference(cm, options, model_memory)
+    elif engine in ("scalar", "vector", "auto"):
         from smp_explorer.explorer.engines.packed import explore_packed
-        return explore_packed(cm, options, memory, engine)
-    raise ValueError(f"unknown engine {engine!r}")
+        result = explore_packed(cm, options, model_memory, engine)
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    result.stats.peak_memory = peak_memory_bytes()
+    return result

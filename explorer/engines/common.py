@@ -339,7 +339,9 @@ class Search:
         coverage = coverage_of(model, self.fired)
         notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
         if self.layout is not None and not self.layout.exact:
-            notes.append(fingerprint_note(self.layout, self.states, self.transitions))
+            note = fingerprint_note(self.layout, self.states, self.transitions)
+            if note is not None:
+                notes.append(note)
         n = self.states
         stats = Stats(n, self.transitions, self.max_depth_seen, seconds, len(self.initial),
                       coverage, notes, engine=self.engine, storage=self.storage,
