@@ -93,6 +93,7 @@ class CheckRequest(SpecRequest):
     exact: bool
     z3_check: bool                   # --z3-check: Z3 re-evaluates every state
     z3: bool                         # False with --no-z3: no pre-check, no explanations
+    buffer_fairness: bool = True     # False with --no-buffer-fairness (liveness)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +131,8 @@ def _spec_fields(ns: argparse.Namespace) -> dict:
 def _check(ns: argparse.Namespace) -> CheckRequest:
     return CheckRequest(**_spec_fields(ns), max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
-                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3)
+                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
+                        buffer_fairness=not ns.no_buffer_fairness)
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
@@ -217,6 +219,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-deadlock", action="store_true", help=_NO_DEADLOCK)
     p.add_argument("--stop-at-first", action="store_true",
                    help="stop at the first violation instead of deciding every property")
+    p.add_argument("--no-buffer-fairness", action="store_true",
+                   help="liveness: store buffers need not drain and stale views need not catch "
+                        "up (by default they eventually do, as hardware does)")
     p.add_argument("--engine", choices=("auto", "scalar", "vector"), default="auto",
                    help="search engine: generated Python code (scalar), NumPy over whole "
                         "frontiers (vector), or scalar for narrow levels and vector for "

@@ -670,7 +670,7 @@ class _Lowerer:
                 if d.kind == "liveness":
                     q = None if d.expr2 is None else self.elab.boolean(d.expr2, observer)
                     self.liveness.append(Property(d.name, Kind.LIVENESS, None, d.span,
-                                                  self._text(d.span).strip().rstrip(";"),
+                                                  _after_colon(self._text(d.span)),
                                                   Temporal(d.temporal, e, q)))
                     continue
             except SpecError as err:
@@ -710,6 +710,11 @@ class _Lowerer:
         out.extend(Fairness(name, False, frozenset(acts), memory=True)
                    for name, acts in flushes.items())
         return tuple(out)
+
+
+def _after_colon(text: str) -> str:
+    """`liveness name: eventually p;` -> `eventually p`."""
+    return text.split(":", 1)[-1].strip().rstrip(";").strip()
 
 
 def _fair_labels(node: object) -> dict[str, str]:
