@@ -4,7 +4,8 @@ Runs are SPIN's: an infinite sequence of steps, or a finite one ending in a stat
 enabled, which then repeats forever. Some step is taken whenever one is enabled; fairness
 (`Model.fairness`) says whose: a weakly fair group enabled from some point on forever fires
 infinitely often; a strongly fair group enabled infinitely often fires infinitely often. Any
-other process may stop forever.
+other process may stop forever. As in TLA+ (<<A>>_vars), a step that changes nothing (a failed
+xchg spinning on its own label) neither counts as its group firing nor as it being enabled.
 
 A property fails iff the graph has a fair run violating it; with a monitor bit `pending` (the
 property's simple automaton: "P not yet seen" for `eventually P`, "P seen, Q not yet" for
@@ -177,6 +178,8 @@ def find_fair_component(g: Graph, members: set[int], groups: list[Fairness],
             enabled_in: dict[int, set[int]] = {}
             for s in c:
                 for a, t in g.steps(s):
+                    if t == s:
+                        continue  # a step that changes nothing is neither enabled nor taken
                     enabled_in.setdefault(a, set()).add(s)
                     if t in c:
                         fired.add(a)
@@ -341,14 +344,14 @@ def cycle(g: Graph, comp: FairComponent, entry: int,
 
     for f in comp.groups:
         edge = next(((s, a, t) for s in sorted(c) for a, t in g.steps(s)
-                     if a in f.actions and t in c), None)
+                     if a in f.actions and t in c and t != s), None)
         if edge is not None:
             s, a, t = edge
             go(lambda x: x == s)
             out.append((a, t))
             cur = t
         elif not f.strong:
-            go(lambda x: not any(a in f.actions for a, _ in g.steps(x)))
+            go(lambda x: not any(a in f.actions and t != x for a, t in g.steps(x)))
     if accepting is not None:
         go(accepting)
     out.extend(_path_within(g, c, cur, lambda x: x == entry, nonempty=not out))
