@@ -77,7 +77,7 @@ class Fairness:
     one infinitely often. `memory`: a memory model's flushes (buffer fairness, which
     `--no-buffer-fairness` turns off)."""
 
-    name: str                 # "Cpu[0]", "Cpu[0]: acquire", "Cpu[0]: flush"
+    name: str                 # "Cpu[0]", "Cpu[0]: acquire #2", "Cpu[0]: flush"
     strong: bool
     actions: frozenset[int]   # Action.index values
     memory: bool = False

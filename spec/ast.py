@@ -395,6 +395,7 @@ class PropertyDecl:
     # leads_to expr2)
     temporal: str = ""
     expr2: Expr | None = None
+    param: Param | None = None  # `liveness name[c in CPUS]: ...`: one property per value
 
 
 Decl = Union[ConstDecl, TypeDecl, VarDecl, ProcessDecl, ActionDecl, PropertyDecl, MemoryDecl,

@@ -666,13 +666,10 @@ class _Lowerer:
         observer = Context(self.c.symbols, None, {}, {}, ObserverMemory(self), {}, self.c.defs)
         for d in self.c.properties:
             try:
-                e = self.elab.boolean(d.expr, observer)
                 if d.kind == "liveness":
-                    q = None if d.expr2 is None else self.elab.boolean(d.expr2, observer)
-                    self.liveness.append(Property(d.name, Kind.LIVENESS, None, d.span,
-                                                  _after_colon(self._text(d.span)),
-                                                  Temporal(d.temporal, e, q)))
+                    self._liveness(d)
                     continue
+                e = self.elab.boolean(d.expr, observer)
             except SpecError as err:
                 self._error(err)
                 continue
@@ -690,9 +687,21 @@ class _Lowerer:
         return props
 
 
+    def _liveness(self, d: ast.PropertyDecl) -> None:
+        """A liveness property, or one per value of its parameter ("name[0]", ...)."""
+        for suffix, bound in self.c.property_params.get(d.name, [("", {})]):
+            observer = Context(self.c.symbols, None, dict(bound), {}, ObserverMemory(self), {},
+                               self.c.defs)
+            p = self.elab.boolean(d.expr, observer)
+            q = None if d.expr2 is None else self.elab.boolean(d.expr2, observer)
+            self.liveness.append(Property(d.name + suffix, Kind.LIVENESS, None, d.span,
+                                          _after_colon(self._text(d.span)),
+                                          Temporal(d.temporal, p, q)))
+
     def _fairness(self, first_flush: int) -> tuple[Fairness, ...]:
-        """Fairness groups: each `fair` process instance, each `fair` label of an instance, and
-        (memory=True) each of a memory model's flush steps (docs/language.md, "Liveness")."""
+        """Fairness groups: each `fair` process instance; for each `fair` label of an instance,
+        each way through it (each of its actions: a branch of its `if`s and `either`s) on its
+        own; (memory=True) each of a memory model's flush steps (docs/language.md, "Liveness")."""
         out: list[Fairness] = []
         for proc in self.c.procs:
             labels = _fair_labels(proc.decl.body)
@@ -701,9 +710,12 @@ class _Lowerer:
                 if proc.decl.fairness is not None:
                     out.append(Fairness(inst.name, proc.decl.fairness == "strong",
                                         frozenset(a.index for a in acts)))
-                for label, kind in labels.items():
-                    out.append(Fairness(f"{inst.name}: {label}", kind == "strong",
-                                        frozenset(a.index for a in acts if a.label == label)))
+                for label, kind in labels.items():  # each way through the label on its own
+                    ways = [a for a in acts if a.label == label]
+                    out.extend(Fairness(f"{inst.name}: {label}" +
+                                        (f" #{k + 1}" if len(ways) > 1 else ""),
+                                        kind == "strong", frozenset({a.index}))
+                               for k, a in enumerate(ways))
         flushes: dict[str, list[int]] = {}
         for a in self.actions[first_flush:]:
             flushes.setdefault(a.name, []).append(a.index)

@@ -109,8 +109,8 @@ class _ToAst(Transformer[Token, ast.SpecFile]):
         return ast.PropertyDecl("reachable", str(c[0]), c[1], self._s(meta))
 
     def liveness_decl(self, meta: Meta, c: list[Any]) -> ast.PropertyDecl:
-        temporal, p, q = c[1]
-        return ast.PropertyDecl("liveness", str(c[0]), p, self._s(meta), temporal, q)
+        temporal, p, q = c[2]
+        return ast.PropertyDecl("liveness", str(c[0]), p, self._s(meta), temporal, q, c[1])
 
     def eventually(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
         return ("eventually", c[0], None)
