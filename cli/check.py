@@ -121,7 +121,7 @@ def liveness(cm: CompiledModel, names: list[str], result: RunResult,
             else "; buffer fairness off"
         result.stats.notes.append(
             f"liveness: {len(g.states):,} states, {g.edges:,} edges, "
-            f"{g.bytes_per_state:.0f} bytes/state of edges, {run.seconds:.2f}s{fair}")
+            f"{g.bytes_per_state:.0f} bytes/state of edges{fair}")
 
 
 # ---- explore --------------------------------------------------------------------------------

@@ -252,7 +252,7 @@ class Monitor:
 def pending_states(g: Graph, m: Monitor) -> set[int]:
     """The states reachable as pending (breadth-first over the product with the bit)."""
     seen: set[tuple[int, bool]] = set()
-    queue = deque()
+    queue: deque[tuple[int, bool]] = deque()
     for s in g.initial:
         node = (s, m.initial(s))
         if node not in seen:
@@ -272,7 +272,7 @@ def prefix(g: Graph, m: Monitor, targets: set[int]) -> list[tuple[int, int]]:
     """The shortest path (action, state), from an initial state (action -1), to a pending state
     in `targets`."""
     parent: dict[tuple[int, bool], tuple[tuple[int, bool], int] | None] = {}
-    queue = deque()
+    queue: deque[tuple[int, bool]] = deque()
     for s in g.initial:
         node = (s, m.initial(s))
         if node not in parent:

@@ -694,8 +694,9 @@ class _Lowerer:
                                self.c.defs)
             p = self.elab.boolean(d.expr, observer)
             q = None if d.expr2 is None else self.elab.boolean(d.expr2, observer)
+            where = f" ({d.param.name} = {suffix[1:-1]})" if d.param is not None else ""
             self.liveness.append(Property(d.name + suffix, Kind.LIVENESS, None, d.span,
-                                          _after_colon(self._text(d.span)),
+                                          _after_colon(self._text(d.span)) + where,
                                           Temporal(d.temporal, p, q)))
 
     def _fairness(self, first_flush: int) -> tuple[Fairness, ...]:

@@ -128,6 +128,7 @@ class TraceView:
 
     def _loop_text(self) -> str:
         start = self.trace.loop_start
+        assert start is not None
         if start == len(self.trace.steps) - 1:
             return f"stays at step {start} forever (no step is enabled)"
         return f"back to step {start}: steps {start + 1}-{len(self.trace.steps) - 1} " \
