@@ -213,17 +213,19 @@ class Monitor:
     """The property's automaton as one bit, `pending`: a run violates the property iff it ends
     in a cycle of pending states (and, for eventually_always, one with an accepting state)."""
 
-    def __init__(self, prop: Property, truth: Callable[[object, int], bool]):
+    def __init__(self, prop: Property, states: list[tuple[int, ...]]):
         assert prop.temporal is not None
         self.t = prop.temporal
-        self.truth = truth
+        # the conditions evaluated once per state (EvalError: the property is unknown)
+        self.pv = bytearray(bool(evaluate(self.t.p, s)) for s in states)
+        self.qv = bytearray(len(states)) if self.t.q is None else \
+            bytearray(bool(evaluate(self.t.q, s)) for s in states)
 
     def p(self, s: int) -> bool:
-        return self.truth(self.t.p, s)
+        return bool(self.pv[s])
 
     def q(self, s: int) -> bool:
-        assert self.t.q is not None
-        return self.truth(self.t.q, s)
+        return bool(self.qv[s])
 
     def initial(self, s: int) -> bool:
         form = self.t.form
@@ -342,8 +344,9 @@ def cycle(g: Graph, comp: FairComponent, entry: int,
         if path:
             cur = path[-1][1]
 
+    inside = sorted(c)
     for f in comp.groups:
-        edge = next(((s, a, t) for s in sorted(c) for a, t in g.steps(s)
+        edge = next(((s, a, t) for s in inside for a, t in g.steps(s)
                      if a in f.actions and t in c and t != s), None)
         if edge is not None:
             s, a, t = edge
@@ -387,17 +390,8 @@ def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairnes
 
 def _check_one(model: Model, g: Graph, prop: Property, groups: list[Fairness]) -> PropertyResult:
     line = prop.span.line if prop.span else None
-    cache: dict[tuple[int, int], bool] = {}
-
-    def truth(e: object, s: int) -> bool:
-        key = (id(e), s)
-        v = cache.get(key)
-        if v is None:
-            v = cache[key] = bool(evaluate(e, g.states[s]))  # type: ignore[arg-type]
-        return v
-
-    m = Monitor(prop, truth)
     try:
+        m = Monitor(prop, g.states)
         members = pending_states(g, m)
         comp = find_fair_component(g, members, groups, m.accepting())
     except EvalError as e:
