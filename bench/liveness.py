@@ -128,7 +128,7 @@ def main() -> int:
         model = load_model(ROOT / "models/ftrace/v2-atomic.spec", memory=memory)
         verdict, secs, per, safety = ours(model, "patcher_finishes", bf)
         rows.append((case, "patcher_finishes", verdict, secs, per, safety, "-", 0.0, 0.0))
-    print(f"{"case":42} {'property':17} {'ours':9} {'live s':>7} {'B/st':>5} {'safe s':>7} "
+    print(f"{'case':42} {'property':17} {'ours':9} {'live s':>7} {'B/st':>5} {'safe s':>7} "
           f"{'SPIN':9} {'pan s':>6} {'B/st':>5}")
     for case, prop, v, s, per, safety, sv, ss, sper in rows:
         spin_cols = f"{sv:9} {ss:6.3f} {sper:5.0f}" if sv != "-" else f"{'-':9} {'':6} {'':5}"

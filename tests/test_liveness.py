@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -252,6 +253,6 @@ def test_cli_no_buffer_fairness(capsys: pytest.CaptureFixture[str]) -> None:
                     reason="spin (apt-get install spin) and gcc are needed to compare with SPIN")
 def test_same_verdicts_as_spin(tmp_path: Path) -> None:
     """bench/liveness.py runs each Promela model with `pan -a [-f]` next to ours."""
-    out = subprocess.run(["python3", str(ROOT / "bench/liveness.py"), "--check"],
+    out = subprocess.run([sys.executable, str(ROOT / "bench/liveness.py"), "--check"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
