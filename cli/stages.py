@@ -85,7 +85,8 @@ def reject_liveness(model: Model, names: list[str] | None, command: str) -> None
 
 def unknown_goal(model: Model, names: Sequence[str]) -> SpecError:
     return SpecError(f"--invariant {', '.join(names)}: no such invariant or reachable goal in "
-                     f"{model.name} (known: {', '.join(goal_names(model)) or 'none'})")
+                     f"{model.name} (known: "
+                     f"{', '.join(goal_names(model) + [p.name for p in model.liveness]) or 'none'})")
 
 
 def select_goals(model: Model, names: list[str] | None, *, one_error_each: bool) -> None:
