@@ -104,6 +104,7 @@ class CheckRequest(SpecRequest):
     html: str | None = None          # --html FILE: a self-contained report (cli.report.html)
     dot: str | None = None           # --dot FILE: the reachable state graph (cli.export)
     itf: str | None = None           # --itf DIR: each trace in the Informal Trace Format
+    buffer_fairness: bool = True     # False with --no-buffer-fairness (liveness)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +147,8 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
     return CheckRequest(**fields, file=files[0], files=files, max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
-                        html=ns.html, dot=ns.dot, itf=ns.itf)
+                        html=ns.html, dot=ns.dot, itf=ns.itf,
+                        buffer_fairness=not ns.no_buffer_fairness)
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
@@ -275,6 +277,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-deadlock", action="store_true", help=_NO_DEADLOCK)
     p.add_argument("--stop-at-first", action="store_true",
                    help="stop at the first violation instead of deciding every property")
+    p.add_argument("--no-buffer-fairness", action="store_true",
+                   help="liveness: store buffers need not drain and stale views need not catch "
+                        "up (by default they eventually do, as hardware does)")
     p.add_argument("--engine", choices=("auto", "scalar", "vector"), default="auto",
                    help="search engine: generated Python code (scalar), NumPy over whole "
                         "frontiers (vector), or scalar for narrow levels and vector for "

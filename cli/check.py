@@ -5,6 +5,7 @@
     vacuity  Z3's pre-check of the invariants                 (invariants.vacuity)
     compile  the model to Python over state tuples            (runs.compiled)
     explore  breadth-first search                             (explorer.engines)
+    liveness fair cycles, when the spec has liveness properties (explorer.liveness)
     explain  why each violated invariant is false             (invariants.explain)
     render   the report or the JSON document                  (cli.report)
 
@@ -14,6 +15,7 @@ reported once by `cli.main`.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -24,8 +26,10 @@ from smp_explorer.cli.args import CheckRequest, UsageError
 from smp_explorer.cli.export import ExportError, write_dot, write_itf
 from smp_explorer.cli.progress import LiveProgress, LogProgress
 from smp_explorer.cli.report.html import write_html
-from smp_explorer.cli.stages import load_models, quiet_stdout, render, select_goals
+from smp_explorer.cli.stages import (load_models, quiet_stdout, render, select_goals,
+                                     split_liveness)
 from smp_explorer.explorer.engines import explore
+from smp_explorer.explorer.liveness import check_liveness
 from smp_explorer.explorer.options import Options
 from smp_explorer.invariants.crosscheck import CrossCheck
 from smp_explorer.invariants.explain import explain_results
@@ -51,13 +55,19 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     graphs: list[tuple[CompiledModel, str, RunResult]] = []  # --dot: drawn after the report
     try:
         for memory, model in load_models(request):
-            select_goals(model, request.properties, one_error_each=False)
+            live, safety = split_liveness(model, request.properties)
+            req = request if safety == request.properties else \
+                replace(request, properties=safety)
+            select_goals(model, req.properties, one_error_each=False)
             phase = f"the Z3 pre-check under {memory}"
-            findings = vacuity(model, request, err, warned)
+            findings = vacuity(model, req, err, warned)
             phase = f"compiling under {memory}"
-            cm = compile_model(model, request.properties)
-            result = explore_model(cm, memory, request, err)
+            cm = compile_model(model, req.properties)
+            result = explore_model(cm, memory, req, err)
             fold_findings(result, model, findings)
+            if live and result.stop_reason not in STOPPED:
+                phase = f"checking liveness under {memory}"
+                liveness(cm, live, result, request)
             if request.z3:
                 explain_results(model, result.properties)
             results.append(result)
@@ -186,6 +196,24 @@ def fold_findings(result: RunResult, model: Model, findings: list[Finding]) -> N
             trace, message = TraceBuilder(model, [f.state], [-1], [-1], []).build(
                 f.prop, 0, None, None, None)
             p.status, p.message, p.trace = "violated", message, trace
+
+
+# ---- liveness -------------------------------------------------------------------------------
+
+def liveness(cm: CompiledModel, names: list[str], result: RunResult,
+             request: CheckRequest) -> None:
+    """The named liveness properties' verdicts, after the safety ones (a graph search of its
+    own: a safety-only run keeps no edges)."""
+    run = check_liveness(cm, [p for p in cm.model.liveness if p.name in names],
+                         request.buffer_fairness, request.max_states, request.timeout)
+    result.properties.extend(run.results)
+    g = run.graph
+    if g is not None:
+        fair = "" if request.buffer_fairness or not any(f.memory for f in cm.model.fairness) \
+            else "; buffer fairness off"
+        result.stats.notes.append(
+            f"liveness: {len(g.states):,} states, {g.edges:,} edges, "
+            f"{g.bytes_per_state:.0f} bytes/state of edges{fair}")
 
 
 # ---- explore --------------------------------------------------------------------------------

@@ -98,9 +98,28 @@ def goal_names(model: Model) -> list[str]:
     return [p.name for p in model.properties if p.kind in (Kind.INVARIANT, Kind.REACHABLE)]
 
 
+def split_liveness(model: Model, names: list[str] | None) -> tuple[list[str], list[str] | None]:
+    """--invariant names split into liveness properties (checked by explorer.liveness) and the
+    rest (None: every property of both kinds)."""
+    live = [p.name for p in model.liveness]
+    if names is None:
+        return live, None
+    return [n for n in names if n in live], [n for n in names if n not in live]
+
+
+def reject_liveness(model: Model, names: list[str] | None, command: str) -> None:
+    """prove and bmc do not check liveness: naming a liveness property is an error."""
+    errors = [SpecError(f"--invariant {p.name}: a liveness property; `explorer {command}` does "
+                        "not check liveness (it has no ranking functions): use `explorer check`",
+                        p.span) for p in model.liveness if p.name in (names or [])]
+    if errors:
+        raise SpecErrors(errors)
+
+
 def unknown_goal(model: Model, names: Sequence[str]) -> SpecError:
     return SpecError(f"--invariant {', '.join(names)}: no such invariant or reachable goal in "
-                     f"{model.name} (known: {', '.join(goal_names(model)) or 'none'})")
+                     f"{model.name} (known: "
+                     f"{', '.join(goal_names(model) + [p.name for p in model.liveness]) or 'none'})")
 
 
 def select_goals(model: Model, names: list[str] | None, *, one_error_each: bool) -> None:

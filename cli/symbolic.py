@@ -20,7 +20,7 @@ from typing import Iterator
 from rich.console import Console
 
 from smp_explorer.cli.args import BmcRequest, ProveRequest
-from smp_explorer.cli.stages import load_models, render, select_goals
+from smp_explorer.cli.stages import load_models, reject_liveness, render, select_goals
 from smp_explorer.invariants.bmc import bmc
 from smp_explorer.invariants.explain import explain_results
 from smp_explorer.invariants.induction import prove
@@ -34,6 +34,7 @@ from smp_explorer.spec.errors import SpecError, SpecErrors
 def run_prove(request: ProveRequest, out: Console) -> int:
     results: list[RunResult] = []
     for memory, model in load_models(request):
+        reject_liveness(model, request.properties, "prove")
         select_provable(model, request)
         with encodable(model):
             result = prove(model, request.properties, request.assume, request.k, memory,
@@ -47,6 +48,7 @@ def run_prove(request: ProveRequest, out: Console) -> int:
 def run_bmc(request: BmcRequest, out: Console) -> int:
     results: list[RunResult] = []
     for memory, model in load_models(request):
+        reject_liveness(model, request.properties, "bmc")
         select_goals(model, request.properties, one_error_each=True)
         with encodable(model):
             result = bmc(model, request.depth, request.properties, request.check_deadlock,

@@ -101,6 +101,21 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Fairness:
+    """A fairness constraint on a group of actions (docs/language.md, "Liveness").
+
+    weak: a run in which some action of the group is enabled from some point on forever takes
+    one of them infinitely often; strong: a run in which one is enabled infinitely often takes
+    one infinitely often. `memory`: a memory model's flushes (buffer fairness, which
+    `--no-buffer-fairness` turns off)."""
+
+    name: str                 # "Cpu[0]", "Cpu[0]: acquire #2", "Cpu[0]: flush"
+    strong: bool
+    actions: frozenset[int]   # Action.index values
+    memory: bool = False
+
+
+@dataclass(frozen=True)
 class ProcessInstance:
     name: str                         # "Cpu[1]" or "Patcher"
     proc: str                         # "Cpu"
@@ -127,6 +142,8 @@ class Model:
     views: tuple = ()                          # memory-model state rendered for people
     monitors: tuple = ()                       # (name, expr, note): reachability reported in stats
     buffer: int = 0                            # store-buffer capacity the model was built with
+    liveness: tuple[Property, ...] = ()        # Kind.LIVENESS, checked by explorer.liveness
+    fairness: tuple[Fairness, ...] = ()
 
     def initial_states(self) -> Iterator[tuple[int, ...]]:
         """Every initial state, in a fixed order (the first slot varies slowest)."""

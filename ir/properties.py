@@ -18,10 +18,30 @@ class Kind(str, Enum):
     RUNTIME = "runtime"       # no value leaves its range, no division by zero, no bad index
     DEADLOCK = "deadlock"     # no reachable state without an enabled step (unless all terminated)
     REACHABLE = "reachable"   # some reachable state satisfies expr
+    LIVENESS = "liveness"     # every fair infinite run satisfies `temporal` (Model.liveness)
 
     @property
     def discovery_is_failure(self) -> bool:
         return self is not Kind.REACHABLE
+
+
+TEMPORAL_FORMS = ("eventually", "always_eventually", "eventually_always", "leads_to")
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """The temporal structure of a liveness property, over state conditions p and q:
+    `eventually p` (<>p from the initial states), `always_eventually p` ([]<>p),
+    `eventually_always p` (<>[]p), `leads_to` (p ~> q: [](p => <>q))."""
+
+    form: str
+    p: Expr
+    q: Expr | None = None
+
+    def text(self, p: str, q: str = "") -> str:
+        if self.form == "leads_to":
+            return f"{p} leads_to {q}"
+        return f"{self.form.replace('_', ' ')} {p}"
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,7 @@ class Property:
     expr: Expr | None = None  # invariant / reachable: over one state
     span: Span | None = None
     description: str = ""
+    temporal: Temporal | None = None  # liveness only
 
     @property
     def condition(self) -> Expr:

@@ -50,6 +50,10 @@ class Trace:
     owners: dict[str, str | None]  # slot name -> owning process instance (None: global)
     processes: list[str]           # process instances, in declaration order
     labels: dict[str, list[str]] = field(default_factory=dict)  # instance -> labels in order
+    # a lasso (liveness counterexample): after the last step the run goes back to the state of
+    # steps[loop_start] and repeats the steps after it forever (the last step itself, if it is
+    # the loop start: the run stays in that end state)
+    loop_start: int | None = None
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.steps]
@@ -92,6 +96,8 @@ class PropertyResult:
             d["may_be_unreachable"] = True
         if self.warning:
             d["warning"] = self.warning
+        if self.trace is not None and self.trace.loop_start is not None:
+            d["loop"] = self.trace.loop_start
         return d
 
 

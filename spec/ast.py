@@ -181,6 +181,7 @@ class Labeled:
     label: str
     stmt: Stmt
     span: Span = _span()
+    fairness: str | None = None  # `fair(strong) l: ...`: "weak" | "strong" for the label's steps
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,7 @@ class ProcessDecl:
     locals: tuple[LocalDecl, ...]
     body: tuple[Stmt, ...]
     span: Span = _span()
+    fairness: str | None = None  # `fair process` / `fair(strong) process`: "weak" | "strong"
 
 
 @dataclass(frozen=True)
@@ -385,10 +387,15 @@ class DefDecl:
 
 @dataclass(frozen=True)
 class PropertyDecl:
-    kind: str  # "invariant" | "reachable"
+    kind: str  # "invariant" | "reachable" | "liveness"
     name: str
     expr: Expr
     span: Span = _span()
+    # liveness: "eventually" | "always_eventually" | "eventually_always" | "leads_to" (expr
+    # leads_to expr2)
+    temporal: str = ""
+    expr2: Expr | None = None
+    param: Param | None = None  # `liveness name[c in CPUS]: ...`: one property per value
 
 
 Decl = Union[ConstDecl, TypeDecl, VarDecl, ProcessDecl, ActionDecl, PropertyDecl, MemoryDecl,

@@ -41,6 +41,9 @@ class CheckedSpec:
     actions: list[tuple[ast.ActionDecl, list[tuple[str, ScalarT]],
                         list[tuple[ast.LocalDecl, ScalarT | SetT]]]] = field(default_factory=list)
     properties: list[ast.PropertyDecl] = field(default_factory=list)
+    # a liveness property with a parameter: per value, its name suffix ("[0]") and bindings
+    property_params: dict[str, list[tuple[str, dict[str, Binding]]]] = field(
+        default_factory=dict)
 
 
 def check(spec: ast.SpecFile, overrides: dict[str, str] | None = None) -> CheckedSpec:
@@ -338,6 +341,10 @@ class _Checker:
         if d.name in self.declared_at:
             raise SpecError(f"'{d.name}' is declared twice", d.span)
         self.declared_at[d.name] = d.span
+        if d.param is not None:
+            t = self._index_type(d.param.type)
+            self.out.property_params[d.name] = [
+                (f"[{show_text(t, v)}]", {d.param.name: Scalar(Const(v), t)}) for v in t.values()]
         self.out.properties.append(d)
 
 

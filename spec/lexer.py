@@ -12,13 +12,13 @@ from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuatio
                             Whitespace)
 
 DECLARATIONS = ("action", "const", "def", "invariant", "local", "memory", "process",
-                "reachable", "shared", "type", "use", "var")
+                "reachable", "shared", "type", "use", "var", "liveness", "fair")
 STATEMENTS = ("assert", "await", "either", "else", "for", "goto", "if", "let", "return",
               "skip", "terminate", "then", "while", "with")
 TYPES = ("any", "array", "bool", "enum", "of", "set")
 CONSTANTS = ("false", "self", "true")
 OPERATOR_WORDS = ("and", "at", "exists", "forall", "implies", "in", "minus", "not", "or",
-                  "union")
+                  "union", "eventually", "always", "leads_to", "strong", "weak")
 # `shared` and `var` are one terminal (VAR_KIND) in the grammar, spelled as keywords all the same
 KEYWORDS = DECLARATIONS + STATEMENTS + TYPES + CONSTANTS + OPERATOR_WORDS
 # memory primitives (spec.elaborate.INTRINSICS), built-in functions (BUILTINS) and the

@@ -7,14 +7,15 @@ Each finished path is one action: guard, simultaneous updates, and the checks to
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Union
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.bounds import decide
 from smp_explorer.ir.expr import Const, Expr, op
-from smp_explorer.ir.model import Action, Check, Model, ProcessInstance, Read, Slot
-from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
+from smp_explorer.ir.model import Action, Check, Fairness, Model, ProcessInstance, Read, Slot
+from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property, Temporal
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import (ArrayT, IntT, ScalarT, SetT, Type, compatible, index_value,
                                    show_text)
@@ -148,6 +149,7 @@ class _Lowerer:
         self.seen_errors: set[tuple[str, Span | None]] = set()
         self.actions: list[Action] = []
         self.assert_names: dict[Span, str] = {}
+        self.liveness: list[Property] = []
         self.instance: Instance | None = None
         self.ranges = [(s.type.values()[0], s.type.values()[-1]) for s in self.slots]
 
@@ -158,6 +160,7 @@ class _Lowerer:
                 self._instance(proc, inst)
         for decl, params, temps in self.c.actions:
             self._tla_action(decl, params, temps)
+        first_flush = len(self.actions)
         for flush in self.mm.flushes():
             path = _Path({}, [], [], {})
             self.instance = None
@@ -176,7 +179,7 @@ class _Lowerer:
                      tuple(self.actions), processes, tuple(props), "\n".join(self.source_lines),
                      self.mm.name, tuple(self.mm.views()),
                      tuple((m.name, m.expr, m.note) for m in self.mm.monitors()),
-                     self.mm.capacity)
+                     self.mm.capacity, tuple(self.liveness), self._fairness(first_flush))
 
     def _error(self, err: SpecError) -> None:
         key = (err.message, err.span)
@@ -669,6 +672,9 @@ class _Lowerer:
         observer = Context(self.c.symbols, None, {}, {}, ObserverMemory(self), {}, self.c.defs)
         for d in self.c.properties:
             try:
+                if d.kind == "liveness":
+                    self._liveness(d)
+                    continue
                 e = self.elab.boolean(d.expr, observer)
             except SpecError as err:
                 self._error(err)
@@ -685,6 +691,64 @@ class _Lowerer:
                               "some step is enabled in every state where a process has not "
                               "terminated"))
         return props
+
+
+    def _liveness(self, d: ast.PropertyDecl) -> None:
+        """A liveness property, or one per value of its parameter ("name[0]", ...)."""
+        for suffix, bound in self.c.property_params.get(d.name, [("", {})]):
+            observer = Context(self.c.symbols, None, dict(bound), {}, ObserverMemory(self), {},
+                               self.c.defs)
+            p = self.elab.boolean(d.expr, observer)
+            q = None if d.expr2 is None else self.elab.boolean(d.expr2, observer)
+            where = f" ({d.param.name} = {suffix[1:-1]})" if d.param is not None else ""
+            self.liveness.append(Property(d.name + suffix, Kind.LIVENESS, None, d.span,
+                                          _after_colon(self._text(d.span)) + where,
+                                          Temporal(d.temporal, p, q)))
+
+    def _fairness(self, first_flush: int) -> tuple[Fairness, ...]:
+        """Fairness groups: each `fair` process instance; for each `fair` label of an instance,
+        each way through it (each of its actions: a branch of its `if`s and `either`s) on its
+        own; (memory=True) each of a memory model's flush steps (docs/language.md, "Liveness")."""
+        out: list[Fairness] = []
+        for proc in self.c.procs:
+            labels = _fair_labels(proc.decl.body)
+            for inst in proc.instances:
+                acts = [a for a in self.actions[:first_flush] if a.process == inst.name]
+                if proc.decl.fairness is not None:
+                    out.append(Fairness(inst.name, proc.decl.fairness == "strong",
+                                        frozenset(a.index for a in acts)))
+                for label, kind in labels.items():  # each way through the label on its own
+                    ways = [a for a in acts if a.label == label]
+                    out.extend(Fairness(f"{inst.name}: {label}" +
+                                        (f" #{k + 1}" if len(ways) > 1 else ""),
+                                        kind == "strong", frozenset({a.index}))
+                               for k, a in enumerate(ways))
+        flushes: dict[str, list[int]] = {}
+        for a in self.actions[first_flush:]:
+            flushes.setdefault(a.name, []).append(a.index)
+        out.extend(Fairness(name, False, frozenset(acts), memory=True)
+                   for name, acts in flushes.items())
+        return tuple(out)
+
+
+def _after_colon(text: str) -> str:
+    """`liveness name: eventually p;` -> `eventually p`."""
+    return text.split(":", 1)[-1].strip().rstrip(";").strip()
+
+
+def _fair_labels(node: object) -> dict[str, str]:
+    """label -> "weak" | "strong" for each `fair` label in a process body."""
+    out: dict[str, str] = {}
+    if isinstance(node, ast.Labeled) and node.fairness is not None:
+        out[node.label] = node.fairness
+    if isinstance(node, tuple):
+        for x in node:
+            out.update(_fair_labels(x))
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            if f.name != "span":
+                out.update(_fair_labels(getattr(node, f.name)))
+    return out
 
 
 def _def_exit(cont: _Cont) -> _DefExit | None:

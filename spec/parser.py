@@ -93,10 +93,10 @@ class _ToAst(Transformer[Token, ast.SpecFile]):
         return tuple(p for p in c if p is not None)
 
     def process_decl(self, meta: Meta, c: list[Any]) -> ast.ProcessDecl:
-        name, param, *rest = c
+        fairness, name, param, *rest = c
         locals_ = tuple(x for x in rest if isinstance(x, ast.LocalDecl))
         body = tuple(x for x in rest if not isinstance(x, ast.LocalDecl))
-        return ast.ProcessDecl(str(name), param, locals_, body, self._s(meta))
+        return ast.ProcessDecl(str(name), param, locals_, body, self._s(meta), fairness)
 
     def action_decl(self, meta: Meta, c: list[Any]) -> ast.ActionDecl:
         name, params, *rest = c
@@ -109,6 +109,28 @@ class _ToAst(Transformer[Token, ast.SpecFile]):
 
     def reachable_decl(self, meta: Meta, c: list[Any]) -> ast.PropertyDecl:
         return ast.PropertyDecl("reachable", str(c[0]), c[1], self._s(meta))
+
+    def liveness_decl(self, meta: Meta, c: list[Any]) -> ast.PropertyDecl:
+        temporal, p, q = c[2]
+        return ast.PropertyDecl("liveness", str(c[0]), p, self._s(meta), temporal, q, c[1])
+
+    def eventually(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("eventually", c[0], None)
+
+    def always_eventually(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("always_eventually", c[0], None)
+
+    def eventually_always(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("eventually_always", c[0], None)
+
+    def leads_to(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("leads_to", c[0], c[1])
+
+    def fair_weak(self, meta: Meta, c: list[Any]) -> str:
+        return "weak"
+
+    def fair_strong(self, meta: Meta, c: list[Any]) -> str:
+        return "strong"
 
     # types
     def t_bool(self, meta: Meta, c: list[Any]) -> ast.BoolType:
@@ -132,6 +154,9 @@ class _ToAst(Transformer[Token, ast.SpecFile]):
     # statements
     def labeled(self, meta: Meta, c: list[Any]) -> ast.Labeled:
         return ast.Labeled(str(c[0]), c[1], self._s(meta))
+
+    def fair_labeled(self, meta: Meta, c: list[Any]) -> ast.Labeled:
+        return ast.Labeled(str(c[1]), c[2], self._s(meta), c[0])
 
     def assign(self, meta: Meta, c: list[Any]) -> ast.Assign:
         return ast.Assign(c[0], c[1], self._s(meta))

@@ -128,6 +128,9 @@ class TraceView:
         for n, step in enumerate(self.trace.steps):
             cells = self._initial(step) if n == 0 else self._step(step)
             rows.append([Text(str(n), style=DIM)] + [_join(cells.get(k, [])) for k in keys])
+        if self.trace.loop_start is not None:  # a lasso: say where the run goes on forever
+            rows.append([Text("")] + [Text(self._loop_text(), style="bold")] +
+                        [Text("") for _ in keys[1:]])
         return TableView(headers, rows, right={0}, plain=self.plain)
 
     def _touched(self, mentions: str) -> set[str]:
@@ -139,6 +142,14 @@ class TraceView:
         touched.update(k for k in self.trace.owners
                        if _base(self.cols.short(k)).split(".")[-1] in words)
         return touched
+
+    def _loop_text(self) -> str:
+        start = self.trace.loop_start
+        assert start is not None
+        if start == len(self.trace.steps) - 1:
+            return f"stays at step {start} forever (no step is enabled)"
+        return f"back to step {start}: steps {start + 1}-{len(self.trace.steps) - 1} " \
+               "repeat forever"
 
     def _initial(self, step: Step) -> dict[str | None, list[Text]]:
         cells: dict[str | None, list[Text]] = {ACTION: [Text("initial state", style=DIM)]}
@@ -277,8 +288,12 @@ class CounterexampleView:
         if p.trace is None:
             return
         yield Text("")
-        what = "Witness" if p.status == "holds" else "Trace"
-        yield Text(f"{what} ({plural(len(p.trace), 'step')}):", style="bold")
+        if p.trace.loop_start is not None:
+            yield Text(f"Lasso ({plural(len(p.trace), 'step')}; from step "
+                       f"{p.trace.loop_start} on they repeat forever):", style="bold")
+        else:
+            what = "Witness" if p.status == "holds" else "Trace"
+            yield Text(f"{what} ({plural(len(p.trace), 'step')}):", style="bold")
         yield TraceView(p.trace, self.plain, self.all_columns, p.description)
         yield from self._final_state(p.trace)
 
