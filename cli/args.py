@@ -93,6 +93,15 @@ class CheckRequest(SpecRequest):
     exact: bool
     z3_check: bool                   # --z3-check: Z3 re-evaluates every state
     z3: bool                         # False with --no-z3: no pre-check, no explanations
+    checkpoint: str | None = None    # --checkpoint DIR (cli.resume)
+    checkpoint_every: float = 60.0
+    resume: bool = False             # go on from the checkpoints in `checkpoint`
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeRequest:
+    directory: str
+    output: Output | None            # None: as the interrupted run printed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +127,7 @@ class LitmusRequest:
     timeout: float | None
 
 
-Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
+Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest, ResumeRequest]
 
 
 def _spec_fields(ns: argparse.Namespace) -> dict:
@@ -130,7 +139,14 @@ def _spec_fields(ns: argparse.Namespace) -> dict:
 def _check(ns: argparse.Namespace) -> CheckRequest:
     return CheckRequest(**_spec_fields(ns), max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
-                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3)
+                        engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
+                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every)
+
+
+def _resume(ns: argparse.Namespace) -> ResumeRequest:
+    given = ns.json or ns.plain or ns.quiet
+    return ResumeRequest(directory=ns.directory, output=Output(
+        json=ns.json, plain=ns.plain, quiet=ns.quiet) if given else None)
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
@@ -224,6 +240,11 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true",
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="save the search in DIR every --checkpoint-every seconds, to go on "
+                        "with `explorer resume DIR` after an interruption")
+    p.add_argument("--checkpoint-every", metavar="S", type=seconds, default=60.0,
+                   help="seconds between two checkpoints (default 60)")
     _output_options(p)
     z3 = p.add_mutually_exclusive_group()
     z3.add_argument("--z3-check", action="store_true",
@@ -297,6 +318,17 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(request=_litmus)
 
 
+def _add_resume(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "resume", help="finish a `check --checkpoint DIR` run from its last checkpoint",
+        description="Go on with an interrupted `explorer check --checkpoint DIR` run from its "
+                    "last checkpoint, with the same spec and flags; the results are those of "
+                    "an uninterrupted run.")
+    p.add_argument("directory", metavar="DIR", help="the run's checkpoint directory")
+    _output_options(p)
+    p.set_defaults(request=_resume)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="explorer", description="Check concurrent protocols exhaustively.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -305,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_litmus(sub)
     _add_prove(sub)
     _add_bmc(sub)
+    _add_resume(sub)
     return parser
 
 

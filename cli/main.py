@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 
 from smp_explorer.cli.args import (EXIT_USAGE, CheckRequest, LitmusRequest, ProveRequest,
-                                   Request, UsageError, parse_request)
+                                   Request, ResumeRequest, UsageError, parse_request)
 from smp_explorer.cli.check import run_check
 from smp_explorer.cli.litmus import run_litmus
+from smp_explorer.cli.resume import resumed_request
+from smp_explorer.explorer.checkpoint import CheckpointError
 from smp_explorer.cli.stages import consoles, report_spec_errors
 from smp_explorer.cli.symbolic import run_bmc, run_prove
 from smp_explorer.invariants.symbolic import EngineDisagreement
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("explorer: interrupted\n")
         return EXIT_INTERRUPTED
-    except UsageError as e:
+    except (UsageError, CheckpointError) as e:
         sys.stderr.write(f"explorer: error: {e}\n")
         return EXIT_USAGE
     except EngineDisagreement as e:  # Z3 and the explorer differ on one model: a bug
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(request: Request) -> int:
     if isinstance(request, LitmusRequest):
         return run_litmus(request)
+    if isinstance(request, ResumeRequest):
+        request = resumed_request(request)
     out, err = consoles(request.output)
     try:
         if isinstance(request, CheckRequest):
