@@ -175,3 +175,47 @@ def test_decode_checks_magic_before_anything():
     with pytest.raises(CheckpointError, match="not an smp-explorer checkpoint"):
         decode(b"X" * 100, "f")
     assert decode(encode({"a": 1}), "f") == {"a": 1}
+
+
+class Counter:
+    """A search visitor counting the states an engine expands."""
+
+    def __init__(self):
+        self.expanded_states = 0
+
+    def discovered(self, state, failing_invariants, reached_goals):
+        pass
+
+    def expanded(self, state, successors, failures):
+        self.expanded_states += 1
+
+
+@pytest.mark.parametrize("engine", ["reference", "scalar", "vector", "auto"])
+def test_resume_expands_only_what_the_checkpoint_left(tmp_path, engine):
+    """Resumed from its last checkpoint (saved between the last two levels), a run expands only
+    the last frontier, and gives the counts, verdicts and traces of the whole run."""
+    from smp_explorer.explorer.checkpoint import Checkpointer
+    from smp_explorer.explorer.engines import explore
+    from smp_explorer.explorer.options import Options
+    from smp_explorer.runs.compiled import compile_model
+    from smp_explorer.spec.pipeline import load_model
+
+    model = load_model(FILTER, {"N": "3"})
+
+    def run(checkpoint=None, visitor=None):
+        r = explore(compile_model(model), Options(engine=engine, checkpoint=checkpoint,
+                                                  visitor=visitor), "sc")
+        return (r.stats.states, r.stats.transitions, r.stats.depth, r.stats.coverage,
+                r.stop_reason, [(p.name, p.status, p.trace.to_json() if p.trace else None)
+                                for p in r.properties])
+    whole = run()
+    path = tmp_path / "sc.ckpt"
+    assert run(Checkpointer(path, {"id": 1}, every=0.0)) == whole
+    saved = Checkpointer(path, {"id": 1}, resume=True).resume
+    assert saved is not None
+    pos0, width = saved["state"]["pos0"], saved["state"]["width"]
+    counter = Counter()
+    assert run(Checkpointer(path, {"id": 1}, resume=True), counter) == whole
+    assert counter.expanded_states == whole[0] - pos0 and width <= whole[0] - pos0 < whole[0]
+    with pytest.raises(CheckpointError, match="another run"):
+        Checkpointer(path, {"id": 2}, resume=True)
