@@ -20,7 +20,6 @@ from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
 from smp_explorer.cli.progress import LiveProgress
-from smp_explorer.cli import resume
 from smp_explorer.cli.stages import load_models, render, select_goals
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
@@ -39,8 +38,6 @@ from smp_explorer.spec.errors import SpecError, SpecErrors
 def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     results: list[RunResult] = []
     warned: set[str] = set()  # a valid invariant is worth one warning, not one per model
-    if request.checkpoint is not None and not request.resume:
-        resume.start(request)
     for memory, model in load_models(request):
         select_goals(model, request.properties, one_error_each=False)
         findings = vacuity(model, request, err, warned)
@@ -112,11 +109,12 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
     progress = LiveProgress(err, f"{Path(cm.model.name).name} [{memory}]") \
         if show_progress else None
     z3_check = z3_check_visitor(cm) if request.z3_check else None
+    from smp_explorer.cli.resume import checkpointer
     options = Options(max_states=request.max_states, max_depth=request.max_depth,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,
                       check_deadlock=request.check_deadlock, properties=request.properties,
                       progress=progress, engine=request.engine, exact=request.exact,
-                      visitor=z3_check, checkpoint=resume.checkpointer(request, memory))
+                      visitor=z3_check, checkpoint=checkpointer(request, memory))
     try:
         result = explore(cm, options, memory)
     finally:

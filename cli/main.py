@@ -8,7 +8,7 @@ from smp_explorer.cli.args import (EXIT_USAGE, CheckRequest, LitmusRequest, Prov
                                    Request, ResumeRequest, UsageError, parse_request)
 from smp_explorer.cli.check import run_check
 from smp_explorer.cli.litmus import run_litmus
-from smp_explorer.cli.resume import resumed_request
+from smp_explorer.cli.resume import resumed_request, start
 from smp_explorer.explorer.checkpoint import CheckpointError
 from smp_explorer.cli.stages import consoles, report_spec_errors
 from smp_explorer.cli.symbolic import run_bmc, run_prove
@@ -43,6 +43,8 @@ def run(request: Request) -> int:
     out, err = consoles(request.output)
     try:
         if isinstance(request, CheckRequest):
+            if request.checkpoint is not None and not request.resume:
+                start(request)  # a new checkpoint directory
             return run_check(request, out, err)
         if isinstance(request, ProveRequest):
             return run_prove(request, out)
