@@ -40,7 +40,10 @@ def results(stdout: str) -> list[dict]:
     return doc["results"]
 
 
-def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path):
+@pytest.mark.parametrize("sig,status", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 3)],
+                         ids=["SIGKILL", "SIGINT"])
+def test_killed_mid_run_then_resumed_gives_the_uninterrupted_results(tmp_path, sig, status):
+    """SIGKILL leaves the last checkpoint; so does Ctrl-C (exit 3, the statistics so far)."""
     args = [FILTER, "--const", "N=5", "--no-deadlock", "--json", "--engine", "scalar"]
     whole = subprocess.run([sys.executable, "-m", "smp_explorer.cli.main", "check", *args],
                            capture_output=True, text=True)
@@ -51,14 +54,15 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path):
     ck = tmp_path / "ck"
     proc = subprocess.Popen([sys.executable, "-m", "smp_explorer.cli.main", "check", *args,
                              "--checkpoint", str(ck), "--checkpoint-every", "0.05"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (ck / "sc.ckpt").exists():
         assert proc.poll() is None, "the run ended before its first checkpoint"
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL  # killed mid-run, not finished
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == status  # stopped mid-run, not finished
     saved = decode((ck / "sc.ckpt").read_bytes(), "sc.ckpt")["state"]
     assert 0 < len(saved["search"]["parent"]) < 230965
 
