@@ -105,6 +105,15 @@ class CheckRequest(SpecRequest):
     dot: str | None = None           # --dot FILE: the reachable state graph (cli.export)
     itf: str | None = None           # --itf DIR: each trace in the Informal Trace Format
     buffer_fairness: bool = True     # False with --no-buffer-fairness (liveness)
+    checkpoint: str | None = None    # --checkpoint DIR (cli.resume)
+    checkpoint_every: float = 60.0
+    resume: bool = False             # go on from the checkpoints in `checkpoint`
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeRequest:
+    directory: str
+    output: Output | None            # None: as the interrupted run printed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +140,7 @@ class LitmusRequest:
     herd: bool = False               # --herd: herd7's output (final states, Observation line)
 
 
-Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest]
+Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest, ResumeRequest]
 
 
 def _spec_fields(ns: argparse.Namespace) -> dict:
@@ -148,7 +157,14 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf,
-                        buffer_fairness=not ns.no_buffer_fairness)
+                        buffer_fairness=not ns.no_buffer_fairness,
+                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every)
+
+
+def _resume(ns: argparse.Namespace) -> ResumeRequest:
+    given = ns.json or ns.plain or ns.quiet
+    return ResumeRequest(directory=ns.directory, output=Output(
+        json=ns.json, plain=ns.plain, quiet=ns.quiet) if given else None)
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
@@ -287,6 +303,11 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true",
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="save the search in DIR every --checkpoint-every seconds, to go on "
+                        "with `explorer resume DIR` after an interruption")
+    p.add_argument("--checkpoint-every", metavar="S", type=seconds, default=60.0,
+                   help="seconds between two checkpoints (default 60)")
     _output_options(p)
     p.add_argument("--html", metavar="FILE",
                    help="also write a self-contained HTML report: the verdicts, each trace "
@@ -375,6 +396,17 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(request=_litmus)
 
 
+def _add_resume(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "resume", help="finish a `check --checkpoint DIR` run from its last checkpoint",
+        description="Go on with an interrupted `explorer check --checkpoint DIR` run from its "
+                    "last checkpoint, with the same spec and flags; the results are those of "
+                    "an uninterrupted run.")
+    p.add_argument("directory", metavar="DIR", help="the run's checkpoint directory")
+    _output_options(p)
+    p.set_defaults(request=_resume)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="explorer", description="Check concurrent protocols exhaustively.")
     parser.add_argument("--version", action="version",
@@ -387,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_litmus(sub)
     _add_prove(sub)
     _add_bmc(sub)
+    _add_resume(sub)
     return parser
 
 

@@ -232,11 +232,12 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
     elif not out.quiet:
         progress = LogProgress(sys.stderr, label)
     z3_check = z3_check_visitor(cm) if request.z3_check else None
+    from smp_explorer.cli.resume import checkpointer
     options = Options(max_states=request.max_states, max_depth=request.max_depth,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,
                       check_deadlock=request.check_deadlock, properties=request.properties,
                       progress=progress, engine=request.engine, exact=request.exact,
-                      visitor=z3_check)
+                      visitor=z3_check, checkpoint=checkpointer(request, memory))
     try:
         result = explore(cm, options, memory)
     finally:

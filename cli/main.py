@@ -13,11 +13,14 @@ import threading
 import time
 
 from smp_explorer.cli.args import (EXIT_USAGE, CheckRequest, LitmusRequest, ProveRequest,
-                                   Request, UsageError, error_document, parse_request,
+                                   Request, ResumeRequest, UsageError, error_document,
+                                   parse_request,
                                    usage_error_json)
 from smp_explorer.cli.check import run_check
 from smp_explorer.cli.litmus import run_litmus
+from smp_explorer.cli.resume import resumed_request, start
 from smp_explorer.cli.stages import consoles, quiet_stdout, report_spec_errors, spec_error_json
+from smp_explorer.explorer.checkpoint import CheckpointError
 from smp_explorer.cli.symbolic import run_bmc, run_prove
 from smp_explorer.invariants.symbolic import EngineDisagreement
 from smp_explorer.spec.errors import SpecError, SpecErrors
@@ -140,7 +143,12 @@ def check_files(request: CheckRequest) -> int:
 def guarded(request: Request) -> int:
     """Run one request; what stopped it, as an exit status (and with --json, an error
     document on stdout)."""
-    as_json = request.json if isinstance(request, LitmusRequest) else request.output.json
+    if isinstance(request, LitmusRequest):
+        as_json = request.json
+    elif isinstance(request, ResumeRequest):   # None: as the interrupted run printed
+        as_json = request.output is not None and request.output.json
+    else:
+        as_json = request.output.json
     try:
         return run(request)
     except KeyboardInterrupt:
@@ -154,7 +162,7 @@ def guarded(request: Request) -> int:
         sys.stderr.write("explorer: memory ran out (try --max-states, a smaller spec, or more "
                          "memory)\n")
         return EXIT_INTERRUPTED
-    except UsageError as e:
+    except (UsageError, CheckpointError) as e:
         sys.stderr.write(f"explorer: error: {e}\n")
         if as_json:
             print(error_document([usage_error_json(str(e))]))
@@ -168,10 +176,14 @@ def guarded(request: Request) -> int:
 def run(request: Request) -> int:
     if isinstance(request, LitmusRequest):
         return run_litmus(request)
+    if isinstance(request, ResumeRequest):
+        request = resumed_request(request)
     out, err = consoles(request.output)
     errors: list[SpecError]
     try:
         if isinstance(request, CheckRequest):
+            if request.checkpoint is not None and not request.resume:
+                start(request)  # a new checkpoint directory
             return run_check(request, out, err)
         if isinstance(request, ProveRequest):
             return run_prove(request, out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from smp_explorer.explorer.checkpoint import Checkpointer
 from smp_explorer.runs.visitor import SearchVisitor
 
 ENGINES = ("auto", "scalar", "vector")
@@ -28,3 +29,4 @@ class Options:
     engine: str = "auto"                 # auto | scalar | vector (| reference, for tests)
     exact: bool = False                  # store whole states even when they need > 2 words
     visitor: SearchVisitor | None = None  # told of every state and step (e.g. --z3-check)
+    checkpoint: Checkpointer | None = None  # save the search between levels; resume from it

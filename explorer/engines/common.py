@@ -99,6 +99,20 @@ class Links:
         n = sum(p.nbytes + v.nbytes for p, v in self.chunks)
         return n + self.parent.itemsize * len(self.parent) + self.via.itemsize * len(self.via)
 
+    def export(self) -> tuple[array, array]:
+        """Every parent and action so far, as two plain arrays (for a checkpoint)."""
+        if not self.chunks:
+            return array("q", self.parent), array("q", self.via)
+        import numpy as np
+        self._flush()
+        parent = np.concatenate([p for p, _ in self.chunks]).astype(np.int64)
+        via = np.concatenate([v for _, v in self.chunks]).astype(np.int64)
+        return array("q", parent.tobytes()), array("q", via.tobytes())
+
+    def restore(self, parent: array, via: array) -> None:
+        self.parent, self.via = array("q", parent), array("q", via)
+        self.chunks, self._n_chunks = [], 0
+
     def finish(self) -> tuple[Sequence[int], Sequence[int]]:
         if not self.chunks:
             return self.parent, self.via
@@ -278,6 +292,36 @@ class Search:
             progress(self.states, self.transitions, self.depth, now - self.start)
             self.next_report = now + self.options.progress_every
         return None
+
+    # ---- checkpoints (explorer.checkpoint) ----------------------------------------------------
+    def snapshot(self) -> dict:
+        """The bookkeeping as plain data, between two levels."""
+        parent, via = self.links.export()
+        v = self.verdicts
+        return dict(found=dict(v.found), pending=sorted(v.pending), fired=list(self.fired),
+                    transitions=self.transitions, parent=parent, via=via,
+                    initial=list(self.initial), cut=self.cut, failure=self.failure,
+                    monitors_seen=sorted(self.monitors_seen), depth=self.depth,
+                    max_depth_seen=self.max_depth_seen,
+                    elapsed=time.perf_counter() - self.start)
+
+    def restore(self, d: dict) -> None:
+        """Go back to a `snapshot` (of a run of the same model and options)."""
+        v = self.verdicts
+        v.found, v.pending = dict(d["found"]), set(d["pending"])
+        self.fired[:] = d["fired"]
+        self.transitions = d["transitions"]
+        self.links.restore(d["parent"], d["via"])
+        self.initial = list(d["initial"])
+        self.cut, self.failure = d["cut"], d["failure"]
+        self.goals_left = any(g in v.pending for g in self.goal_names)
+        self.monitors_seen = set(d["monitors_seen"])
+        self.monitors_left = len(self.monitors_seen) < len(self.monitor_names)
+        self.depth, self.max_depth_seen = d["depth"], d["max_depth_seen"]
+        self.start = time.perf_counter() - d["elapsed"]
+        self.next_report = self.start
+        if self.options.timeout is not None:
+            self.deadline = self.start + self.options.timeout
 
     # ---- the exact step of one state (reference semantics) --------------------------------
     def initial_states(self) -> None:

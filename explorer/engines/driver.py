@@ -23,6 +23,12 @@ class Strategy(Protocol):
     def width(self) -> int:
         """The number of states of the current frontier."""
 
+    def snapshot(self) -> dict:
+        """The frontier and visited set as plain data (for a checkpoint)."""
+
+    def restore(self, d: dict) -> None:
+        """Take the frontier and visited set of a `snapshot`."""
+
     def level(self, pos0: int) -> str | None:
         """Expand the frontier (its first state at breadth-first position `pos0`); the new
         states become the frontier. A stop reason ends the run; None: the level is done."""
@@ -39,13 +45,24 @@ def run(search: Search, policy: Policy) -> RunResult:
     options = search.options
     stop_reason = "exhausted"
     strategy: Strategy | None = None
+    checkpoint = options.checkpoint
     try:
-        search.initial_states()
-        width = len(search.initial)
+        pos0, width = 0, 0
+        if checkpoint is not None and checkpoint.resume is not None:
+            saved = checkpoint.resume["state"]
+            search.restore(saved["search"])
+            pos0, width = saved["pos0"], saved["width"]
+            strategy = policy(width)
+            strategy.restore(saved["strategy"])
+        else:
+            search.initial_states()
+            width = len(search.initial)
         if search.cut:
             stop_reason, width = "max-states", 0
-        pos0 = 0
         while width:
+            if checkpoint is not None and strategy is not None and checkpoint.due():
+                checkpoint.save(dict(search=search.snapshot(), strategy=strategy.snapshot(),
+                                     pos0=pos0, width=width))
             strategy = policy(width)
             reason = strategy.level(pos0)
             if reason:

@@ -29,6 +29,13 @@ class ReferenceLevels:
     def width(self) -> int:
         return len(self.frontier)
 
+    def snapshot(self) -> dict:
+        return dict(frontier=list(self.frontier), visited=list(self.visited))
+
+    def restore(self, d: dict) -> None:
+        self.frontier = list(d["frontier"])
+        self.visited = KeySet(d["visited"])
+
     def level(self, pos0: int) -> str | None:
         search = self.search
         nxt: list[tuple] = []

@@ -585,6 +585,15 @@ class ScalarLevels:
     def width(self) -> int:
         return len(self.frontier)
 
+    def snapshot(self) -> dict:
+        """Packed states and keys as Python ints (what `VectorLevels.snapshot` gives too)."""
+        return dict(frontier=list(self.frontier), visited=list(self.visited))
+
+    def restore(self, d: dict) -> None:
+        self.frontier = list(d["frontier"])
+        self.visited = KeySet(d["visited"])
+        self._refresh()
+
     def _refresh(self) -> None:
         self.A[:] = self.code.flag_values(self.search)
 

@@ -35,7 +35,7 @@ from smp_explorer.explorer.engines.packed_expr import simplify
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
-from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
+from smp_explorer.explorer.store import EMPTY, WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref, substitute
 
@@ -260,6 +260,22 @@ class VectorLevels:
 
     def width(self) -> int:
         return len(self.frontier[0])
+
+    def snapshot(self) -> dict:
+        """Packed states and keys as Python ints (what `ScalarLevels.snapshot` gives too)."""
+        table = self.visited
+        used = table.keys[0] != np.uint64(EMPTY)
+        return dict(frontier=_to_ints(self.frontier),
+                    visited=_to_ints([k[used] for k in table.keys]))
+
+    def restore(self, d: dict) -> None:
+        keys = d["visited"]
+        table = KeyTable(self.layout.key_words, max(1 << 16, 4 * len(keys)))
+        if keys:
+            table.insert(table._columns(keys), np.arange(len(keys), dtype=np.int32))
+        self.visited = table
+        self.frontier = _to_words(self.layout, d["frontier"])
+        self.flags()
 
     def flags(self) -> None:
         self.A = self.scalar.flag_values(self.search)
@@ -512,6 +528,14 @@ class VectorLevels:
                         search.monitor_seen(k)
                 self.flags()
         return None if cut >= n else a + cut
+
+
+def _to_ints(words: list) -> list[int]:
+    """Word columns as the Python ints they are the words of (`_to_words` reversed)."""
+    cols = [w.tolist() for w in words]
+    if len(cols) == 1:
+        return cols[0]
+    return [sum(w << (WORD_BITS * k) for k, w in enumerate(row)) for row in zip(*cols)]
 
 
 def _to_words(layout: Layout, packed: list[int]) -> list:
