@@ -224,10 +224,12 @@ def test_ctrl_c_ends_cleanly_with_the_statistics_so_far():
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen([sys.executable, "-m", "smp_explorer", "check",
                              str(root / "models" / "classic" / "filter.spec"), "--const", "N=6",
-                             "--no-deadlock", "--plain"], cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
+                             "--no-deadlock", "--plain", "--engine", "scalar"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(4)  # well inside the exploration (about a minute for N = 6)
+    # well inside the exploration: loading and compiling take a second or two (more on a
+    # loaded machine), the scalar engine's search of N = 6 about half a minute
+    time.sleep(8)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, (out, err)
