@@ -18,9 +18,28 @@ from typing import Hashable, Sequence, cast
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats
-from smp_explorer.explorer.store import Layout, VisitedSet, fingerprint_note
+from smp_explorer.explorer.store import KeySet, Layout, VisitedSet, fingerprint_note
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
+
+
+class SetFrontier:
+    """A strategy's level of states and its visited set of Python keys (the reference and
+    scalar strategies): its width and its checkpoint form."""
+
+    frontier: list
+    visited: KeySet
+
+    def width(self) -> int:
+        return len(self.frontier)
+
+    def snapshot(self) -> dict:
+        """States and keys as Python objects (what `VectorLevels.snapshot` gives too)."""
+        return dict(frontier=list(self.frontier), visited=list(self.visited))
+
+    def restore(self, d: dict) -> None:
+        self.frontier = list(d["frontier"])
+        self.visited = KeySet(d["visited"])
 
 
 class Stop(Exception):

@@ -8,7 +8,7 @@ tuples in a Python set: no packing, no generated loop, no NumPy.
 """
 from __future__ import annotations
 
-from smp_explorer.explorer.engines.common import Search, Stop
+from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
 from smp_explorer.explorer.engines.driver import run
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeySet
@@ -18,23 +18,13 @@ from smp_explorer.runs.results import RunResult
 TICK = 1024   # states between two looks at the clock
 
 
-class ReferenceLevels:
+class ReferenceLevels(SetFrontier):
     """Expands a level state by state with the tuple code."""
 
     def __init__(self, search: Search):
         self.search = search
         self.frontier: list[tuple] = list(search.initial)
         self.visited = KeySet(self.frontier)
-
-    def width(self) -> int:
-        return len(self.frontier)
-
-    def snapshot(self) -> dict:
-        return dict(frontier=list(self.frontier), visited=list(self.visited))
-
-    def restore(self, d: dict) -> None:
-        self.frontier = list(d["frontier"])
-        self.visited = KeySet(d["visited"])
 
     def level(self, pos0: int) -> str | None:
         search = self.search

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
-from smp_explorer.explorer.engines.common import Search, Stop, Watch
+from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop, Watch
 from smp_explorer.explorer.engines.packed_expr import PackedCompiler, simplify, size
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeySet, Layout, fp_python
@@ -569,7 +569,7 @@ def _slot_test(c: Expr, ranges) -> tuple[int, int] | None:
     return None
 
 
-class ScalarLevels:
+class ScalarLevels(SetFrontier):
     """The scalar strategy: expands a level with the generated `expand`, a slice at a time;
     the frontier is a list of packed states, the visited set a Python set of keys."""
 
@@ -582,16 +582,8 @@ class ScalarLevels:
         self.A = code.flag_values(search)
         self.visitor = search.visitor
 
-    def width(self) -> int:
-        return len(self.frontier)
-
-    def snapshot(self) -> dict:
-        """Packed states and keys as Python ints (what `VectorLevels.snapshot` gives too)."""
-        return dict(frontier=list(self.frontier), visited=list(self.visited))
-
     def restore(self, d: dict) -> None:
-        self.frontier = list(d["frontier"])
-        self.visited = KeySet(d["visited"])
+        super().restore(d)
         self._refresh()
 
     def _refresh(self) -> None:
