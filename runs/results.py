@@ -6,12 +6,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from smp_explorer.runs.executions import ExecutionTrace
 from smp_explorer.spec.memory import caveat
 
 SCHEMA_VERSION = 1
 
 # `check` says holds | violated | unreached | unknown; `prove` adds proved and not-inductive,
-# `bmc` adds bounded (nothing found up to the depth).
+# `bmc` adds bounded (nothing found up to the depth); an axiomatic run (lkmm) says bounded when an
+# execution reached its loop-unrolling bound, so "holds" could not be concluded.
 FAILED_STATUSES = ("violated", "unreached", "not-inductive")
 
 
@@ -77,6 +79,7 @@ class PropertyResult:
     explanation: list[dict[str, Any]] | None = None
     may_be_unreachable: bool = False  # the trace is a counterexample to induction (prove)
     warning: str | None = None        # e.g. the invariant is valid: it checks nothing
+    execution: ExecutionTrace | None = None  # axiomatic models: the counterexample execution
 
     @property
     def failed(self) -> bool:
@@ -98,6 +101,8 @@ class PropertyResult:
             d["warning"] = self.warning
         if self.trace is not None and self.trace.loop_start is not None:
             d["loop"] = self.trace.loop_start
+        if self.execution is not None:
+            d["execution"] = self.execution.to_json()
         return d
 
 
