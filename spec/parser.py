@@ -14,12 +14,13 @@ from lark.tree import Meta
 from smp_explorer.ir.span import Span
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError
+from smp_explorer.spec.lark_cache import cached_lalr
 
 
 @lru_cache(maxsize=None)
 def _parser() -> Lark:
-    return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
-                     maybe_placeholders=True)
+    return cached_lalr(Path(__file__).with_name("grammar.lark"), propagate_positions=True,
+                       maybe_placeholders=True)
 
 
 def _span_of(file: str, meta: Meta) -> Span:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from typing import TypeVar
 
@@ -18,6 +19,7 @@ from lark import Lark, Token, Transformer, Tree, UnexpectedCharacters, Unexpecte
     UnexpectedToken
 from lark.exceptions import VisitError
 
+from smp_explorer.spec.lark_cache import cached_lalr
 from smp_explorer.spec.litmus.test import Addr, LitmusError, Unsupported, Value
 
 ARCHES = ("X86", "X86_64", "C")
@@ -235,9 +237,9 @@ def _init_value(text: str, file: str, line: int) -> Value:
 
 @cache
 def lark_parser(grammar: str) -> Lark:
-    """The LALR parser of a grammar file next to this one, built once (tables cached on disk)."""
-    return Lark.open(grammar, rel_to=__file__, parser="lalr", propagate_positions=True,
-                     cache=True)
+    """The LALR parser of a grammar file next to this one, built once (tables cached on disk,
+    `spec.lark_cache`)."""
+    return cached_lalr(Path(__file__).with_name(grammar), propagate_positions=True)
 
 
 def parse_region(grammar: str, text: str, start: int,
