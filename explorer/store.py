@@ -98,24 +98,32 @@ class Layout:
         self.nwords = word + 1
         self.bits = sum(f.width for f in fields)
         self.exact = exact or self.nwords <= EXACT_WORDS
-        # the key is one uint64 (the packed state or its fingerprint) or all the words
-        self.key_words = self.nwords if self.exact else 1
+        # A state of at most 64 bits is one word of key even when its slots take two 63-bit
+        # words: the bits of word 1 go above the `used0` bits word 0 uses (exact, invertible).
+        self.used0 = max((f.shift + f.width for f in fields if f.word == 0), default=0)
+        self.joined = self.exact and self.nwords == 2 and self.bits <= 64
+        # the key is one uint64 (the packed state, joined, or its fingerprint) or all the words
+        self.key_words = self.nwords if self.exact and not self.joined else 1
         # One-word keys fold the high half of the state onto the low half (an invertible
         # xorshift, so still exact): a Python set indexes by the low bits of an int, and the
         # low slots of a packed state often take few values.
-        self.fold = max(1, (self.bits + 1) // 2) if self.exact and self.nwords == 1 else 0
+        self.fold = max(1, (self.bits + 1) // 2) if self.exact and self.key_words == 1 else 0
+        # Only a 64-bit state can have the key EMPTY (all ones): the table keeps that one apart.
+        self.full_width = self.exact and self.key_words == 1 and self.bits >= 64
 
     @property
     def storage(self) -> str:
         if not self.exact:
             return "fingerprint"
-        return "exact" if self.nwords == 1 else f"exact ({self.nwords} words)"
+        return "exact" if self.key_words == 1 else f"exact ({self.nwords} words)"
 
     def key_words_numpy(self, words):
         """The key of each state given as word columns: what `key` gives, as uint64 words."""
         import numpy as np
         if self.fold:
             w = words[0]
+            if self.joined:
+                w = w | (words[1] << np.uint64(self.used0))
             return [w ^ (w >> np.uint64(self.fold))]
         if self.exact:
             return list(words)
@@ -159,11 +167,16 @@ class Layout:
         """The key of a packed state in the scalar engine's set: the state itself when exact
         (a Python int of any width), else its fingerprint."""
         if self.fold:
+            if self.joined:
+                t = (t & M63) | ((t >> WORD_BITS) << self.used0)
             return t ^ (t >> self.fold)
         return t if self.exact else fp_python(self.words(t))
 
     def key_source(self, var: str) -> str:
         """Python source computing the key of packed state `var` (for generated code)."""
+        if self.fold and self.joined:
+            j = f"(({var} & {M63}) | (({var} >> {WORD_BITS}) << {self.used0}))"
+            return f"{j} ^ ({j} >> {self.fold})"
         if self.fold:
             return f"{var} ^ ({var} >> {self.fold})"
         if self.exact:
@@ -230,24 +243,38 @@ class KeySet:
 
 
 class KeyTable:
-    """A NumPy open-addressing hash table of keys (one or more uint64 words per key).
+    """A NumPy open-addressing hash table of keys (one or more uint64 words per key), linear
+    probing, at most `LOAD` full after it grows.
 
-    `insert` takes a batch of candidate keys, each with a rank, and inserts the new ones; among
-    equal keys in a batch the one with the smallest rank is the one inserted. That is how the
-    vector engine keeps exactly the breadth-first order of the scalar engine.
+    `insert` takes a batch of candidate keys, each with a rank, and inserts the new ones in one
+    probe that both tests and inserts; among equal keys in a batch the one with the smallest
+    rank is the one inserted. That is how the vector engine keeps exactly the breadth-first order
+    of the scalar engine. Equal keys of a batch start at the same slot and see the same slots in
+    the same rounds, so they find their slot, or claim it, together; a batch is deduplicated as
+    it is probed, at no extra pass over the table. `remove` takes back keys of the last batch
+    (the rows a batch does not commit).
+
+    The table grows when the keys it expects (the batch's candidates times the share of new
+    ones in the previous batch) would fill it beyond `LOAD`, to the next power of two that
+    holds them (not for every candidate of a batch: most are duplicates), and whatever the
+    forecast, before a batch could fill it beyond `FULL`.
     """
 
     LOAD = 0.5
+    FULL = 0.8
 
-    def __init__(self, key_words: int, capacity: int = 1 << 12):
+    def __init__(self, key_words: int, capacity: int = 1 << 12, full_width: bool = False):
         import numpy as np
         self.np = np
         self.kw = key_words
-        cap = 1 << max(10, (capacity - 1).bit_length())
-        self._alloc(cap)
+        # with 64-bit exact keys, the key EMPTY itself is a state: kept apart, in `top`
+        self.full_width = full_width
+        self.top = False
         self.count = 0
+        self.ratio = 1.0            # new keys per candidate in the last batch
         self._mul = [np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                      np.uint64(0x165667B19E3779F9), np.uint64(0xD6E8FEB86659FD93)]
+        self._alloc(1 << max(10, (max(capacity, 2) - 1).bit_length()))
 
     def _alloc(self, cap: int) -> None:
         np = self.np
@@ -256,14 +283,19 @@ class KeyTable:
         self.mask = cap - 1
         self.keys = [np.full(cap, EMPTY, dtype=np.uint64)] + \
             [np.zeros(cap, dtype=np.uint64) for _ in range(self.kw - 1)]
-        # claims of one insertion round, by slot modulo its size: small enough to stay in cache
-        # (two slots sharing a cell only make one of them try again in the next round)
-        self.claim = np.full(min(cap, 1 << 20), np.iinfo(np.int32).max, dtype=np.int32)
-        self.cmask = len(self.claim) - 1
+        # claims of the new keys of one batch, by slot modulo its size: small enough to stay in
+        # cache (two slots sharing a cell only make one of them go round again)
+        cells = min(cap, 1 << 18)
+        self.claim = np.full(cells, np.iinfo(np.int64).max, dtype=np.int64)
+        self.owner = np.zeros(cells, dtype=np.int64)
+        self.cmask = cells - 1
+
+    def __len__(self) -> int:
+        return self.count
 
     @property
     def nbytes(self) -> int:
-        return sum(k.nbytes for k in self.keys) + self.claim.nbytes
+        return sum(k.nbytes for k in self.keys) + self.claim.nbytes + self.owner.nbytes
 
     def _hash(self, keys):
         np = self.np
@@ -273,23 +305,72 @@ class KeyTable:
             h *= self._mul[0]
         return (h >> np.uint64(64 - self.bits)).astype(np.int64)
 
-    def reserve(self, extra: int) -> None:
-        if (self.count + extra) <= self.cap * self.LOAD:
-            return
-        np = self.np
-        cap = self.cap
-        while (self.count + extra) > cap * self.LOAD:
-            cap *= 4
-        old = self.keys
-        used = old[0] != np.uint64(EMPTY)
-        keys = [k[used] for k in old]
-        self._alloc(cap)
-        self.count = 0
-        if len(keys[0]):
-            for a in range(0, len(keys[0]), 1 << 22):
-                self.insert([k[a:a + (1 << 22)] for k in keys],
-                            np.arange(min(1 << 22, len(keys[0]) - a), dtype=np.int32))
+    # ---- growth ------------------------------------------------------------------------------
+    def capacity_for(self, keys: int) -> int:
+        """The table size that holds `keys` keys at most `LOAD` full."""
+        return 1 << max(10, (int(keys / self.LOAD) - 1).bit_length())
 
+    def reserve(self, extra: int) -> None:
+        """Make room for `extra` more keys (at most `LOAD` full)."""
+        if self.count + extra > self.cap * self.LOAD:
+            self._grow(self.capacity_for(self.count + extra))
+
+    def _make_room(self, candidates: int) -> None:
+        expected = int(candidates * min(1.0, 1.5 * self.ratio)) + 64
+        if self.count + expected > self.cap * self.LOAD or \
+                self.count + candidates > self.cap * self.FULL:
+            cap = self.capacity_for(self.count + expected)
+            while self.count + candidates > cap * self.FULL:
+                cap *= 2
+            self._grow(cap)
+
+    def _grow(self, cap: int) -> None:
+        np = self.np
+        old, old_cap = self.keys, self.cap
+        self._alloc(cap)
+        self.count = int(self.top)
+        step = 1 << 22
+        for a in range(0, old_cap, step):      # a slice at a time: few temporaries
+            used = old[0][a:a + step] != np.uint64(EMPTY)
+            keys = [k[a:a + step][used] for k in old]
+            if len(keys[0]):
+                self._place_distinct(keys)
+
+    def _place_distinct(self, keys) -> None:
+        """Insert keys known to be distinct and absent (a rehash)."""
+        np = self.np
+        t = self.keys
+        h = self._hash(keys)
+        idx = np.arange(len(keys[0]))
+        empty = np.uint64(EMPTY)
+        while idx.size:
+            free = t[0][h] == empty
+            fi, fh = idx[free], h[free]
+            for w in range(self.kw):
+                t[w][fh] = keys[w][fi]
+            ok = t[0][fh] == keys[0][fi]
+            for w in range(1, self.kw):
+                ok &= t[w][fh] == keys[w][fi]
+            self._untear(fh, ok, keys, fi)
+            self.count += int(np.count_nonzero(ok))
+            go = np.ones(len(idx), dtype=bool)
+            go[np.flatnonzero(free)[ok]] = False
+            adv = ~free
+            h = np.where(adv, (h + 1) & self.mask, h)[go]
+            idx = idx[go]
+
+    def _untear(self, fh, ok, keys, fi) -> None:
+        """After several keys were written to one free slot at once, each word array holds the
+        last writer's word; should two arrays disagree on who that was, no key verifies: free
+        such slots again (the keys that wrote them go round again)."""
+        if self.kw == 1 or ok.all():
+            return
+        t = self.keys
+        t[0][fh[~ok]] = EMPTY
+        for w in range(self.kw):
+            t[w][fh[ok]] = keys[w][fi[ok]]
+
+    # ---- batches -----------------------------------------------------------------------------
     def contains(self, keys):
         """A boolean array: which keys are in the table."""
         np = self.np
@@ -297,6 +378,8 @@ class KeyTable:
         found = np.zeros(n, dtype=bool)
         if n == 0 or self.count == 0:
             return found
+        if self.full_width and self.top:
+            found |= keys[0] == np.uint64(EMPTY)
         h = self._hash(keys)
         idx = np.arange(n)
         t0 = self.keys[0]
@@ -315,50 +398,140 @@ class KeyTable:
     def insert(self, keys, rank):
         """Insert the keys not present yet; return the positions (into the batch) of the keys
         inserted, in ascending rank order. Among equal keys the smallest rank wins."""
+        return self.insert_slots(keys, rank)[0]
+
+    def insert_slots(self, keys, rank):
+        """`insert`, and the slots the new keys took (for `remove`), in the same order."""
         np = self.np
         n = len(keys[0])
+        none = np.zeros(0, dtype=np.int64)
         if n == 0:
-            return np.zeros(0, dtype=np.int64)
-        self.reserve(n)
-        h = self._hash(keys)
-        idx = np.arange(n)
-        empty = np.uint64(EMPTY)
-        big = np.iinfo(np.int32).max
+            return none, none
+        self._make_room(n)
+        rank = np.asarray(rank, dtype=np.int64)
+        won_i: list = []
+        won_s: list = []
+        top_i = None
+        if self.full_width:
+            top = keys[0] == np.uint64(EMPTY)
+            if top.any():
+                ti = np.flatnonzero(top)
+                if not self.top:      # the key EMPTY is new: its smallest rank, at "slot" -1
+                    top_i = ti[np.argmin(rank[ti])]
+                pos = np.flatnonzero(~top)
+                self._probe([k[pos] for k in keys], won_i, won_s)
+                won_i = [pos[w] for w in won_i]
+            else:
+                self._probe(keys, won_i, won_s)
+        else:
+            self._probe(keys, won_i, won_s)
+        if top_i is not None:
+            self.top = True
+            self.count += 1
+            won_i.append(np.full(1, top_i, dtype=np.int64))
+            won_s.append(np.full(1, -1, dtype=np.int64))
+        if not won_i:
+            self.ratio = 0.0
+            return none, none
+        wi, ws = np.concatenate(won_i), np.concatenate(won_s)
+        wi, ws = self._smallest_ranks(wi, ws, rank)
+        self.count += len(wi) - int(np.count_nonzero(ws < 0))
+        order = np.argsort(rank[wi], kind="stable")
+        self.ratio = len(wi) / n
+        return wi[order], ws[order]
+
+    def _probe(self, keys, won_i: list, won_s: list) -> None:
+        """Find or claim a slot for every key: `won_i`/`won_s` get the keys that claimed a free
+        slot and the slot (equal keys claim their slot together)."""
+        np = self.np
         t = self.keys
-        claim = self.claim
-        won = []
+        h = self._hash(keys)
+        idx = np.arange(len(keys[0]))
+        empty = np.uint64(EMPTY)
         while idx.size:
             slot = t[0][h]
             hit = slot == keys[0][idx]
             for w in range(1, self.kw):
                 hit &= t[w][h] == keys[w][idx]
             free = slot == empty
-            other = ~hit & ~free
             stay = np.zeros(len(idx), dtype=bool)
-            ci = idx[free]
-            if ci.size:
-                # claim the free slots: the smallest rank per slot wins
-                ch = h[free]
-                cc = ch & self.cmask
-                r = rank[ci]
-                np.minimum.at(claim, cc, r)
-                win = claim[cc] == r
-                wi, wh = ci[win], ch[win]
-                t[0][wh] = keys[0][wi]
+            if free.any():
+                fi, fh = idx[free], h[free]
+                for w in range(self.kw):
+                    t[w][fh] = keys[w][fi]
+                ok = t[0][fh] == keys[0][fi]
                 for w in range(1, self.kw):
-                    t[w][wh] = keys[w][wi]
-                claim[cc] = big
-                won.append(wi)
-                self.count += int(wi.size)
-                # a loser looks at the same slot again: it now holds the winner's key
-                stay[free] = ~win
+                    ok &= t[w][fh] == keys[w][fi]
+                self._untear(fh, ok, keys, fi)
+                won_i.append(fi[ok])
+                won_s.append(fh[ok])
+                # a loser looks at the same slot again: it now holds another key (or none)
+                stay[free] = ~ok
+            other = ~hit & ~free
             keep = other | stay
             h = np.where(other, (h + 1) & self.mask, h)[keep]
             idx = idx[keep]
-        if not won:
-            return np.zeros(0, dtype=np.int64)
-        out = np.concatenate(won)
-        return out[np.argsort(rank[out], kind="stable")]
+
+    def _smallest_ranks(self, wi, ws, rank):
+        """Of the keys that claimed one slot together (equal keys), the one of smallest rank."""
+        np = self.np
+        if len(ws) < 2:
+            return wi, ws
+        big = np.iinfo(np.int64).max
+        claim, owner = self.claim, self.owner
+        keep = np.zeros(len(wi), dtype=bool)
+        todo = np.arange(len(wi))
+        while todo.size:
+            s = ws[todo]
+            r = rank[wi[todo]]
+            cell = s & self.cmask
+            np.minimum.at(claim, cell, r)
+            first = claim[cell] == r
+            owner[cell[first]] = s[first]
+            keep[todo[first]] = True
+            # not first: an equal key of larger rank (same slot), or another slot's cell
+            again = ~first & (owner[cell] != s)
+            claim[cell] = big
+            todo = todo[again]
+        return wi[keep], ws[keep]
+
+    def remove(self, slots) -> None:
+        """Take out the keys at `slots` (from `insert_slots`): the keys that follow one in its
+        run of occupied slots are inserted again, so every probe still finds its key."""
+        np = self.np
+        slots = np.asarray(slots, dtype=np.int64)
+        if (slots < 0).any():
+            self.top = False
+            self.count -= 1
+            slots = slots[slots >= 0]
+        if not slots.size:
+            return
+        t = self.keys
+        empty = np.uint64(EMPTY)
+        t[0][slots] = empty
+        self.count -= len(slots)
+        runs = []
+        p = (slots + 1) & self.mask
+        while p.size:
+            p = p[t[0][p] != empty]
+            runs.append(p)
+            p = (p + 1) & self.mask
+        moved = np.unique(np.concatenate(runs))
+        if moved.size:
+            keys = [k[moved].copy() for k in t]
+            t[0][moved] = empty
+            self.count -= len(moved)
+            self._place_distinct(keys)
+
+    def all_keys(self) -> list:
+        """Every key, as word columns (in table order)."""
+        np = self.np
+        used = self.keys[0] != np.uint64(EMPTY)
+        cols = [k[used] for k in self.keys]
+        if self.top:
+            cols = [np.concatenate([c, np.full(1, EMPTY if w == 0 else 0, dtype=np.uint64)])
+                    for w, c in enumerate(cols)]
+        return cols
 
     # ---- one key at a time (`VisitedSet`), for the rare exact steps ---------------------------
     def _columns(self, keys: Collection[Any]) -> list:
@@ -379,9 +552,10 @@ class KeyTable:
         self.insert(self._columns([key]), self.np.zeros(1, dtype=self.np.int32))
 
     @classmethod
-    def from_keys(cls, key_words: int, keys: KeySet) -> KeyTable:
-        """A table holding the keys of a Python-set store."""
-        table = cls(key_words, max(1 << 16, 4 * len(keys)))
+    def from_keys(cls, layout: Layout, keys: Collection[Any]) -> KeyTable:
+        """A table holding the keys of a Python-set store (or of a checkpoint)."""
+        table = cls(layout.key_words, 1 << 16, layout.full_width)
+        table.reserve(len(keys))
         if keys:
             table.insert(table._columns(keys), table.np.arange(len(keys), dtype=table.np.int32))
         return table

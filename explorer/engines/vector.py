@@ -35,7 +35,7 @@ from smp_explorer.explorer.engines.packed_expr import simplify
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
-from smp_explorer.explorer.store import EMPTY, WORD_BITS, KeyTable, Layout
+from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref, substitute
 
@@ -253,7 +253,7 @@ class VectorLevels:
         self.scalar = scalar.code
         layout = scalar.code.layout
         self.layout = layout
-        self.visited = KeyTable.from_keys(layout.key_words, scalar.visited)
+        self.visited = KeyTable.from_keys(layout, scalar.visited)
         self.frontier = _to_words(layout, scalar.frontier)
         self.A = self.scalar.flag_values(search)
         self.visitor = search.visitor
@@ -263,17 +263,11 @@ class VectorLevels:
 
     def snapshot(self) -> dict:
         """Packed states and keys as Python ints (what `ScalarLevels.snapshot` gives too)."""
-        table = self.visited
-        used = table.keys[0] != np.uint64(EMPTY)
         return dict(frontier=_to_ints(self.frontier),
-                    visited=_to_ints([k[used] for k in table.keys]))
+                    visited=_to_ints(self.visited.all_keys()))
 
     def restore(self, d: dict) -> None:
-        keys = d["visited"]
-        table = KeyTable(self.layout.key_words, max(1 << 16, 4 * len(keys)))
-        if keys:
-            table.insert(table._columns(keys), np.arange(len(keys), dtype=np.int32))
-        self.visited = table
+        self.visited = KeyTable.from_keys(self.layout, d["visited"])
         self.frontier = _to_words(self.layout, d["frontier"])
         self.flags()
 
@@ -459,12 +453,20 @@ class VectorLevels:
             rank = np.zeros(0, dtype=np.int64)
             words = [np.zeros(0, dtype=np.uint64) for _ in range(layout.nwords)]
         keys = layout.key_words_numpy(words)
-        maybe = np.flatnonzero(~self.visited.contains(keys))
-        # per-state properties on the states that may be new
-        if maybe.size and any(A):
-            # the parts of the properties each action can change, on its possibly new states
+        # one probe that tests and inserts the candidates of the rows that may commit: the new
+        # states, deduplicated (the smallest rank of equal keys), in breadth-first order
+        pre = cut
+        cand = None if cut >= n else np.flatnonzero(rows_c < cut)
+        if cand is None:
+            new, slots = self.visited.insert_slots(keys, rank)
+        else:
+            new, slots = self.visited.insert_slots([x[cand] for x in keys], rank[cand])
+            new = cand[new]
+        # per-state properties on the new states
+        if new.size and any(A):
+            # the parts of the properties each action can change, on its new states
             is_new = np.zeros(len(rows_c), dtype=bool)
-            is_new[maybe] = True
+            is_new[new] = True
             start = 0
             for ai, rows, okr, fails, wd, ok in res:
                 end = start + len(okr)
@@ -481,24 +483,18 @@ class VectorLevels:
                             if hit.size:
                                 cut = min(cut, int(okr[mine[hit[0]]]))
                 start = end
-        # --max-states: commit only rows whose candidates cannot pass the limit
+        # --max-states: commit only rows whose new states stay within the limit
         max_states = search.options.max_states
         if max_states is not None:
             room = max_states - search.states
-            if len(maybe) > room:
-                counts = np.bincount(rows_c[maybe], minlength=n)
-                cum = np.cumsum(counts)
-                over = np.flatnonzero(cum > room)
-                if over.size:
-                    cut = min(cut, int(over[0]))
-        # commit rows < cut: only the states that may be new need inserting
-        sel = maybe if cut >= n else maybe[rows_c[maybe] < cut]
-        rows_s, acts_s, rank_s = rows_c[sel], acts[sel], rank[sel]
-        keys_s = [x[sel] for x in keys]
-        words_s = [x[sel] for x in words]
-        # rank relative to the batch fits in int32 (CHUNK * actions < 2**31)
-        new = self.visited.insert(keys_s, (rank_s - 0).astype(np.int32) if R * n < (1 << 31)
-                                else rank_s)
+            if len(new) > room:
+                cut = min(cut, int(rows_c[new[room]]))
+        if cut < pre:       # the rows from `cut` on are not committed: take their keys back
+            drop = rows_c[new] >= cut
+            self.visited.remove(slots[drop])
+            new = new[~drop]
+        rows_s, acts_s = rows_c[new], acts[new]
+        words_s = [x[new] for x in words]
         # fired counts and transitions of the committed rows
         fired = search.fired
         trans = 0
@@ -512,14 +508,14 @@ class VectorLevels:
             trans += no
         search.transitions += trans
         if self.visitor is not None:
-            self._visit(Wc, min(cut, n), res, [x[new] for x in words_s])
+            self._visit(Wc, min(cut, n), res, words_s)
         if new.size:
-            parent = rows_s[new].astype(np.int64) + (pos0 + a)
-            search.links.add_block(parent, acts_s[new])
-            out.append([x[new] for x in words_s])
+            parent = rows_s.astype(np.int64) + (pos0 + a)
+            search.links.add_block(parent, acts_s)
+            out.append(words_s)
             search.max_depth_seen = search.depth + 1
             if search.monitors_left:
-                nw_ = [x[new] for x in words_s]
+                nw_ = words_s
                 for kind, k, flag, fn in code.prop_funcs:
                     if kind is not Watch.MONITOR or not A[flag]:
                         continue
