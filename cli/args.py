@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -43,6 +44,17 @@ def seconds(text: str) -> float:
     if not value > 0:   # (NaN included: it is no number of seconds)
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
     return value
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """A number of bytes: 4G, 512M, 1.5GiB, 800MB (binary units), or bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.I)
+    if m is None or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512M or 4G, got {text!r}")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 
 def const_assignment(text: str) -> tuple[str, str]:
@@ -108,6 +120,7 @@ class CheckRequest(SpecRequest):
     checkpoint: str | None = None    # --checkpoint DIR (cli.resume)
     checkpoint_every: float = 60.0
     resume: bool = False             # go on from the checkpoints in `checkpoint`
+    max_memory: int | None = None    # --max-memory, bytes (None: explorer.spill's default)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,7 +171,8 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf,
                         buffer_fairness=not ns.no_buffer_fairness,
-                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every)
+                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
+                        max_memory=ns.max_memory)
 
 
 def _resume(ns: argparse.Namespace) -> ResumeRequest:
@@ -273,6 +287,12 @@ def _invariant_option(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--invariant", metavar="NAME", action="append", default=None, help=help)
 
 
+def _ram_now() -> str:
+    from smp_explorer.explorer.spill import default_budget
+    budget = default_budget()
+    return "" if budget is None else f", {budget / 2**30:.1f} GiB here"
+
+
 _CHECKED = "check only these invariants / reachable goals (repeatable)"
 _NO_DEADLOCK = "do not report deadlocks"
 
@@ -290,6 +310,11 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-depth", metavar="N", type=positive_int,
                    help="do not explore beyond N steps from an initial state")
     p.add_argument("--timeout", metavar="S", type=seconds, help="stop after S seconds")
+    p.add_argument("--max-memory", metavar="SIZE", type=memory_size,
+                   help="the memory the search may add (e.g. 512M, 8G; default: half of this "
+                        f"machine's RAM{_ram_now()}): beyond it the visited set spills to "
+                        "disk, or, where it cannot (the scalar engine, --exact states of more "
+                        "than 64 bits), the search stops with its statistics and exit status 3")
     p.add_argument("--no-deadlock", action="store_true", help=_NO_DEADLOCK)
     p.add_argument("--stop-at-first", action="store_true",
                    help="stop at the first violation instead of deciding every property")

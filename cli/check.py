@@ -37,6 +37,7 @@ from smp_explorer.invariants.symbolic import EngineDisagreement
 from smp_explorer.invariants.vacuity import INITIAL, NEVER, VALID, Finding, precheck
 from smp_explorer.invariants.z3enc import EncodingError
 from smp_explorer.ir.model import Model
+from smp_explorer.explorer.spill import default_budget
 from smp_explorer.runs.compiled import CompiledModel, compile_model
 from smp_explorer.runs.results import RunResult, exit_status
 from smp_explorer.runs.traces import TraceBuilder
@@ -237,7 +238,8 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,
                       check_deadlock=request.check_deadlock, properties=request.properties,
                       progress=progress, engine=request.engine, exact=request.exact,
-                      visitor=z3_check, checkpoint=checkpointer(request, memory))
+                      visitor=z3_check, checkpoint=checkpointer(request, memory),
+                      max_memory=request.max_memory or default_budget())
     try:
         result = explore(cm, options, memory)
     finally:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Collection, Hashable, Iterable, Iterator, Mapping, Protocol
 
 from smp_explorer.ir.model import Model
+from smp_explorer.explorer.spill import DiskRuns
 
 WORD_BITS = 63
 M63 = (1 << WORD_BITS) - 1
@@ -256,22 +257,29 @@ class KeyTable:
 
     The table grows when the keys it expects (the batch's candidates times the share of new
     ones in the previous batch) would fill it beyond `LOAD`, to the next power of two that
-    holds them (not for every candidate of a batch: most are duplicates), and whatever the
-    forecast, before a batch could fill it beyond `FULL`.
+    holds them (not for every candidate of a batch: most are duplicates); should a batch bring
+    more new keys than forecast, it grows in the middle of the batch before it is `FULL`.
     """
 
     LOAD = 0.5
     FULL = 0.8
+    CELLS = 1 << 21
 
-    def __init__(self, key_words: int, capacity: int = 1 << 12, full_width: bool = False):
+    def __init__(self, key_words: int, capacity: int = 1 << 12, full_width: bool = False,
+                 limit: int | None = None):
         import numpy as np
         self.np = np
         self.kw = key_words
+        # at most `limit` bytes in memory: then the keys go to disk as a sorted run (one-word
+        # keys only; `explorer.spill`)
+        self.limit = limit
+        self.disk: DiskRuns | None = DiskRuns() if limit is not None and key_words == 1 else None
         # with 64-bit exact keys, the key EMPTY itself is a state: kept apart, in `top`
         self.full_width = full_width
         self.top = False
         self.count = 0
         self.ratio = 1.0            # new keys per candidate in the last batch
+        self.claim: Any = None
         self._mul = [np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                      np.uint64(0x165667B19E3779F9), np.uint64(0xD6E8FEB86659FD93)]
         self._alloc(1 << max(10, (max(capacity, 2) - 1).bit_length()))
@@ -283,15 +291,23 @@ class KeyTable:
         self.mask = cap - 1
         self.keys = [np.full(cap, EMPTY, dtype=np.uint64)] + \
             [np.zeros(cap, dtype=np.uint64) for _ in range(self.kw - 1)]
-        # claims of the new keys of one batch, by slot modulo its size: small enough to stay in
-        # cache (two slots sharing a cell only make one of them go round again)
-        cells = min(cap, 1 << 18)
+        self._cells(1 << 10)
+
+    def _cells(self, n: int) -> None:
+        """Claims of the new keys of one batch, by slot modulo their number: about twice as many
+        as the keys (two slots sharing a cell only make one of them go round again), at most
+        `CELLS`, allocated once and kept."""
+        np = self.np
+        cells = min(self.CELLS, 1 << max(10, (2 * n - 1).bit_length()))
+        if self.claim is not None and len(self.claim) >= cells:
+            return
         self.claim = np.full(cells, np.iinfo(np.int64).max, dtype=np.int64)
         self.owner = np.zeros(cells, dtype=np.int64)
         self.cmask = cells - 1
 
     def __len__(self) -> int:
-        return self.count
+        """The keys in memory and on disk."""
+        return self.count + (self.disk.count if self.disk is not None else 0)
 
     @property
     def nbytes(self) -> int:
@@ -317,12 +333,27 @@ class KeyTable:
 
     def _make_room(self, candidates: int) -> None:
         expected = int(candidates * min(1.0, 1.5 * self.ratio)) + 64
-        if self.count + expected > self.cap * self.LOAD or \
-                self.count + candidates > self.cap * self.FULL:
+        if self.count + expected <= self.cap * self.LOAD:
+            return
+        cap = self.capacity_for(self.count + expected)
+        if self.disk is not None and self.limit is not None and self.count > self.top and \
+                8 * (cap + self.cap) > self.limit:
+            # growing (the old table and the new one, while it is filled) would pass the
+            # budget: the keys go to disk, and the table starts again, empty
+            self.spill()
+            if self.count + expected <= self.cap * self.LOAD:
+                return
             cap = self.capacity_for(self.count + expected)
-            while self.count + candidates > cap * self.FULL:
-                cap *= 2
-            self._grow(cap)
+        self._grow(cap)
+
+    def spill(self) -> None:
+        """Write the keys in memory to disk as one sorted run; empty the table."""
+        assert self.disk is not None
+        np = self.np
+        t0 = self.keys[0]
+        self.disk.add(t0[t0 != np.uint64(EMPTY)])
+        t0.fill(EMPTY)
+        self.count = int(self.top)
 
     def _grow(self, cap: int) -> None:
         np = self.np
@@ -351,7 +382,7 @@ class KeyTable:
             ok = t[0][fh] == keys[0][fi]
             for w in range(1, self.kw):
                 ok &= t[w][fh] == keys[w][fi]
-            self._untear(fh, ok, keys, fi)
+            self._untear(fh, ok, [k[fi] for k in keys])
             self.count += int(np.count_nonzero(ok))
             go = np.ones(len(idx), dtype=bool)
             go[np.flatnonzero(free)[ok]] = False
@@ -359,7 +390,7 @@ class KeyTable:
             h = np.where(adv, (h + 1) & self.mask, h)[go]
             idx = idx[go]
 
-    def _untear(self, fh, ok, keys, fi) -> None:
+    def _untear(self, fh, ok, fk) -> None:
         """After several keys were written to one free slot at once, each word array holds the
         last writer's word; should two arrays disagree on who that was, no key verifies: free
         such slots again (the keys that wrote them go round again)."""
@@ -368,7 +399,7 @@ class KeyTable:
         t = self.keys
         t[0][fh[~ok]] = EMPTY
         for w in range(self.kw):
-            t[w][fh[ok]] = keys[w][fi[ok]]
+            t[w][fh[ok]] = fk[w][ok]
 
     # ---- batches -----------------------------------------------------------------------------
     def contains(self, keys):
@@ -376,10 +407,12 @@ class KeyTable:
         np = self.np
         n = len(keys[0])
         found = np.zeros(n, dtype=bool)
-        if n == 0 or self.count == 0:
+        if n == 0 or self.count + (self.disk.count if self.disk is not None else 0) == 0:
             return found
         if self.full_width and self.top:
             found |= keys[0] == np.uint64(EMPTY)
+        if self.disk is not None and self.disk.runs:
+            found |= self.disk.contains(keys[0])
         h = self._hash(keys)
         idx = np.arange(n)
         t0 = self.keys[0]
@@ -408,6 +441,7 @@ class KeyTable:
         if n == 0:
             return none, none
         self._make_room(n)
+        before = self.count
         rank = np.asarray(rank, dtype=np.int64)
         won_i: list = []
         won_s: list = []
@@ -427,15 +461,25 @@ class KeyTable:
             self._probe(keys, won_i, won_s)
         if top_i is not None:
             self.top = True
-            self.count += 1
             won_i.append(np.full(1, top_i, dtype=np.int64))
             won_s.append(np.full(1, -1, dtype=np.int64))
         if not won_i:
             self.ratio = 0.0
+            self.count = before
             return none, none
         wi, ws = np.concatenate(won_i), np.concatenate(won_s)
         wi, ws = self._smallest_ranks(wi, ws, rank)
-        self.count += len(wi) - int(np.count_nonzero(ws < 0))
+        self.count = before + len(wi)
+        if self.disk is not None and self.disk.runs:
+            # new to the table, but perhaps seen before it last spilled
+            seen = self.disk.contains(keys[0][wi])
+            seen &= ws >= 0        # the key EMPTY never spills
+            if seen.any():
+                self.remove(ws[seen])
+                wi, ws = wi[~seen], ws[~seen]
+                # taking keys out moves the keys after them: where the new ones are now
+                live = ws >= 0
+                ws[live] = self._find([k[wi[live]] for k in keys])
         order = np.argsort(rank[wi], kind="stable")
         self.ratio = len(wi) / n
         return wi[order], ws[order]
@@ -444,33 +488,53 @@ class KeyTable:
         """Find or claim a slot for every key: `won_i`/`won_s` get the keys that claimed a free
         slot and the slot (equal keys claim their slot together)."""
         np = self.np
-        t = self.keys
+        t, kw, mask = self.keys, self.kw, self.mask
         h = self._hash(keys)
-        idx = np.arange(len(keys[0]))
+        idx = None                 # the first round: every key, in order (no gathers)
         empty = np.uint64(EMPTY)
-        while idx.size:
+        base, pending, counted = self.count, 0, 0
+        while True:
+            ks = keys if idx is None else [k[idx] for k in keys]
             slot = t[0][h]
-            hit = slot == keys[0][idx]
-            for w in range(1, self.kw):
-                hit &= t[w][h] == keys[w][idx]
-            free = slot == empty
-            stay = np.zeros(len(idx), dtype=bool)
-            if free.any():
-                fi, fh = idx[free], h[free]
-                for w in range(self.kw):
-                    t[w][fh] = keys[w][fi]
-                ok = t[0][fh] == keys[0][fi]
-                for w in range(1, self.kw):
-                    ok &= t[w][fh] == keys[w][fi]
-                self._untear(fh, ok, keys, fi)
-                won_i.append(fi[ok])
+            nf = np.flatnonzero(slot == empty)
+            if nf.size:
+                # claim the free slots: one key lands in each, the others look again
+                fh = h[nf]
+                fk = [k[nf] for k in ks]
+                for w in range(kw):
+                    t[w][fh] = fk[w]
+                ok = t[0][fh] == fk[0]
+                for w in range(1, kw):
+                    ok &= t[w][fh] == fk[w]
+                self._untear(fh, ok, fk)
+                won = nf[ok]
+                won_i.append(won if idx is None else idx[won])
                 won_s.append(fh[ok])
-                # a loser looks at the same slot again: it now holds another key (or none)
-                stay[free] = ~ok
-            other = ~hit & ~free
-            keep = other | stay
-            h = np.where(other, (h + 1) & self.mask, h)[keep]
-            idx = idx[keep]
+                slot[nf] = t[0][fh]
+                pending += int(won.size)
+            # found, or just claimed: done; another key: the next slot; empty again: again
+            hit = slot == ks[0]
+            if kw > 1:
+                c = np.flatnonzero(hit)
+                same = np.ones(len(c), dtype=bool)
+                for w in range(1, kw):
+                    same &= t[w][h[c]] == ks[w][c]
+                hit[c] = same
+            go = np.flatnonzero(~hit)
+            if not go.size:
+                return
+            h = (h[go] + (slot[go] != empty)) & mask
+            idx = go if idx is None else idx[go]
+            if base + pending > self.FULL * self.cap:
+                # more new keys than forecast: count them exactly (equal keys share a slot)
+                pending = len(np.unique(np.concatenate(won_s[counted:])))
+                if base + pending > self.FULL * self.cap:
+                    # grow now; the keys claimed so far move: where they are now
+                    self._grow(self.capacity_for(base + 2 * pending))
+                    won_s[:] = [self._find([k[w] for k in keys]) for w in won_i]
+                    t, mask = self.keys, self.mask
+                    h = self._hash([k[idx] for k in keys])
+                    base, pending, counted = self.count, 0, len(won_s)
 
     def _smallest_ranks(self, wi, ws, rank):
         """Of the keys that claimed one slot together (equal keys), the one of smallest rank."""
@@ -478,6 +542,7 @@ class KeyTable:
         if len(ws) < 2:
             return wi, ws
         big = np.iinfo(np.int64).max
+        self._cells(len(ws))
         claim, owner = self.claim, self.owner
         keep = np.zeros(len(wi), dtype=bool)
         todo = np.arange(len(wi))
@@ -523,11 +588,27 @@ class KeyTable:
             self.count -= len(moved)
             self._place_distinct(keys)
 
+    def _find(self, keys):
+        """The slots of keys that are in the table."""
+        np = self.np
+        h = self._hash(keys)
+        out = np.zeros(len(h), dtype=np.int64)
+        idx = np.arange(len(h))
+        while idx.size:
+            hit = self.keys[0][h] == keys[0][idx]
+            for w in range(1, self.kw):
+                hit &= self.keys[w][h] == keys[w][idx]
+            out[idx[hit]] = h[hit]
+            idx, h = idx[~hit], (h[~hit] + 1) & self.mask
+        return out
+
     def all_keys(self) -> list:
         """Every key, as word columns (in table order)."""
         np = self.np
         used = self.keys[0] != np.uint64(EMPTY)
         cols = [k[used] for k in self.keys]
+        if self.disk is not None and self.disk.count:
+            cols = [np.concatenate([cols[0], self.disk.keys()])]
         if self.top:
             cols = [np.concatenate([c, np.full(1, EMPTY if w == 0 else 0, dtype=np.uint64)])
                     for w, c in enumerate(cols)]
@@ -552,9 +633,9 @@ class KeyTable:
         self.insert(self._columns([key]), self.np.zeros(1, dtype=self.np.int32))
 
     @classmethod
-    def from_keys(cls, layout: Layout, keys: Collection[Any]) -> KeyTable:
+    def from_keys(cls, layout: Layout, keys: Collection[Any], limit: int | None = None) -> KeyTable:
         """A table holding the keys of a Python-set store (or of a checkpoint)."""
-        table = cls(layout.key_words, 1 << 16, layout.full_width)
+        table = cls(layout.key_words, 1 << 16, layout.full_width, limit)
         table.reserve(len(keys))
         if keys:
             table.insert(table._columns(keys), table.np.arange(len(keys), dtype=table.np.int32))

@@ -19,6 +19,7 @@ STOP_REASONS = {
     "timeout": "the time limit ran out",
     "interrupted": "interrupted",
     "out of memory": "memory ran out",
+    "max-memory": "the memory budget (--max-memory) was reached",
 }
 
 # The verdict when nothing failed and nothing is undecided, by engine.

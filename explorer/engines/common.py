@@ -18,6 +18,7 @@ from typing import Hashable, Sequence, cast
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats
+from smp_explorer.explorer.spill import MemoryBudget
 from smp_explorer.explorer.store import KeySet, Layout, VisitedSet, fingerprint_note
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
@@ -217,6 +218,8 @@ class Search:
         self.next_report = self.start + options.progress_every
         self.deadline = None if options.timeout is None else self.start + options.timeout
         self.store_bytes = 0          # the engine's own estimate of its storage, at the end
+        self.budget = None if options.max_memory is None else MemoryBudget(options.max_memory)
+        self.notes: list[str] = []    # what the engine has to say in the statistics
 
     # ---- recording discoveries ------------------------------------------------------------
     @property
@@ -306,6 +309,8 @@ class Search:
         now = time.perf_counter()
         if self.deadline is not None and now >= self.deadline:
             return "timeout"
+        if self.budget is not None and self.budget.exceeded():
+            return "max-memory"
         progress = self.options.progress
         if progress is not None and now >= self.next_report:
             progress(self.states, self.transitions, self.depth, now - self.start)
@@ -400,7 +405,7 @@ class Search:
         model = self.model
         decided = complete or stop_reason == "all decided"
         coverage = coverage_of(model, self.fired)
-        notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
+        notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)] + self.notes
         if self.layout is not None and not self.layout.exact:
             note = fingerprint_note(self.layout, self.states, self.transitions)
             if note is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from smp_explorer.explorer.engines.common import Search
+from smp_explorer.explorer.spill import spilled
 from smp_explorer.explorer.store import VisitedSet
 from smp_explorer.runs.results import RunResult
 
@@ -86,4 +87,5 @@ def run(search: Search, policy: Policy) -> RunResult:
         stop_reason = "out of memory"
     if strategy is not None:
         search.store_bytes = strategy.visited.nbytes + search.links.nbytes()
+        spilled(search, strategy.visited)
     return search.result(stop_reason, stop_reason == "exhausted")

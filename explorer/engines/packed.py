@@ -10,6 +10,7 @@ from smp_explorer.explorer.engines.common import Search
 from smp_explorer.explorer.engines.driver import Strategy, run
 from smp_explorer.explorer.engines.scalar import ScalarCode, ScalarLevels
 from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.spill import not_counted
 from smp_explorer.explorer.store import Layout
 from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.runs.results import RunResult
@@ -37,7 +38,8 @@ class PackedPolicy:
                 (self.engine == "vector" or width >= WIDE):
             from smp_explorer.explorer.engines.vector import VectorCode, VectorLevels
             search = self.search
-            vcode = VectorCode(search.cm, self.code.layout, search.options, self.code)
+            with not_counted(search.budget):
+                vcode = VectorCode(search.cm, self.code.layout, search.options, self.code)
             if self.engine == "auto" and vcode.fallback_masks:
                 self.scalar_only = True   # some action is not vectorised: stay scalar
             else:

@@ -35,6 +35,7 @@ from smp_explorer.explorer.engines.packed_expr import simplify
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.spill import BATCH_SHARE, TABLE_SHARE
 from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref, substitute
@@ -253,7 +254,15 @@ class VectorLevels:
         self.scalar = scalar.code
         layout = scalar.code.layout
         self.layout = layout
-        self.visited = KeyTable.from_keys(layout, scalar.visited)
+        budget = search.options.max_memory
+        self.limit = None if budget is None else int(budget * TABLE_SHARE)
+        # rows per batch: its temporaries stay within their share of the budget
+        self.batch_bytes = None if budget is None else budget * BATCH_SHARE
+        self.rows = CHUNK
+        if self.batch_bytes is not None:
+            guess = 8 * (6 + 3 * layout.nwords) * max(1.0, len(code.order) / 2)
+            self.rows = int(min(CHUNK, max(1024, self.batch_bytes // guess)))
+        self.visited = KeyTable.from_keys(layout, scalar.visited, self.limit)
         self.frontier = _to_words(layout, scalar.frontier)
         self.A = self.scalar.flag_values(search)
         self.visitor = search.visitor
@@ -267,7 +276,7 @@ class VectorLevels:
                     visited=_to_ints(self.visited.all_keys()))
 
     def restore(self, d: dict) -> None:
-        self.visited = KeyTable.from_keys(self.layout, d["visited"])
+        self.visited = KeyTable.from_keys(self.layout, d["visited"], self.limit)
         self.frontier = _to_words(self.layout, d["frontier"])
         self.flags()
 
@@ -377,7 +386,7 @@ class VectorLevels:
             reason = search.pause()
             if reason:
                 return reason
-            b = min(n, a + CHUNK)
+            b = min(n, a + self.rows)
             cut = self.batch(W, a, b, pos0, out)
             if cut is None:
                 a = b
@@ -438,6 +447,10 @@ class VectorLevels:
                 cut = min(cut, int(hit[0]))
         # the candidates, ranked by (row, action rank)
         R = len(code.order)
+        if self.batch_bytes is not None:
+            # about 8 bytes per word of each candidate in each of about 3 + 2 * nwords arrays
+            per_row = 8 * (6 + 3 * layout.nwords) * max(1.0, sum(len(r[2]) for r in res) / n)
+            self.rows = int(min(CHUNK, max(1024, self.batch_bytes // per_row)))
         if res:
             rows_c = np.concatenate([okr for _, _, okr, _, _, _ in res])
             acts = np.concatenate([np.full(len(okr), ai, dtype=np.int16)
