@@ -545,20 +545,25 @@ class KeyTable:
         self._cells(len(ws))
         claim, owner = self.claim, self.owner
         keep = np.zeros(len(wi), dtype=bool)
-        todo = np.arange(len(wi))
-        while todo.size:
-            s = ws[todo]
-            r = rank[wi[todo]]
+        todo = None                     # the first round: all of them (no gathers)
+        while True:
+            s = ws if todo is None else ws[todo]
+            r = rank[wi if todo is None else wi[todo]]
             cell = s & self.cmask
             np.minimum.at(claim, cell, r)
             first = claim[cell] == r
             owner[cell[first]] = s[first]
-            keep[todo[first]] = True
+            if todo is None:
+                keep |= first
+            else:
+                keep[todo[first]] = True
             # not first: an equal key of larger rank (same slot), or another slot's cell
-            again = ~first & (owner[cell] != s)
+            later = np.flatnonzero(~first)
+            again = later[owner[cell[later]] != s[later]]
             claim[cell] = big
-            todo = todo[again]
-        return wi[keep], ws[keep]
+            if not again.size:
+                return wi[keep], ws[keep]
+            todo = again if todo is None else todo[again]
 
     def remove(self, slots) -> None:
         """Take out the keys at `slots` (from `insert_slots`): the keys that follow one in its
