@@ -263,7 +263,7 @@ class KeyTable:
 
     LOAD = 0.5
     FULL = 0.8
-    CELLS = 1 << 21
+    CELLS = 1 << 20
 
     def __init__(self, key_words: int, capacity: int = 1 << 12, full_width: bool = False,
                  limit: int | None = None):
@@ -273,7 +273,7 @@ class KeyTable:
         # at most `limit` bytes in memory: then the keys go to disk as a sorted run (one-word
         # keys only; `explorer.spill`)
         self.limit = limit
-        self.disk: DiskRuns | None = DiskRuns() if limit is not None and key_words == 1 else None
+        self.disk: DiskRuns | None = None          # made at the first spill
         # with 64-bit exact keys, the key EMPTY itself is a state: kept apart, in `top`
         self.full_width = full_width
         self.top = False
@@ -336,7 +336,7 @@ class KeyTable:
         if self.count + expected <= self.cap * self.LOAD:
             return
         cap = self.capacity_for(self.count + expected)
-        if self.disk is not None and self.limit is not None and self.count > self.top and \
+        if self.limit is not None and self.kw == 1 and self.count > self.top and \
                 8 * (cap + self.cap) > self.limit:
             # growing (the old table and the new one, while it is filled) would pass the
             # budget: the keys go to disk, and the table starts again, empty
@@ -348,7 +348,8 @@ class KeyTable:
 
     def spill(self) -> None:
         """Write the keys in memory to disk as one sorted run; empty the table."""
-        assert self.disk is not None
+        if self.disk is None:
+            self.disk = DiskRuns()
         np = self.np
         t0 = self.keys[0]
         self.disk.add(t0[t0 != np.uint64(EMPTY)])
