@@ -279,7 +279,6 @@ class KeyTable:
         self.top = False
         self.count = 0
         self.ratio = 1.0            # new keys per candidate in the last batch
-        self.claim: Any = None
         self._mul = [np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                      np.uint64(0x165667B19E3779F9), np.uint64(0xD6E8FEB86659FD93)]
         self._alloc(1 << max(10, (max(capacity, 2) - 1).bit_length()))
@@ -291,19 +290,6 @@ class KeyTable:
         self.mask = cap - 1
         self.keys = [np.full(cap, EMPTY, dtype=np.uint64)] + \
             [np.zeros(cap, dtype=np.uint64) for _ in range(self.kw - 1)]
-        self._cells(1 << 10)
-
-    def _cells(self, n: int) -> None:
-        """Claims of the new keys of one batch, by slot modulo their number: about twice as many
-        as the keys (two slots sharing a cell only make one of them go round again), at most
-        `CELLS`, allocated once and kept."""
-        np = self.np
-        cells = min(self.CELLS, 1 << max(10, (2 * n - 1).bit_length()))
-        if self.claim is not None and len(self.claim) >= cells:
-            return
-        self.claim = np.full(cells, np.iinfo(np.int64).max, dtype=np.int64)
-        self.owner = np.zeros(cells, dtype=np.int64)
-        self.cmask = cells - 1
 
     def __len__(self) -> int:
         """The keys in memory and on disk."""
@@ -311,7 +297,7 @@ class KeyTable:
 
     @property
     def nbytes(self) -> int:
-        return sum(k.nbytes for k in self.keys) + self.claim.nbytes + self.owner.nbytes
+        return sum(k.nbytes for k in self.keys)
 
     def _hash(self, keys):
         np = self.np
@@ -543,14 +529,18 @@ class KeyTable:
         if len(ws) < 2:
             return wi, ws
         big = np.iinfo(np.int64).max
-        self._cells(len(ws))
-        claim, owner = self.claim, self.owner
+        # claims by slot modulo the number of cells, about twice the keys (two slots sharing a
+        # cell only make one of them go round again), at most CELLS; for this batch only
+        cells = min(self.CELLS, 1 << max(10, (2 * len(ws) - 1).bit_length()))
+        claim = np.full(cells, big, dtype=np.int64)
+        owner = np.zeros(cells, dtype=np.int64)
+        cmask = cells - 1
         keep = np.zeros(len(wi), dtype=bool)
         todo = None                     # the first round: all of them (no gathers)
         while True:
             s = ws if todo is None else ws[todo]
             r = rank[wi if todo is None else wi[todo]]
-            cell = s & self.cmask
+            cell = s & cmask
             np.minimum.at(claim, cell, r)
             first = claim[cell] == r
             owner[cell[first]] = s[first]
