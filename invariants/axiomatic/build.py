@@ -103,6 +103,9 @@ class Built:
         self.address = {s: k for k, s in enumerate(self.shared)}
         self._refuse_actions()
         self.owner = self._owners()
+        # the slots holding values read (fresh per step instance, never a node's local)
+        self.read_slots = {e.value.slot for a in model.actions for e in a.events
+                           if e.kind == READ and isinstance(e.value, Ref)}
         self._initial_writes()
         for t, inst in enumerate(model.processes):
             self._unroll(t)
@@ -199,7 +202,7 @@ class Built:
         inst = self.model.processes[t]
         values: dict[int, z3.ArithRef] = {}
         for s, who in self.owner.items():
-            if who != t or s == inst.pc_slot:
+            if who != t or s == inst.pc_slot or s in self.read_slots:
                 continue
             init = self.model.init_values[s]
             if len(init) == 1:
