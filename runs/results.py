@@ -133,8 +133,10 @@ class Stats:
 @dataclass
 class RunResult:
     """One spec under one memory model, checked by one engine: `explore` (the `check`
-    command: a breadth-first search), `prove` (k-induction up to `k`) or `bmc` (bounded model
-    checking up to `depth`). The symbolic engines fill only `seconds` and `notes` of `stats`."""
+    command: a breadth-first search), `prove` (k-induction up to `k`), `bmc` (bounded model
+    checking up to `depth`) or `axiomatic` (an axiomatic memory model such as lkmm, loops
+    unrolled up to `unroll`). The symbolic engines fill only `seconds` and `notes` of
+    `stats`."""
 
     spec: str
     memory: str
@@ -145,6 +147,7 @@ class RunResult:
     engine: str = "explore"
     k: int | None = None        # prove: induction depths 1..k were tried
     depth: int | None = None    # bmc: traces of at most `depth` steps were searched
+    unroll: int | None = None   # axiomatic: loops were unrolled up to `unroll` iterations
 
     @property
     def violated(self) -> bool:
@@ -170,7 +173,8 @@ class RunResult:
         said = caveat(self.memory)
         note = {"caveat": said} if said else {}
         if self.engine != "explore":
-            bound = {"k": self.k} if self.engine == "prove" else {"depth": self.depth}
+            bound = {"k": self.k} if self.engine == "prove" else \
+                {"unroll": self.unroll} if self.engine == "axiomatic" else {"depth": self.depth}
             return {"memory": self.memory, **note, "engine": self.engine, **bound,
                     "complete": self.complete, "seconds": round(self.stats.seconds, 6),
                     "properties": [p.to_json() for p in self.properties]}
