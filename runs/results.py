@@ -155,7 +155,11 @@ class RunResult:
 
     @property
     def undecided(self) -> bool:
-        return any(p.status == "unknown" for p in self.properties)
+        """A property unknown (a limit stopped the run), or `bounded` under an axiomatic model
+        (an execution reached the --unroll bound: `holds` was not concluded). bmc's own
+        `bounded` (nothing up to the depth asked for) is its answer, not undecided."""
+        return any(p.status == "unknown" or (p.status == "bounded" and self.engine == "axiomatic")
+                   for p in self.properties)
 
     @property
     def statuses(self) -> dict[str, str]:
@@ -200,7 +204,7 @@ def mebibytes(n: int) -> str:
 
 def exit_status(results: Sequence[RunResult]) -> int:
     """1: a property violated, a goal unreached or an induction failed; 3: a limit left
-    something undecided; else 0. The same for every engine and any mix of them."""
+    something undecided (an axiomatic model's --unroll bound included); else 0. The same for every engine and any mix of them."""
     if any(r.violated for r in results):
         return 1
     if any(r.undecided for r in results):
