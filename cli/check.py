@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
+from smp_explorer.cli.axiomatic import is_axiomatic, run_axiomatic, warn_search_options
 from smp_explorer.cli.export import ExportError, write_dot, write_itf
 from smp_explorer.cli.progress import LiveProgress, LogProgress
 from smp_explorer.cli.report.html import write_html
@@ -53,8 +54,14 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     phase = "loading the spec"
     stopped: str | None = None  # Ctrl-C (SIGTERM, SIGHUP) or memory, outside a search
     graphs: list[tuple[CompiledModel, str, RunResult]] = []  # --dot: drawn after the report
+    warn_search_options(request, request.search_options, err)
     try:
         for memory, model in load_models(request):
+            if is_axiomatic(memory):   # lkmm: Z3 over unrolled executions, no search
+                phase = f"checking under {memory}"
+                results.append(run_axiomatic(model, memory, request))
+                phase = "loading the spec for the next memory model"
+                continue
             live, safety = split_liveness(model, request.properties)
             req = request if safety == request.properties else \
                 replace(request, properties=safety)

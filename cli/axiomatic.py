@@ -1,0 +1,69 @@
+"""The axiomatic stage of check and bmc: a spec under an axiomatic memory model (lkmm) is not
+explored state by state; its processes are unrolled into one symbolic execution whose memory
+model is a set of axioms, and Z3 looks for an execution that breaks a property
+(invariants/axiomatic/engine.py). `check` and `bmc` call `run_axiomatic` for each axiomatic
+model of --memory and the operational engines for the others; the results share one report.
+
+What the axiomatic engine cannot check is said, never skipped silently: liveness properties
+named with --invariant are an error, unnamed ones a note in the run's result; the explicit
+search's options given beside an operational model apply to that model only (a warning).
+"""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from smp_explorer.cli.args import AXIOMATIC_MODELS, MEMORY_MODELS, SpecRequest
+from smp_explorer.ir.model import Model
+from smp_explorer.runs.results import RunResult
+from smp_explorer.spec.errors import SpecError, SpecErrors
+
+
+def is_axiomatic(memory: str) -> bool:
+    return memory in AXIOMATIC_MODELS
+
+
+def run_axiomatic(model: Model, memory: str, request: SpecRequest) -> RunResult:
+    """One spec under one axiomatic model: the engine's result, with what it did not check
+    in its notes. Spec errors the engine finds (an unsupported construct, an invariant with
+    no meaning under the model) are raised as SpecError with their place in the spec."""
+    names = request.properties
+    live = [p for p in model.liveness if names is None or p.name in names]
+    named = [p for p in live if names is not None]
+    if named:
+        raise SpecErrors([SpecError(
+            f"--invariant {p.name}: a liveness property; under --memory {memory} the axiomatic "
+            f"engine checks safety only (assertions, invariants over one process, reachable "
+            f"goals, final states): check it under {', '.join(MEMORY_MODELS)}", p.span)
+            for p in named])
+    result = engine_run(model, memory, unroll=request.unroll,
+                        properties=[n for n in names] if names is not None else None,
+                        timeout=request.timeout)
+    if result.unroll is None:
+        result.unroll = request.unroll
+    if live:
+        result.stats.notes.append(
+            f"warning: liveness not checked under {memory} (the axiomatic engine checks "
+            f"safety only): {', '.join(p.name for p in live)}; check it under "
+            f"{', '.join(MEMORY_MODELS)}")
+    return result
+
+
+def engine_run(model: Model, memory: str, *, unroll: int, properties: list[str] | None,
+               timeout: float | None) -> RunResult:
+    from smp_explorer.invariants.axiomatic import engine  # type: ignore[attr-defined]  # h13
+    return engine.run(model, memory, unroll=unroll, properties=properties, timeout=timeout)
+
+
+def warn_search_options(request: SpecRequest, options: tuple[str, ...], err: Console) -> None:
+    """The explicit search's options given beside lkmm apply to the operational models only."""
+    memories = request.memories or []
+    axiomatic = [m for m in memories if is_axiomatic(m)]
+    if not options or not axiomatic:
+        return
+    operational = [m for m in memories if not is_axiomatic(m)]
+    err.print(Text.assemble(
+        ("warning: ", "bold yellow"),
+        f"{', '.join(options)} applies to {', '.join(operational)} only: "
+        f"{', '.join(axiomatic)} is checked by the axiomatic engine, where it has no meaning"),
+        highlight=False, soft_wrap=True)
