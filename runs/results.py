@@ -179,9 +179,11 @@ class RunResult:
         if self.engine != "explore":
             bound = {"k": self.k} if self.engine == "prove" else \
                 {"unroll": self.unroll} if self.engine == "axiomatic" else {"depth": self.depth}
+            # an axiomatic run's notes say what it did not check (liveness, ...)
+            notes = {"notes": self.stats.notes} if self.engine == "axiomatic" else {}
             return {"memory": self.memory, **note, "engine": self.engine, **bound,
                     "complete": self.complete, "seconds": round(self.stats.seconds, 6),
-                    "properties": [p.to_json() for p in self.properties]}
+                    **notes, "properties": [p.to_json() for p in self.properties]}
         return {"memory": self.memory, **note, "states": self.stats.states,
                 "transitions": self.stats.transitions, "depth": self.stats.depth,
                 "complete": self.complete, "stop_reason": self.stop_reason,

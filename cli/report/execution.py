@@ -17,11 +17,12 @@ flagged.
 
     final: x=1, y=1, P1.r1=1, P1.r2=0
 
-The same cells make the Rich and the plain table (tables.TableView); `cells` and `facts` give
-the words to the HTML report too, so the three cannot drift apart.
+The same cells make the Rich and the plain table (tables.TableView); `Drawing` gives the words
+to the HTML fragment (`execution_html`) too, so the three cannot drift apart.
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -116,8 +117,12 @@ class Drawing:
 
     def where(self, event_id: int | None) -> str:
         """A write as a read names its source: "P0 L5", "init" (or "P0 #2" without a line)."""
-        e = self.by_id.get(event_id) if event_id is not None else None
-        if e is None or e.cpu is None:
+        if event_id is None:
+            return "?"   # the engine did not say (never for a read of a complete execution)
+        e = self.by_id.get(event_id)
+        if e is None:
+            return f"event {event_id}"
+        if e.cpu is None:
             return INIT
         return f"{e.cpu} L{e.line}" if e.line is not None else f"{e.cpu} #{e.index}"
 
@@ -219,3 +224,45 @@ class ExecutionView:
         final = d.final_text()
         if final:
             yield Text.assemble(("final: ", "bold"), final)
+
+
+def execution_html(trace: ExecutionTrace) -> str:
+    """The same drawing as an HTML fragment (for `check --html`): the initial values, a table
+    with a column per CPU and a row per operation, co order, data races, the final values."""
+    e = html.escape
+    d = Drawing(trace)
+    cols = d.columns()
+    per_cpu = [d.cells(c) for c in cols]
+    parts = []
+    if d.initial_text():
+        parts.append(f"<p><b>initial:</b> <code>{e(d.initial_text())}</code></p>")
+    parts.append("<table class='execution'><tr>" + "".join(f"<th>{e(c)}</th>" for c in cols)
+                 + "</tr>")
+    for i in range(max((len(c) for c in per_cpu), default=0)):
+        row = []
+        for cells in per_cpu:
+            if i >= len(cells):
+                row.append("<td></td>")
+                continue
+            cell = cells[i]
+            lines = []
+            if cell.line is not None or cell.text:
+                where = f"L{cell.line} " if cell.line is not None else ""
+                lines.append(f"<span class='op'>{e(where)}<b>{e(cell.text or 'RMW')}</b></span>")
+            for ev in cell.events:
+                lines.append(f"<span class='event'>{e(d.facts(ev))}</span>")
+                other = d.race(ev)
+                if other is not None:
+                    lines.append(f"<span class='failed'>data race with {e(other)}</span>")
+            row.append(f"<td>{'<br>'.join(lines)}</td>")
+        parts.append("<tr>" + "".join(row) + "</tr>")
+    parts.append("</table>")
+    co = list(d.coherence())
+    if co:
+        parts.append("<p><b>coherence order (co), per location:</b></p><ul>"
+                     + "".join(f"<li><code>{e(line)}</code></li>" for line in co) + "</ul>")
+    for race in d.races():
+        parts.append(f"<p class='failed'>data race: {e(race)}</p>")
+    if d.final_text():
+        parts.append(f"<p><b>final:</b> <code>{e(d.final_text())}</code></p>")
+    return "\n".join(parts)
