@@ -5,8 +5,9 @@ model is a set of axioms, and Z3 looks for an execution that breaks a property
 model of --memory and the operational engines for the others; the results share one report.
 
 What the axiomatic engine cannot check is said, never skipped silently: liveness properties
-named with --invariant are an error, unnamed ones a note in the run's result; the explicit
-search's options given beside an operational model apply to that model only (a warning).
+named with --invariant are an error, unnamed ones a note in the run's result (the engine's);
+the explicit search's options given beside an operational model apply to that model only (a
+warning).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import AXIOMATIC_MODELS, MEMORY_MODELS, SpecRequest
+from smp_explorer.invariants.axiomatic.engine import run as engine_run
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import RunResult
 from smp_explorer.spec.errors import SpecError, SpecErrors
@@ -24,12 +26,11 @@ def is_axiomatic(memory: str) -> bool:
 
 
 def run_axiomatic(model: Model, memory: str, request: SpecRequest) -> RunResult:
-    """One spec under one axiomatic model: the engine's result, with what it did not check
-    in its notes. Spec errors the engine finds (an unsupported construct, an invariant with
+    """One spec under one axiomatic model: the engine's result (what it did not check is in
+    its notes). Spec errors the engine finds (an unsupported construct, an invariant with
     no meaning under the model) are raised as SpecError with their place in the spec."""
     names = request.properties
-    live = [p for p in model.liveness if names is None or p.name in names]
-    named = [p for p in live if names is not None]
+    named = [p for p in model.liveness if names is not None and p.name in names]
     if named:
         raise SpecErrors([SpecError(
             f"--invariant {p.name}: a liveness property; under --memory {memory} the axiomatic "
@@ -41,18 +42,7 @@ def run_axiomatic(model: Model, memory: str, request: SpecRequest) -> RunResult:
                         timeout=request.timeout)
     if result.unroll is None:
         result.unroll = request.unroll
-    if live:
-        result.stats.notes.append(
-            f"warning: liveness not checked under {memory} (the axiomatic engine checks "
-            f"safety only): {', '.join(p.name for p in live)}; check it under "
-            f"{', '.join(MEMORY_MODELS)}")
     return result
-
-
-def engine_run(model: Model, memory: str, *, unroll: int, properties: list[str] | None,
-               timeout: float | None) -> RunResult:
-    from smp_explorer.invariants.axiomatic import engine  # type: ignore[attr-defined]  # h13
-    return engine.run(model, memory, unroll=unroll, properties=properties, timeout=timeout)
 
 
 def warn_search_options(request: SpecRequest, options: tuple[str, ...], err: Console) -> None:

@@ -202,7 +202,7 @@ def run_litmus(request: LitmusRequest) -> int:
     elif request.summary:
         if not any(r.expected is not None for r in results) and results:
             err.write("explorer: no MANIFEST.tsv found beside the tests (and no Result: line "
-                      "under weak); --summary needs one\n")
+                      "under weak or lkmm); --summary needs one\n")
             return EXIT_USAGE
         out.write(litmus_text(_agreement(results, request.memories)))
         if any(r.status == "disagree" for r in results) and status == EXIT_OK:

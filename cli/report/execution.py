@@ -69,7 +69,9 @@ class Cell:
 
     @property
     def text(self) -> str | None:
-        return next((e.text for e in self.events if e.text), None)
+        """The operation as written, without the statement's `;`."""
+        said = next((e.text for e in self.events if e.text), None)
+        return said.rstrip().removesuffix(";") if said else None
 
 
 class Drawing:
