@@ -94,7 +94,7 @@ class SpecRequest:
     properties: list[str] | None     # --invariant (None: every property)
     timeout: float | None
     output: Output
-    unroll: int = DEFAULT_UNROLL     # --unroll K: loop iterations under an axiomatic model
+    unroll: int | None = None        # --unroll K under an axiomatic model (None: not given)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,7 +134,7 @@ class ProveRequest(SpecRequest):
 
 @dataclass(frozen=True, kw_only=True)
 class BmcRequest(SpecRequest):
-    depth: int
+    depth: int | None                # None: lkmm alone (no depth to bound)
     check_deadlock: bool
 
 
@@ -187,16 +187,14 @@ def _prove(ns: argparse.Namespace) -> ProveRequest:
 
 
 def _bmc(ns: argparse.Namespace) -> BmcRequest:
-    operational = operational_models(ns.memory)
-    if ns.depth is None and operational:
-        raise _ArgumentError("the following arguments are required: --depth (it bounds the "
-                             f"search under {', '.join(operational)})", "")
-    if ns.depth is not None and not operational:
-        raise _ArgumentError("--depth K has no meaning under --memory lkmm (an axiomatic model "
-                             "has no steps to count): bound loops with --unroll K", "")
+    if ns.memory is not None:   # (a spec's own model is known once it is read: cli.symbolic)
+        operational = [m for m in ns.memory if m not in AXIOMATIC_MODELS]
+        if ns.depth is None and operational:
+            raise _ArgumentError(depth_required(operational), "")
+        if ns.depth is not None and not operational:
+            raise _ArgumentError(DEPTH_UNDER_LKMM, "")
     _reject_search_options(ns.memory, _given(ns, {"buffer": "--buffer"}))
-    return BmcRequest(**_spec_fields(ns), depth=ns.depth if ns.depth is not None else 0,
-                      check_deadlock=not ns.no_deadlock)
+    return BmcRequest(**_spec_fields(ns), depth=ns.depth, check_deadlock=not ns.no_deadlock)
 
 
 def _litmus(ns: argparse.Namespace) -> LitmusRequest:
@@ -209,31 +207,33 @@ def _litmus(ns: argparse.Namespace) -> LitmusRequest:
 # ---- axiomatic models (lkmm) ----------------------------------------------------------------
 
 def axiomatic(memories: list[str] | None) -> list[str]:
-    """The axiomatic models among `memories` (None: the spec's own model, operational)."""
+    """The axiomatic models among `memories` (None: the spec's own model, known once read)."""
     return [m for m in memories or [] if m in AXIOMATIC_MODELS]
 
 
-def operational_models(memories: list[str] | None) -> list[str]:
-    """The operational models among `memories` (None: the spec's own, operational)."""
-    return ["the spec's own model"] if memories is None else \
-        [m for m in memories if m not in AXIOMATIC_MODELS]
+UNROLL_WITHOUT_LKMM = ("--unroll K applies to --memory lkmm only (the operational models "
+                       "explore loops without a bound)")
+DEPTH_UNDER_LKMM = ("--depth K has no meaning under --memory lkmm (an axiomatic model has no "
+                    "steps to count): bound loops with --unroll K")
 
 
-def _unroll(ns: argparse.Namespace) -> int:
-    """--unroll K, only with an axiomatic model to unroll for."""
+def depth_required(models: list[str]) -> str:
+    return f"the following arguments are required: --depth (it bounds the search under " \
+           f"{', '.join(models)})"
+
+
+def _unroll(ns: argparse.Namespace) -> int | None:
+    """--unroll K, only with an axiomatic model to unroll for (with no --memory, the spec's
+    own model decides: cli.axiomatic.check_own_model)."""
     given = getattr(ns, "unroll", None)
-    if given is None:
-        return DEFAULT_UNROLL
-    if not axiomatic(ns.memory):
-        raise _ArgumentError(
-            "--unroll K applies to --memory lkmm only (the operational models explore loops "
-            "without a bound)", "")
-    return int(given)
+    if given is not None and ns.memory is not None and not axiomatic(ns.memory):
+        raise _ArgumentError(UNROLL_WITHOUT_LKMM, "")
+    return None if given is None else int(given)
 
 
 # Options of the explicit-state search, meaningless to the axiomatic engine (no states, no
 # store buffers, no search order): with lkmm alone they are an error; beside operational models
-# they apply to those only, and `explorer check` says so (search_options_ignored).
+# they apply to those only, and `explorer check` says so (cli.axiomatic.warn_search_options).
 SEARCH_OPTIONS = {"buffer": "--buffer", "max_states": "--max-states", "max_depth": "--max-depth",
                   "stop_at_first": "--stop-at-first", "exact": "--exact",
                   "z3_check": "--z3-check", "no_z3": "--no-z3", "dot": "--dot", "itf": "--itf",
@@ -249,19 +249,22 @@ def _given(ns: argparse.Namespace, options: dict[str, str]) -> list[str]:
     return given
 
 
+def search_options_refused(given: list[str] | tuple[str, ...]) -> str:
+    return f"{', '.join(given)}: no meaning under --memory lkmm, which the axiomatic engine " \
+        "checks on Z3 (no states, store buffers or search order); these options apply to " \
+        f"{', '.join(MEMORY_MODELS)}"
+
+
 def _reject_search_options(memories: list[str] | None, given: list[str]) -> None:
-    if given and axiomatic(memories) and not operational_models(memories):
-        raise _ArgumentError(
-            f"{', '.join(given)}: no meaning under --memory lkmm, which the axiomatic engine "
-            "checks on Z3 (no states, store buffers or search order); these options apply to "
-            f"{', '.join(MEMORY_MODELS)}", "")
+    if given and memories is not None and all(m in AXIOMATIC_MODELS for m in memories):
+        raise _ArgumentError(search_options_refused(given), "")
 
 
 def _axiomatic_check(ns: argparse.Namespace, request: CheckRequest) -> CheckRequest:
     """check's options against lkmm: search options alone with it are an error; a checkpoint
     cannot hold an axiomatic run (resume replays explicit searches)."""
     if not axiomatic(request.memories):
-        return request
+        return replace(request, search_options=tuple(_given(ns, SEARCH_OPTIONS)))
     if request.checkpoint is not None:
         raise _ArgumentError(
             "--checkpoint: an axiomatic model (lkmm) has no search to save and resume; check "

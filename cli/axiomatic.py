@@ -14,7 +14,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from smp_explorer.cli.args import AXIOMATIC_MODELS, MEMORY_MODELS, SpecRequest
+from smp_explorer.cli.args import (AXIOMATIC_MODELS, DEFAULT_UNROLL, DEPTH_UNDER_LKMM,
+                                   MEMORY_MODELS, UNROLL_WITHOUT_LKMM, BmcRequest, CheckRequest,
+                                   SpecRequest, UsageError, depth_required,
+                                   search_options_refused)
 from smp_explorer.invariants.axiomatic.engine import run as engine_run
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import RunResult
@@ -37,12 +40,35 @@ def run_axiomatic(model: Model, memory: str, request: SpecRequest) -> RunResult:
             f"engine checks safety only (assertions, invariants over one process, reachable "
             f"goals, final states): check it under {', '.join(MEMORY_MODELS)}", p.span)
             for p in named])
-    result = engine_run(model, memory, unroll=request.unroll,
-                        properties=[n for n in names] if names is not None else None,
+    unroll = request.unroll if request.unroll is not None else DEFAULT_UNROLL
+    result = engine_run(model, memory, unroll=unroll,
+                        properties=list(names) if names is not None else None,
                         timeout=request.timeout)
     if result.unroll is None:
-        result.unroll = request.unroll
+        result.unroll = unroll
     return result
+
+
+def check_own_model(request: SpecRequest, memory: str) -> None:
+    """Without --memory the spec's own model (`memory lkmm;` or not) is known once it is read:
+    the options that do not fit it are refused then, before anything runs, as the command line
+    refuses them with --memory."""
+    if request.memories is not None:
+        return
+    if not is_axiomatic(memory):
+        if request.unroll is not None:
+            raise UsageError(f"{UNROLL_WITHOUT_LKMM}; {request.file} is checked under {memory}")
+        if isinstance(request, BmcRequest) and request.depth is None:
+            raise UsageError(depth_required([memory]))
+        return
+    if isinstance(request, BmcRequest) and request.depth is not None:
+        raise UsageError(f"{DEPTH_UNDER_LKMM} ({request.file} says `memory {memory};`)")
+    if isinstance(request, CheckRequest):
+        refused = list(request.search_options) + \
+            (["--checkpoint"] if request.checkpoint is not None else [])
+        if refused:
+            raise UsageError(f"{search_options_refused(refused)} ({request.file} says "
+                             f"`memory {memory};`)")
 
 
 def warn_search_options(request: SpecRequest, options: tuple[str, ...], err: Console) -> None:

@@ -23,7 +23,8 @@ from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
-from smp_explorer.cli.axiomatic import is_axiomatic, run_axiomatic, warn_search_options
+from smp_explorer.cli.axiomatic import (check_own_model, is_axiomatic, run_axiomatic,
+                                        warn_search_options)
 from smp_explorer.cli.export import ExportError, write_dot, write_itf
 from smp_explorer.cli.progress import LiveProgress, LogProgress
 from smp_explorer.cli.report.html import write_html
@@ -58,6 +59,7 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     warn_search_options(request, request.search_options, err)
     try:
         for memory, model in load_models(request):
+            check_own_model(request, memory)
             if is_axiomatic(memory):   # lkmm: Z3 over unrolled executions, no search
                 phase = f"checking under {memory}"
                 try:

@@ -268,3 +268,17 @@ def test_golden_execution_reports(name: str) -> None:
         path.write_text(got, encoding="utf-8")
     assert path.exists(), f"{path} is missing: SMP_UPDATE_GOLDEN=1 writes it"
     assert got == path.read_text(encoding="utf-8")
+
+
+def test_values_are_written_as_the_spec_writes_them():
+    from smp_explorer.cli.report.execution import model_namer
+    from smp_explorer.spec.pipeline import model_from_text
+    model = model_from_text("shared b0: enum { OLD0, INT3, NEW0 } = OLD0;\n"
+                            "process P { local on: bool = true; a: b0 := INT3; }\n", "t.spec")
+    t = ExecutionTrace("lkmm", (E(0, None, 0, "W", ("IW",), "b0", 0, co_index=0),
+                                E(1, "P", 0, "W", ("Plain",), "b0", 1, 2, "a", "b0 := INT3",
+                                  co_index=1)), ("P",), {"b0": 1, "P.on": 1})
+    d = Drawing(t, model_namer(model))
+    assert d.facts(d.by_id[1]) == "W b0=INT3 [Plain]"
+    assert d.initial_text() == "b0=OLD0" and d.final_text() == "b0=INT3, P.on=true"
+    assert "W b0=INT3 [Plain]" in render_plain(ExecutionView(t, plain=True, model=model))

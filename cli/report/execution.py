@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Callable
 from typing import Iterator
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -31,15 +32,34 @@ from rich.text import Text
 
 from smp_explorer.cli.report.style import DIM, FAILED, LABEL
 from smp_explorer.cli.report.tables import TableView
+from smp_explorer.ir.model import Model
 from smp_explorer.runs.executions import ExecEvent, ExecutionTrace
 
 INIT = "init"
+# How a value of a location or local is written: (name, value) -> text ("b0", 1 -> "INT3")
+Namer = Callable[[str, int | None], str]
 
 
 def _value(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return "?" if v is None else str(v)
+
+
+def model_namer(model: Model | None) -> Namer:
+    """Values as the spec writes them (enum members, true/false), by the slot of the model
+    named like the location ("b0", "ipi[1]") or local ("Cpu[0].seen"); as numbers otherwise."""
+    slots = {s.name: s for s in model.slots} if model is not None else {}
+
+    def name(where: str, value: int | None) -> str:
+        slot = slots.get(where)
+        if slot is None or value is None:
+            return _value(value)
+        try:
+            return slot.show_text(value)
+        except (IndexError, KeyError, TypeError, ValueError):   # not a value of its type
+            return _value(value)
+    return name
 
 
 def _tags(e: ExecEvent) -> str:
@@ -78,8 +98,9 @@ class Drawing:
     """What the views draw of an execution: events by id, cells per CPU, and the words for
     each event (`where`, `facts`)."""
 
-    def __init__(self, trace: ExecutionTrace):
+    def __init__(self, trace: ExecutionTrace, namer: Namer | None = None):
         self.trace = trace
+        self.name = namer or model_namer(None)
         self.by_id = {e.id: e for e in trace.events}
         self.flagged = {i for pair in trace.flagged for i in pair}
         # writes per location, coherence order first (init: co_index 0)
@@ -143,12 +164,11 @@ class Drawing:
             said += f" co {e.co_index}"
         return said
 
-    @staticmethod
-    def access(e: ExecEvent) -> str:
+    def access(self, e: ExecEvent) -> str:
         """The event without its rf / co: "R y=1 [Once]", "F [Mb]"."""
         if e.kind == "F":
             return f"F{_tags(e)}"
-        return f"{e.kind} {e.location or '?'}={_value(e.value)}{_tags(e)}"
+        return f"{e.kind} {e.location or '?'}={self.name(e.location or '', e.value)}{_tags(e)}"
 
     def race(self, e: ExecEvent) -> str | None:
         """For an access of a flagged pair: the other access."""
@@ -163,7 +183,7 @@ class Drawing:
         for loc in sorted(self.writes):
             if self.several_writes(loc):
                 yield f"{loc}: " + " -> ".join(
-                    f"{self.where(w.id)}={_value(w.value)}" for w in self.writes[loc])
+                    f"{self.where(w.id)}={self.name(loc, w.value)}" for w in self.writes[loc])
 
     def races(self) -> Iterator[str]:
         for a, b in self.trace.flagged:
@@ -173,11 +193,11 @@ class Drawing:
             yield f"{self.where(a)} ({self.access(ea)}) and {self.where(b)} ({self.access(eb)})"
 
     def initial_text(self) -> str:
-        return ", ".join(f"{e.location}={_value(e.value)}" for e in self.initial()
-                         if e.location is not None)
+        return ", ".join(f"{e.location}={self.name(e.location, e.value)}"
+                         for e in self.initial() if e.location is not None)
 
     def final_text(self) -> str:
-        return ", ".join(f"{k}={_value(v)}" for k, v in self.trace.final.items())
+        return ", ".join(f"{k}={self.name(k, v)}" for k, v in self.trace.final.items())
 
 
 def _cell_text(d: Drawing, cell: Cell) -> Text:
@@ -196,10 +216,10 @@ class ExecutionView:
     """An execution: the initial values, the CPU columns, co order where a location has
     several writes, the flagged pairs and the final values."""
 
-    def __init__(self, trace: ExecutionTrace, plain: bool = False):
+    def __init__(self, trace: ExecutionTrace, plain: bool = False, model: Model | None = None):
         self.trace = trace
         self.plain = plain
-        self.drawing = Drawing(trace)
+        self.drawing = Drawing(trace, model_namer(model))
 
     def grid(self) -> TableView:
         d = self.drawing
@@ -228,11 +248,11 @@ class ExecutionView:
             yield Text.assemble(("final: ", "bold"), final)
 
 
-def execution_html(trace: ExecutionTrace) -> str:
+def execution_html(trace: ExecutionTrace, model: Model | None = None) -> str:
     """The same drawing as an HTML fragment (for `check --html`): the initial values, a table
     with a column per CPU and a row per operation, co order, data races, the final values."""
     e = html.escape
-    d = Drawing(trace)
+    d = Drawing(trace, model_namer(model))
     cols = d.columns()
     per_cpu = [d.cells(c) for c in cols]
     parts = []

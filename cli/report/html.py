@@ -155,7 +155,7 @@ def html_report(model: Model, results: Sequence[RunResult]) -> str:
                              "each CPU's events in program order)</h2>")
                 if p.message:
                     parts.append(f"<p class='message'>{e(p.message)}</p>")
-                parts.append(execution_html(p.execution))
+                parts.append(execution_html(p.execution, model))
             if p.trace is None or not (p.failed or witness):
                 continue
             steps = p.trace.to_json()

@@ -292,7 +292,7 @@ class CounterexampleView:
             yield Text("")
             yield Text(f"{what} under {ex.memory} ({plural(len(ex.events), 'event')}; each CPU's "
                        "events in program order, not in time):", style="bold")
-            yield ExecutionView(ex, self.plain)
+            yield ExecutionView(ex, self.plain, self.model)
         if p.trace is None:
             return
         yield Text("")
