@@ -287,7 +287,8 @@ class Built:
                 addr = self.enc.value(sel_expr, st)
                 assert se.value is not None
                 value = self.enc.value(se.value, st)
-            eid = self._add(t, se.kind, se.tags, executed, se.slots, addr, value, se.span,
+            slots = (se.srcu,) if se.srcu is not None else se.slots  # SRCU: its struct
+            eid = self._add(t, se.kind, se.tags, executed, slots, addr, value, se.span,
                             inst.labels[node.label], se.text, edge, se)
             edge.events.append(eid)
             if se.kind == READ:

@@ -15,7 +15,8 @@ _relaxed variants) R[Once] W[Once]; `acquire` R[Acquire] W[Once]; `release` R[On
 W[Release]; a value-discarding one (atomic_inc) adds Noreturn to its read. A conditional RMW
 (cmpxchg, rmw_unless) is that on success and, on failure, only a read with the failure
 ordering (`unordered`: Once; `full`, as linux.x86 has it: F[Mb] R[Once] F[Mb]): its success
-and failure reads are two events for the same value, exactly one of which happens. Spin locks
+and failure reads are two events for the same value, exactly one of which happens. All these
+RMW events are also tagged RMW (the failed read too, as herd's RMW set has it). Spin locks
 (the `lock`/`unlock` words): a successful lock is LKR (also Acquire) and LKW (also Once), an
 rmw pair; a failed trylock LF; spin_is_locked RL or RU (also Once) as the value read says; an
 unlock UL (also Release).
@@ -126,8 +127,8 @@ class Events(MemoryModel):
         fences, rtag, wtag = RMW_TAGS[order]
         if fences:
             self._fence(port, "Mb", ok)
-        self._read(port, loc, _tags(rtag, *extra), old, ok)
-        self._write(port, loc, _tags(wtag), new, ok, rmw=True, deps=deps)
+        self._read(port, loc, _tags(rtag, "RMW", *extra), old, ok)
+        self._write(port, loc, _tags(wtag, "RMW"), new, ok, rmw=True, deps=deps)
         if fences:
             self._fence(port, "Mb", ok)
 
@@ -139,7 +140,7 @@ class Events(MemoryModel):
         fences, rtag, _ = RMW_TAGS[fail_order]
         if fences:
             self._fence(port, "Mb", failed)
-        self._read(port, loc, _tags(rtag), old, failed)
+        self._read(port, loc, _tags(rtag, "RMW"), old, failed)
         if fences:
             self._fence(port, "Mb", failed)
 
