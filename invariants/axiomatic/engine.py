@@ -52,7 +52,7 @@ from smp_explorer.invariants.axiomatic.build import Built, Node
 from smp_explorer.invariants.axiomatic.execution import READ, WRITE, Constraints
 from smp_explorer.invariants.axiomatic.models import get as get_model
 from smp_explorer.invariants.z3enc import SymState
-from smp_explorer.ir.expr import Expr, slots_read
+from smp_explorer.ir.expr import Expr, Op, conjuncts, slots_read
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
 from smp_explorer.runs.executions import ExecEvent, ExecutionTrace
@@ -202,7 +202,24 @@ class _Checker:
             bad = z3.And(self._bool(defined), self._bool(val)) if goal else \
                 z3.And(self._bool(defined), z3.Not(self._bool(val)))
             return z3.And(self.all_done, bad), "false in a final state"
-        used = slots_read(expr)
+        # over one process's locals and pc at its steps; an invariant that is a conjunction
+        # (a goal: a disjunction) of such conditions, e.g. `forall c: Cpu[c] at x implies ..`,
+        # part by part
+        parts: list[z3.BoolRef] = []
+        whose: list[str] = []
+        for part in (_disjuncts(expr) if goal else conjuncts(expr)):
+            t = self._owner_of(part, p)
+            whose.append(self.model.processes[t].name)
+            for n in self.b.nodes:
+                if n.thread == t:
+                    val = self._bool(self.b.enc.holds(part, self._node_state(n)))
+                    parts.append(z3.And(n.active, val if goal else z3.Not(val)))
+        return z3.Or(parts + [f]), (None if goal else f"false after a step of "
+                                    f"{' or '.join(dict.fromkeys(whose))}")
+
+    def _owner_of(self, part: Expr, p: Property) -> int:
+        """The one process whose locals and pc `part` reads (SpecError if none such)."""
+        used = slots_read(part)
         owners = {t for t, slots in self.owned.items() if used & slots}
         if any(self.model.slots[s].shared for s in used) or len(owners) > 1:
             what = "shared memory" if any(self.model.slots[s].shared for s in used) else \
@@ -212,16 +229,7 @@ class _Checker:
                             "global state between steps): state it over one process's locals "
                             "and program counter, as an `assert` in the code, or over final "
                             "states (`P at Done and Q at Done and ... implies/and ...`)", p.span)
-        t = owners.pop() if owners else 0
-        parts = []
-        for n in self.b.nodes:
-            if n.thread != t:
-                continue
-            st = self._node_state(n)
-            val = self._bool(self.b.enc.holds(expr, st))
-            parts.append(z3.And(n.active, val if goal else z3.Not(val)))
-        return z3.Or(parts + [f]), (None if goal else f"false after a step of "
-                                    f"{self.model.processes[t].name}")
+        return owners.pop() if owners else 0
 
     def _final_only(self, expr: Expr, goal: bool) -> bool:
         """Whether `expr` can only be false (an invariant; true: a goal) in states where every
@@ -346,6 +354,12 @@ class _Checker:
                         len(best.before) + sum(best.visits.values()):
                     best = n
         return best
+
+
+def _disjuncts(e: Expr) -> tuple[Expr, ...]:
+    if isinstance(e, Op) and e.op == "or":
+        return e.args
+    return (e,)
 
 
 __all__ = ["RACE_PROPERTY", "run", "RUNTIME_NAME"]
