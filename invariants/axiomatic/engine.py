@@ -76,6 +76,13 @@ def run(model: Model, memory: str, *, unroll: int, properties: list[str] | None 
             model.memory != "lkmm":
         raise SpecError("the axiomatic engine needs the spec lowered to memory events "
                         "(load_model(..., memory='lkmm'))")
+    if memory == "lkmm":
+        for a in model.actions:
+            for e in a.events:
+                if e.serializing:
+                    raise SpecError("fence(serialize) (an x86 serializing instruction) has no "
+                                    "meaning in the Linux-kernel memory model: use the Linux "
+                                    "barrier the code relies on (smp_mb(), ...)", e.span)
     built = Built(model, unroll)
     constraints = axiomatic.constrain(built)
     checker = _Checker(model, built, constraints, memory, timeout)

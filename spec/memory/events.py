@@ -9,7 +9,7 @@ change no slot: the final value of a location is the coherence-last write's.
 
 The Linux words of the preludes become tags (execution.py): `once` (READ_ONCE/WRITE_ONCE) Once,
 a direct access of a `shared` variable Plain, `acquire`/`release` Acquire/Release; fences
-Mb (`full`, and `serialize`: a serializing instruction is at least a full fence), Rmb, Wmb,
+Mb (`full`; `serialize` too, for the axiomatic sc and tso only: lkmm refuses it), Rmb, Wmb,
 Before-atomic, After-atomic, After-spinlock, After-unlock-lock, and the RCU and SRCU fences. RMWs: a fully ordered one is F[Mb], R[Once], W[Once], F[Mb]; `unordered` (the
 _relaxed variants) R[Once] W[Once]; `acquire` R[Acquire] W[Once]; `release` R[Once]
 W[Release]; a value-discarding one (atomic_inc) adds Noreturn to its read. A conditional RMW
@@ -34,8 +34,8 @@ from smp_explorer.spec.memory.base import Location, MemoryModel, Port, apply_op
 
 LOAD_TAGS = {"plain": "Plain", "once": "Once", "acquire": "Acquire"}
 STORE_TAGS = {"plain": "Plain", "once": "Once", "release": "Release", "unlock": "Release"}
-# fence(serialize) (x86's serializing instructions, sync_core()) is at least a full fence; the
-# LKMM has no instruction fetch to order, so Mb is all it can mean there
+# fence(serialize) (x86's serializing instructions, sync_core()) is a full fence to the axiomatic
+# sc and tso models; the LKMM has no word for it (the engine refuses it under lkmm)
 FENCE_TAGS = {"full": "Mb", "serialize": "Mb", "read": "Rmb", "write": "Wmb",
               "before_atomic": "Before-atomic",
               "after_atomic": "After-atomic", "after_spinlock": "After-spinlock",
@@ -100,7 +100,7 @@ class Events(MemoryModel):
         self._write(port, loc, tags, value)
 
     def fence(self, port: Port, kind: str) -> None:
-        self._fence(port, FENCE_TAGS[self.fence_kind(kind)])
+        port.event(StepEvent("F", _tags(FENCE_TAGS[kind]), serializing=kind == "serialize"))
 
     def srcu_fence(self, port: Port, kind: str, struct: Location) -> None:
         if struct.index is not None or len(struct.slots) != 1:
