@@ -192,13 +192,13 @@ class _Checker:
         if p.name == RACE_PROPERTY and p.expr is None:
             return self.c.flags[RACE_FLAG], "two accesses race (LKMM data race)"
         if p.kind in (Kind.ASSERTION, Kind.RUNTIME):
-            parts = []
+            fails = []
             for n in self.b.nodes:
                 for e in n.edges:
                     cond = e.failures.get(p.name)
                     if cond is not None and cond is not False:
-                        parts.append(z3.And(e.taken, self._bool(cond)))
-            return z3.Or(parts + [f]), (None if p.kind is Kind.ASSERTION else
+                        fails.append(z3.And(e.taken, self._bool(cond)))
+            return z3.Or(fails + [f]), (None if p.kind is Kind.ASSERTION else
                                         "a step fails with a runtime error")
         expr = p.condition
         goal = p.kind is Kind.REACHABLE
