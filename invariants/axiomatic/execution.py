@@ -16,7 +16,7 @@ execute (program order, dependencies, rmw pairs, RCU critical sections); `rf`, `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import z3
 
@@ -97,6 +97,9 @@ class Constraints:
     # flags (LKMM: data races): name -> a term true exactly when the execution is flagged,
     # and, for a witness, a function from a Z3 model to the flagged pairs of events
     flags: dict[str, z3.BoolRef] = field(default_factory=dict)
+    # flag name -> the pairs of events a Z3 model (one where the flag holds) flags
+    witnesses: dict[str, Callable[[z3.ModelRef], list[tuple[int, int]]]] = \
+        field(default_factory=dict)
 
 
 class AxiomaticModel(Protocol):

@@ -66,7 +66,8 @@ class _Build:
         self.IW = a.tagged("IW")
         rmw = a.static("rmw")
         self.rmw = rmw
-        self.RMW = a.domain(rmw) | a.range(rmw)
+        # herd's RMW set: both events of an RMW, and the lone read of a failed cmpxchg
+        self.RMW = a.domain(rmw) | a.range(rmw) | a.tagged("RMW")
         self.LKR, self.LKW, self.UL = a.tagged("LKR"), a.tagged("LKW"), a.tagged("UL")
         self.Acquire = a.tagged("Acquire") | self.LKR
         self.Release = a.tagged("Release") | self.UL
@@ -202,7 +203,8 @@ class _Build:
         rw_race = pre_race(fr) - rw_xbstar
         race = a.union(ww_race, wr_race, rw_race)
         flags = {"data-race": a.nonempty(race)}
-        return Constraints(axioms=[("definitions", a.definitions())] + axioms, flags=flags)
+        return Constraints(axioms=[("definitions", a.definitions())] + axioms, flags=flags,
+                           witnesses={"data-race": lambda m: a.pairs_in(race, m)})
 
     def rcu_fence(self, prop: Rel, hb_star: Rel, pb_star: Rel) -> Rel | None:
         """po ; rcu-order ; po?, or None when the execution has no grace period."""
