@@ -109,9 +109,17 @@ def test_spin_lock_protects_plain_accesses():
     assert got["no_data_race"] == "holds"
     # without the lock the two plain increments race and may lose an update
     racy = SPIN.replace("spin_lock(l);", "skip;").replace("spin_unlock(l);", "skip;")
-    got = statuses(racy, "lkmm")
+    r = check(racy, "lkmm")
+    got = r.statuses
     assert got["lost_update"] == "holds" and got["both"] == "violated"
     assert got["no_data_race"] == "violated"
+    # the witness names two accesses of c by different CPUs, one of them a write, both plain
+    ex = r.get("no_data_race").execution
+    assert ex is not None and ex.flagged
+    ev = {e.id: e for e in ex.events}
+    for a, b in ex.flagged:
+        assert ev[a].location == ev[b].location == "c" and ev[a].cpu != ev[b].cpu
+        assert "W" in (ev[a].kind, ev[b].kind) and "Plain" in ev[a].tags + ev[b].tags
 
 
 def test_asserts_and_invariants_over_one_process():

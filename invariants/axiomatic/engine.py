@@ -36,7 +36,7 @@ when the answer is "no such execution" but an execution reaches the unrolling bo
 status is `bounded` (RunResult.depth = K). `PropertyResult.execution` (runs/executions.py) is
 the counterexample or witness: executed events per CPU in program order, each read's rf
 source, each write's co position, final values, and for a race the flagged pair when the
-model provides it (`Constraints.witnesses["data-race"](z3_model) -> pairs`, optional).
+model provides it (`Constraints.witnesses["data-race"](z3_model) -> pairs`).
 
 Determinism: every run builds its own z3.Context (invariants/z3enc.py) and fixed solver
 options, so the same question gets the same answer and the same execution.
@@ -347,8 +347,7 @@ class _Checker:
                 if not self.model.slots[s].internal:
                     final[self.model.slots[s].name] = val(term)
         flagged: tuple[tuple[int, int], ...] = ()
-        witness: Callable[[z3.ModelRef], Any] | None = \
-            getattr(self.c, "witnesses", {}).get(RACE_FLAG)
+        witness: Callable[[z3.ModelRef], Any] | None = self.c.witnesses.get(RACE_FLAG)
         if p.name == RACE_PROPERTY and witness is not None:
             flagged = tuple((int(x), int(y)) for x, y in witness(zm))
         return ExecutionTrace(self.memory, tuple(events), tuple(names), final, flagged)
