@@ -28,6 +28,7 @@ from typing import Callable
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
 from smp_explorer.ir.model import StepEvent
+from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import ArrayT
 from smp_explorer.spec.errors import SpecError
 from smp_explorer.spec.memory.base import Location, MemoryModel, Port, apply_op
@@ -45,6 +46,12 @@ FENCE_TAGS = {"full": "Mb", "serialize": "Mb", "read": "Rmb", "write": "Wmb",
 # an RMW's ordering -> (fences around it, its read's tag, its write's tag)
 RMW_TAGS = {"full": (True, "Once", "Once"), "unordered": (False, "Once", "Once"),
             "acquire": (False, "Acquire", "Once"), "release": (False, "Once", "Release")}
+
+
+def _span(port: Port) -> Span | None:
+    """The statement being lowered (ports.StepPort knows it)."""
+    span = getattr(port, "span", None)
+    return span if isinstance(span, Span) else None
 
 
 def _tags(*names: str) -> frozenset[str]:
@@ -68,7 +75,8 @@ class Events(MemoryModel):
         """A fresh slot for the value a read returns."""
         t = loc.type
         if isinstance(t, ArrayT):
-            raise SpecError(f"'{loc.name}' is a whole array: read its elements one by one")
+            raise SpecError(f"'{loc.name}' is a whole array: read its elements one by one",
+                            _span(port))
         self.reads += 1
         return ir.Ref(self.alloc.add(f"{port.cpu}.read#{self.reads}", t, port.cpu or None,
                                      f"read#{self.reads}"))
@@ -105,7 +113,7 @@ class Events(MemoryModel):
     def srcu_fence(self, port: Port, kind: str, struct: Location) -> None:
         if struct.index is not None or len(struct.slots) != 1:
             raise SpecError(f"an srcu_struct must be one shared variable, not "
-                            f"'{struct.name}' chosen by an index")
+                            f"'{struct.name}' chosen by an index", _span(port))
         port.event(StepEvent("F", _tags(FENCE_TAGS[kind]), srcu=struct.slots[0]))
 
     def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
@@ -179,4 +187,4 @@ class Events(MemoryModel):
     def step_drained(self, port: Port) -> Expr:
         raise SpecError("drained() inside a step asks about store buffers, which the "
                         "Linux-kernel memory model does not have: order the accesses with "
-                        "the fences or release/acquire the code uses")
+                        "the fences or release/acquire the code uses", _span(port))
