@@ -89,6 +89,7 @@ class StepEvent:
     span: Span | None = None
     text: str = ""
     srcu: int | None = None        # an SRCU fence: the slot naming its srcu_struct
+    serializing: bool = False      # fence(serialize): F[Mb] to sc/tso, no LKMM meaning
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,8 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
         raise SpecError(f"unknown memory model '{name}' (known: "
                         f"{', '.join([*MODELS, *AXIOMATIC])})",
                         checked.memory_span if memory is None else None)
-    _Lowerer(checked, source, lambda shared, alloc: Recorder(shared, usage, alloc, 1)).run()
+    _Lowerer(checked, source,
+             lambda shared, alloc: Recorder(shared, usage, alloc, 1, name)).run()
     # A step is atomic: it cannot wait for a flush halfway, so a buffer must hold all the
     # stores of one step, or that step could never run.
     # (under pso and weak a buffer holds one location's stores: the most to one location count)

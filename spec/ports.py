@@ -16,7 +16,8 @@ from smp_explorer.ir.model import Check, Read, StepEvent
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import ScalarT, SetT, Type
 from smp_explorer.spec.elaborate import Context, Memory
-from smp_explorer.spec.memory.base import Location, MemoryModel, Port
+from smp_explorer.spec.memory.base import (Location, MemoryModel, Port, SharedInfo,
+                                           SlotAllocator, Usage)
 from smp_explorer.spec.memory.sc import Sc
 from smp_explorer.spec.scope import SlotDecl
 
@@ -84,7 +85,13 @@ class StepPort:
 
 
 class Recorder(Sc):
-    """SC, noting which CPU touches which location how."""
+    """SC, noting which CPU touches which location how (`name`: the model the usage is for,
+    for its error messages)."""
+
+    def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int,
+                 name: str = "sc"):
+        super().__init__(shared, usage, alloc, capacity)
+        self.name = name
 
     def load(self, port: Port, loc: Location, order: str) -> Expr:
         self.usage.note(self.usage.loads, port.cpu, loc)

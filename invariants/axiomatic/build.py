@@ -134,25 +134,25 @@ class Built:
             used: set[int] = set()
             for e in self._action_exprs(a):
                 slots_read(e, used)
-            used.update(s for s, _ in a.updates)
-            for s in used:
-                users.setdefault(s, set()).add(t)
-        for s in self.model.slots:
-            if s.shared:
+            used.update(slot for slot, _ in a.updates)
+            for slot in used:
+                users.setdefault(slot, set()).add(t)
+        for sd in self.model.slots:
+            if sd.shared:
                 continue
-            if s.owner is not None:
-                owner[s.index] = procs[s.owner]
+            if sd.owner is not None:
+                owner[sd.index] = procs[sd.owner]
                 continue
-            who = users.get(s.index, set())
+            who = users.get(sd.index, set())
             if len(who) > 1:
-                names = sorted(self.model.processes[t].name for t in who)
-                raise SpecError(f"ghost var '{s.name}' is used by {', '.join(names)}: a "
+                names = sorted(self.model.processes[u].name for u in who)
+                raise SpecError(f"ghost var '{sd.name}' is used by {', '.join(names)}: a "
                                 "variable several processes share without the memory model "
                                 "would order them, which an axiomatic model cannot express; "
                                 "declare it `shared` (a memory location) or use one per "
-                                "process", self._decl_span(s.var))
+                                "process", self._decl_span(sd.var))
             if who:
-                owner[s.index] = next(iter(who))
+                owner[sd.index] = next(iter(who))
         return owner
 
     def _decl_span(self, name: str) -> Span | None:
@@ -255,11 +255,11 @@ class Built:
             else:
                 terms.append(self.enc.var(f"{s.name}@{serial}:{a.index}"))
         for e in self._action_exprs(a):
-            for s in slots_read(e):
-                if s not in node.values and s != inst.pc_slot and \
-                        self.owner.get(s) != t:
-                    what = "shared memory outside its accesses" if self.model.slots[s].shared \
-                        else f"'{self.model.slots[s].name}'"
+            for slot in slots_read(e):
+                if slot not in node.values and slot != inst.pc_slot and \
+                        self.owner.get(slot) != t:
+                    what = "shared memory outside its accesses" \
+                        if self.model.slots[slot].shared else f"'{self.model.slots[slot].name}'"
                     raise SpecError(f"this step of {inst.name} reads {what}, which the "
                                     "axiomatic engine cannot order", a.span)
         st = SymState(self.enc, f"{inst.name}@{serial}:{a.index}", terms)
@@ -331,11 +331,11 @@ class Built:
             raise SpecError("a step's next label is not fixed", a.span)
         values = dict(node.values)
         new_taint = dict(taint)
-        for s, e in a.updates:
-            if s == inst.pc_slot:
+        for slot, e in a.updates:
+            if slot == inst.pc_slot:
                 continue
-            values[s] = terms_.next[s]
-            new_taint[s] = self._taint(e, taint)
+            values[slot] = terms_.next[slot]
+            new_taint[slot] = frozenset(self._taint(e, taint))
         ctrl_next = set(node.ctrl)
         for c in guard:
             ctrl_next |= self._taint(c, taint)

@@ -36,7 +36,7 @@ when the answer is "no such execution" but an execution reaches the unrolling bo
 status is `bounded` (RunResult.depth = K). `PropertyResult.execution` (runs/executions.py) is
 the counterexample or witness: executed events per CPU in program order, each read's rf
 source, each write's co position, final values, and for a race the flagged pair when the
-model provides it (`Constraints.witnesses["data-race"](z3_model) -> pairs`, optional).
+model provides it (`Constraints.witnesses["data-race"](z3_model) -> pairs`).
 
 Determinism: every run builds its own z3.Context (invariants/z3enc.py) and fixed solver
 options, so the same question gets the same answer and the same execution.
@@ -52,7 +52,7 @@ from smp_explorer.invariants.axiomatic.build import Built, Node
 from smp_explorer.invariants.axiomatic.execution import READ, WRITE, Constraints
 from smp_explorer.invariants.axiomatic.models import get as get_model
 from smp_explorer.invariants.z3enc import SymState
-from smp_explorer.ir.expr import Expr, slots_read
+from smp_explorer.ir.expr import Expr, Op, conjuncts, slots_read
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
 from smp_explorer.runs.executions import ExecEvent, ExecutionTrace
@@ -76,6 +76,13 @@ def run(model: Model, memory: str, *, unroll: int, properties: list[str] | None 
             model.memory != "lkmm":
         raise SpecError("the axiomatic engine needs the spec lowered to memory events "
                         "(load_model(..., memory='lkmm'))")
+    if memory == "lkmm":
+        for a in model.actions:
+            for e in a.events:
+                if e.serializing:
+                    raise SpecError("fence(serialize) (an x86 serializing instruction) has no "
+                                    "meaning in the Linux-kernel memory model: use the Linux "
+                                    "barrier the code relies on (smp_mb(), ...)", e.span)
     built = Built(model, unroll)
     constraints = axiomatic.constrain(built)
     checker = _Checker(model, built, constraints, memory, timeout)
@@ -185,13 +192,13 @@ class _Checker:
         if p.name == RACE_PROPERTY and p.expr is None:
             return self.c.flags[RACE_FLAG], "two accesses race (LKMM data race)"
         if p.kind in (Kind.ASSERTION, Kind.RUNTIME):
-            parts = []
+            fails = []
             for n in self.b.nodes:
                 for e in n.edges:
                     cond = e.failures.get(p.name)
                     if cond is not None and cond is not False:
-                        parts.append(z3.And(e.taken, self._bool(cond)))
-            return z3.Or(parts + [f]), (None if p.kind is Kind.ASSERTION else
+                        fails.append(z3.And(e.taken, self._bool(cond)))
+            return z3.Or(fails + [f]), (None if p.kind is Kind.ASSERTION else
                                         "a step fails with a runtime error")
         expr = p.condition
         goal = p.kind is Kind.REACHABLE
@@ -202,7 +209,24 @@ class _Checker:
             bad = z3.And(self._bool(defined), self._bool(val)) if goal else \
                 z3.And(self._bool(defined), z3.Not(self._bool(val)))
             return z3.And(self.all_done, bad), "false in a final state"
-        used = slots_read(expr)
+        # over one process's locals and pc at its steps; an invariant that is a conjunction
+        # (a goal: a disjunction) of such conditions, e.g. `forall c: Cpu[c] at x implies ..`,
+        # part by part
+        parts: list[z3.BoolRef] = []
+        whose: list[str] = []
+        for part in (_disjuncts(expr) if goal else conjuncts(expr)):
+            t = self._owner_of(part, p)
+            whose.append(self.model.processes[t].name)
+            for n in self.b.nodes:
+                if n.thread == t:
+                    val = self._bool(self.b.enc.holds(part, self._node_state(n)))
+                    parts.append(z3.And(n.active, val if goal else z3.Not(val)))
+        return z3.Or(parts + [f]), (None if goal else f"false after a step of "
+                                    f"{' or '.join(dict.fromkeys(whose))}")
+
+    def _owner_of(self, part: Expr, p: Property) -> int:
+        """The one process whose locals and pc `part` reads (SpecError if none such)."""
+        used = slots_read(part)
         owners = {t for t, slots in self.owned.items() if used & slots}
         if any(self.model.slots[s].shared for s in used) or len(owners) > 1:
             what = "shared memory" if any(self.model.slots[s].shared for s in used) else \
@@ -212,16 +236,7 @@ class _Checker:
                             "global state between steps): state it over one process's locals "
                             "and program counter, as an `assert` in the code, or over final "
                             "states (`P at Done and Q at Done and ... implies/and ...`)", p.span)
-        t = owners.pop() if owners else 0
-        parts = []
-        for n in self.b.nodes:
-            if n.thread != t:
-                continue
-            st = self._node_state(n)
-            val = self._bool(self.b.enc.holds(expr, st))
-            parts.append(z3.And(n.active, val if goal else z3.Not(val)))
-        return z3.Or(parts + [f]), (None if goal else f"false after a step of "
-                                    f"{self.model.processes[t].name}")
+        return owners.pop() if owners else 0
 
     def _final_only(self, expr: Expr, goal: bool) -> bool:
         """Whether `expr` can only be false (an invariant; true: a goal) in states where every
@@ -332,8 +347,7 @@ class _Checker:
                 if not self.model.slots[s].internal:
                     final[self.model.slots[s].name] = val(term)
         flagged: tuple[tuple[int, int], ...] = ()
-        witness: Callable[[z3.ModelRef], Any] | None = \
-            getattr(self.c, "witnesses", {}).get(RACE_FLAG)
+        witness: Callable[[z3.ModelRef], Any] | None = self.c.witnesses.get(RACE_FLAG)
         if p.name == RACE_PROPERTY and witness is not None:
             flagged = tuple((int(x), int(y)) for x, y in witness(zm))
         return ExecutionTrace(self.memory, tuple(events), tuple(names), final, flagged)
@@ -346,6 +360,12 @@ class _Checker:
                         len(best.before) + sum(best.visits.values()):
                     best = n
         return best
+
+
+def _disjuncts(e: Expr) -> tuple[Expr, ...]:
+    if isinstance(e, Op) and e.op == "or":
+        return e.args
+    return (e,)
 
 
 __all__ = ["RACE_PROPERTY", "run", "RUNTIME_NAME"]

@@ -9,8 +9,8 @@ change no slot: the final value of a location is the coherence-last write's.
 
 The Linux words of the preludes become tags (execution.py): `once` (READ_ONCE/WRITE_ONCE) Once,
 a direct access of a `shared` variable Plain, `acquire`/`release` Acquire/Release; fences
-Mb, Rmb, Wmb, Before-atomic, After-atomic, After-spinlock, After-unlock-lock, and the RCU and
-SRCU fences. RMWs: a fully ordered one is F[Mb], R[Once], W[Once], F[Mb]; `unordered` (the
+Mb (`full`; `serialize` too, for the axiomatic sc and tso only: lkmm refuses it), Rmb, Wmb,
+Before-atomic, After-atomic, After-spinlock, After-unlock-lock, and the RCU and SRCU fences. RMWs: a fully ordered one is F[Mb], R[Once], W[Once], F[Mb]; `unordered` (the
 _relaxed variants) R[Once] W[Once]; `acquire` R[Acquire] W[Once]; `release` R[Once]
 W[Release]; a value-discarding one (atomic_inc) adds Noreturn to its read. A conditional RMW
 (cmpxchg, rmw_unless) is that on success and, on failure, only a read with the failure
@@ -28,13 +28,17 @@ from typing import Callable
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
 from smp_explorer.ir.model import StepEvent
+from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import ArrayT
 from smp_explorer.spec.errors import SpecError
 from smp_explorer.spec.memory.base import Location, MemoryModel, Port, apply_op
 
 LOAD_TAGS = {"plain": "Plain", "once": "Once", "acquire": "Acquire"}
 STORE_TAGS = {"plain": "Plain", "once": "Once", "release": "Release", "unlock": "Release"}
-FENCE_TAGS = {"full": "Mb", "read": "Rmb", "write": "Wmb", "before_atomic": "Before-atomic",
+# fence(serialize) (x86's serializing instructions, sync_core()) is a full fence to the axiomatic
+# sc and tso models; the LKMM has no word for it (the engine refuses it under lkmm)
+FENCE_TAGS = {"full": "Mb", "serialize": "Mb", "read": "Rmb", "write": "Wmb",
+              "before_atomic": "Before-atomic",
               "after_atomic": "After-atomic", "after_spinlock": "After-spinlock",
               "after_unlock_lock": "After-unlock-lock", "rcu_lock": "Rcu-lock",
               "rcu_unlock": "Rcu-unlock", "sync_rcu": "Sync-rcu", "srcu_lock": "Srcu-lock",
@@ -42,6 +46,12 @@ FENCE_TAGS = {"full": "Mb", "read": "Rmb", "write": "Wmb", "before_atomic": "Bef
 # an RMW's ordering -> (fences around it, its read's tag, its write's tag)
 RMW_TAGS = {"full": (True, "Once", "Once"), "unordered": (False, "Once", "Once"),
             "acquire": (False, "Acquire", "Once"), "release": (False, "Once", "Release")}
+
+
+def _span(port: Port) -> Span | None:
+    """The statement being lowered (ports.StepPort knows it)."""
+    span = getattr(port, "span", None)
+    return span if isinstance(span, Span) else None
 
 
 def _tags(*names: str) -> frozenset[str]:
@@ -58,9 +68,6 @@ class Events(MemoryModel):
         return order  # the Linux words are the events' tags
 
     def fence_kind(self, kind: str) -> str:
-        if kind == "serialize":
-            raise SpecError("fence(serialize) (an x86 serializing instruction) has no meaning "
-                            "in the Linux-kernel memory model")
         return kind
 
     # ---- helpers ----------------------------------------------------------------------------
@@ -68,7 +75,8 @@ class Events(MemoryModel):
         """A fresh slot for the value a read returns."""
         t = loc.type
         if isinstance(t, ArrayT):
-            raise SpecError(f"'{loc.name}' is a whole array: read its elements one by one")
+            raise SpecError(f"'{loc.name}' is a whole array: read its elements one by one",
+                            _span(port))
         self.reads += 1
         return ir.Ref(self.alloc.add(f"{port.cpu}.read#{self.reads}", t, port.cpu or None,
                                      f"read#{self.reads}"))
@@ -100,12 +108,12 @@ class Events(MemoryModel):
         self._write(port, loc, tags, value)
 
     def fence(self, port: Port, kind: str) -> None:
-        self._fence(port, FENCE_TAGS[self.fence_kind(kind)])
+        port.event(StepEvent("F", _tags(FENCE_TAGS[kind]), serializing=kind == "serialize"))
 
     def srcu_fence(self, port: Port, kind: str, struct: Location) -> None:
         if struct.index is not None or len(struct.slots) != 1:
             raise SpecError(f"an srcu_struct must be one shared variable, not "
-                            f"'{struct.name}' chosen by an index")
+                            f"'{struct.name}' chosen by an index", _span(port))
         port.event(StepEvent("F", _tags(FENCE_TAGS[kind]), srcu=struct.slots[0]))
 
     def rmw(self, port: Port, loc: Location, name: str, operand: Expr, order: str,
@@ -179,4 +187,4 @@ class Events(MemoryModel):
     def step_drained(self, port: Port) -> Expr:
         raise SpecError("drained() inside a step asks about store buffers, which the "
                         "Linux-kernel memory model does not have: order the accesses with "
-                        "the fences or release/acquire the code uses")
+                        "the fences or release/acquire the code uses", _span(port))
