@@ -9,7 +9,7 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Callable, NoReturn, Union
 
@@ -17,7 +17,13 @@ import shtab
 
 from smp_explorer.spec.memory import MODELS
 
-MEMORY_MODELS = tuple(MODELS)
+MEMORY_MODELS = tuple(MODELS)          # operational: lowered and explored state by state
+AXIOMATIC_MODELS = ("lkmm",)           # axiomatic: checked by invariants/axiomatic on Z3
+ALL_MEMORY_MODELS = MEMORY_MODELS + AXIOMATIC_MODELS
+# --unroll's default: loops other than `await` are unrolled this many iterations under lkmm
+# (a spin-wait costs no unrolling); an execution that reaches the bound makes a property
+# `bounded`, not `holds`
+DEFAULT_UNROLL = 2
 
 
 def whole_number(minimum: int):
@@ -67,11 +73,11 @@ def const_assignment(text: str) -> tuple[str, str]:
 def memory_list(text: str) -> list[str]:
     """`sc,tso,...`: known memory models, each once, in the order given."""
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in MEMORY_MODELS]
+    bad = [n for n in names if n not in ALL_MEMORY_MODELS]
     if bad or not names:
         raise argparse.ArgumentTypeError(
             f"unknown memory model {', '.join(bad) or repr(text)}; allowed: "
-            f"{', '.join(MEMORY_MODELS)} (comma-separated)")
+            f"{', '.join(ALL_MEMORY_MODELS)} (comma-separated)")
     return list(dict.fromkeys(names))
 
 
@@ -100,6 +106,7 @@ class SpecRequest:
     properties: list[str] | None     # --invariant (None: every property)
     timeout: float | None
     output: Output
+    unroll: int | None = None        # --unroll K under an axiomatic model (None: not given)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +128,9 @@ class CheckRequest(SpecRequest):
     checkpoint_every: float = 60.0
     resume: bool = False             # go on from the checkpoints in `checkpoint`
     max_memory: int | None = None    # --max-memory, bytes (None: explorer.spill's default)
+    # the explicit-search options given (with lkmm beside operational models: applied to
+    # those only, said in a warning)
+    search_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,7 +147,7 @@ class ProveRequest(SpecRequest):
 
 @dataclass(frozen=True, kw_only=True)
 class BmcRequest(SpecRequest):
-    depth: int
+    depth: int | None                # None: lkmm alone (no depth to bound)
     check_deadlock: bool
 
 
@@ -158,7 +168,7 @@ Request = Union[CheckRequest, ProveRequest, BmcRequest, LitmusRequest, ResumeReq
 
 def _spec_fields(ns: argparse.Namespace) -> dict:
     return dict(file=ns.file, consts=ns.const, memories=ns.memory, buffer=ns.buffer,
-                properties=ns.invariant, timeout=ns.timeout,
+                properties=ns.invariant, timeout=ns.timeout, unroll=_unroll(ns),
                 output=Output(json=ns.json, plain=ns.plain, quiet=ns.quiet, width=ns.width,
                               all_columns=ns.all_columns, witness=ns.witness))
 
@@ -166,13 +176,13 @@ def _spec_fields(ns: argparse.Namespace) -> dict:
 def _check(ns: argparse.Namespace) -> CheckRequest:
     fields = _spec_fields(ns)
     files = fields.pop("file")
-    return CheckRequest(**fields, file=files[0], files=files, max_states=ns.max_states, max_depth=ns.max_depth,
+    return _axiomatic_check(ns, CheckRequest(**fields, file=files[0], files=files, max_states=ns.max_states, max_depth=ns.max_depth,
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf,
                         buffer_fairness=not ns.no_buffer_fairness,
                         checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
-                        max_memory=ns.max_memory)
+                        max_memory=ns.max_memory))
 
 
 def _resume(ns: argparse.Namespace) -> ResumeRequest:
@@ -182,17 +192,99 @@ def _resume(ns: argparse.Namespace) -> ResumeRequest:
 
 
 def _prove(ns: argparse.Namespace) -> ProveRequest:
+    if axiomatic(ns.memory):
+        raise _ArgumentError(
+            f"--memory {', '.join(axiomatic(ns.memory))}: `explorer prove` does not check "
+            "axiomatic models (k-induction is over the operational models' steps); use "
+            "`explorer check` or `explorer bmc` with --memory lkmm", "")
     return ProveRequest(**_spec_fields(ns), assume=ns.assume, k=ns.k)
 
 
 def _bmc(ns: argparse.Namespace) -> BmcRequest:
+    if ns.memory is not None:   # (a spec's own model is known once it is read: cli.symbolic)
+        operational = [m for m in ns.memory if m not in AXIOMATIC_MODELS]
+        if ns.depth is None and operational:
+            raise _ArgumentError(depth_required(operational), "")
+        if ns.depth is not None and not operational:
+            raise _ArgumentError(DEPTH_UNDER_LKMM, "")
+    _reject_search_options(ns.memory, _given(ns, {"buffer": "--buffer"}))
     return BmcRequest(**_spec_fields(ns), depth=ns.depth, check_deadlock=not ns.no_deadlock)
 
 
 def _litmus(ns: argparse.Namespace) -> LitmusRequest:
+    _reject_search_options(ns.memory, _given(ns, {"max_states": "--max-states"}))
     return LitmusRequest(paths=ns.paths, memories=ns.memory, json=ns.json, summary=ns.summary,
                          spec=ns.spec, max_states=ns.max_states, timeout=ns.timeout,
                          herd=ns.herd)
+
+
+# ---- axiomatic models (lkmm) ----------------------------------------------------------------
+
+def axiomatic(memories: list[str] | None) -> list[str]:
+    """The axiomatic models among `memories` (None: the spec's own model, known once read)."""
+    return [m for m in memories or [] if m in AXIOMATIC_MODELS]
+
+
+UNROLL_WITHOUT_LKMM = ("--unroll K applies to --memory lkmm only (the operational models "
+                       "explore loops without a bound)")
+DEPTH_UNDER_LKMM = ("--depth K has no meaning under --memory lkmm (an axiomatic model has no "
+                    "steps to count): bound loops with --unroll K")
+
+
+def depth_required(models: list[str]) -> str:
+    return f"the following arguments are required: --depth (it bounds the search under " \
+           f"{', '.join(models)})"
+
+
+def _unroll(ns: argparse.Namespace) -> int | None:
+    """--unroll K, only with an axiomatic model to unroll for (with no --memory, the spec's
+    own model decides: cli.axiomatic.check_own_model)."""
+    given = getattr(ns, "unroll", None)
+    if given is not None and ns.memory is not None and not axiomatic(ns.memory):
+        raise _ArgumentError(UNROLL_WITHOUT_LKMM, "")
+    return None if given is None else int(given)
+
+
+# Options of the explicit-state search, meaningless to the axiomatic engine (no states, no
+# store buffers, no search order): with lkmm alone they are an error; beside operational models
+# they apply to those only, and `explorer check` says so (cli.axiomatic.warn_search_options).
+SEARCH_OPTIONS = {"buffer": "--buffer", "max_states": "--max-states", "max_depth": "--max-depth",
+                  "stop_at_first": "--stop-at-first", "exact": "--exact",
+                  "z3_check": "--z3-check", "no_z3": "--no-z3", "dot": "--dot", "itf": "--itf",
+                  "no_buffer_fairness": "--no-buffer-fairness", "max_memory": "--max-memory"}
+
+
+def _given(ns: argparse.Namespace, options: dict[str, str]) -> list[str]:
+    """The flags of `options` given on the command line (a value, or a flag set)."""
+    given = [flag for dest, flag in options.items()
+             if getattr(ns, dest, None) not in (None, False)]
+    if getattr(ns, "engine", "auto") != "auto":
+        given.append(f"--engine {ns.engine}")
+    return given
+
+
+def search_options_refused(given: list[str] | tuple[str, ...]) -> str:
+    return f"{', '.join(given)}: no meaning under --memory lkmm, which the axiomatic engine " \
+        "checks on Z3 (no states, store buffers or search order); these options apply to " \
+        f"{', '.join(MEMORY_MODELS)}"
+
+
+def _reject_search_options(memories: list[str] | None, given: list[str]) -> None:
+    if given and memories is not None and all(m in AXIOMATIC_MODELS for m in memories):
+        raise _ArgumentError(search_options_refused(given), "")
+
+
+def _axiomatic_check(ns: argparse.Namespace, request: CheckRequest) -> CheckRequest:
+    """check's options against lkmm: search options alone with it are an error; a checkpoint
+    cannot hold an axiomatic run (resume replays explicit searches)."""
+    if not axiomatic(request.memories):
+        return replace(request, search_options=tuple(_given(ns, SEARCH_OPTIONS)))
+    if request.checkpoint is not None:
+        raise _ArgumentError(
+            "--checkpoint: an axiomatic model (lkmm) has no search to save and resume; check "
+            "lkmm in a run of its own without --checkpoint", "")
+    _reject_search_options(request.memories, _given(ns, SEARCH_OPTIONS))
+    return replace(request, search_options=tuple(_given(ns, SEARCH_OPTIONS)))
 
 
 # ---- the parser -----------------------------------------------------------------------------
@@ -263,10 +355,19 @@ def _spec_file(p: argparse.ArgumentParser, several: bool = False) -> None:
 
 def _instantiation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=None,
-                   help=f"memory models to check under (allowed: {', '.join(MEMORY_MODELS)})")
+                   help=f"memory models to check under (allowed: {', '.join(ALL_MEMORY_MODELS)};"
+                        " lkmm: the Linux-kernel memory model, checked by the axiomatic engine)")
     p.add_argument("--buffer", metavar="N", type=positive_int,
                    help="store-buffer capacity per CPU (tso) or per CPU and address (pso, "
                         "weak); default 2, or the most stores one step makes to one buffer")
+
+
+def _unroll_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unroll", metavar="K", type=positive_int, default=None,
+                   help="under lkmm: unroll each loop up to K iterations (default "
+                        f"{DEFAULT_UNROLL}; an `await` costs none); a property no execution "
+                        "within the bound violates, but that an execution reaching the bound "
+                        "might, is 'bounded', not 'holds'")
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
@@ -305,6 +406,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     _spec_file(p, several=True)
     _invariant_option(p, _CHECKED)
     _instantiation(p)
+    _unroll_option(p)
     p.add_argument("--max-states", metavar="N", type=positive_int,
                    help="stop after N distinct states")
     p.add_argument("--max-depth", metavar="N", type=positive_int,
@@ -385,8 +487,9 @@ def _add_bmc(sub: argparse._SubParsersAction) -> None:
                     "or 'bounded': none up to depth K.")
     _spec_options(p, _SYMBOLIC_TIMEOUT)
     _output_options(p)
-    p.add_argument("--depth", metavar="K", type=non_negative_int, required=True,
-                   help="search traces of at most K steps")
+    p.add_argument("--depth", metavar="K", type=non_negative_int, default=None,
+                   help="search traces of at most K steps (required, except under lkmm alone)")
+    _unroll_option(p)
     _invariant_option(p, _CHECKED)
     p.add_argument("--no-deadlock", action="store_true", help=_NO_DEADLOCK)
     p.set_defaults(request=_bmc)
@@ -403,7 +506,8 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
     _complete_files(paths)
     # a litmus test is translated under every operational memory model (spec.litmus.translate)
     p.add_argument("--memory", metavar="M[,M...]", type=memory_list, default=list(MEMORY_MODELS),
-                   help=f"memory models (default: all of {', '.join(MEMORY_MODELS)})")
+                   help=f"memory models (default: all of {', '.join(MEMORY_MODELS)}; also "
+                        "lkmm: the Linux-kernel memory model, on the axiomatic engine)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true",
                      help='print {"tests": [{"path", "name", "memory", "verdict", "states"}]}')
@@ -462,4 +566,10 @@ def parse_request(argv: list[str] | None = None) -> Request:
             print(error_document([usage_error_json(str(e))]))
         raise SystemExit(EXIT_USAGE) from None
     make: Callable[[argparse.Namespace], Request] = ns.request
-    return make(ns)
+    try:
+        return make(ns)
+    except _ArgumentError as e:   # options that cannot go together (lkmm and the search's)
+        sys.stderr.write(f"explorer: error: {e}\n")
+        if "--json" in args:
+            print(error_document([usage_error_json(str(e))]))
+        raise SystemExit(EXIT_USAGE) from None

@@ -23,6 +23,8 @@ from rich.console import Console
 from rich.text import Text
 
 from smp_explorer.cli.args import CheckRequest, UsageError
+from smp_explorer.cli.axiomatic import (check_own_model, is_axiomatic, run_axiomatic,
+                                        warn_search_options)
 from smp_explorer.cli.export import ExportError, write_dot, write_itf
 from smp_explorer.cli.progress import LiveProgress, LogProgress
 from smp_explorer.cli.report.html import write_html
@@ -54,8 +56,23 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
     phase = "loading the spec"
     stopped: str | None = None  # Ctrl-C (SIGTERM, SIGHUP) or memory, outside a search
     graphs: list[tuple[CompiledModel, str, RunResult]] = []  # --dot: drawn after the report
+    deferred: SpecError | SpecErrors | None = None  # an lkmm spec error, after the others
+    warn_search_options(request, request.search_options, err)
     try:
         for memory, model in load_models(request):
+            check_own_model(request, memory)
+            if is_axiomatic(memory):   # lkmm: Z3 over unrolled executions, no search
+                phase = f"checking under {memory}"
+                try:
+                    results.append(run_axiomatic(model, memory, request))
+                except (SpecError, SpecErrors) as e:
+                    # a property with no meaning under lkmm: the other models' verdicts are
+                    # still worth a report (not in a JSON document: that is the errors')
+                    if request.output.json or len(request.memories or []) < 2:
+                        raise
+                    deferred = e
+                phase = "loading the spec for the next memory model"
+                continue
             live, safety = split_liveness(model, request.properties)
             req = request if safety == request.properties else \
                 replace(request, properties=safety)
@@ -99,6 +116,8 @@ def run_check(request: CheckRequest, out: Console, err: Console) -> int:
             quiet_stdout()
     if results and model is not None and stopped is None:
         export(request, model, results, graphs)
+    if deferred is not None and stopped is None:
+        raise deferred   # reported after the report (cli.main), exit status 2
     status = exit_status(results)
     return 3 if stopped is not None and status == 0 else status
 

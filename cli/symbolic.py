@@ -8,9 +8,11 @@
 
 Both print the document `check` prints with `--json`; a property's status may also be
 `proved`, `not-inductive` (its trace is a counterexample to induction, flagged
-`may_be_unreachable`) or `bounded` (nothing found up to the depth). Exit status: 0 proved / no
-violation found; 1 violated or not inductive; 2 a usage or spec error; 3 a time limit left a
-property undecided; 4 the two engines disagree (an internal error).
+`may_be_unreachable`) or `bounded` (nothing found up to the depth). `bmc --memory lkmm` runs
+the axiomatic engine (cli.axiomatic) for lkmm beside the bounded search of the other models.
+Exit status: 0 proved / no violation found; 1 violated or not inductive; 2 a usage or spec
+error; 3 a time limit left a property undecided, or under lkmm an execution reached the
+--unroll bound (`bounded`); 4 the two engines disagree (an internal error).
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from typing import Iterator
 
 from rich.console import Console
 
-from smp_explorer.cli.args import BmcRequest, ProveRequest
+from smp_explorer.cli.args import BmcRequest, ProveRequest, UsageError
+from smp_explorer.cli.axiomatic import check_own_model, is_axiomatic, run_axiomatic
 from smp_explorer.cli.stages import load_models, reject_liveness, render, select_goals
 from smp_explorer.invariants.bmc import bmc
 from smp_explorer.invariants.explain import explain_results
@@ -34,6 +37,10 @@ from smp_explorer.spec.errors import SpecError, SpecErrors
 def run_prove(request: ProveRequest, out: Console) -> int:
     results: list[RunResult] = []
     for memory, model in load_models(request):
+        if is_axiomatic(memory):   # the spec's own `memory lkmm;` (--memory lkmm: cli.args)
+            raise UsageError(f"{request.file} says `memory {memory};`: `explorer prove` does "
+                             "not check axiomatic models; use `explorer check` or `explorer "
+                             "bmc`, or prove it under --memory sc,tso,pso,weak")
         reject_liveness(model, request.properties, "prove")
         select_provable(model, request)
         with encodable(model):
@@ -48,6 +55,11 @@ def run_prove(request: ProveRequest, out: Console) -> int:
 def run_bmc(request: BmcRequest, out: Console) -> int:
     results: list[RunResult] = []
     for memory, model in load_models(request):
+        check_own_model(request, memory)
+        if is_axiomatic(memory):   # lkmm: the axiomatic engine, loops unrolled (--unroll)
+            results.append(run_axiomatic(model, memory, request))
+            continue
+        assert request.depth is not None   # (args and check_own_model: required here)
         reject_liveness(model, request.properties, "bmc")
         select_goals(model, request.properties, one_error_each=True)
         with encodable(model):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from smp_explorer.ir.properties import Property
-from smp_explorer.ir.expr import Expr
+from smp_explorer.ir.expr import TRUE, Expr
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import ScalarT, SetT, show_text, show_value
 
@@ -73,6 +73,26 @@ class Read:
 
 
 @dataclass(frozen=True)
+class StepEvent:
+    """A memory event a step performs, for the axiomatic engines only (invariants/axiomatic):
+    the operational lowering never makes one. In program order within the step."""
+
+    kind: str                      # R | W | F
+    tags: frozenset[str]           # the LKMM's tags (invariants.axiomatic.execution.TAGS)
+    slots: tuple[int, ...] = ()    # the shared slots it may access (a fence: none)
+    index: Expr | None = None      # which of `slots` (None: the only one)
+    value: Expr | None = None      # R: a Ref to the slot holding the value read; W: the value
+    when: Expr = TRUE              # within the step, it happens where this holds (cmpxchg)
+    after: int = 0                 # how many of the step's guard conjuncts come before it
+    rmw: bool = False              # a W: the write half of an RMW whose read is just before
+    deps: tuple[Expr, ...] = ()    # more expressions its value depends on (an RMW's operand)
+    span: Span | None = None
+    text: str = ""
+    srcu: int | None = None        # an SRCU fence: the slot naming its srcu_struct
+    serializing: bool = False      # fence(serialize): F[Mb] to sc/tso, no LKMM meaning
+
+
+@dataclass(frozen=True)
 class Action:
     """A guarded action: one alternative of a step (or one TLA+-style action instance).
 
@@ -98,6 +118,7 @@ class Action:
     updates: tuple[tuple[int, Expr], ...]
     checks: tuple[Check, ...] = ()
     reads: tuple[Read, ...] = ()     # for traces: the loads of the step, in program order
+    events: tuple[StepEvent, ...] = ()  # axiomatic lowering only: its memory events in order
 
 
 @dataclass(frozen=True)

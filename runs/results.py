@@ -133,8 +133,10 @@ class Stats:
 @dataclass
 class RunResult:
     """One spec under one memory model, checked by one engine: `explore` (the `check`
-    command: a breadth-first search), `prove` (k-induction up to `k`) or `bmc` (bounded model
-    checking up to `depth`). The symbolic engines fill only `seconds` and `notes` of `stats`."""
+    command: a breadth-first search), `prove` (k-induction up to `k`), `bmc` (bounded model
+    checking up to `depth`) or `axiomatic` (an axiomatic memory model such as lkmm, loops
+    unrolled up to `unroll`). The symbolic engines fill only `seconds` and `notes` of
+    `stats`."""
 
     spec: str
     memory: str
@@ -145,6 +147,7 @@ class RunResult:
     engine: str = "explore"
     k: int | None = None        # prove: induction depths 1..k were tried
     depth: int | None = None    # bmc: traces of at most `depth` steps were searched
+    unroll: int | None = None   # axiomatic: loops were unrolled up to `unroll` iterations
 
     @property
     def violated(self) -> bool:
@@ -152,7 +155,11 @@ class RunResult:
 
     @property
     def undecided(self) -> bool:
-        return any(p.status == "unknown" for p in self.properties)
+        """A property unknown (a limit stopped the run), or `bounded` under an axiomatic model
+        (an execution reached the --unroll bound: `holds` was not concluded). bmc's own
+        `bounded` (nothing up to the depth asked for) is its answer, not undecided."""
+        return any(p.status == "unknown" or (p.status == "bounded" and self.engine == "axiomatic")
+                   for p in self.properties)
 
     @property
     def statuses(self) -> dict[str, str]:
@@ -170,10 +177,13 @@ class RunResult:
         said = caveat(self.memory)
         note = {"caveat": said} if said else {}
         if self.engine != "explore":
-            bound = {"k": self.k} if self.engine == "prove" else {"depth": self.depth}
+            bound = {"k": self.k} if self.engine == "prove" else \
+                {"unroll": self.unroll} if self.engine == "axiomatic" else {"depth": self.depth}
+            # an axiomatic run's notes say what it did not check (liveness, ...)
+            notes = {"notes": self.stats.notes} if self.engine == "axiomatic" else {}
             return {"memory": self.memory, **note, "engine": self.engine, **bound,
                     "complete": self.complete, "seconds": round(self.stats.seconds, 6),
-                    "properties": [p.to_json() for p in self.properties]}
+                    **notes, "properties": [p.to_json() for p in self.properties]}
         return {"memory": self.memory, **note, "states": self.stats.states,
                 "transitions": self.stats.transitions, "depth": self.stats.depth,
                 "complete": self.complete, "stop_reason": self.stop_reason,
@@ -196,7 +206,7 @@ def mebibytes(n: int) -> str:
 
 def exit_status(results: Sequence[RunResult]) -> int:
     """1: a property violated, a goal unreached or an induction failed; 3: a limit left
-    something undecided; else 0. The same for every engine and any mix of them."""
+    something undecided (an axiomatic model's --unroll bound included); else 0. The same for every engine and any mix of them."""
     if any(r.violated for r in results):
         return 1
     if any(r.undecided for r in results):

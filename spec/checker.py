@@ -17,7 +17,7 @@ from smp_explorer.spec import ast
 from smp_explorer.spec.elaborate import (BUILTINS, INTRINSICS, MAX_CHOICES, MAX_ELEMENTS, Context,
                                         Elaborator, type_name)
 from smp_explorer.spec.errors import Diagnostics, SpecError
-from smp_explorer.spec.memory import MODELS
+from smp_explorer.spec.memory import AXIOMATIC, MODELS
 from smp_explorer.spec.parser import parse_text
 from smp_explorer.spec.preludes import load_prelude
 from smp_explorer.spec.scope import (DONE, ConstSym, EnumMemberSym, Instance, Layout, ProcSym,
@@ -100,9 +100,9 @@ class _Checker:
     def _memory(self, d: ast.MemoryDecl) -> None:
         if self.out.memory is not None:
             raise SpecError("the memory model is named twice", d.span)
-        if d.name not in MODELS:
-            raise SpecError(f"unknown memory model '{d.name}' (known: {', '.join(MODELS)})",
-                            d.span)
+        if d.name not in MODELS and d.name not in AXIOMATIC:
+            raise SpecError(f"unknown memory model '{d.name}' (known: "
+                            f"{', '.join([*MODELS, *AXIOMATIC])})", d.span)
         self.out.memory = d.name
         self.out.memory_span = d.span
 

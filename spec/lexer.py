@@ -25,7 +25,10 @@ KEYWORDS = DECLARATIONS + STATEMENTS + TYPES + CONSTANTS + OPERATOR_WORDS
 # orderings they take (spec.memory.base)
 INTRINSICS = ("cas", "drained", "fence", "load", "rmw", "rmw_unless", "store")
 BUILTINS = ("abs", "card", "max", "min")
-ORDERINGS = ("acquire", "full", "plain", "read", "release", "serialize", "unordered", "write")
+ORDERINGS = ("acquire", "full", "plain", "read", "release", "serialize", "unordered", "write",
+             "once", "lock", "unlock", "before_atomic", "after_atomic", "after_spinlock",
+             "after_unlock_lock", "rcu_lock", "rcu_unlock", "sync_rcu", "srcu_lock",
+             "srcu_unlock", "sync_srcu")
 
 
 class SmpLexer(RegexLexer):

@@ -14,7 +14,8 @@ from typing import Callable, Iterator, Union
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.bounds import decide
 from smp_explorer.ir.expr import Const, Expr, op
-from smp_explorer.ir.model import Action, Check, Fairness, Model, ProcessInstance, Read, Slot
+from smp_explorer.ir.model import (Action, Check, Fairness, Model, ProcessInstance, Read, Slot,
+                                    StepEvent)
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property, Temporal
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import (ArrayT, IntT, ScalarT, SetT, Type, compatible, index_value,
@@ -23,7 +24,7 @@ from smp_explorer.spec import ast
 from smp_explorer.spec.checker import CheckedSpec
 from smp_explorer.spec.elaborate import INTRINSICS, Context, Elaborator, position, type_name
 from smp_explorer.spec.errors import Diagnostics, SpecError
-from smp_explorer.spec.memory import DEFAULT_CAPACITY, MODELS
+from smp_explorer.spec.memory import AXIOMATIC, DEFAULT_CAPACITY, MODELS
 from smp_explorer.spec.memory.base import (FENCES, ORDERS_RMW, ORDERS_STORE, RMW_OPS, Location,
                                            MemoryModel, SharedInfo, Usage)
 from smp_explorer.spec.ports import (ObserverMemory, Recorder, SlotAdder, StepMemory, StepPath,
@@ -48,11 +49,12 @@ class _Path:
     stores: int = 0  # buffered writes so far in this step (the usage pass counts them)
     slot_stores: dict[int, int] = field(default_factory=dict)  # per location (pso, weak)
     reads: list[Read] = field(default_factory=list)  # the step's loads, for traces
+    events: list[StepEvent] = field(default_factory=list)  # axiomatic lowering: memory events
 
     def fork(self) -> _Path:
         return _Path(dict(self.env), list(self.guard), list(self.checks), dict(self.bound),
                      dict(self.temps), list(self.choices), dict(self.calls), self.depth,
-                     self.stores, dict(self.slot_stores), list(self.reads))
+                     self.stores, dict(self.slot_stores), list(self.reads), list(self.events))
 
 
 _Finished = tuple[_Path, str]  # a path at the end of its step, and the label it goes to next
@@ -116,11 +118,16 @@ def lower(checked: CheckedSpec, source: str = "", memory: str | None = None,
     A first pass under SC records which CPU loads and stores which shared location, so that the
     memory model adds buffers and views only where they can matter."""
     name = memory or checked.memory or "sc"
-    if name not in MODELS:
-        raise SpecError(f"unknown memory model '{name}' (known: {', '.join(MODELS)})",
-                        checked.memory_span if memory is None else None)
     usage = Usage([inst.name for proc in checked.procs for inst in proc.instances])
-    _Lowerer(checked, source, lambda shared, alloc: Recorder(shared, usage, alloc, 1)).run()
+    if name in AXIOMATIC:  # memory events for an axiomatic engine (spec/memory/events.py)
+        return _Lowerer(checked, source,
+                        lambda shared, alloc: AXIOMATIC[name](shared, usage, alloc, 0)).run()
+    if name not in MODELS:
+        raise SpecError(f"unknown memory model '{name}' (known: "
+                        f"{', '.join([*MODELS, *AXIOMATIC])})",
+                        checked.memory_span if memory is None else None)
+    _Lowerer(checked, source,
+             lambda shared, alloc: Recorder(shared, usage, alloc, 1, name)).run()
     # A step is atomic: it cannot wait for a flush halfway, so a buffer must hold all the
     # stores of one step, or that step could never run.
     # (under pso and weak a buffer holds one location's stores: the most to one location count)
@@ -151,6 +158,7 @@ class _Lowerer:
         self.assert_names: dict[Span, str] = {}
         self.liveness: list[Property] = []
         self.instance: Instance | None = None
+        self.stmt_span: Span | None = None  # the spec statement being lowered (ports.py)
         self.ranges = [(s.type.values()[0], s.type.values()[-1]) for s in self.slots]
 
     # ---- driver ------------------------------------------------------------------------
@@ -283,12 +291,15 @@ class _Lowerer:
                                    if fix(e) != ir.Ref(s)))
             checks = tuple(Check(c.kind, fix(c.cond), c.property, c.message, c.span,
                                  None if c.value is None else fix(c.value)) for c in p.checks)
+            if len(self.ranges) < len(self.slots):  # slots a memory model added on the way
+                self.ranges += [(sl.type.values()[0], sl.type.values()[-1])
+                                for sl in self.slots[len(self.ranges):]]
             checks = tuple(c for c in checks if decide(c.cond, self.ranges) is not True)
             reads = tuple(Read(r.loc, fix(r.value), fix(r.source),
                                None if r.index is None else fix(r.index), r.names)
                           for r in p.reads)
             self.actions.append(Action(len(self.actions), name, process, label, span, guard,
-                                       updates, checks, reads))
+                                       updates, checks, reads, tuple(p.events)))
 
     # ---- statements ----------------------------------------------------------------------
     def _ctx(self, p: _Path) -> Context:
@@ -333,6 +344,8 @@ class _Lowerer:
             yield from self._continue(cont.next, p)
 
     def _exec(self, s: ast.Stmt, cont: _Cont, p: _Path, first: bool) -> Iterator[_Finished]:
+        if s.span.file == self.c.file.path:
+            self.stmt_span = s.span
         if isinstance(s, ast.Labeled):
             if not first:  # reaching another label ends the step
                 yield p, s.label
@@ -494,16 +507,30 @@ class _Lowerer:
             order = self.elab.word(a[2], ORDERS_STORE, "a store ordering")
             self._store_shared(p, loc, value, order, s.span, a[1].span)
         elif f == "fence":
-            if len(a) != 1:
-                raise SpecError(f"fence() takes 1 argument, given {len(a)}", s.span)
+            if len(a) not in (1, 2):
+                raise SpecError(f"fence() takes 1 argument (2 for an SRCU fence), given "
+                                f"{len(a)}", s.span)
             kind = self.elab.word(a[0], FENCES, "a fence kind")
+            if len(a) == 2 and kind not in ("srcu_lock", "srcu_unlock", "sync_srcu"):
+                raise SpecError("only an SRCU fence takes a second argument (its srcu_struct)",
+                                s.span)
+            if len(a) == 1 and kind in ("srcu_lock", "srcu_unlock", "sync_srcu"):
+                raise SpecError(f"fence({kind}, s) needs the srcu_struct s", s.span)
+            try:
+                kind = self.mm.fence_kind(kind)
+            except SpecError as err:
+                raise SpecError(err.message, self.stmt_span or s.span) from None
             if self.instance is not None:
-                self.mm.fence(StepPort(self, p, self.instance.name, s.span), kind)
+                port = StepPort(self, p, self.instance.name, s.span)
+                if len(a) == 2:
+                    self.mm.srcu_fence(port, kind, self.elab.location(a[1], ctx))
+                else:
+                    self.mm.fence(port, kind)
         elif f == "rmw" and len(a) == 4:
             loc = self.elab.location(a[0], ctx)
             name = self.elab.word(a[1], RMW_OPS, "an operation")
             operand = self.elab._operand(a[2], ctx, loc, name)
-            order = self.elab.word(a[3], ORDERS_RMW, "an RMW ordering")
+            order = self.mm.order("rmw", self.elab.word(a[3], ORDERS_RMW, "an RMW ordering"))
             self.mm.rmw(StepPort(self, p, self.instance.name if self.instance else "", s.span),
                         loc, name, operand, order, False)
         elif f == "drained":
@@ -520,7 +547,7 @@ class _Lowerer:
         if self.instance is None:  # a TLA+-style action: memory directly
             self.mm.write_mem(port, loc, v)
         else:
-            self.mm.store(port, loc, v, order)
+            self.mm.store(port, loc, v, self.mm.order("store", order))
 
     def _assign(self, s: ast.Assign, p: _Path) -> None:
         ctx = self._ctx(p)

@@ -7,15 +7,17 @@ sits above both `spec.elaborate` and `spec.memory`, so that the memory models ne
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Protocol
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr
-from smp_explorer.ir.model import Check, Read
+from smp_explorer.ir.model import Check, Read, StepEvent
 from smp_explorer.ir.span import Span
 from smp_explorer.ir.types import ScalarT, SetT, Type
 from smp_explorer.spec.elaborate import Context, Memory
-from smp_explorer.spec.memory.base import Location, MemoryModel, Port
+from smp_explorer.spec.memory.base import (Location, MemoryModel, Port, SharedInfo,
+                                           SlotAllocator, Usage)
 from smp_explorer.spec.memory.sc import Sc
 from smp_explorer.spec.scope import SlotDecl
 
@@ -32,12 +34,16 @@ class StepPath(Protocol):
     stores: int
     slot_stores: dict[int, int]
     reads: list[Read]
+    events: list[StepEvent]
 
 
 class Lowering(Protocol):
     """What the ports need from the lowerer: its memory model and its range checks."""
 
     mm: MemoryModel
+    stmt_span: Span | None  # the spec statement being lowered (not a prelude def's)
+
+    def _text(self, span: Span) -> str: ...
 
     def range_check(self, p: StepPath, v: Expr, t: Type, name: str, span: Span | None,
                     when: Expr = ir.TRUE) -> None: ...
@@ -50,7 +56,7 @@ class StepPort:
         self.lowerer = lowerer
         self.path = path
         self.cpu = cpu
-        self.span = span
+        self.span = span or lowerer.stmt_span
 
     def read(self, slot: int) -> Expr:
         return self.path.env.get(slot, ir.Ref(slot))
@@ -69,9 +75,23 @@ class StepPort:
         self.path.choices.append((slot, n))
         return ir.Ref(slot)
 
+    def event(self, e: StepEvent) -> None:
+        """Record a memory event (the axiomatic lowering), after the guard conjuncts so far,
+        at the statement being lowered."""
+        span = self.lowerer.stmt_span or self.span
+        self.path.events.append(dataclasses.replace(
+            e, after=len(self.path.guard), span=span,
+            text=self.lowerer._text(span) if span is not None else ""))
+
 
 class Recorder(Sc):
-    """SC, noting which CPU touches which location how."""
+    """SC, noting which CPU touches which location how (`name`: the model the usage is for,
+    for its error messages)."""
+
+    def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int,
+                 name: str = "sc"):
+        super().__init__(shared, usage, alloc, capacity)
+        self.name = name
 
     def load(self, port: Port, loc: Location, order: str) -> Expr:
         self.usage.note(self.usage.loads, port.cpu, loc)
@@ -142,7 +162,7 @@ class StepMemory(Memory):
 
     def load(self, ctx: Context, loc: Location, order: str) -> Expr:
         port = self.port()
-        value = self.lowerer.mm.load(port, loc, order)
+        value = self.lowerer.mm.load(port, loc, self.lowerer.mm.order("load", order))
         self.note(port, loc, value, self.lowerer.mm.source(port, loc, value))
         return value
 
@@ -156,7 +176,8 @@ class StepMemory(Memory):
     def rmw(self, ctx: Context, loc: Location, name: str, operand: Expr, order: str,
             span: Span) -> Expr:
         port = self.port(span)
-        old = self.lowerer.mm.rmw(port, loc, name, operand, order, True)
+        old = self.lowerer.mm.rmw(port, loc, name, operand, self.lowerer.mm.order("rmw", order),
+                                  True)
         assert old is not None  # a value-returning RMW
         self.note(port, loc, old, Const(0))
         return old
@@ -164,14 +185,18 @@ class StepMemory(Memory):
     def cmpxchg(self, ctx: Context, loc: Location, expected: Expr, new: Expr, order: str,
                 fail_order: str, span: Span) -> Expr:
         port = self.port(span)
-        old = self.lowerer.mm.cmpxchg(port, loc, expected, new, order, fail_order)
+        mm = self.lowerer.mm
+        old = mm.cmpxchg(port, loc, expected, new, mm.order("rmw", order),
+                         mm.order("fail", fail_order))
         self.note(port, loc, old, self.lowerer.mm.source(port, loc, old))
         return old
 
     def rmw_unless(self, ctx: Context, loc: Location, name: str, operand: Expr, unless: Expr,
                    order: str, fail_order: str, span: Span) -> Expr:
         port = self.port(span)
-        old = self.lowerer.mm.rmw_unless(port, loc, name, operand, unless, order, fail_order)
+        mm = self.lowerer.mm
+        old = mm.rmw_unless(port, loc, name, operand, unless, mm.order("rmw", order),
+                            mm.order("fail", fail_order))
         self.note(port, loc, old, self.lowerer.mm.source(port, loc, old))
         return old
 

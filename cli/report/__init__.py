@@ -42,7 +42,9 @@ def render_results(console: Console, results: list[RunResult], model: Model, *,
                    all_columns: bool = False, witness: bool = False) -> None:
     """Print the verdicts, statistics and counterexamples of one spec's runs (of one engine);
     `witness`: the witness traces of reached goals too."""
-    explored = not results or results[0].engine == "explore"
+    # check's layout for the explicit search and the axiomatic engine (lkmm), alone or mixed;
+    # prove and bmc (an lkmm run among bmc's included) have theirs
+    explored = not any(r.engine in ("prove", "bmc") for r in results)
     shown = _Shown(plain, all_columns, witness)
     parts = list(_explored(results, model, shown, quiet) if explored
                  else _symbolic(results, model, shown, quiet))
@@ -93,6 +95,7 @@ def _symbolic(results: Sequence[RunResult], model: Model, shown: _Shown,
     plain = shown.plain
     for r in results:
         what = f"k-induction, k up to {r.k}" if r.engine == "prove" else \
+            f"axiomatic model, loops unrolled up to {r.unroll}" if r.engine == "axiomatic" else \
             f"bounded model checking up to depth {r.depth}"
         yield Text(f"{model.name} (memory model {r.memory}): {what}, {r.stats.seconds:.2f} s",
                    style="bold")
@@ -124,9 +127,9 @@ def _counterexamples(results: Sequence[RunResult], model: Model,
     several = len(results) > 1
     for r in results:
         for p in r.properties:
-            reached = shown.witness and p.kind == "reachable" and p.status == "holds" \
-                and p.trace is not None
-            if not reached and (not p.failed or (p.trace is None and r.engine != "explore")):
+            drawn = p.trace is not None or p.execution is not None
+            reached = shown.witness and p.kind == "reachable" and p.status == "holds" and drawn
+            if not reached and (not p.failed or (not drawn and r.engine != "explore")):
                 continue
             yield Text("")
             if p.may_be_unreachable:

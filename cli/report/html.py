@@ -2,7 +2,8 @@
 from the network): the verdict matrix, the statistics, and each failed property's trace (and
 each reached goal's witness) with step-through: Previous/Next buttons and the arrow keys, the
 step's process, label, source line and loads, the whole state with the cells and store buffers
-the step changed highlighted.
+the step changed highlighted. An axiomatic model's (lkmm) counterexample is an execution,
+drawn statically in CPU columns (cli.report.execution).
 
 The page carries the results as JSON (the `--json` document's traces, plus the source lines);
 the script only lays them out.
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from smp_explorer.cli.export import ExportError
+from smp_explorer.cli.report.execution import execution_html
 from smp_explorer.cli.report.verdicts import STOP_REASONS
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import RunResult
@@ -28,6 +30,9 @@ th, td { border: 1px solid #ccc; padding: .2em .6em; text-align: left; vertical-
 .holds, .reached, .proved { color: #176d2c; font-weight: bold; }
 .violated, .unreached { color: #b00020; font-weight: bold; }
 .unknown { color: #8a6d00; font-weight: bold; }
+.bounded { color: #176d2c; }
+.execution td { font-family: monospace; white-space: pre; }
+.execution .event { color: #444; }
 .trace { border: 1px solid #999; padding: .8em; margin: 1em 0; }
 .trace:focus { outline: 2px solid #4a7bd0; }
 .step-info { font-family: monospace; white-space: pre-wrap; margin: .5em 0; }
@@ -102,7 +107,9 @@ document.addEventListener('DOMContentLoaded', () => {
 """
 
 
-def _status(kind: str, status: str) -> str:
+def _status(kind: str, status: str, unroll: int | None = None) -> str:
+    if status == "bounded" and unroll is not None:
+        return f"bounded (unroll {unroll})"
     return "reached" if kind == "reachable" and status == "holds" else status
 
 
@@ -117,16 +124,22 @@ def html_report(model: Model, results: Sequence[RunResult]) -> str:
     for k, r in enumerate(results):
         for p in r.properties:
             names.setdefault(p.name, p.kind)
-            cells[p.name, k] = _status(p.kind, p.status)
+            cells[p.name, k] = _status(p.kind, p.status,
+                                       r.unroll if r.engine == "axiomatic" else None)
     for name, kind in names.items():
-        row = "".join(f"<td class='{e(cells.get((name, k), ''))}'>{e(cells.get((name, k), '-'))}"
-                      "</td>" for k in range(len(results)))
+        row = "".join(f"<td class='{e(cells.get((name, k), '').split(' ')[0])}'>"
+                      f"{e(cells.get((name, k), '-'))}</td>" for k in range(len(results)))
         parts.append(f"<tr><td>{e(name)}</td><td>{e(kind)}</td>{row}</tr>")
     parts.append("</table>")
     parts.append("<h2>Statistics</h2><table class='stats'><tr><th>memory</th><th>states</th>"
                  "<th>transitions</th><th>depth</th><th>seconds</th><th>search</th></tr>")
     for r in results:
         st = r.stats
+        if r.engine == "axiomatic":   # no states: how the model was checked
+            parts.append(f"<tr><td>{e(r.memory)}</td><td colspan='3'>axiomatic model (Z3), "
+                         f"loops unrolled up to {r.unroll}</td><td>{st.seconds:.3f}</td>"
+                         "<td>axiomatic</td></tr>")
+            continue
         how = "complete" if r.complete else STOP_REASONS.get(r.stop_reason, r.stop_reason)
         parts.append(f"<tr><td>{e(r.memory)}</td><td>{st.states:,}</td><td>{st.transitions:,}"
                      f"</td><td>{st.depth}</td><td>{st.seconds:.3f}</td><td>{e(how)}</td></tr>")
@@ -135,6 +148,14 @@ def html_report(model: Model, results: Sequence[RunResult]) -> str:
     for r in results:
         for p in r.properties:
             witness = p.kind == "reachable" and p.status == "holds"
+            if p.execution is not None and (p.failed or witness):
+                what = "witness execution" if witness else "counterexample execution"
+                parts.append(f"<h2>{e(p.kind)} {e(p.name)}: {e(_status(p.kind, p.status))} "
+                             f"under {e(r.memory)} ({what}, {len(p.execution.events)} events; "
+                             "each CPU's events in program order)</h2>")
+                if p.message:
+                    parts.append(f"<p class='message'>{e(p.message)}</p>")
+                parts.append(execution_html(p.execution, model))
             if p.trace is None or not (p.failed or witness):
                 continue
             steps = p.trace.to_json()

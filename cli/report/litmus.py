@@ -88,7 +88,8 @@ class Agreement:
         return totals
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Text("agreement with the stated verdicts (MANIFEST.tsv; weak: LKMM): "
+        lkmm = "weak, lkmm" if "lkmm" in self.models else "weak"
+        yield Text(f"agreement with the stated verdicts (MANIFEST.tsv; {lkmm}: LKMM): "
                    "agree/disagree/unsupported per memory model")
         yield Text("")
         yield self.table()

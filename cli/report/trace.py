@@ -13,6 +13,7 @@ from rich.text import Text
 from smp_explorer.cli.report.style import (ACTION, CHANGED, DIM, FAILED, LABEL, MEMORY,
                                            STATUS_STYLE, plural)
 from smp_explorer.cli.report.style import spec_source
+from smp_explorer.cli.report.execution import ExecutionView
 from smp_explorer.cli.report.tables import Heading, TableView
 from smp_explorer.ir.model import Model
 from smp_explorer.runs.results import PropertyResult, Step, Trace
@@ -285,6 +286,13 @@ class CounterexampleView:
             because = "violated because " if p.status == "violated" else "it fails because "
             yield Text.assemble((because, "bold"),
                                 (", ".join(e["text"] for e in p.explanation), CHANGED))
+        if p.execution is not None:   # an axiomatic model's execution: CPU columns, rf, co
+            ex = p.execution
+            what = "Witness execution" if p.status == "holds" else "Execution"
+            yield Text("")
+            yield Text(f"{what} under {ex.memory} ({plural(len(ex.events), 'event')}; each CPU's "
+                       "events in program order, not in time):", style="bold")
+            yield ExecutionView(ex, self.plain, self.model)
         if p.trace is None:
             return
         yield Text("")

@@ -23,13 +23,20 @@ STOP_REASONS = {
 }
 
 # The verdict when nothing failed and nothing is undecided, by engine.
-SUCCESS = {"explore": "OK", "prove": "PROVED", "bmc": "NO VIOLATION FOUND"}
+SUCCESS = {"explore": "OK", "prove": "PROVED", "bmc": "NO VIOLATION FOUND", "axiomatic": "OK"}
 
 
-def _status(status: str, kind: str = "") -> Text:
-    """A verdict as a table shows it: a reachable goal that holds was "reached"."""
+def _status(status: str, kind: str = "", unroll: int | None = None) -> Text:
+    """A verdict as a table shows it: a reachable goal that holds was "reached"; an axiomatic
+    run's `bounded` says its --unroll bound."""
     shown = "reached" if kind == "reachable" and status == "holds" else status
+    if status == "bounded" and unroll is not None:
+        shown = f"bounded (unroll {unroll})"
     return Text(shown, style=STATUS_STYLE.get(status, ""))
+
+
+def _unroll(result: RunResult) -> int | None:
+    return result.unroll if result.engine == "axiomatic" else None
 
 
 class VerdictTable:
@@ -47,7 +54,8 @@ class VerdictTable:
                 "" if p.description == p.name else p.description for p in self.result.properties]
         else:
             last, says = "result", [_found(p) for p in self.result.properties]
-        rows = [[Text(p.name), Text(p.kind), _status(p.status, p.kind), Text(text)]
+        rows = [[Text(p.name), Text(p.kind), _status(p.status, p.kind, _unroll(self.result)),
+                 Text(text)]
                 for p, text in zip(self.result.properties, says)]
         return TableView(["property", "kind", "status", last], rows, plain=self.plain)
 
@@ -81,7 +89,8 @@ class VerdictMatrix:
                 kinds.setdefault(p.name, p.kind)
                 status[p.name, k] = p.status
         rows = [[Text(name), Text(kind)]
-                + [_status(status[name, k], kind) if (name, k) in status else Text("-", style=DIM)
+                + [_status(status[name, k], kind, _unroll(self.results[k])) if (name, k) in status
+                   else Text("-", style=DIM)
                    for k in range(len(self.results))]
                 for name, kind in kinds.items()]
         return TableView(["property", "kind"] + [r.memory for r in self.results], rows,
@@ -105,11 +114,12 @@ def verdict_line(results: Sequence[RunResult]) -> Text:
         word, style = "UNDECIDED", STATUS_STYLE["unknown"]
     else:
         word, style = SUCCESS[engine], STATUS_STYLE["holds"]
-    if engine != "explore":  # each status prove or bmc gave, in the order first given
+    if engine not in ("explore", "axiomatic"):  # each status prove or bmc gave, in order
         return Text.assemble(("verdict: ", "bold"), (word, style),
                              " (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
     parts = [f"{n} {'hold' if s == 'holds' and n != 1 else s}"
-             for s in ("violated", "unreached", "unknown", "holds") if (n := counts.get(s, 0))]
+             for s in ("violated", "unreached", "unknown", "bounded", "holds")
+             if (n := counts.get(s, 0))]
     summary = ", ".join(parts) or "no properties checked"
     line = Text.assemble(("verdict: ", "bold"), (word, style), f" ({summary})")
     incomplete = [r for r in results if not r.complete and r.stop_reason != "all decided"]
@@ -140,6 +150,9 @@ class StatsView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         r, s = self.result, self.result.stats
         prefix = f"{r.memory}: " if self.show_memory else ""
+        if r.engine == "axiomatic":
+            yield from self._axiomatic(prefix)
+            return
         # Two short lines rather than one that wraps mid-phrase in an 80-column mail.
         yield Text(prefix + ", ".join([
             plural(s.states, "distinct state"), plural(s.transitions, "transition"),
@@ -158,12 +171,29 @@ class StatsView:
                 (f"incomplete: {r.stop_reason}", STATUS_STYLE["unknown"]),
                 f" ({why})" if why else "",
                 "; the counts are what was found so far")
-        for note in s.notes:
+        yield from self._notes()
+        yield from self._coverage()
+
+    def _axiomatic(self, prefix: str) -> Iterator[Text]:
+        """An axiomatic run has no states: how it was checked, its time and its notes."""
+        r, s = self.result, self.result.stats
+        yield Text(prefix + f"axiomatic model (Z3), loops unrolled up to {r.unroll} "
+                   f"iteration{'s' if r.unroll != 1 else ''} (--unroll)")
+        yield Text(" " * len(prefix) + f"time {_duration(s.seconds)}"
+                   + (f", peak memory {mebibytes(s.peak_memory)}" if s.peak_memory else ""),
+                   style=DIM)
+        if not r.complete and r.stop_reason not in ("exhausted", "all decided"):
+            why = STOP_REASONS.get(r.stop_reason)
+            yield Text.assemble((f"incomplete: {r.stop_reason}", STATUS_STYLE["unknown"]),
+                                f" ({why})" if why else "")
+        yield from self._notes()
+
+    def _notes(self) -> Iterator[Text]:
+        for note in self.result.stats.notes:
             if note.startswith("warning: "):
                 yield Text.assemble(("warning: ", "bold yellow"), note.removeprefix("warning: "))
             else:
                 yield Text.assemble(("note: ", "bold"), note)
-        yield from self._coverage()
 
     def _coverage(self) -> Iterator[Text]:
         never = self.result.stats.never_fired

@@ -16,7 +16,7 @@ execute (program order, dependencies, rmw pairs, RCU critical sections); `rf`, `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import z3
 
@@ -38,8 +38,12 @@ FENCE_TAGS = ("Mb", "Rmb", "Wmb", "Before-atomic", "After-atomic", "After-spinlo
 # Spin locks as events on the lock's location: a successful lock is a read (LKR) and a write
 # (LKW) forming an rmw pair (the read is Acquire), an unlock a Release write (UL), a failed
 # trylock or spin_is_locked a read (LF / RL, RU: read a locked / unlocked lock).
+# The front half also tags LKR and LKW Acquire and Once, UL Release, LF/RL/RU Once.
 LOCK_TAGS = ("LKR", "LKW", "UL", "LF", "RL", "RU")
-OTHER_TAGS = ("IW",)
+# "RMW": an event of an atomic RMW operation, including the lone read of a FAILED conditional
+# RMW (cmpxchg, atomic_add_unless), which herd's RMW set has too: smp_mb__after_atomic() after a
+# failed cmpxchg is a full fence (Documentation/litmus-tests/atomic/cmpxchg-fail-ordered-*).
+OTHER_TAGS = ("IW", "RMW")
 TAGS = ACCESS_TAGS + FENCE_TAGS + LOCK_TAGS + OTHER_TAGS
 
 # Static relations every Execution provides (possibly empty). Models may ask for more by name
@@ -93,6 +97,9 @@ class Constraints:
     # flags (LKMM: data races): name -> a term true exactly when the execution is flagged,
     # and, for a witness, a function from a Z3 model to the flagged pairs of events
     flags: dict[str, z3.BoolRef] = field(default_factory=dict)
+    # flag name -> the pairs of events a Z3 model (one where the flag holds) flags
+    witnesses: dict[str, Callable[[z3.ModelRef], list[tuple[int, int]]]] = \
+        field(default_factory=dict)
 
 
 class AxiomaticModel(Protocol):

@@ -49,12 +49,27 @@ from typing import Callable, Protocol
 
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
+from smp_explorer.ir.model import StepEvent
 from smp_explorer.ir.types import EnumT, IntT, ScalarT, SetT, Type
+from smp_explorer.spec.errors import SpecError
 
-ORDERS_LOAD = ("plain", "acquire")
-ORDERS_STORE = ("plain", "release")
-ORDERS_RMW = ("unordered", "acquire", "release", "full")
-FENCES = ("full", "read", "write", "serialize")
+ORDERS_LOAD = ("plain", "acquire", "once", "lock")
+ORDERS_STORE = ("plain", "release", "once", "unlock")
+ORDERS_RMW = ("unordered", "acquire", "release", "full", "lock")
+# The Linux fences the LKMM tells apart (the preludes' smp_mb__*() and RCU); the operational
+# models give the first four a full fence's meaning and have none for RCU (`fence_kind`).
+LINUX_FENCES = ("before_atomic", "after_atomic", "after_spinlock", "after_unlock_lock")
+RCU_FENCES = ("rcu_lock", "rcu_unlock", "sync_rcu", "srcu_lock", "srcu_unlock", "sync_srcu")
+FENCES = ("full", "read", "write", "serialize") + LINUX_FENCES + RCU_FENCES
+# What the Linux words mean to an operational model: `once` (READ_ONCE, WRITE_ONCE) is a plain
+# access, `lock` a spin lock's acquire (on failure or in spin_is_locked: a plain load), `unlock`
+# its release store. The axiomatic lowering (memory/events.py) keeps the words: they are tags.
+OPERATIONAL_ORDER = {("load", "once"): "plain", ("load", "lock"): "plain",
+                     ("store", "once"): "plain", ("store", "unlock"): "release",
+                     ("rmw", "lock"): "acquire", ("fail", "lock"): "unordered"}
+RCU_NAMES = {"rcu_lock": "rcu_read_lock()", "rcu_unlock": "rcu_read_unlock()",
+             "sync_rcu": "synchronize_rcu()", "srcu_lock": "srcu_read_lock()",
+             "srcu_unlock": "srcu_read_unlock()", "sync_srcu": "synchronize_srcu()"}
 RMW_OPS = ("add", "sub", "and", "or", "xor", "xchg")
 
 
@@ -97,6 +112,7 @@ class Port(SlotReader, Protocol):
     def guard(self, cond: Expr) -> None: ...
     def check_range(self, loc: Location, value: Expr, when: Expr = ir.TRUE) -> None: ...
     def choice(self, n: int) -> Expr: ...
+    def event(self, e: StepEvent) -> None: ...
 
 
 class SlotAllocator(Protocol):
@@ -185,6 +201,9 @@ class Assuming:
     def choice(self, n: int) -> Expr:
         return self.port.choice(n)
 
+    def event(self, e: StepEvent) -> None:
+        self.port.event(e)
+
     def commit(self) -> None:
         for slot, value in self.written.items():
             before = self.port.read(slot)
@@ -233,6 +252,24 @@ class MemoryModel(ABC):
     """One memory model: a set of lowering rules plus the slots and steps they need."""
 
     name: str = ""
+
+    def order(self, access: str, order: str) -> str:
+        """The ordering an access of kind `access` (load, store, rmw, fail: a conditional RMW's
+        failure) written with the Linux word `order` has under this model."""
+        return OPERATIONAL_ORDER.get((access, order), order)
+
+    def fence_kind(self, kind: str) -> str:
+        """The fence this model makes of `fence(kind)`; SpecError (no span: the caller adds
+        the statement's) for RCU, which has no operational meaning here."""
+        if kind in RCU_FENCES:
+            raise SpecError(f"{RCU_NAMES[kind]} (RCU) has no meaning under --memory "
+                            f"{self.name}: check it under the Linux-kernel memory model, "
+                            "--memory lkmm")
+        return "full" if kind in LINUX_FENCES else kind
+
+    def srcu_fence(self, port: Port, kind: str, struct: Location) -> None:
+        """An SRCU fence on the srcu_struct `struct` (only the axiomatic lowering has them)."""
+        self.fence(port, self.fence_kind(kind))
 
     def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int):
         self.shared = shared

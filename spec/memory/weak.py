@@ -25,8 +25,8 @@ from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAlloc
 from smp_explorer.spec.memory.pso import Pso
 
 CAVEAT = ("weak does not explore load buffering (LB), non-multi-copy-atomic propagation or "
-          "release sequences: the Linux-kernel memory model (LKMM) is not modelled yet; a "
-          "planned `--memory lkmm` will check it exactly")
+          "release sequences: `--memory lkmm` checks the Linux-kernel memory model (LKMM) "
+          "exactly")
 
 
 class Weak(Pso):

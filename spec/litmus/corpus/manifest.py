@@ -155,7 +155,7 @@ def stated_result(path: str | Path, quantifier: str) -> tuple[str | None, str]:
     or the herd7 `Observation NAME Never/Sometimes/Always` line of `FILE.expected` beside it
     (LKMM verdicts); (None, why) when neither is there."""
     p = Path(path)
-    for source, pattern in ((p, r"^\s*Result:\s*(Never|Sometimes|Always)\b"),
+    for source, pattern in ((p, r"^[\s*]*Result:\s*(Never|Sometimes|Always)\b"),
                             (p.with_name(p.name + ".expected"),
                              r"^Observation\s+\S+\s+(Never|Sometimes|Always)\b")):
         try:
