@@ -30,3 +30,5 @@ class Options:
     exact: bool = False                  # store whole states even when they need > 2 words
     visitor: SearchVisitor | None = None  # told of every state and step (e.g. --z3-check)
     checkpoint: Checkpointer | None = None  # save the search between levels; resume from it
+    workers: int | None = None           # partitions on Ray (explorer.distributed); None: here
+    ray_address: str | None = None       # join this Ray cluster instead of starting one

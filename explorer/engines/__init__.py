@@ -26,7 +26,10 @@ def explore(cm: CompiledModel, options: Options | None = None,
         raise ValueError(f"explore: the model was lowered under {model_memory}, not {memory}")
     options = options or Options()
     engine = options.engine
-    if engine == "reference":
+    if options.workers is not None or options.ray_address is not None:
+        from smp_explorer.explorer.distributed import explore_distributed
+        result = explore_distributed(cm, options, model_memory)
+    elif engine == "reference":
         from smp_explorer.explorer.engines.reference import explore_reference
         result = explore_reference(cm, options, model_memory)
     elif engine in ("scalar", "vector", "auto"):
