@@ -108,6 +108,8 @@ class CheckRequest(SpecRequest):
     checkpoint: str | None = None    # --checkpoint DIR (cli.resume)
     checkpoint_every: float = 60.0
     resume: bool = False             # go on from the checkpoints in `checkpoint`
+    workers: int | None = None       # --workers N: partitions on Ray (explorer.distributed)
+    ray: str | None = None           # --ray ADDRESS: join this Ray cluster
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,7 +160,8 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf,
                         buffer_fairness=not ns.no_buffer_fairness,
-                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every)
+                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
+                        workers=ns.workers, ray=ns.ray)
 
 
 def _resume(ns: argparse.Namespace) -> ResumeRequest:
@@ -303,6 +306,13 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true",
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
+    p.add_argument("--workers", metavar="N", type=positive_int,
+                   help="search on N partitions of the visited set, each a process of a local "
+                        "Ray (with --ray: on the cluster); the results are the same (needs "
+                        "pip install 'smp-explorer[ray]')")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="join the Ray cluster at ADDRESS (host:port, or auto) and search on "
+                        "--workers partitions there (default: one per CPU of the cluster)")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search in DIR every --checkpoint-every seconds, to go on "
                         "with `explorer resume DIR` after an interruption")

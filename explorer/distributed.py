@@ -77,6 +77,20 @@ def best_of_keys(keys: list, sortkey: np.ndarray) -> np.ndarray:
     return keep[np.argsort(sortkey[keep], kind="stable")]
 
 
+def first_of_keys(table: KeyTable, keys: list, sortkey: np.ndarray) -> np.ndarray:
+    """Insert into `table` the keys it does not hold, each with its smallest sort key; the
+    indices of the candidates inserted, in sort-key order."""
+    if len(sortkey) == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = int(sortkey.min())
+    if int(sortkey.max()) - low < (1 << 31) - 1:      # the table ranks in int32
+        return table.insert(keys, (sortkey - low).astype(np.int32))
+    keep = best_of_keys(keys, sortkey)
+    keep = keep[~table.contains([k[keep] for k in keys])]
+    table.insert([k[keep] for k in keys], np.arange(len(keep), dtype=np.int32))
+    return keep
+
+
 def _words(layout: Layout, packed: list[int]) -> list[np.ndarray]:
     m = (1 << WORD_BITS) - 1
     return [np.array([(t >> (WORD_BITS * k)) & m for t in packed], dtype=np.uint64)
@@ -269,9 +283,9 @@ class Partition:
         words = [np.concatenate([b[0][k] for b in batches]) for k in range(nw)]
         sortkey = np.concatenate([b[1] for b in batches])
         keys = layout.key_words_numpy(words)
-        keep = best_of_keys(keys, sortkey)
-        words, sortkey, keys = [x[keep] for x in words], sortkey[keep], [x[keep] for x in keys]
-        fresh = np.flatnonzero(~self.table.contains(keys)) if len(sortkey) else keep[:0]
+        # the new states go into the table now: a level cut short (a decision, a limit) is the
+        # run's last, so only the links and the frontier need to know where it stops
+        fresh = first_of_keys(self.table, keys, sortkey)
         words, sortkey = [x[fresh] for x in words], sortkey[fresh]
         self.new = dict(words=words, sortkey=sortkey)
         found: dict[str, Event] = {}
@@ -338,8 +352,6 @@ class Partition:
         sel = positions < limit
         words, sortkey, positions = [x[sel] for x in words], sortkey[sel], positions[sel]
         if len(positions):
-            keys = self.layout.key_words_numpy(words)
-            self.table.insert(keys, np.arange(len(positions), dtype=np.int32))
             via = np.asarray(code.order, dtype=np.int64)[sortkey % R]
             self.links.append((positions, sortkey // R, via))
         self.frontier, self.fpos = words, positions
