@@ -157,7 +157,9 @@ class Partition:
         n = len(P)
         cand_w: list[list] = [[] for _ in range(layout.nwords)]
         cand_k: list = []
-        en_pos, en_act, en_ok = [], [], []
+        en_pos: list[np.ndarray] = []
+        en_act: list[np.ndarray] = []
+        en_ok: list[np.ndarray] = []
         found: dict[str, Event] = {}
         for a in range(0, n, CHUNK):
             b = min(n, a + CHUNK)
@@ -425,21 +427,21 @@ class _Column:
         return self.links.known[pos][self.i]
 
 
-def _connect(options: Options) -> tuple[int, float, str]:
+def _connect(options: Options) -> tuple[int, float, str, str]:
     """Start (--workers) or join (--ray) Ray; the number of partitions, the CPUs each
-    reserves, and where they run."""
+    reserves, where they run and how long Ray took to start."""
     import ray
+    started = ""
     if not ray.is_initialized():
-        quiet = dict(include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.ERROR)
-        if options.ray_address:
-            ray.init(address=options.ray_address, **quiet)  # type: ignore[arg-type]
-        else:
-            ray.init(num_cpus=options.workers, **quiet)  # type: ignore[arg-type]
+        t = time.perf_counter()
+        ray.init(address=options.ray_address, num_cpus=None if options.ray_address else
+                 options.workers, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR)
+        started = f" (started in {time.perf_counter() - t:.1f} s)"
     cpus = float(ray.cluster_resources().get("CPU", 1))
     n = options.workers or max(1, int(cpus))
     where = f"the Ray cluster at {options.ray_address}" if options.ray_address else "local Ray"
-    return n, min(1.0, cpus / n), where
+    return n, min(1.0, cpus / n), where, started
 
 
 def _wait(refs: list, search: Search) -> str | None:
@@ -479,18 +481,22 @@ class _Run:
         self.ray = ray
         self.cm = cm
         self.options = options
-        n, cpus, where = _connect(options)
+        n, cpus, where, self.started = _connect(options)
         self.n = n
         self.layout = layout = Layout(cm.model, options.exact)
         self.search = search = Search(cm, options, memory, f"vector on {n} Ray workers", layout)
         self.where = where
         self.links = _RemoteLinks(0)
-        actor = ray.remote(Partition).options(num_cpus=cpus, scheduling_strategy="SPREAD")
+        # handles typed Any: Ray's generic stubs do not follow `.options(...).remote` chains
+        actor: Any = ray.remote(Partition).options(num_cpus=cpus, scheduling_strategy="SPREAD")
         model = ray.put(cm.model)
         names = cm.invariant_names + cm.goal_names
-        self.workers = [actor.remote(model, names, options.exact, options.check_deadlock, i, n)
+        self.workers: list[Any] = [actor.remote(model, names, options.exact, options.check_deadlock, i, n)
                         for i in range(n)]
         self.R = 0
+        self.to_commit: list[tuple] = []   # the commit of the level the driver decided
+        self.in_flight: list = []           # commits sent, not counted yet
+        self.failures: list[str] = []
         self.sent = 0          # bytes of candidates sent from one partition to another
         self.driver = 0        # bytes of ranks and positions to and from the driver
 
@@ -517,11 +523,15 @@ class _Run:
         ray, search, n = self.ray, self.search, self.n
         pending = set(search.verdicts.pending)
         monitors = set(range(len(search.monitor_names))) - search.monitors_seen
+        # the previous level's commit runs first in each partition (an actor runs the calls
+        # of one caller in order): no round trip of its own
+        self.commit()
         outs = [w.expand.options(num_returns=n + 1).remote(pending) for w in self.workers]
         merges = [w.merge.remote(pending, monitors, *[outs[p][q] for p in range(n)])
                   for q, w in enumerate(self.workers)]
         summaries = [o[n] for o in outs]
-        reason = _wait(merges + summaries, search)
+        reason = _wait(merges + summaries + self.in_flight, search)
+        self.committed()
         if reason:
             return reason
         expanded, merged = ray.get(summaries), ray.get(merges)
@@ -575,18 +585,35 @@ class _Run:
                 break
         if reason is None and limit_rank >= 0:
             reason = "max-states"
-        done = ray.get([w.commit.remote(positions[q], limit, row_cut, limit_rank)
-                        for q, w in enumerate(self.workers)])
-        fired = search.fired
-        for f, t, _ in done:
-            for a, c in enumerate(f):
-                fired[a] += c
-            search.transitions += t
-        self.links.bytes = sum(b for _, _, b in done)
+        self.to_commit = [(positions[q], limit, row_cut, limit_rank) for q in range(n)]
         if limit > base:
             search.max_depth_seen = search.depth + 1
         self.links.count = limit
         return reason
+
+    def commit(self) -> None:
+        """Send the last level's commit to the partitions (its results in `in_flight`)."""
+        todo, self.to_commit = self.to_commit, []
+        self.in_flight += [w.commit.remote(*args) for w, args in zip(self.workers, todo)]
+
+    def committed(self) -> None:
+        """Count the steps the commits in flight report (they take little time: waited for
+        even after a timeout or Ctrl-C, so the statistics are those of the levels done)."""
+        refs, self.in_flight = self.in_flight, []
+        if not refs:
+            return
+        search = self.search
+        done = self.ray.get(refs)
+        for fired, transitions, _ in done:
+            for a, c in enumerate(fired):
+                search.fired[a] += c
+            search.transitions += transitions
+        self.links.bytes = sum(nbytes for _, _, nbytes in done[-self.n:])
+
+    def finish(self) -> None:
+        """The last level's commit."""
+        self.commit()
+        self.committed()
 
     def traces(self) -> None:
         """Fetch the parent links of every state on a trace of a decided property."""
@@ -610,7 +637,7 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
     search = run.search
     stop_reason = "exhausted"
     try:
-        run.R = ray_rank_count(run)
+        run.R = int(run.ray.get(run.workers[0].rank_count.remote()))
         width = run.seed()
         if search.cut:
             stop_reason, width = "max-states", 0
@@ -637,19 +664,31 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
                 break
     except KeyboardInterrupt:   # Ctrl-C, or SIGTERM / SIGHUP (cli.main makes them one)
         stop_reason = "interrupted"
+    except run.ray.exceptions.RayError as e:    # a worker killed (its node short of memory), lost
+        stop_reason = _lost(run, e)
     try:
+        run.finish()
         run.traces()
+    except run.ray.exceptions.RayError as e:
+        stop_reason = _lost(run, e)
+        search.verdicts.found.clear()    # no trace to show: undecided, as nothing was seen
     finally:
         run.kill()
     search.store_bytes = run.links.bytes
     result = search.result(stop_reason, stop_reason == "exhausted")
     states = max(1, search.states)
     result.stats.notes.append(
-        f"ray: {run.n} partitions on {run.where}; {run.sent / states:.1f} bytes/state sent "
-        f"between partitions, {run.driver / states:.1f} to and from the driver")
+        f"ray: {run.n} partitions on {run.where}{run.started}; {run.sent / states:.1f} "
+        f"bytes/state sent between partitions, {run.driver / states:.1f} to and from the driver")
+    result.stats.notes += run.failures
     return result
 
 
-def ray_rank_count(run: _Run) -> int:
-    """The number of action ranks (the partitions' vector code orders the actions)."""
-    return int(run.ray.get(run.workers[0].rank_count.remote()))
+def _lost(run: _Run, e: Exception) -> str:
+    """A Ray worker failed: the run stops with the levels done (out of memory, or
+    interrupted), and a note says why."""
+    oom = isinstance(e, run.ray.exceptions.OutOfMemoryError)
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    run.failures.append(f"ray: a worker failed: {first}")
+    return "out of memory" if oom else "interrupted"
+

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""`--workers 2` against one process and `--workers 1` on this machine, with the bytes each
+state costs on the wire (the cost at 100 machines is estimated from them, on paper).
+
+    python bench/workers.py                                  # filter N = 6 under sc (5.9M states)
+    python bench/workers.py --spec classic/dining.spec --const N=14 --workers 1 2 4
+    python bench/workers.py --ray auto                       # on a running Ray cluster
+
+Needs Ray (pip install -e '.[ray]'). Ray starts once, before the runs (its start-up is printed,
+not counted). Each run is one search in this process: one process's vector engine, then the
+search partitioned over 1, 2, ... Ray workers; the counts must be identical. The seconds are
+the search's own (for the partitioned runs they include building each worker's code, which
+the workers do in parallel, as one process builds its own).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spec", default="classic/filter.spec", help="under models/")
+    ap.add_argument("--const", action="append", default=None, metavar="NAME=VALUE")
+    ap.add_argument("--memory", default="sc")
+    ap.add_argument("--workers", nargs="*", type=int, default=[1, 2])
+    ap.add_argument("--ray", metavar="ADDRESS", help="join this Ray cluster")
+    ap.add_argument("--deadlock", action="store_true", help="check deadlocks too")
+    a = ap.parse_args()
+    try:
+        import ray
+    except ImportError:
+        print("bench/workers.py needs Ray: pip install -e '.[ray]'", file=sys.stderr)
+        return 2
+    from smp_explorer.explorer.engines import explore
+    from smp_explorer.explorer.options import Options
+    from smp_explorer.runs.compiled import compile_model
+    from smp_explorer.spec.pipeline import load_model
+
+    consts = dict(c.split("=", 1) for c in (a.const or ["N=6"]))
+    model = load_model(ROOT / "models" / a.spec, consts, memory=a.memory)
+    cm = compile_model(model)
+    t = time.perf_counter()
+    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    if a.ray:
+        ray.init(address=a.ray, **quiet)
+    else:
+        ray.init(num_cpus=max(a.workers), **quiet)
+    print(f"{a.spec} {consts} [{a.memory}]; Ray started in {time.perf_counter() - t:.1f} s, "
+          f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs\n")
+    print("| run | states | transitions | s | states/s | vs one process | vs 1 worker "
+          "| B/state between workers | B/state driver |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    runs = [("one process (vector)", None)] + [(f"--workers {n}", n) for n in a.workers]
+    base = one = None
+    counts = set()
+    for name, n in runs:
+        options = Options(engine="vector", check_deadlock=a.deadlock, workers=n,
+                          ray_address=a.ray if n else None)
+        r = explore(cm, options, a.memory)
+        counts.add((r.stats.states, r.stats.transitions, r.stats.depth,
+                    tuple(sorted(r.stats.coverage.items()))))
+        between = driver = "-"
+        for note in r.stats.notes:
+            if note.startswith("ray:"):
+                parts = note.split(";")[1].split()
+                between, driver = parts[0], parts[5]
+        secs = r.stats.seconds
+        base = base or secs
+        if n == 1:
+            one = secs
+        vs_one = f"{one / secs:.2f}x" if one and n else ""
+        print(f"| {name} | {r.stats.states:,} | {r.stats.transitions:,} | {secs:.2f} | "
+              f"{r.stats.states / secs:,.0f} | {base / secs:.2f}x | {vs_one} | {between} | "
+              f"{driver} |")
+        sys.stdout.flush()
+    print()
+    print("same counts in every run" if len(counts) == 1 else "COUNTS DIFFER")
+    return 0 if len(counts) == 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
