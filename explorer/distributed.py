@@ -138,6 +138,7 @@ class Partition:
         self.done_pcs = [(p.pc_slot, p.done) for p in model.processes]
         self.new: dict[str, Any] = {}
         self.enabled: tuple = ()
+        self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
 
     def rank_count(self) -> int:
         return self.R
@@ -152,6 +153,7 @@ class Partition:
     # ---- round 1 ---------------------------------------------------------------------------
     def expand(self, pending: set[str]) -> tuple:
         """Expand the frontier; one batch of candidates per owner, then a summary."""
+        start = time.perf_counter()
         code, layout, R = self.code, self.layout, self.R
         W, P = self.frontier, self.fpos
         n = len(P)
@@ -195,6 +197,7 @@ class Partition:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
             batches.append(batch)
         self._exact_values(found)
+        self.busy += time.perf_counter() - start
         return (*batches, dict(found=found, sent=sent))
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
@@ -280,6 +283,7 @@ class Partition:
     def merge(self, pending: set[str], monitors: set[int], *batches) -> dict:
         """Keep the new states among the candidates sent here; their sort keys, and per
         pending property its first event among them."""
+        start = time.perf_counter()
         layout = self.layout
         nw = layout.nwords
         words = [np.concatenate([b[0][k] for b in batches]) for k in range(nw)]
@@ -293,7 +297,8 @@ class Partition:
         found: dict[str, Event] = {}
         if len(sortkey):
             self._properties(words, sortkey, pending, monitors, found)
-        return dict(sortkey=sortkey, found=found)
+        self.busy += time.perf_counter() - start
+        return dict(sortkey=sortkey, found=found, busy=self.busy)
 
     def _properties(self, words, sortkey, pending, monitors, found) -> None:
         from smp_explorer.explorer.engines.common import Watch
@@ -349,6 +354,7 @@ class Partition:
         """Keep the new states at positions below `limit` (they become the frontier) and
         count the steps of the rows before `row_cut` and of the row `row_cut` itself (only
         its successful steps up to action rank `limit_rank` when --max-states cut it)."""
+        start = time.perf_counter()
         code, R = self.code, self.R
         words, sortkey = self.new["words"], self.new["sortkey"]
         sel = positions < limit
@@ -370,6 +376,7 @@ class Partition:
         fired = np.bincount(act[counted], minlength=len(self.cm.model.actions))
         transitions = int(np.count_nonzero(ok & (pos <= row_cut)))
         links = sum(p.nbytes + q.nbytes + v.nbytes for p, q, v in self.links)
+        self.busy += time.perf_counter() - start
         return fired.tolist(), transitions, self.table.nbytes + links
 
     def _ranks(self) -> np.ndarray:
@@ -497,6 +504,8 @@ class _Run:
         self.to_commit: list[tuple] = []   # the commit of the level the driver decided
         self.in_flight: list = []           # commits sent, not counted yet
         self.failures: list[str] = []
+        self.busy = 0.0        # the busiest partition's seconds of work
+        self.ready = 0.0       # seconds until every partition had started and built its code
         self.sent = 0          # bytes of candidates sent from one partition to another
         self.driver = 0        # bytes of ranks and positions to and from the driver
 
@@ -546,6 +555,7 @@ class _Run:
             positions.append(glob[at:at + len(s)])
             at += len(s)
         self.sent += sum(e["sent"] for e in expanded)
+        self.busy = max(m["busy"] for m in merged)
         self.driver += 2 * every.nbytes
         # the first event of each property, in breadth-first order
         first: dict[str, Event] = {}
@@ -637,7 +647,9 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
     search = run.search
     stop_reason = "exhausted"
     try:
-        run.R = int(run.ray.get(run.workers[0].rank_count.remote()))
+        t = time.perf_counter()
+        run.R = max(run.ray.get([w.rank_count.remote() for w in run.workers]))
+        run.ready = time.perf_counter() - t
         width = run.seed()
         if search.cut:
             stop_reason, width = "max-states", 0
@@ -678,8 +690,10 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
     result = search.result(stop_reason, stop_reason == "exhausted")
     states = max(1, search.states)
     result.stats.notes.append(
-        f"ray: {run.n} partitions on {run.where}{run.started}; {run.sent / states:.1f} "
-        f"bytes/state sent between partitions, {run.driver / states:.1f} to and from the driver")
+        f"ray: {run.n} partitions on {run.where}{run.started}, ready in {run.ready:.1f} s; "
+        f"{run.sent / states:.1f} "
+        f"bytes/state sent between partitions, {run.driver / states:.1f} to and from the "
+        f"driver; the busiest partition worked {run.busy:.1f} s")
     result.stats.notes += run.failures
     return result
 
