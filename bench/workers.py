@@ -54,7 +54,8 @@ def main() -> int:
     if a.ray:
         ray.init(address=a.ray, **quiet)
     else:
-        ray.init(num_cpus=max(a.workers), **quiet)
+        # as `--workers` starts it: Ray's default niceness of 15 for workers would starve them
+        ray.init(num_cpus=max(a.workers), _system_config={"worker_niceness": 0}, **quiet)
     print(f"{a.spec} {consts} [{a.memory}]; Ray started in {time.perf_counter() - t:.1f} s, "
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs\n")
     print("| run | states | transitions | total s | workers ready s | search s | states/s "

@@ -32,6 +32,7 @@ from typing import Any, Sequence, cast
 import numpy as np
 
 from smp_explorer.explorer.engines.common import Links, Search
+from smp_explorer.explorer.engines.vector import VectorLevels, _to_words
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeyTable, Layout, WORD_BITS
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
@@ -89,18 +90,6 @@ def first_of_keys(table: KeyTable, keys: list, sortkey: np.ndarray) -> np.ndarra
     keep = keep[~table.contains([k[keep] for k in keys])]
     table.insert([k[keep] for k in keys], np.arange(len(keep), dtype=np.int32))
     return keep
-
-
-def _words(layout: Layout, packed: list[int]) -> list[np.ndarray]:
-    m = (1 << WORD_BITS) - 1
-    return [np.array([(t >> (WORD_BITS * k)) & m for t in packed], dtype=np.uint64)
-            for k in range(layout.nwords)]
-
-
-def _states(layout: Layout, words: Sequence[np.ndarray]) -> list[tuple]:
-    cols = [x.tolist() for x in words]
-    return [layout.unpack(sum(w << (WORD_BITS * k) for k, w in enumerate(row)))
-            for row in zip(*cols)]
 
 
 # An event is what the single-process search records while it expands one row (a frontier
@@ -244,7 +233,7 @@ class Partition:
         cm, code, layout, R = self.cm, self.code, self.layout, self.R
         packed: list[int] = []
         ks: list[int] = []
-        for state, p in zip(_states(layout, Wc), Pc.tolist()):
+        for state, p in zip(VectorLevels._states(layout, Wc), Pc.tolist()):
             out, bad = cm.successors(state)
             for ai, t in out:
                 packed.append(layout.pack(t))
@@ -262,7 +251,7 @@ class Partition:
                     (not self.done_pcs or any(state[s] != d for s, d in self.done_pcs)):
                 _earliest(found, DEADLOCK_NAME, (p, 2, 0, 0, 0), ("dead",))
         if packed:
-            for k, w in enumerate(_words(layout, packed)):
+            for k, w in enumerate(_to_words(layout, packed)):
                 cand_w[k].append(w)
             cand_k.append(np.array(ks, dtype=np.int64))
 
@@ -274,7 +263,7 @@ class Partition:
                 continue
             ai = what[1]
             row = int(np.flatnonzero(self.fpos == key[0])[0])
-            state = _states(self.layout, [x[row:row + 1] for x in self.frontier])[0]
+            state = VectorLevels._states(self.layout, [x[row:row + 1] for x in self.frontier])[0]
             _, bad = self.cm.successors(state)
             fid, value = next((f, v) for a, f, v in bad if a == ai)
             found[name] = (key, ("step", ai, fid, value))
@@ -333,7 +322,7 @@ class Partition:
                 event(int(hits[0]), {"inv": 0, "goal": 1, "mon": 2}[tag], k, (tag, k), name)
         if not python:
             return
-        for i, state in enumerate(_states(self.layout, words)):
+        for i, state in enumerate(VectorLevels._states(self.layout, words)):
             for kind in python:
                 tag, kn, fn_all = (("inv", 0, cm.invariants) if kind is Watch.INVARIANT else
                                    ("goal", 1, cm.goals) if kind is Watch.GOAL else
@@ -441,9 +430,12 @@ def _connect(options: Options) -> tuple[int, float, str, str]:
     started = ""
     if not ray.is_initialized():
         t = time.perf_counter()
-        ray.init(address=options.ray_address, num_cpus=None if options.ray_address else
-                 options.workers, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.ERROR)
+        if options.ray_address:
+            ray.init(address=options.ray_address, include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.ERROR)
+        else:   # Ray's workers run at niceness 15 by default: ours are the search itself
+            ray.init(num_cpus=options.workers, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR, _system_config={"worker_niceness": 0})
         started = f" (started in {time.perf_counter() - t:.1f} s)"
     cpus = float(ray.cluster_resources().get("CPU", 1))
     n = options.workers or max(1, int(cpus))
@@ -498,8 +490,9 @@ class _Run:
         actor: Any = ray.remote(Partition).options(num_cpus=cpus, scheduling_strategy="SPREAD")
         model = ray.put(cm.model)
         names = cm.invariant_names + cm.goal_names
-        self.workers: list[Any] = [actor.remote(model, names, options.exact, options.check_deadlock, i, n)
-                        for i in range(n)]
+        self.workers: list[Any] = [
+            actor.remote(model, names, options.exact, options.check_deadlock, i, n)
+            for i in range(n)]
         self.R = 0
         self.to_commit: list[tuple] = []   # the commit of the level the driver decided
         self.in_flight: list = []           # commits sent, not counted yet
@@ -520,7 +513,7 @@ class _Run:
         k = len(search.initial)
         self.links = _RemoteLinks(k)
         search.links = self.links
-        words = _words(layout, [layout.pack(s) for s in search.initial])
+        words = _to_words(layout, [layout.pack(s) for s in search.initial])
         owner = owner_of(layout.key_words_numpy(words), n) if k else np.zeros(0, np.int64)
         pos = np.arange(k, dtype=np.int64)
         self.ray.get([w.seed.remote([x[owner == q] for x in words], pos[owner == q])
@@ -643,6 +636,8 @@ class _Run:
 def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> RunResult:
     """Breadth-first search of `cm` on Ray partitions (`options.workers`, `options.ray_address`);
     the result is the single-process engines' (the statistics say where it ran)."""
+    if options.visitor is not None or options.checkpoint is not None:
+        raise ValueError("explore: a visitor or a checkpoint needs the search in one process")
     run = _Run(cm, options, memory)
     search = run.search
     stop_reason = "exhausted"
