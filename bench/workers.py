@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = re.compile(r"ready in ([\d.]+) s; ([\d.]+) bytes/state sent between partitions, "
-                  r"([\d.]+) to and from the driver; the busiest partition worked ([\d.]+) s")
+                  r"([\d.]+) to and from the driver; the busiest partition worked ([\d.]+) s "
+                  r"\(([\d.]+) s of CPU\)")
 
 
 def main() -> int:
@@ -60,7 +61,7 @@ def main() -> int:
           f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs\n")
     print("| run | states | transitions | total s | workers ready s | search s | states/s "
           "| vs one process | vs 1 worker | B/state between workers | B/state driver "
-          "| busiest worker s |")
+          "| busiest worker s (CPU s) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     runs = [("one process (vector)", None)] + [(f"--workers {n}", n) for n in a.workers]
     base = one = None
@@ -68,12 +69,14 @@ def main() -> int:
     for name, n in runs:
         options = Options(engine="vector", check_deadlock=a.deadlock, workers=n,
                           ray_address=a.ray if n else None)
+        cpu0 = time.process_time()
         r = explore(cm, options, a.memory)
         counts.add((r.stats.states, r.stats.transitions, r.stats.depth,
                     tuple(sorted(r.stats.coverage.items()))))
         note = next((x for x in r.stats.notes if x.startswith("ray:")), "")
         m = NOTE.search(note)
-        ready, between, driver, busy = (float(x) for x in m.groups()) if m else (0, 0, 0, 0)
+        ready, between, driver, busy, cpu = (float(x) for x in m.groups()) if m else \
+            (0.0, 0.0, 0.0, 0.0, time.process_time() - cpu0)
         search = r.stats.seconds - ready
         base = base or search
         if n == 1:
@@ -82,7 +85,7 @@ def main() -> int:
         print(f"| {name} | {r.stats.states:,} | {r.stats.transitions:,} | "
               f"{r.stats.seconds:.2f} | {ready:.2f} | {search:.2f} | "
               f"{r.stats.states / search:,.0f} | {base / search:.2f}x | {vs_one} | "
-              f"{between:.1f} | {driver:.1f} | {busy:.1f} |")
+              f"{between:.1f} | {driver:.1f} | {busy:.1f} ({cpu:.1f}) |")
         sys.stdout.flush()
     print()
     print("same counts in every run" if len(counts) == 1 else "COUNTS DIFFER")

@@ -128,6 +128,7 @@ class Partition:
         self.new: dict[str, Any] = {}
         self.enabled: tuple = ()
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
+        self.cpu = 0.0           # of which on a CPU
 
     def rank_count(self) -> int:
         return self.R
@@ -142,7 +143,7 @@ class Partition:
     # ---- round 1 ---------------------------------------------------------------------------
     def expand(self, pending: set[str]) -> tuple:
         """Expand the frontier; one batch of candidates per owner, then a summary."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         code, layout, R = self.code, self.layout, self.R
         W, P = self.frontier, self.fpos
         n = len(P)
@@ -187,6 +188,7 @@ class Partition:
             batches.append(batch)
         self._exact_values(found)
         self.busy += time.perf_counter() - start
+        self.cpu += time.process_time() - cpu
         return (*batches, dict(found=found, sent=sent))
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
@@ -272,7 +274,7 @@ class Partition:
     def merge(self, pending: set[str], monitors: set[int], *batches) -> dict:
         """Keep the new states among the candidates sent here; their sort keys, and per
         pending property its first event among them."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         layout = self.layout
         nw = layout.nwords
         words = [np.concatenate([b[0][k] for b in batches]) for k in range(nw)]
@@ -287,7 +289,8 @@ class Partition:
         if len(sortkey):
             self._properties(words, sortkey, pending, monitors, found)
         self.busy += time.perf_counter() - start
-        return dict(sortkey=sortkey, found=found, busy=self.busy)
+        self.cpu += time.process_time() - cpu
+        return dict(sortkey=sortkey, found=found, busy=self.busy, cpu=self.cpu)
 
     def _properties(self, words, sortkey, pending, monitors, found) -> None:
         from smp_explorer.explorer.engines.common import Watch
@@ -343,7 +346,7 @@ class Partition:
         """Keep the new states at positions below `limit` (they become the frontier) and
         count the steps of the rows before `row_cut` and of the row `row_cut` itself (only
         its successful steps up to action rank `limit_rank` when --max-states cut it)."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         code, R = self.code, self.R
         words, sortkey = self.new["words"], self.new["sortkey"]
         sel = positions < limit
@@ -366,6 +369,7 @@ class Partition:
         transitions = int(np.count_nonzero(ok & (pos <= row_cut)))
         links = sum(p.nbytes + q.nbytes + v.nbytes for p, q, v in self.links)
         self.busy += time.perf_counter() - start
+        self.cpu += time.process_time() - cpu
         return fired.tolist(), transitions, self.table.nbytes + links
 
     def _ranks(self) -> np.ndarray:
@@ -498,6 +502,7 @@ class _Run:
         self.in_flight: list = []           # commits sent, not counted yet
         self.failures: list[str] = []
         self.busy = 0.0        # the busiest partition's seconds of work
+        self.cpu = 0.0         # the most CPU seconds a partition used
         self.ready = 0.0       # seconds until every partition had started and built its code
         self.sent = 0          # bytes of candidates sent from one partition to another
         self.driver = 0        # bytes of ranks and positions to and from the driver
@@ -549,6 +554,7 @@ class _Run:
             at += len(s)
         self.sent += sum(e["sent"] for e in expanded)
         self.busy = max(m["busy"] for m in merged)
+        self.cpu = max(m["cpu"] for m in merged)
         self.driver += 2 * every.nbytes
         # the first event of each property, in breadth-first order
         first: dict[str, Event] = {}
@@ -688,7 +694,7 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
         f"ray: {run.n} partitions on {run.where}{run.started}, ready in {run.ready:.1f} s; "
         f"{run.sent / states:.1f} "
         f"bytes/state sent between partitions, {run.driver / states:.1f} to and from the "
-        f"driver; the busiest partition worked {run.busy:.1f} s")
+        f"driver; the busiest partition worked {run.busy:.1f} s ({run.cpu:.1f} s of CPU)")
     result.stats.notes += run.failures
     return result
 
