@@ -26,6 +26,7 @@ A trace is rebuilt by asking the partitions for the parent links of its states.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Sequence, cast
 
@@ -49,10 +50,19 @@ NO_CUT = np.iinfo(np.int64).max
 def ray_missing() -> str | None:
     """Why --workers / --ray cannot run here (Ray not installed), or None."""
     try:
-        import ray  # noqa: F401
+        _import_ray()
     except ImportError:
         return f"--workers and --ray need Ray: {INSTALL}"
     return None
+
+
+def _import_ray() -> Any:
+    # Ray's C++ handler of fatal signals (read when ray is first imported) would take SIGTERM
+    # too and abort the process after the report of an interrupted run: the command's own
+    # handler ends the search
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    import ray
+    return ray
 
 
 def owner_of(keys: Sequence[np.ndarray], n: int) -> np.ndarray:
@@ -430,7 +440,7 @@ class _Column:
 def _connect(options: Options) -> tuple[int, float, str, str]:
     """Start (--workers) or join (--ray) Ray; the number of partitions, the CPUs each
     reserves, where they run and how long Ray took to start."""
-    import ray
+    ray = _import_ray()
     started = ""
     if not ray.is_initialized():
         t = time.perf_counter()
@@ -480,8 +490,7 @@ class _Run:
     """One distributed search: the driver's bookkeeping (a `Search`) and the partitions."""
 
     def __init__(self, cm: CompiledModel, options: Options, memory: str):
-        import ray
-        self.ray = ray
+        self.ray = ray = _import_ray()
         self.cm = cm
         self.options = options
         n, cpus, where, self.started = _connect(options)
