@@ -33,6 +33,7 @@ from typing import Any, Sequence, cast
 import numpy as np
 
 from smp_explorer.explorer.engines.common import Links, Search
+from smp_explorer.explorer.engines.driver import between_levels
 from smp_explorer.explorer.engines.vector import VectorLevels, _to_words
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeyTable, Layout, WORD_BITS
@@ -208,14 +209,7 @@ class Partition:
         if not n:
             return
         fired = np.zeros(n, dtype=bool)
-        for ai in code.order:
-            f = code.funcs.get(ai)
-            if f is None:
-                continue
-            r = f(*Wc)
-            if r is None:
-                continue
-            rows, okr, fails, wd, ok = r
+        for ai, (rows, okr, fails, wd, ok) in code.enabled(Wc):
             rank = code.rank[ai]
             fired[rows] = True
             en_pos.append(Pc[rows])
@@ -664,25 +658,13 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
         if search.cut:
             stop_reason, width = "max-states", 0
         while width:
-            reason = search.pause()
-            if reason:
-                stop_reason = reason
-                break
             before = search.states
-            reason = run.level()
+            reason = search.pause() or run.level()
             width = search.states - before
+            # (the checks between levels are the one-process driver's)
+            reason = reason or (between_levels(search) if width else None)
             if reason:
                 stop_reason = reason
-                break
-            if not width:
-                break
-            reason = search.should_stop()
-            if reason:
-                stop_reason = reason
-                break
-            search.depth += 1
-            if options.max_depth is not None and search.depth >= options.max_depth:
-                stop_reason = "max-depth"
                 break
     except KeyboardInterrupt:   # Ctrl-C, or SIGTERM / SIGHUP (cli.main makes them one)
         stop_reason = "interrupted"
