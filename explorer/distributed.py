@@ -9,9 +9,10 @@ winning among equal states). Each level takes three rounds:
 
 1. expand: every partition expands its part of the frontier with the vector engine's NumPy
    functions (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code
-   cannot take), ranks each successor by (parent position, action rank), keeps the best
-   candidate of each key, and sends the candidates to their owners: one batch per owner,
-   object to object through Ray's store;
+   cannot take), ranks each successor by (parent position, action rank) and sends the
+   successors to their owners: one batch per owner, object to object through Ray's store
+   (keeping one copy per key here first would send about a third of the bytes, but sorting
+   costs more than the owners' table does);
 2. merge: every owner keeps the best candidate of each key it does not hold yet, evaluates
    the pending properties on these new states and returns their ranks and, per property,
    its first event;
@@ -184,8 +185,6 @@ class Partition:
         sortkey = np.concatenate(cand_k) if cand_k else np.zeros(0, dtype=np.int64)
         keys = layout.key_words_numpy(words) if len(sortkey) else [
             np.zeros(0, dtype=np.uint64)] * layout.key_words
-        keep = best_of_keys(keys, sortkey)
-        words, sortkey, keys = [x[keep] for x in words], sortkey[keep], [x[keep] for x in keys]
         owner = owner_of(keys, self.count) if len(sortkey) else np.zeros(0, dtype=np.int64)
         self.enabled = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
                         np.concatenate(en_act) if en_act else np.zeros(0, dtype=np.int64),
