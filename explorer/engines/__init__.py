@@ -9,6 +9,8 @@ All run the one breadth-first driver (`driver.py`) with a strategy per level:
 - `reference` (`reference.py`): the first engine, over state tuples with the compiled tuple
   code only; the definition the others are tested against.
 An `Options.visitor` is told what the engine that runs computed, state by state (--z3-check).
+With `Options.workers` or `Options.ray_address`, the search is partitioned across Ray actors
+(`explorer/distributed.py`), each running the vector engine's code, with the same results.
 """
 from __future__ import annotations
 
