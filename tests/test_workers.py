@@ -94,7 +94,7 @@ def test_filter4_counts_on_one_to_four_workers(ray_session):
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(specs())
 def test_random_specs(ray_session, text):
     for memory in MEMORIES:
