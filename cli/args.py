@@ -131,6 +131,8 @@ class CheckRequest(SpecRequest):
     # the explicit-search options given (with lkmm beside operational models: applied to
     # those only, said in a warning)
     search_options: tuple[str, ...] = ()
+    workers: int | None = None       # --workers N: partitions on Ray (explorer.distributed)
+    ray: str | None = None           # --ray ADDRESS: join this Ray cluster
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +184,7 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         html=ns.html, dot=ns.dot, itf=ns.itf,
                         buffer_fairness=not ns.no_buffer_fairness,
                         checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
-                        max_memory=ns.max_memory))
+                        max_memory=ns.max_memory, workers=ns.workers, ray=ns.ray))
 
 
 def _resume(ns: argparse.Namespace) -> ResumeRequest:
@@ -251,7 +253,8 @@ def _unroll(ns: argparse.Namespace) -> int | None:
 SEARCH_OPTIONS = {"buffer": "--buffer", "max_states": "--max-states", "max_depth": "--max-depth",
                   "stop_at_first": "--stop-at-first", "exact": "--exact",
                   "z3_check": "--z3-check", "no_z3": "--no-z3", "dot": "--dot", "itf": "--itf",
-                  "no_buffer_fairness": "--no-buffer-fairness", "max_memory": "--max-memory"}
+                  "no_buffer_fairness": "--no-buffer-fairness", "max_memory": "--max-memory",
+                  "workers": "--workers", "ray": "--ray"}
 
 
 def _given(ns: argparse.Namespace, options: dict[str, str]) -> list[str]:
@@ -430,6 +433,13 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true",
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
+    p.add_argument("--workers", metavar="N", type=positive_int,
+                   help="search on N partitions of the visited set, each a process of a local "
+                        "Ray (with --ray: on the cluster); the results are the same (needs "
+                        "pip install 'smp-explorer[ray]')")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="join the Ray cluster at ADDRESS (host:port, or auto) and search on "
+                        "--workers partitions there (default: one per CPU of the cluster)")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search in DIR every --checkpoint-every seconds, to go on "
                         "with `explorer resume DIR` after an interruption")

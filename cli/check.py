@@ -251,6 +251,7 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
             progress = LiveProgress(err, label)
     elif not out.quiet:
         progress = LogProgress(sys.stderr, label)
+    distributed(request)
     z3_check = z3_check_visitor(cm) if request.z3_check else None
     from smp_explorer.cli.resume import checkpointer
     options = Options(max_states=request.max_states, max_depth=request.max_depth,
@@ -258,7 +259,8 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                       check_deadlock=request.check_deadlock, properties=request.properties,
                       progress=progress, engine=request.engine, exact=request.exact,
                       visitor=z3_check, checkpoint=checkpointer(request, memory),
-                      max_memory=request.max_memory or default_budget())
+                      max_memory=request.max_memory or default_budget(),
+                      workers=request.workers, ray_address=request.ray)
     try:
         result = explore(cm, options, memory)
     finally:
@@ -268,6 +270,21 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
         result.stats.notes.append(f"z3-check: Z3 agreed with the explorer on all "
                                   f"{z3_check.states:,} states")
     return result
+
+
+def distributed(request: CheckRequest) -> None:
+    """--workers / --ray: Ray is installed, and no option needs the whole search in one
+    process."""
+    if request.workers is None and request.ray is None:
+        return
+    for given, flag in ((request.checkpoint, "--checkpoint"), (request.z3_check, "--z3-check")):
+        if given:
+            raise UsageError(f"{flag} needs the whole search in one process: it cannot be "
+                             "combined with --workers or --ray")
+    from smp_explorer.explorer.distributed import ray_missing
+    missing = ray_missing()
+    if missing is not None:
+        raise UsageError(missing)
 
 
 def z3_check_visitor(cm: CompiledModel) -> CrossCheck:

@@ -31,3 +31,5 @@ class Options:
     visitor: SearchVisitor | None = None  # told of every state and step (e.g. --z3-check)
     checkpoint: Checkpointer | None = None  # save the search between levels; resume from it
     max_memory: int | None = None        # bytes the search may add (explorer.spill); None: no cap
+    workers: int | None = None           # partitions on Ray (explorer.distributed); None: here
+    ray_address: str | None = None       # join this Ray cluster instead of starting one

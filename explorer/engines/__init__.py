@@ -9,6 +9,8 @@ All run the one breadth-first driver (`driver.py`) with a strategy per level:
 - `reference` (`reference.py`): the first engine, over state tuples with the compiled tuple
   code only; the definition the others are tested against.
 An `Options.visitor` is told what the engine that runs computed, state by state (--z3-check).
+With `Options.workers` or `Options.ray_address`, the search is partitioned across Ray actors
+(`explorer/distributed.py`), each running the vector engine's code, with the same results.
 """
 from __future__ import annotations
 
@@ -26,7 +28,10 @@ def explore(cm: CompiledModel, options: Options | None = None,
         raise ValueError(f"explore: the model was lowered under {model_memory}, not {memory}")
     options = options or Options()
     engine = options.engine
-    if engine == "reference":
+    if options.workers is not None or options.ray_address is not None:
+        from smp_explorer.explorer.distributed import explore_distributed
+        result = explore_distributed(cm, options, model_memory)
+    elif engine == "reference":
         from smp_explorer.explorer.engines.reference import explore_reference
         result = explore_reference(cm, options, model_memory)
     elif engine in ("scalar", "vector", "auto"):

@@ -41,6 +41,19 @@ class Policy(Protocol):
         previous strategy's frontier and visited set)."""
 
 
+def between_levels(search: Search) -> str | None:
+    """After a level that found new states: why the run ends before the next, if it does
+    (a decision, the depth limit); otherwise the depth of the next level is counted."""
+    reason = search.should_stop()
+    if reason:
+        return reason
+    search.depth += 1
+    max_depth = search.options.max_depth
+    if max_depth is not None and search.depth >= max_depth:
+        return "max-depth"
+    return None
+
+
 def run(search: Search, policy: Policy) -> RunResult:
     """Explore level by level from the initial states; the result of the run."""
     options = search.options
@@ -71,15 +84,9 @@ def run(search: Search, policy: Policy) -> RunResult:
                 break
             pos0 += width
             width = strategy.width()
-            if not width:
-                break
-            reason = search.should_stop()
+            reason = between_levels(search) if width else None
             if reason:
                 stop_reason = reason
-                break
-            search.depth += 1
-            if options.max_depth is not None and search.depth >= options.max_depth:
-                stop_reason = "max-depth"
                 break
     except KeyboardInterrupt:   # Ctrl-C, or SIGTERM / SIGHUP (cli.main makes them one)
         stop_reason = "interrupted"

@@ -99,6 +99,16 @@ class VectorCode:
                                for kind, k, flag, name in lst]
                           for ai, lst in self.residuals.items()}
 
+    def enabled(self, W):
+        """Each vectorised action, in emit order, with its result on the rows `W` (word
+        columns): (rows where enabled, rows that succeed, failing rows per check, successor
+        words, success mask or None), when it is enabled on some row."""
+        for ai in self.order:
+            f = self.funcs.get(ai)
+            r = None if f is None else f(*W)
+            if r is not None:
+                yield ai, r
+
     # ---- one action ---------------------------------------------------------------------
     def _action(self, a, known: dict[int, int]) -> None:
         em, layout, rg = self.em, self.layout, self.ranges
@@ -421,14 +431,7 @@ class VectorLevels:
                 cut = min(cut, int(hit[0]))
         res = []
         fired_any = np.zeros(n, dtype=bool) if A and search.options.check_deadlock else None
-        for ai in code.order:
-            f = code.funcs.get(ai)
-            if f is None:
-                continue
-            r = f(*Wc)
-            if r is None:
-                continue
-            rows, okr, fails, words, ok = r
+        for ai, (rows, okr, fails, words, ok) in code.enabled(Wc):
             if fired_any is not None:
                 fired_any[rows] = True
             for prop, frows in zip(code.action_checks[ai], fails):

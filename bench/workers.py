@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""`--workers 2` against one process and `--workers 1` on this machine, with the bytes each
+state costs on the wire (the cost at 100 machines is estimated from them, on paper).
+
+    python bench/workers.py                                  # filter N = 6 under sc (5.9M states)
+    python bench/workers.py --spec classic/dining.spec --const N=14 --workers 1 2 4
+    python bench/workers.py --ray auto                       # on a running Ray cluster
+
+Needs Ray (pip install -e '.[ray]'). Ray starts once, before the runs (its start-up is printed,
+not counted). Each run is one search in this process: one process's vector engine, then the
+search partitioned over 1, 2, ... Ray workers; the counts must be identical. The seconds are
+the search's own: for one process they include generating its code (about a second); for the
+partitioned runs, "workers ready" (starting the worker processes, each building its code, in
+parallel) is shown apart and left out of the search's seconds and rates.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTE = re.compile(r"ready in ([\d.]+) s; ([\d.]+) bytes/state sent between partitions, "
+                  r"([\d.]+) to and from the driver; the busiest partition worked ([\d.]+) s "
+                  r"\(([\d.]+) s of CPU\)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spec", default="classic/filter.spec", help="under models/")
+    ap.add_argument("--const", action="append", default=None, metavar="NAME=VALUE")
+    ap.add_argument("--memory", default="sc")
+    ap.add_argument("--workers", nargs="*", type=int, default=[1, 2])
+    ap.add_argument("--ray", metavar="ADDRESS", help="join this Ray cluster")
+    ap.add_argument("--deadlock", action="store_true", help="check deadlocks too")
+    a = ap.parse_args()
+    try:
+        import ray
+    except ImportError:
+        print("bench/workers.py needs Ray: pip install -e '.[ray]'", file=sys.stderr)
+        return 2
+    from smp_explorer.explorer.engines import explore
+    from smp_explorer.explorer.options import Options
+    from smp_explorer.runs.compiled import compile_model
+    from smp_explorer.spec.pipeline import load_model
+
+    consts = dict(c.split("=", 1) for c in (a.const or ["N=6"]))
+    model = load_model(ROOT / "models" / a.spec, consts, memory=a.memory)
+    cm = compile_model(model)
+    t = time.perf_counter()
+    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    if a.ray:
+        ray.init(address=a.ray, **quiet)
+    else:
+        # as `--workers` starts it: Ray's default niceness of 15 for workers would starve them
+        ray.init(num_cpus=max(a.workers), _system_config={"worker_niceness": 0}, **quiet)
+    print(f"{a.spec} {consts} [{a.memory}]; Ray started in {time.perf_counter() - t:.1f} s, "
+          f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs\n")
+    print("| run | states | transitions | total s | workers ready s | search s | states/s "
+          "| vs one process | vs 1 worker | B/state between workers | B/state driver "
+          "| busiest worker s (CPU s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    runs = [("one process (vector)", None)] + [(f"--workers {n}", n) for n in a.workers]
+    base = one = None
+    counts = set()
+    for name, n in runs:
+        options = Options(engine="vector", check_deadlock=a.deadlock, workers=n,
+                          ray_address=a.ray if n else None)
+        cpu0 = time.process_time()
+        r = explore(cm, options, a.memory)
+        counts.add((r.stats.states, r.stats.transitions, r.stats.depth,
+                    tuple(sorted(r.stats.coverage.items()))))
+        note = next((x for x in r.stats.notes if x.startswith("ray:")), "")
+        m = NOTE.search(note)
+        ready, between, driver, busy, cpu = (float(x) for x in m.groups()) if m else \
+            (0.0, 0.0, 0.0, 0.0, time.process_time() - cpu0)
+        search = r.stats.seconds - ready
+        base = base or search
+        if n == 1:
+            one = search
+        vs_one = f"{one / search:.2f}x" if one and n else ""
+        print(f"| {name} | {r.stats.states:,} | {r.stats.transitions:,} | "
+              f"{r.stats.seconds:.2f} | {ready:.2f} | {search:.2f} | "
+              f"{r.stats.states / search:,.0f} | {base / search:.2f}x | {vs_one} | "
+              f"{between:.1f} | {driver:.1f} | {busy:.1f} ({cpu:.1f}) |")
+        sys.stdout.flush()
+    print()
+    print("same counts in every run" if len(counts) == 1 else "COUNTS DIFFER")
+    return 0 if len(counts) == 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""`--workers` / `--ray`: the search partitioned across Ray actors (explorer/distributed.py)
+gives one process's results exactly: the same states, transitions, depth, coverage, stop
+reason, verdicts and traces (the whole JSON of each trace: the same shortest counterexample,
+ties broken the same way).
+
+The definition is the reference engine (explorer/engines/reference.py, the first BFS over
+tuples); the counts of filter.spec are rumur's (written in the spec's header). Ray starts once
+per module (about ten seconds on a busy machine): one test runs by default, the rest with
+`-m slow`. Without Ray installed these skip; the command line's answer without Ray is tested
+either way.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from conftest import MODELS, ROOT, cli
+from fuzzspecs import MEMORIES, specs
+from smp_explorer.explorer.engines import explore
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.spec.pipeline import load_model, model_from_text
+
+SPECS = sorted(p.relative_to(MODELS).as_posix() for p in MODELS.rglob("*.spec"))
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR)
+    yield
+    if started:
+        ray.shutdown()
+
+
+def summary(r):
+    notes = [n for n in r.stats.notes if "fingerprint" not in n and not n.startswith("ray:")]
+    return (r.stats.states, r.stats.transitions, r.stats.depth, r.complete, r.stop_reason,
+            r.stats.initial_states, r.stats.coverage, notes,
+            [(p.name, p.status, p.message, p.trace.to_json() if p.trace else None)
+             for p in r.properties])
+
+
+def agree(model, memory: str, workers=(2,), **options):
+    """The partitioned search gives the reference engine's result; that result."""
+    cm = compile_model(model)
+    want = explore(cm, Options(engine="reference", **options), memory)
+    for n in workers:
+        got = explore(cm, Options(workers=n, **options), memory)
+        assert summary(got) == summary(want), f"{n} workers differ on {model.name} {options}"
+        assert any(note.startswith(f"ray: {n} partitions") for note in got.stats.notes)
+    return want
+
+
+def test_two_workers_give_one_process_results(ray_session):
+    filt = load_model(MODELS / "classic" / "filter.spec", {"N": "3"})
+    r = agree(filt, "sc", check_deadlock=False)
+    assert (r.stats.states, r.stats.transitions) == (465, 1047)        # rumur
+    # a violation with a trace, a decision that ends the run, a limit inside a level
+    int3 = load_model(MODELS / "peers" / "int3.spec", memory="pso")
+    r = agree(int3, "pso")
+    assert {p.name: p.status for p in r.properties}["crash: int3 trap with mfc = 0"] == \
+        "violated"
+    agree(int3, "pso", stop_at_first=True)
+    agree(int3, "pso", max_states=700)
+    dining = load_model(MODELS / "classic" / "dining.spec", {"N": "5"})
+    agree(dining, "sc", stop_at_first=True, max_states=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SPECS)
+def test_every_shipped_model(ray_session, name):
+    for memory in ("sc", "tso", "pso", "weak"):
+        model = load_model(MODELS / name, memory=memory)
+        limit = None if memory in ("sc", "tso") else 3000
+        agree(model, memory, workers=(2, 3), max_states=limit)
+        agree(model, memory, stop_at_first=True, max_states=limit)
+
+
+@pytest.mark.slow
+def test_filter4_counts_on_one_to_four_workers(ray_session):
+    model = load_model(MODELS / "classic" / "filter.spec", {"N": "4"})
+    r = agree(model, "sc", workers=(1, 2, 4), check_deadlock=False)
+    assert (r.stats.states, r.stats.transitions) == (9820, 27228)      # rumur
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(specs())
+def test_random_specs(ray_session, text):
+    for memory in MEMORIES:
+        model = model_from_text(text, "fuzz.spec", None, memory)
+        agree(model, memory, max_states=2000)
+        agree(model, memory, stop_at_first=True, max_states=300)
+
+
+# ---- the command line ----------------------------------------------------------------------------
+
+def test_without_ray_workers_say_how_to_install_it(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)    # `import ray` fails
+    code, out, err = cli(capsys, "check", str(MODELS / "classic" / "spinlock.spec"),
+                         "--workers", "2", "--plain")
+    assert code == 2, (out, err)
+    assert "pip install 'smp-explorer[ray]'" in err and "Traceback" not in out + err
+
+
+def test_workers_do_not_combine_with_a_checkpoint(capsys, tmp_path):
+    code, out, err = cli(capsys, "check", str(MODELS / "classic" / "spinlock.spec"),
+                         "--workers", "2", "--checkpoint", str(tmp_path / "c"), "--plain")
+    assert code == 2 and "--checkpoint" in err and "--workers" in err
+
+
+def start_filter6(*extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "smp_explorer", "check",
+                             str(MODELS / "classic" / "filter.spec"), "--const", "N=6",
+                             "--no-deadlock", "--plain", "--workers", "2", *extra], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_distributed_run_with_its_statistics():
+    pytest.importorskip("ray")
+    proc = start_filter6()
+    out = ""
+    deadline = time.monotonic() + 120
+    time.sleep(25)     # Ray's start-up, then inside the search (about a minute for N = 6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=max(10.0, deadline - time.monotonic()))
+    assert proc.returncode == 3, (out, err)
+    assert "Traceback" not in out + err
+    assert "distinct states" in out and "interrupted" in out
+
+
+@pytest.mark.slow
+def test_timeout_ends_a_distributed_run_with_its_statistics():
+    pytest.importorskip("ray")
+    proc = start_filter6("--timeout", "3")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 3, (out, err)
+    assert "distinct states" in out and "timeout" in out
