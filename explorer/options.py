@@ -30,3 +30,4 @@ class Options:
     exact: bool = False                  # store whole states even when they need > 2 words
     visitor: SearchVisitor | None = None  # told of every state and step (e.g. --z3-check)
     checkpoint: Checkpointer | None = None  # save the search between levels; resume from it
+    symmetry: bool = True                # canonical states of the spec's scalarsets (--no-symmetry)

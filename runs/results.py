@@ -120,6 +120,7 @@ class Stats:
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
     storage: str = ""             # how states were stored (exact, fingerprint, ...)
     bytes_per_state: float = 0.0  # the engine's own estimate of its storage per state
+    reductions: list[str] = field(default_factory=list)  # "symmetry: on (RM, 6! permutations)"
 
     @property
     def rate(self) -> float:
@@ -181,6 +182,7 @@ class RunResult:
                 "coverage": self.stats.coverage,
                 "peak_memory_bytes": self.stats.peak_memory,
                 "notes": self.stats.notes,
+                **({"reductions": self.stats.reductions} if self.stats.reductions else {}),
                 "properties": [p.to_json() for p in self.properties]}
 
 

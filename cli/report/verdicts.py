@@ -157,6 +157,8 @@ class StatsView:
                 (f"incomplete: {r.stop_reason}", STATUS_STYLE["unknown"]),
                 f" ({why})" if why else "",
                 "; the counts are what was found so far")
+        for line in s.reductions:
+            yield Text(line, style=DIM)
         for note in s.notes:
             if note.startswith("warning: "):
                 yield Text.assemble(("warning: ", "bold yellow"), note.removeprefix("warning: "))

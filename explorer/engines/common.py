@@ -19,6 +19,7 @@ from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats
 from smp_explorer.explorer.store import KeySet, Layout, VisitedSet, fingerprint_note
+from smp_explorer.explorer.symmetry import SymmetricTraces, reduction
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
 
@@ -217,6 +218,8 @@ class Search:
         self.next_report = self.start + options.progress_every
         self.deadline = None if options.timeout is None else self.start + options.timeout
         self.store_bytes = 0          # the engine's own estimate of its storage, at the end
+        # symmetry reduction (explorer.symmetry): states are stored as canonical representatives
+        self.symmetry, self.reductions = reduction(self.model, options, engine)
 
     # ---- recording discoveries ------------------------------------------------------------
     @property
@@ -347,6 +350,8 @@ class Search:
         """Discover the initial states (into `initial`, in order)."""
         seen: set = set()
         for s in self.model.initial_states():
+            if self.symmetry is not None:
+                s = self.symmetry.canonical(s)
             if s in seen:
                 continue
             if self.options.max_states is not None and len(seen) >= self.options.max_states:
@@ -373,6 +378,8 @@ class Search:
         links = self.links
         for ai, t in out:
             fired[ai] += 1
+            if self.symmetry is not None:
+                t = self.symmetry.canonical(t)
             item: Hashable = t
             key: Hashable = t
             if layout is not None:
@@ -400,6 +407,8 @@ class Search:
         model = self.model
         decided = complete or stop_reason == "all decided"
         coverage = coverage_of(model, self.fired)
+        if self.symmetry is not None:
+            coverage = self.symmetry.coverage(coverage)
         notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)]
         if self.layout is not None and not self.layout.exact:
             note = fingerprint_note(self.layout, self.states, self.transitions)
@@ -408,10 +417,15 @@ class Search:
         n = self.states
         stats = Stats(n, self.transitions, self.max_depth_seen, seconds, len(self.initial),
                       coverage, notes, engine=self.engine, storage=self.storage,
-                      bytes_per_state=(self.store_bytes / n) if n else 0.0)
+                      bytes_per_state=(self.store_bytes / n) if n else 0.0,
+                      reductions=list(self.reductions))
         parent, via = self.links.finish()
-        states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
-        builder = TraceBuilder(model, states, parent, via, self.cm.failures)
+        builder: TraceBuilder
+        if self.symmetry is not None:
+            builder = SymmetricTraces(self.cm, self.symmetry, self.initial, parent, via)
+        else:
+            states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
+            builder = TraceBuilder(model, states, parent, via, self.cm.failures)
         results = property_results(self.verdicts, builder, decided)
         return RunResult(model.name, self.memory, complete, stop_reason, stats, results)
 

@@ -26,7 +26,8 @@ class PackedPolicy:
         self.engine = engine
         self.scalar: ScalarLevels | None = None
         self.current: Strategy | None = None
-        self.scalar_only = engine == "scalar"
+        # symmetry reduction canonicalises state by state: the scalar loop only
+        self.scalar_only = engine == "scalar" or search.symmetry is not None
 
     def __call__(self, width: int) -> Strategy:
         if self.scalar is None:
@@ -49,5 +50,5 @@ class PackedPolicy:
 def explore_packed(cm: CompiledModel, options: Options, memory: str, engine: str) -> RunResult:
     layout = Layout(cm.model, options.exact)
     search = Search(cm, options, memory, engine, layout)
-    code = ScalarCode(cm, layout, options)
+    code = ScalarCode(cm, layout, options, search.symmetry)
     return run(search, PackedPolicy(search, code, engine))

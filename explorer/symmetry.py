@@ -1,0 +1,333 @@
+"""Symmetry reduction: the search stores one canonical representative per orbit of states.
+
+A spec's scalarsets (`type RM = scalarset(N)`, docs/language.md "Symmetry") are types whose
+values the spec cannot tell apart: the checker refuses constants of them, arithmetic and
+ordering on them, `for` loops over them and indexing anything not indexed by them. So every
+permutation of their values (moving array elements and process instances, renaming stored
+values and set elements: `ir.symmetry`) maps the initial states, the transitions and every
+property onto themselves, and a breadth-first search over canonical representatives finds
+exactly one state per orbit, with the same verdicts.
+
+The representative is exact: the least state (as a tuple) over a set of permutations that
+depends only on the orbit. Each element gets a signature that any permutation carries along
+(its row of values in the arrays and processes it indexes, whether a global points at it or
+contains it); the candidates are the permutations that sort the signatures, i.e. every
+ordering of each class of equal signatures. When the signatures say everything (no stored
+values of the type, no sets inside rows, no two-dimensional arrays over it) one candidate is
+enough; otherwise all of them are tried (a product of factorials: fine for the small classes
+of most states, exponential in the worst case). Several scalarsets that touch disjoint slots
+are canonicalised one after the other; if some slot involves two of them, every permutation of
+the product group is tried.
+
+Traces stay concrete: `concrete_path` turns a path of canonical states into a run of the spec
+ending at the canonical state the search found (so the failing step or the violated state at
+its end is the one recorded), by permuting every earlier state along (`SymmetricReplay`).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Sequence, cast
+
+from smp_explorer.explorer.options import Options
+from smp_explorer.ir.model import Model
+from smp_explorer.ir.properties import Property
+from smp_explorer.ir.symmetry import SymmetricType
+from smp_explorer.ir.types import SetT
+from smp_explorer.runs.compiled import CompiledModel
+from smp_explorer.runs.results import Trace
+from smp_explorer.runs.traces import TraceBuilder
+
+Perm = tuple[int, ...]   # p[k]: the new value of element k
+
+
+class _Type:
+    """One scalarset's action on the slots, precomputed."""
+
+    def __init__(self, model: Model, st: SymmetricType):
+        self.st = st
+        self.n = n = st.size
+        self.at: dict[tuple[int, tuple[int, ...]], int] = {}
+        for slot, (b, c) in enumerate(zip(st.base, st.coords)):
+            if b >= 0:
+                self.at[(b, c)] = slot
+        self.values = frozenset(s.index for s in model.slots if s.type == st.type)
+        self.sets = frozenset(s.index for s in model.slots
+                              if isinstance(s.type, SetT) and s.type.elem == st.type)
+        self.moved = [s for s in range(len(model.slots)) if st.base[s] >= 0]
+        self.touched = frozenset(self.moved) | self.values | self.sets
+        rows: dict[int, list[int | None]] = {}
+        self.wide = False   # some slot has two or more coordinates along this type
+        for s in self.moved:
+            c = st.coords[s]
+            if len(c) > 1:
+                self.wide = True
+                continue
+            rows.setdefault(st.base[s], [None] * n)[c[0]] = s
+        # per base with one coordinate: its slot at each position (the element's row)
+        self.rows = [[x for x in row if x is not None] for _, row in sorted(rows.items())]
+        self.rows = [r for r in self.rows if len(r) == n]
+        self.global_values = [s for s in self.values if st.base[s] < 0]
+        self.global_sets = [s for s in self.sets if st.base[s] < 0]
+        self.row_values = {s for s in self.values if st.base[s] >= 0}
+        self.row_sets = {s for s in self.sets if st.base[s] >= 0}
+        # the signatures determine the state up to the order of equal elements
+        self.complete = not self.values and not self.row_sets and not self.wide
+
+    def signatures(self, s: Sequence[int]) -> list[tuple]:
+        out: list[list[int]] = [[] for _ in range(self.n)]
+        for row in self.rows:
+            for k, slot in enumerate(row):
+                v = s[slot]
+                if slot in self.row_values:
+                    out[k].append(0 if v == k else 1)
+                elif slot in self.row_sets:
+                    out[k] += (bin(v).count("1"), v >> k & 1)
+                else:
+                    out[k].append(v)
+        for slot in self.global_values:
+            v = s[slot]
+            for k in range(self.n):
+                out[k].append(int(v == k))
+        for slot in self.global_sets:
+            v = s[slot]
+            for k in range(self.n):
+                out[k].append(v >> k & 1)
+        return [tuple(x) for x in out]
+
+    def candidates(self, s: Sequence[int]) -> list[Perm]:
+        """The permutations that sort the elements' signatures."""
+        sig = self.signatures(s)
+        order = sorted(range(self.n), key=sig.__getitem__)
+        if self.complete:
+            p = [0] * self.n
+            for i, k in enumerate(order):
+                p[k] = i
+            return [tuple(p)]
+        classes: list[list[int]] = []
+        for k in order:
+            if classes and sig[classes[-1][0]] == sig[k]:
+                classes[-1].append(k)
+            else:
+                classes.append([k])
+        out = []
+        for choice in itertools.product(*(itertools.permutations(c) for c in classes)):
+            p = [0] * self.n
+            i = 0
+            for cls in choice:
+                for k in cls:
+                    p[k] = i
+                    i += 1
+            out.append(tuple(p))
+        return out
+
+    def apply(self, s: Sequence[int], p: Perm) -> tuple[int, ...]:
+        t = list(s)
+        st, at, values, sets = self.st, self.at, self.values, self.sets
+        for slot in self.touched:
+            v = s[slot]
+            if slot in values:
+                v = p[v]
+            elif slot in sets:
+                m = 0
+                for k in range(self.n):
+                    if v >> k & 1:
+                        m |= 1 << p[k]
+                v = m
+            b = st.base[slot]
+            if b >= 0:
+                t[at[(b, tuple(p[c] for c in st.coords[slot]))]] = v
+            else:
+                t[slot] = v
+        return tuple(t)
+
+
+class Symmetry:
+    """The scalarsets of a model and its canonical representatives."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.types = [_Type(model, st) for st in model.symmetry]
+        seen: set[int] = set()
+        self.independent = True
+        for t in self.types:
+            if t.touched & seen:
+                self.independent = False
+            seen |= t.touched
+
+    def describe(self) -> str:
+        """For the report: "symmetry: on (RM, 6! permutations)"."""
+        parts = []
+        for t in self.types:
+            what = t.st.name
+            if t.st.processes:
+                what += " (processes " + ", ".join(t.st.processes) + ")"
+            parts.append(f"{what}, {t.n}! permutations")
+        return "symmetry: on (" + "; ".join(parts) + ")"
+
+    @property
+    def group_size(self) -> int:
+        return math.prod(math.factorial(t.n) for t in self.types)
+
+    def canonical(self, s: tuple[int, ...]) -> tuple[int, ...]:
+        return self.canonical_with(s)[0]
+
+    def canonical_with(self, s: tuple[int, ...]) -> tuple[tuple[int, ...], list[Perm]]:
+        """The representative of s's orbit, and the permutations (one per type, applied in
+        order) that take s to it."""
+        if self.independent:
+            perms = []
+            for t in self.types:
+                best, bp = None, None
+                for p in t.candidates(s):
+                    u = t.apply(s, p)
+                    if best is None or u < best:
+                        best, bp = u, p
+                assert best is not None and bp is not None
+                s = best
+                perms.append(bp)
+            return s, perms
+        best_s, best_p = None, None
+        for ps in itertools.product(*(itertools.permutations(range(t.n)) for t in self.types)):
+            u = s
+            for t, p in zip(self.types, ps):
+                u = t.apply(u, p)
+            if best_s is None or u < best_s:
+                best_s, best_p = u, list(ps)
+        assert best_s is not None and best_p is not None
+        return best_s, best_p
+
+    def coverage(self, coverage: dict[str, int]) -> dict[str, int]:
+        """Times each step fired, per orbit of steps ("RMPrepare(RM_*)"): a reduced search
+        fires one step of an orbit for all of them."""
+        names = [m for t in self.types for m in t.st.type.members]
+        if not names:
+            return coverage
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+        out: dict[str, int] = {}
+        for name, n in coverage.items():
+            key = pattern.sub(lambda m: m.group(1).rsplit("_", 1)[0] + "_*", name)
+            out[key] = out.get(key, 0) + n
+        return out
+
+    def permute(self, s: tuple[int, ...], perms: Sequence[Perm]) -> tuple[int, ...]:
+        for t, p in zip(self.types, perms):
+            s = t.apply(s, p)
+        return s
+
+    def inverse(self, perms: Sequence[Perm]) -> list[Perm]:
+        out = []
+        for p in perms:
+            q = [0] * len(p)
+            for k, v in enumerate(p):
+                q[v] = k
+            out.append(tuple(q))
+        return out
+
+
+def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | None, list[str]]:
+    """The symmetry a run uses (None: none) and what the report says about it."""
+    if not model.symmetry:
+        return None, []
+    if not options.symmetry:
+        return None, ["symmetry: off (--no-symmetry)"]
+    why = refusal(model)
+    if why is not None:
+        return None, [why]
+    sym = Symmetry(model)
+    line = sym.describe()
+    if engine in ("vector", "auto"):
+        line = line[:-1] + "; scalar engine)"
+    return sym, [line]
+
+
+def refusal(model: Model) -> str | None:
+    """Why the model's symmetry cannot be used (None: it can, or there is none)."""
+    if not model.symmetry:
+        return None
+    internal = [s.name for s in model.slots if s.internal]
+    if internal:
+        return (f"symmetry: off (the {model.memory} memory model's buffers and views are not "
+                f"permuted yet)")
+    return None
+
+
+def concrete_path(cm: CompiledModel, sym: Symmetry, path: list[tuple[int, tuple[int, ...]]]
+                  ) -> list[tuple[int, tuple[int, ...]]]:
+    """A run of the spec for a path of canonical states [(action, state)], the first with
+    action -1, each state the representative of the successor of the one before by that
+    action. The run ends at the path's last state; each earlier state is permuted so that
+    every step is a transition of the spec, and labelled with the action that takes it."""
+    if not path:
+        return []
+    states = [path[-1][1]]
+    labels: list[int] = []
+    state = path[-1][1]          # the concrete state at this point of the run
+    back: list[Perm] = [tuple(range(t.n)) for t in sym.types]   # concrete = back(canonical)
+    for i in range(len(path) - 1, 0, -1):
+        action = path[i][0]
+        prev = path[i - 1][1]
+        succ = next(t for a, t in cm.successors(prev)[0] if a == action)
+        _, perms = sym.canonical_with(succ)
+        # canonical(i) = perms(succ) and concrete(i) = back(canonical(i)): the step maps
+        # back(perms(prev)) onto the concrete state, by the action back(perms(action))
+        back = _compose(back, perms)
+        pre = sym.permute(prev, back)
+        label = next((a for a, t in cm.successors(pre)[0] if t == state), None)
+        assert label is not None, "symmetry: a permuted step is not a transition"
+        labels.append(label)
+        states.append(pre)
+        state = pre
+    labels.append(-1)
+    return list(zip(reversed(labels), reversed(states)))
+
+
+def _compose(outer: list[Perm], inner: list[Perm]) -> list[Perm]:
+    """The permutations of applying `inner` and then `outer`, per type."""
+    return [tuple(o[i[k]] for k in range(len(i))) for o, i in zip(outer, inner)]
+
+
+class SymmetricTraces(TraceBuilder):
+    """Traces of a search over canonical states, as concrete runs of the spec."""
+
+    def __init__(self, cm: CompiledModel, sym: Symmetry, initial: list[tuple],
+                 parent: Sequence[int], via: Sequence[int]):
+        super().__init__(cm.model, [], parent, via, cm.failures)
+        self.cm = cm
+        self.sym = sym
+        self.initial = initial
+        self.all_parent = parent
+        self.all_via = via
+        self.cache: dict[int, tuple[int, ...]] = {}
+
+    def canonical(self, pos: int) -> tuple[int, ...]:
+        """The canonical state stored at a position, by replaying the search's steps."""
+        chain = []
+        p = pos
+        while p >= len(self.initial) and p not in self.cache:
+            chain.append(p)
+            p = self.all_parent[p]
+        state = self.cache[p] if p in self.cache else self.initial[p]
+        for q in reversed(chain):
+            action = self.all_via[q]
+            state = self.sym.canonical(
+                next(t for a, t in self.cm.successors(state)[0] if a == action))
+            self.cache[q] = state
+        return state
+
+    def build(self, prop: Property, pos: int, action: int | None, failure: int | None,
+              value: int | None) -> tuple[Trace, str]:
+        chain = []
+        p = pos
+        while p != -1:
+            chain.append(p)
+            p = self.all_parent[p]
+        chain.reverse()
+        path = [(self.all_via[q] if i else -1, self.canonical(q)) for i, q in enumerate(chain)]
+        run = concrete_path(self.cm, self.sym, path)
+        self.states = cast(Sequence[tuple], {q: s for q, (_, s) in zip(chain, run)})
+        self.via = cast(Sequence[int], {q: a for q, (a, _) in zip(chain, run)})
+        self.parent = cast(Sequence[int], {q: (chain[i - 1] if i else -1)
+                                           for i, q in enumerate(chain)})
+        return super().build(prop, pos, action, failure, value)
