@@ -410,7 +410,7 @@ class Elaborator:
                 raise SpecError(f"process '{proc.name}' is not parameterised; write '{proc.name}' "
                                 "without an index", e.span)
             idx = self.scalar(e.index, ctx)
-            self._check_index_type(idx, proc.param_type, e.index.span, proc.name)
+            self.check_index_type(idx, proc.param_type, e.index.span, proc.name)
             pos = position(proc.param_type, idx.expr)
             if isinstance(pos, Const) and not 0 <= pos.value < len(proc.instances):
                 shown = show_text(proc.param_type, index_value(proc.param_type, pos.value))
@@ -420,7 +420,7 @@ class Elaborator:
         if not isinstance(base, ArrayVal):
             raise SpecError(f"only arrays can be indexed; this is {_describe(base)}", e.base.span)
         idx = self.scalar(e.index, ctx)
-        self._check_index_type(idx, base.type.index, e.index.span, base.name)
+        self.check_index_type(idx, base.type.index, e.index.span, base.name)
         pos = position(base.type.index, idx.expr)
         if isinstance(pos, Const):
             if not 0 <= pos.value < len(base.elems):
@@ -431,7 +431,7 @@ class Elaborator:
                             ir.IndexInfo(base.name, _index_lo(base.type.index), str(base.type.index)))
 
     @staticmethod
-    def _check_index_type(idx: Scalar, expected: ScalarT, span: Span, what: str) -> None:
+    def check_index_type(idx: Scalar, expected: ScalarT, span: Span, what: str) -> None:
         if isinstance(idx.type, ScalarsetT) and idx.type != expected:
             raise SpecError(f"a value of symmetric type {idx.type.name} can only index what is "
                             f"indexed by {idx.type.name}; '{what}' is indexed by "

@@ -567,9 +567,7 @@ class _Lowerer:
             for layout, cond, t, nm in parts:
                 if not isinstance(t, ArrayT):
                     raise SpecError(f"'{nm}' is not an array", index_expr.span)
-                if not compatible(idx.type, t.index) or isinstance(idx.type, SetT):
-                    raise SpecError(f"'{nm}' is indexed by {type_name(t.index)}, found "
-                                    f"{type_name(idx.type)}", index_expr.span)
+                self.elab.check_index_type(idx, t.index, index_expr.span, nm)
                 pos = position(t.index, idx.expr)
                 assert isinstance(layout, tuple)  # an array's layout
                 n = len(layout)
