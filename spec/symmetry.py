@@ -7,12 +7,15 @@ coords, the rest (with the variable) its base. The checker has already refused w
 break the symmetry (docs/language.md, "Symmetry")."""
 from __future__ import annotations
 
+from typing import Union
+
 from smp_explorer.ir.symmetry import SymmetricType
 from smp_explorer.ir.types import ArrayT, ScalarsetT, Type
 from smp_explorer.spec.checker import CheckedSpec
 from smp_explorer.spec.scope import Layout, TypeSym, VarSym
 
-Path = tuple[object, ...]   # positions: ("S", k) along the scalarset, an int along another index
+# positions: ("S", k) along the scalarset, a plain int along another index
+Path = tuple[Union[tuple[str, int], int], ...]
 
 
 def symmetric_types(checked: CheckedSpec, nslots: int) -> tuple[SymmetricType, ...]:
@@ -52,7 +55,7 @@ def _describe(checked: CheckedSpec, st: ScalarsetT, nslots: int) -> SymmetricTyp
     coords: list[tuple[int, ...]] = [()] * nslots
     bases: dict[tuple, int] = {}
     for slot, (var, path) in keys.items():
-        ks = tuple(int(p[1]) for p in path if isinstance(p, tuple))  # type: ignore[call-overload]
+        ks = tuple(p[1] for p in path if isinstance(p, tuple))
         if not ks:
             continue
         shape = (var, tuple(None if isinstance(p, tuple) else p for p in path))
