@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from typing import Sequence, cast
+from typing import Callable, Sequence, cast
 
 from smp_explorer.explorer.options import Options
 from smp_explorer.ir.model import Model
@@ -36,6 +36,7 @@ from smp_explorer.ir.properties import Property
 from smp_explorer.ir.symmetry import SymmetricType
 from smp_explorer.ir.types import SetT
 from smp_explorer.runs.compiled import CompiledModel
+from smp_explorer.runs.pysource import load_source
 from smp_explorer.runs.results import Trace
 from smp_explorer.runs.traces import TraceBuilder
 
@@ -74,6 +75,7 @@ class _Type:
         self.row_sets = {s for s in self.sets if st.base[s] >= 0}
         # the signatures determine the state up to the order of equal elements
         self.complete = not self.values and not self.row_sets and not self.wide
+        self.plans: dict[Perm, list] = {}   # per permutation: its moves (`apply`)
 
     def signatures(self, s: Sequence[int]) -> list[tuple]:
         out: list[list[int]] = [[] for _ in range(self.n)]
@@ -123,24 +125,35 @@ class _Type:
         return out
 
     def apply(self, s: Sequence[int], p: Perm) -> tuple[int, ...]:
+        plan = self.plans.get(p)
+        if plan is None:
+            plan = self.plans[p] = self._plan(p)
         t = list(s)
-        st, at, values, sets = self.st, self.at, self.values, self.sets
-        for slot in self.touched:
-            v = s[slot]
-            if slot in values:
-                v = p[v]
-            elif slot in sets:
-                m = 0
-                for k in range(self.n):
-                    if v >> k & 1:
-                        m |= 1 << p[k]
-                v = m
-            b = st.base[slot]
-            if b >= 0:
-                t[at[(b, tuple(p[c] for c in st.coords[slot]))]] = v
-            else:
-                t[slot] = v
+        for src, dst, vmap in plan:
+            v = s[src]
+            t[dst] = v if vmap is None else vmap(v)
         return tuple(t)
+
+    def _plan(self, p: Perm) -> list:
+        """Where each touched slot goes under p, and how its value is renamed."""
+        st, n = self.st, self.n
+        if n <= 12:
+            table = [0] * (1 << n)
+            for m in range(1 << n):
+                table[m] = sum(1 << p[k] for k in range(n) if m >> k & 1)
+            set_map = table.__getitem__
+        else:
+            def set_map(m: int) -> int:
+                return sum(1 << p[k] for k in range(n) if m >> k & 1)
+        plan = []
+        for slot in sorted(self.touched):
+            b = st.base[slot]
+            dst = self.at[(b, tuple(p[c] for c in st.coords[slot]))] if b >= 0 else slot
+            vmap = p.__getitem__ if slot in self.values else \
+                set_map if slot in self.sets else None
+            if dst != slot or vmap is not None:
+                plan.append((slot, dst, vmap))
+        return plan
 
 
 class Symmetry:
@@ -197,6 +210,19 @@ class Symmetry:
                 best_s, best_p = u, list(ps)
         assert best_s is not None and best_p is not None
         return best_s, best_p
+
+    def packed(self, fields: Sequence[tuple[int, int, int]]) -> Callable[[int], int]:
+        """`canonical` over states packed into ints, each slot at (offset, mask, lo): one
+        generated function (the scalar engine calls it on every new successor)."""
+        unpack = ", ".join(f"((t >> {o}) & {m}) + {lo}" if lo else f"(t >> {o}) & {m}"
+                           for o, m, lo in fields)
+        pack = " | ".join(f"((c[{i}] - {lo}) << {o})" if lo else f"(c[{i}] << {o})"
+                          for i, (o, _, lo) in enumerate(fields)) or "0"
+        src = (f"def canon(t):\n    s = ({unpack},)\n    c = canonical(s)\n"
+               f"    return t if c == s else {pack}\n")
+        ns: dict = {"canonical": self.canonical}
+        load_source(src, self.model, "symmetry", ns)
+        return cast(Callable[[int], int], ns["canon"])
 
     def coverage(self, coverage: dict[str, int]) -> dict[str, int]:
         """Times each step fired, per orbit of steps ("RMPrepare(RM_*)"): a reduced search

@@ -83,8 +83,7 @@ class ScalarCode:
         ns: dict = dict(HELPERS)
         ns["_fp"] = fp_python
         if symmetry is not None:
-            canonical, pack, unpack = symmetry.canonical, layout.pack, layout.unpack
-            ns["_canon"] = lambda t: pack(canonical(unpack(t)))
+            ns["_canon"] = symmetry.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
         load_source(self.source, self.model, "scalar", ns)
         self.expand = ns["expand"]
         self.state_properties = ns.get("state_properties")
