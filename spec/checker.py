@@ -240,8 +240,8 @@ class _Checker:
             t = t.elem
         if isinstance(t, ScalarsetT) and init is None:
             raise SpecError(f"a variable of symmetric type {t.name} needs an initial value: "
-                            f"'= any' (a default would be one particular {t.name}, which "
-                            f"breaks the symmetry)", span)
+                            f"'= any', or a value such as 'self' or a parameter (a default "
+                            f"would be one particular {t.name}, which breaks the symmetry)", span)
 
     def _index_type(self, t: ast.TypeExpr) -> ScalarT:
         if isinstance(t, ast.NamedType) and t.name not in self.symbols:
@@ -361,6 +361,7 @@ class _Checker:
                 raise SpecError("an action's local must be a scalar or a set", local.span)
             if isinstance(local.init, ast.AnyValue):
                 raise SpecError("an action's local cannot start as 'any'; use 'with'", local.span)
+            self._symmetric_init(t, local.init, local.span)
             temps.append((local, t))
         self.out.actions.append((d, params, temps))
 

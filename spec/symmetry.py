@@ -19,11 +19,12 @@ Path = tuple[Union[tuple[str, int], int], ...]
 
 
 def symmetric_types(checked: CheckedSpec, nslots: int) -> tuple[SymmetricType, ...]:
-    out = []
-    for sym in checked.symbols.values():
-        if isinstance(sym, TypeSym) and isinstance(sym.type, ScalarsetT):
-            out.append(_describe(checked, sym.type, nslots))
-    return tuple(out)
+    out: dict[ScalarsetT, SymmetricType] = {}
+    for sym in checked.symbols.values():   # once per type, whatever aliases name it
+        if isinstance(sym, TypeSym) and isinstance(sym.type, ScalarsetT) and \
+                sym.type not in out:
+            out[sym.type] = _describe(checked, sym.type, nslots)
+    return tuple(out.values())
 
 
 def _describe(checked: CheckedSpec, st: ScalarsetT, nslots: int) -> SymmetricType:

@@ -232,6 +232,7 @@ def test_report_line_and_flag(tmp_path, capsys):
     ("var c: 0..9 = 0;\naction A { for p in P { c := c + 1; } }", 3, 21, "'for' over symmetric"),
     ("var x: scalarset(3) = any;\naction A { skip; }", 2, 8, "needs a name"),
     ("type Q = scalarset(0);\naction A { skip; }", 2, 20, "1 to 64 values"),
+    ("var c: 0..9 = 0;\naction A { local t: P; c := 1; }", 3, 12, "needs an initial value"),
 ])
 def test_symmetry_breaking_is_refused_with_its_place(body, line, col, says):
     text = "type P = scalarset(3);\n" + body + "\n"
@@ -249,6 +250,14 @@ def test_cli_reports_a_symmetry_error_with_file_line_col(tmp_path, capsys):
     assert code == 2
     assert f"{spec}:3:26" in out + err
     assert "Traceback" not in out + err
+
+
+def test_an_alias_is_the_same_scalarset():
+    model = model_from_text("type P = scalarset(3);\ntype Q = P;\nvar x: array[Q] of bool = false;"
+                            "\naction A(p in P) { x[p] := true; }\n")
+    assert len(model.symmetry) == 1
+    r = explore(compile_model(model))
+    assert r.stats.states == 4   # by hand: how many of the three are true
 
 
 def test_memory_models_with_buffers_refuse_the_reduction():
