@@ -115,12 +115,12 @@ class Stats:
     initial_states: int = 0
     coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
     notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
+    reductions: list[str] = field(default_factory=list)  # which reductions ran, what they saved
     peak_memory: int = 0          # the process's peak resident memory after the run, bytes
     # facts about the engine, not part of the result's JSON
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
     storage: str = ""             # how states were stored (exact, fingerprint, ...)
     bytes_per_state: float = 0.0  # the engine's own estimate of its storage per state
-    reductions: list[str] = field(default_factory=list)  # "symmetry: on (RM, 6! permutations)"
 
     @property
     def rate(self) -> float:

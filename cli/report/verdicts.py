@@ -157,13 +157,13 @@ class StatsView:
                 (f"incomplete: {r.stop_reason}", STATUS_STYLE["unknown"]),
                 f" ({why})" if why else "",
                 "; the counts are what was found so far")
-        for line in s.reductions:
-            yield Text(line, style=DIM)
         for note in s.notes:
             if note.startswith("warning: "):
                 yield Text.assemble(("warning: ", "bold yellow"), note.removeprefix("warning: "))
             else:
                 yield Text.assemble(("note: ", "bold"), note)
+        for line in s.reductions:   # partial-order reduction (explorer.por), symmetry, ...
+            yield Text(line, style=DIM)
         yield from self._coverage()
 
     def _coverage(self) -> Iterator[Text]:
