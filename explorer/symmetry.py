@@ -317,30 +317,14 @@ def _compose(outer: list[Perm], inner: list[Perm]) -> list[Perm]:
 class SymmetricTraces(TraceBuilder):
     """Traces of a search over canonical states, as concrete runs of the spec."""
 
-    def __init__(self, cm: CompiledModel, sym: Symmetry, initial: list[tuple],
+    def __init__(self, cm: CompiledModel, sym: Symmetry, canonical: Sequence[tuple],
                  parent: Sequence[int], via: Sequence[int]):
         super().__init__(cm.model, [], parent, via, cm.failures)
         self.cm = cm
         self.sym = sym
-        self.initial = initial
+        self.canonical = canonical   # the canonical state at each position (`common.Replay`)
         self.all_parent = parent
         self.all_via = via
-        self.cache: dict[int, tuple[int, ...]] = {}
-
-    def canonical(self, pos: int) -> tuple[int, ...]:
-        """The canonical state stored at a position, by replaying the search's steps."""
-        chain = []
-        p = pos
-        while p >= len(self.initial) and p not in self.cache:
-            chain.append(p)
-            p = self.all_parent[p]
-        state = self.cache[p] if p in self.cache else self.initial[p]
-        for q in reversed(chain):
-            action = self.all_via[q]
-            state = self.sym.canonical(
-                next(t for a, t in self.cm.successors(state)[0] if a == action))
-            self.cache[q] = state
-        return state
 
     def build(self, prop: Property, pos: int, action: int | None, failure: int | None,
               value: int | None) -> tuple[Trace, str]:
@@ -350,7 +334,7 @@ class SymmetricTraces(TraceBuilder):
             chain.append(p)
             p = self.all_parent[p]
         chain.reverse()
-        path = [(self.all_via[q] if i else -1, self.canonical(q)) for i, q in enumerate(chain)]
+        path = [(self.all_via[q] if i else -1, self.canonical[q]) for i, q in enumerate(chain)]
         run = concrete_path(self.cm, self.sym, path)
         self.states = cast(Sequence[tuple], {q: s for q, (_, s) in zip(chain, run)})
         self.via = cast(Sequence[int], {q: a for q, (a, _) in zip(chain, run)})

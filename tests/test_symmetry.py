@@ -13,13 +13,12 @@ import re
 
 import pytest
 
-from conftest import MODELS, cli
+from conftest import MODELS, cli, spec_errors
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.types import ScalarsetT, SetT
 from smp_explorer.runs.compiled import compile_model
-from smp_explorer.spec.errors import SpecError, SpecErrors
 from smp_explorer.spec.pipeline import load_model, model_from_text
 
 # Processes interchangeable: values of the type in globals and locals, sets of it inside the
@@ -235,10 +234,7 @@ def test_report_line_and_flag(tmp_path, capsys):
     ("var c: 0..9 = 0;\naction A { local t: P; c := 1; }", 3, 12, "needs an initial value"),
 ])
 def test_symmetry_breaking_is_refused_with_its_place(body, line, col, says):
-    text = "type P = scalarset(3);\n" + body + "\n"
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        model_from_text(text, "s.spec")
-    errs = info.value.errors if isinstance(info.value, SpecErrors) else [info.value]
+    errs = spec_errors("type P = scalarset(3);\n" + body + "\n")
     assert any(says in e.message and e.span is not None and (e.span.line, e.span.col) ==
                (line, col) for e in errs), [str(e) for e in errs]
 

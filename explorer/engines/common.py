@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from array import array
 from enum import Enum
-from typing import Hashable, Sequence, cast
+from typing import Callable, Hashable, Sequence, cast
 
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
@@ -160,8 +160,10 @@ class _IntView:
 class Replay:
     """The state at a position, rebuilt by replaying the actions from its initial state."""
 
-    def __init__(self, cm: CompiledModel, initial: list[tuple], parent, via):
+    def __init__(self, cm: CompiledModel, initial: list[tuple], parent, via,
+                 canonical: Callable[[tuple], tuple] | None = None):
         self.cm = cm
+        self.canonical = canonical   # a symmetry-reduced search stores canonical states
         self.initial = initial
         self.parent = parent
         self.via = via
@@ -180,6 +182,8 @@ class Replay:
             action = self.via[q]
             out, _ = self.cm.successors(state)
             state = next(t for a, t in out if a == action)
+            if self.canonical is not None:
+                state = self.canonical(state)
             self.cache[q] = state
         return state
 
@@ -422,7 +426,8 @@ class Search:
         parent, via = self.links.finish()
         builder: TraceBuilder
         if self.symmetry is not None:
-            builder = SymmetricTraces(self.cm, self.symmetry, self.initial, parent, via)
+            canonical = Replay(self.cm, self.initial, parent, via, self.symmetry.canonical)
+            builder = SymmetricTraces(self.cm, self.symmetry, canonical, parent, via)
         else:
             states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
             builder = TraceBuilder(model, states, parent, via, self.cm.failures)
