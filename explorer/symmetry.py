@@ -31,6 +31,7 @@ import re
 from typing import Callable, Sequence, cast
 
 from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.store import M63, WORD_BITS, Layout
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.properties import Property
 from smp_explorer.ir.symmetry import SymmetricType
@@ -262,10 +263,7 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
     if why is not None:
         return None, [why]
     sym = Symmetry(model)
-    line = sym.describe()
-    if engine in ("vector", "auto"):
-        line = line[:-1] + "; scalar engine)"
-    return sym, [line]
+    return sym, [sym.describe()]
 
 
 def refusal(model: Model) -> str | None:
@@ -341,3 +339,88 @@ class SymmetricTraces(TraceBuilder):
         self.parent = cast(Sequence[int], {q: (chain[i - 1] if i else -1)
                                            for i, q in enumerate(chain)})
         return super().build(prop, pos, action, failure, value)
+
+
+class BatchCanonical:
+    """`Symmetry.canonical` over a batch of packed states given as uint64 word columns (the
+    vector engine's form), giving the same states as the scalar engine's canonicaliser.
+
+    One scalarset whose signatures decide everything (`_Type.complete`, as TwoPhase's resource
+    managers): NumPy sorts each state's elements by their signature as one integer, and moves
+    the rows and the set bits. Otherwise each state goes through the Python canonicaliser."""
+
+    def __init__(self, sym: Symmetry, layout: Layout):
+        import numpy as np
+        self.np = np
+        self.sym = sym
+        self.layout = layout
+        self.packed = sym.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
+        self.vectorised = False
+        if len(sym.types) != 1 or not sym.types[0].complete:
+            return
+        t = sym.types[0]
+        fields = layout.fields
+        # the signature's parts in `_Type.signatures` order, each (slots per element, span)
+        parts = [(False, row, fields[row[0]].mask + 1) for row in t.rows]
+        parts += [(True, [s] * t.n, 2) for s in t.global_sets]   # bit k of a set of the type
+        span = 1
+        for _, _, size in parts:
+            span *= size
+        if span >= 1 << 62:
+            return
+        self.parts = parts
+        self.t = t
+        self.vectorised = True
+
+    def _get(self, words, slot: int):
+        f = self.layout.fields[slot]
+        return (words[f.word] >> self.np.uint64(f.shift)) & self.np.uint64(f.mask)
+
+    def _put(self, words, slot: int, value) -> None:
+        np = self.np
+        f = self.layout.fields[slot]
+        clear = np.uint64(((1 << 64) - 1) ^ (f.mask << f.shift))
+        words[f.word] = (words[f.word] & clear) | (value.astype(np.uint64) << np.uint64(f.shift))
+
+    def __call__(self, words: list) -> list:
+        np = self.np
+        if not len(words[0]):
+            return words
+        if not self.vectorised:
+            return self._rows(words)
+        t, n = self.t, self.t.n
+        batch = len(words[0])
+        key = np.zeros((batch, n), dtype=np.int64)
+        for bit, slots, size in self.parts:
+            for k in range(n):
+                v = self._get(words, slots[k])
+                if bit:
+                    v = (v >> np.uint64(k)) & np.uint64(1)
+                key[:, k] = key[:, k] * size + v.astype(np.int64)
+        order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
+        out = [w.copy() for w in words]
+        for row in t.rows:
+            old = np.stack([self._get(words, s) for s in row], axis=1)
+            new = np.take_along_axis(old, order, axis=1)
+            for i, s in enumerate(row):
+                self._put(out, s, new[:, i])
+        for s in t.global_sets:
+            v = self._get(words, s)
+            bits = np.stack([(v >> np.uint64(k)) & np.uint64(1) for k in range(n)], axis=1)
+            moved = np.take_along_axis(bits, order, axis=1)
+            m = np.zeros(batch, dtype=np.uint64)
+            for i in range(n):
+                m |= moved[:, i] << np.uint64(i)
+            self._put(out, s, m)
+        return out
+
+    def _rows(self, words: list) -> list:
+        """State by state, through the packed canonicaliser."""
+        np = self.np
+        nw = self.layout.nwords
+        cols = [w.tolist() for w in words]
+        ints = cols[0] if nw == 1 else \
+            [sum(x << (WORD_BITS * k) for k, x in enumerate(r)) for r in zip(*cols)]
+        canon = [self.packed(x) for x in ints]
+        return [np.array([(x >> (WORD_BITS * k)) & M63 for x in canon], dtype=np.uint64)
+                for k in range(nw)]

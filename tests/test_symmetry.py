@@ -136,7 +136,7 @@ def verdicts(r):
     ((MODELS / "classic" / "twophase.spec").read_text(), {"NRM": "3"}, {"RM": 3}),
     ((MODELS / "classic" / "twophase.spec").read_text(), {"NRM": "4"}, {"RM": 4}),
 ])
-@pytest.mark.parametrize("engine", ["scalar", "reference", "auto"])
+@pytest.mark.parametrize("engine", ["scalar", "reference", "auto", "vector"])
 def test_reduced_counts_are_orbit_counts_and_verdicts_are_unchanged(text, consts, names, engine):
     model = model_from_text(text, "<spec>", consts)
     assert model.symmetry
@@ -314,3 +314,27 @@ def test_random_symmetric_specs_differential(seed):
         assert (p.trace is None) == (q.trace is None)
         if p.trace is not None:
             assert len(p.trace) == len(q.trace), text
+
+
+@pytest.mark.parametrize("text,consts", [
+    ((MODELS / "classic" / "twophase.spec").read_text(), {"NRM": "4"}),   # NumPy sort
+    (MUTEX, {}),                                                           # state by state
+])
+def test_batch_canonical_states_equal_the_scalar_ones(text, consts):
+    import numpy as np
+
+    from smp_explorer.explorer.store import Layout
+    from smp_explorer.explorer.symmetry import BatchCanonical, Symmetry
+    model = model_from_text(text, "<spec>", consts)
+    _, states = full_graph(model)
+    layout = Layout(model)
+    sym = Symmetry(model)
+    batch = BatchCanonical(sym, layout)
+    assert batch.vectorised == (text is not MUTEX)
+    packed = [layout.pack(s) for s in sorted(states)]
+    words = [np.array([(t >> (63 * k)) & ((1 << 63) - 1) for t in packed], dtype=np.uint64)
+             for k in range(layout.nwords)]
+    got = batch(words)
+    want = [layout.pack(sym.canonical(s)) for s in sorted(states)]
+    assert [sum(int(w[i]) << (63 * k) for k, w in enumerate(got))
+            for i in range(len(packed))] == want

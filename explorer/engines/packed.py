@@ -26,8 +26,7 @@ class PackedPolicy:
         self.engine = engine
         self.scalar: ScalarLevels | None = None
         self.current: Strategy | None = None
-        # symmetry reduction canonicalises state by state: the scalar loop only
-        self.scalar_only = engine == "scalar" or search.symmetry is not None
+        self.scalar_only = engine == "scalar"
 
     def __call__(self, width: int) -> Strategy:
         if self.scalar is None:

@@ -36,6 +36,7 @@ from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _inc
                                                   split_guard)
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import EMPTY, WORD_BITS, KeyTable, Layout
+from smp_explorer.explorer.symmetry import BatchCanonical
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref, substitute
 
@@ -52,6 +53,8 @@ class VectorCode:
         self.options = options
         self.ranges = [(s.lo, s.hi) for s in self.model.slots]
         self.scalar = scalar
+        self.canonical = None if scalar.symmetry is None else \
+            BatchCanonical(scalar.symmetry, layout)
         self.em = Emitter()
         self.consts: dict = {}
         self.vc = VecCompiler(layout, self.em, self.consts)
@@ -458,6 +461,8 @@ class VectorLevels:
             acts = np.zeros(0, dtype=np.int16)
             rank = np.zeros(0, dtype=np.int64)
             words = [np.zeros(0, dtype=np.uint64) for _ in range(layout.nwords)]
+        if code.canonical is not None:   # symmetry reduction (explorer.symmetry)
+            words = code.canonical(words)
         keys = layout.key_words_numpy(words)
         maybe = np.flatnonzero(~self.visited.contains(keys))
         # per-state properties on the states that may be new
