@@ -21,7 +21,8 @@ the product group is tried.
 
 Traces stay concrete: `concrete_path` turns a path of canonical states into a run of the spec
 ending at the canonical state the search found (so the failing step or the violated state at
-its end is the one recorded), by permuting every earlier state along (`SymmetricReplay`).
+its end is the one recorded), by permuting every earlier state along (`SymmetricTraces`). The vector engine canonicalises
+whole batches (`BatchCanonical`) into the very same states.
 """
 from __future__ import annotations
 
@@ -266,6 +267,9 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
     return sym, [sym.describe()]
 
 
+MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
+
+
 def refusal(model: Model) -> str | None:
     """Why the model's symmetry cannot be used (None: it can, or there is none)."""
     if not model.symmetry:
@@ -274,6 +278,12 @@ def refusal(model: Model) -> str | None:
     if internal:
         return (f"symmetry: off (the {model.memory} memory model's buffers and views are not "
                 f"permuted yet)")
+    sym = Symmetry(model)
+    worst = sym.group_size if not sym.independent else \
+        max(1 if t.complete else math.factorial(t.n) for t in sym.types)
+    if worst > MAX_CANDIDATES:
+        return (f"symmetry: off (an exact canonical state could need {worst:,} permutations "
+                f"of {', '.join(t.st.name for t in sym.types)}; at most {MAX_CANDIDATES:,})")
     return None
 
 

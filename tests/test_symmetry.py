@@ -338,3 +338,18 @@ def test_batch_canonical_states_equal_the_scalar_ones(text, consts):
     want = [layout.pack(sym.canonical(s)) for s in sorted(states)]
     assert [sum(int(w[i]) << (63 * k) for k, w in enumerate(got))
             for i in range(len(packed))] == want
+
+
+def test_too_many_permutations_refuse_the_reduction():
+    # values of the type stored in a variable: an exact representative may need 9! orderings
+    text = "type P = scalarset(9);\nvar x: P = any;\naction A(p in P) { x := p; }\n"
+    r = explore(compile_model(model_from_text(text)))
+    assert r.stats.reductions == ["symmetry: off (an exact canonical state could need 362,880 "
+                                  "permutations of P; at most 40,320)"]
+    assert r.stats.states == 9
+    # without stored values the signatures decide: one permutation per state, on
+    text = "type P = scalarset(20);\nvar b: array[P] of bool = false;\n" \
+           "action A(p in P) { b[p] := true; }\n"
+    r = explore(compile_model(model_from_text(text)))
+    assert r.stats.reductions == ["symmetry: on (P, 20! permutations)"]
+    assert r.stats.states == 21   # by hand: how many of the twenty are true
