@@ -139,14 +139,11 @@ class _Type:
     def _plan(self, p: Perm) -> list:
         """Where each touched slot goes under p, and how its value is renamed."""
         st, n = self.st, self.n
-        if n <= 12:
-            table = [0] * (1 << n)
-            for m in range(1 << n):
-                table[m] = sum(1 << p[k] for k in range(n) if m >> k & 1)
-            set_map = table.__getitem__
-        else:
-            def set_map(m: int) -> int:
-                return sum(1 << p[k] for k in range(n) if m >> k & 1)
+        def image(m: int) -> int:
+            return sum(1 << p[k] for k in range(n) if m >> k & 1)
+        set_map: Callable[[int], int] = image
+        if n <= 12:   # a table of every set's image
+            set_map = [image(m) for m in range(1 << n)].__getitem__
         plan = []
         for slot in sorted(self.touched):
             b = st.base[slot]

@@ -426,7 +426,8 @@ class Search:
         parent, via = self.links.finish()
         builder: TraceBuilder
         if self.symmetry is not None:
-            canonical = Replay(self.cm, self.initial, parent, via, self.symmetry.canonical)
+            canonical = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via,
+                                                     self.symmetry.canonical))
             builder = SymmetricTraces(self.cm, self.symmetry, canonical, parent, via)
         else:
             states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
