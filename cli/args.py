@@ -124,6 +124,7 @@ class CheckRequest(SpecRequest):
     dot: str | None = None           # --dot FILE: the reachable state graph (cli.export)
     itf: str | None = None           # --itf DIR: each trace in the Informal Trace Format
     buffer_fairness: bool = True     # False with --no-buffer-fairness (liveness)
+    symmetry: bool = True            # False with --no-symmetry (explorer.symmetry)
     checkpoint: str | None = None    # --checkpoint DIR (cli.resume)
     checkpoint_every: float = 60.0
     resume: bool = False             # go on from the checkpoints in `checkpoint`
@@ -182,7 +183,7 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         check_deadlock=not ns.no_deadlock, stop_at_first=ns.stop_at_first,
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf,
-                        buffer_fairness=not ns.no_buffer_fairness,
+                        buffer_fairness=not ns.no_buffer_fairness, symmetry=not ns.no_symmetry,
                         checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
                         max_memory=ns.max_memory, workers=ns.workers, ray=ns.ray))
 
@@ -426,6 +427,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-buffer-fairness", action="store_true",
                    help="liveness: store buffers need not drain and stale views need not catch "
                         "up (by default they eventually do, as hardware does)")
+    p.add_argument("--no-symmetry", action="store_true",
+                   help="explore every state, not one per orbit of the spec's scalarsets "
+                        "(symmetry reduction is on by default when the spec declares one)")
     p.add_argument("--engine", choices=("auto", "scalar", "vector"), default="auto",
                    help="search engine: generated Python code (scalar), NumPy over whole "
                         "frontiers (vector), or scalar for narrow levels and vector for "

@@ -260,7 +260,8 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                       progress=progress, engine=request.engine, exact=request.exact,
                       visitor=z3_check, checkpoint=checkpointer(request, memory),
                       max_memory=request.max_memory or default_budget(),
-                      workers=request.workers, ray_address=request.ray)
+                      workers=request.workers, ray_address=request.ray,
+                      symmetry=request.symmetry)
     try:
         result = explore(cm, options, memory)
     finally:

@@ -33,3 +33,4 @@ class Options:
     max_memory: int | None = None        # bytes the search may add (explorer.spill); None: no cap
     workers: int | None = None           # partitions on Ray (explorer.distributed); None: here
     ray_address: str | None = None       # join this Ray cluster instead of starting one
+    symmetry: bool = True                # canonical states of the spec's scalarsets (--no-symmetry)

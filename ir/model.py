@@ -13,6 +13,7 @@ from typing import Iterator
 from smp_explorer.ir.properties import Property
 from smp_explorer.ir.expr import TRUE, Expr
 from smp_explorer.ir.span import Span
+from smp_explorer.ir.symmetry import SymmetricType
 from smp_explorer.ir.types import ScalarT, SetT, show_text, show_value
 
 
@@ -165,6 +166,7 @@ class Model:
     buffer: int = 0                            # store-buffer capacity the model was built with
     liveness: tuple[Property, ...] = ()        # Kind.LIVENESS, checked by explorer.liveness
     fairness: tuple[Fairness, ...] = ()
+    symmetry: tuple[SymmetricType, ...] = ()   # the spec's scalarsets (`ir.symmetry`)
 
     def initial_states(self) -> Iterator[tuple[int, ...]]:
         """Every initial state, in a fixed order (the first slot varies slowest)."""

@@ -52,6 +52,16 @@ class EnumT:
 
 
 @dataclass(frozen=True)
+class ScalarsetT(EnumT):
+    """A symmetric type (Murphi's scalarset, TLC's SYMMETRY): `size` interchangeable values,
+    encoded 0..size-1 and shown as `members`, which a spec cannot name. Every engine treats it
+    as an enum; `ir.symmetry` says how a permutation of its values acts on the state."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
 class SetT:
     elem: "ScalarT | None"  # None: the empty literal `{}`, compatible with every set type
 

@@ -159,12 +159,19 @@ class SetType:
 
 
 @dataclass(frozen=True)
+class ScalarsetType:
+    """`scalarset(N)`: N interchangeable values (docs/language.md, "Symmetry")."""
+    size: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class NamedType:
     name: str
     span: Span = _span()
 
 
-TypeExpr = Union[BoolType, RangeType, EnumType, ArrayType, SetType, NamedType]
+TypeExpr = Union[BoolType, RangeType, EnumType, ArrayType, SetType, ScalarsetType, NamedType]
 
 
 # ---- statements --------------------------------------------------------------------

@@ -11,8 +11,8 @@ from typing import Callable
 from smp_explorer.ir.expr import Const
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import (BOOL, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type,
-                                   compatible, finite_scalar, show_text)
+from smp_explorer.ir.types import (BOOL, ArrayT, BoolT, EnumT, IntT, ScalarsetT, ScalarT, SetT,
+                                   Type, compatible, finite_scalar, show_text)
 from smp_explorer.spec import ast
 from smp_explorer.spec.elaborate import (BUILTINS, INTRINSICS, MAX_CHOICES, MAX_ELEMENTS, Context,
                                         Elaborator, type_name)
@@ -191,6 +191,8 @@ class _Checker:
                 seen.add(m)
                 self._declare(m, EnumMemberSym(m, et, i), t.span)
             return et
+        if isinstance(t, ast.ScalarsetType):
+            return self._scalarset(t, name)
         if isinstance(t, ast.ArrayType):
             index = self._index_type(t.index)
             return ArrayT(index, self.resolve_type(t.elem))
@@ -216,6 +218,31 @@ class _Checker:
             raise SpecError(f"unknown type '{t.name}'", t.span)
         raise SpecError(f"'{t.name}' is not a type", t.span)
 
+    def _scalarset(self, t: ast.ScalarsetType, name: str | None) -> ScalarsetT:
+        """`type NAME = scalarset(N)`: N interchangeable values, shown NAME_1..NAME_N; a spec
+        cannot name one (docs/language.md, "Symmetry")."""
+        if name is None:
+            raise SpecError("a scalarset needs a name: declare it as `type NAME = scalarset(N);`",
+                            t.span)
+        n = self.elab.const_int(t.size, self._ctx())
+        if not 1 <= n <= 64:
+            raise SpecError(f"a scalarset has 1 to 64 values (a set of it is one 64-bit mask), "
+                            f"not {n}", t.size.span)
+        st = ScalarsetT(name, tuple(f"{name}_{i}" for i in range(1, n + 1)))
+        for i, m in enumerate(st.members):   # declared only to say why they cannot be used
+            self._declare(m, EnumMemberSym(m, st, i), t.span)
+        return st
+
+    def _symmetric_init(self, t: Type, init: ast.Init | None, span: Span | None) -> None:
+        """A variable of a symmetric type starts as `any` (or a value such as `self`): a
+        default would be one particular value, which breaks the symmetry."""
+        while isinstance(t, ArrayT):
+            t = t.elem
+        if isinstance(t, ScalarsetT) and init is None:
+            raise SpecError(f"a variable of symmetric type {t.name} needs an initial value: "
+                            f"'= any', or a value such as 'self' or a parameter (a default "
+                            f"would be one particular {t.name}, which breaks the symmetry)", span)
+
     def _index_type(self, t: ast.TypeExpr) -> ScalarT:
         if isinstance(t, ast.NamedType) and t.name not in self.symbols:
             for d in self.spec.decls:  # a process set declared later: `array[Cpu] of bool`
@@ -232,6 +259,7 @@ class _Checker:
     # ---- variables -----------------------------------------------------------------------
     def _global(self, d: ast.VarDecl) -> None:
         t = self.resolve_type(d.type)
+        self._symmetric_init(t, d.init, d.span)
         sym = VarSym(d.name, t, d.kind == "shared", d)
         sym.layout = self._allocate(t, d.init, d.name, None, d.name, sym.shared, self._ctx())
         self._declare(d.name, sym, d.span)
@@ -306,6 +334,7 @@ class _Checker:
                     raise SpecError(f"local '{local.name}' is declared twice", local.span)
                 seen.add(local.name)
                 t = self.resolve_type(local.type)
+                self._symmetric_init(t, local.init, local.span)
                 sym = VarSym(local.name, t, False, local)
                 sym.layout = self._allocate(t, local.init, f"{iname}.{local.name}", iname,
                                             local.name, False, ctx)
@@ -332,6 +361,7 @@ class _Checker:
                 raise SpecError("an action's local must be a scalar or a set", local.span)
             if isinstance(local.init, ast.AnyValue):
                 raise SpecError("an action's local cannot start as 'any'; use 'with'", local.span)
+            self._symmetric_init(t, local.init, local.span)
             temps.append((local, t))
         self.out.actions.append((d, params, temps))
 

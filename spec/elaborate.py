@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarT, SetT, Type,
-                                   compatible, finite_scalar, index_value, show_text)
+from smp_explorer.ir.types import (BOOL, INT, ArrayT, BoolT, EnumT, IntT, ScalarsetT, ScalarT,
+                                   SetT, Type, compatible, finite_scalar, index_value, show_text)
 from smp_explorer.spec import ast
 from smp_explorer.spec.errors import SpecError
 from smp_explorer.spec.memory.base import ORDERS_LOAD, ORDERS_RMW, RMW_OPS, Location, mem_read
@@ -89,6 +89,8 @@ def type_name(t: Type) -> str:
         return "an integer" if not t.bounded else f"an integer ({t})"
     if isinstance(t, BoolT):
         return "a bool"
+    if isinstance(t, ScalarsetT):
+        return f"a value of symmetric type {t.name}"
     if isinstance(t, EnumT):
         return f"a value of enum {t.name}"
     if isinstance(t, SetT):
@@ -173,6 +175,10 @@ class Elaborator:
 
     def integer(self, e: ast.Expr, ctx: Context) -> Expr:
         v = self.scalar(e, ctx)
+        if isinstance(v.type, ScalarsetT):
+            raise SpecError(f"a value of symmetric type {v.type.name} is not a number: no "
+                            f"arithmetic or ordering (<, <=, >, >=) on it, only == and != "
+                            f"(anything else breaks the symmetry)", e.span)
         if not isinstance(v.type, IntT):
             raise SpecError(f"expected an integer, found {type_name(v.type)}", e.span)
         return v.expr
@@ -263,6 +269,10 @@ class Elaborator:
         if isinstance(sym, ConstSym):
             return Scalar(Const(sym.value), sym.type)
         if isinstance(sym, EnumMemberSym):
+            if isinstance(sym.type, ScalarsetT):
+                raise SpecError(f"'{e.id}' is a value of symmetric type {sym.type.name}: a spec "
+                                f"cannot name one (a constant breaks the symmetry); use 'self', "
+                                f"a parameter, 'with', 'forall' or 'exists'", e.span)
             return Scalar(Const(sym.value), sym.type)
         if isinstance(sym, TypeSym):
             t = sym.type
@@ -400,7 +410,7 @@ class Elaborator:
                 raise SpecError(f"process '{proc.name}' is not parameterised; write '{proc.name}' "
                                 "without an index", e.span)
             idx = self.scalar(e.index, ctx)
-            self._check_index_type(idx, proc.param_type, e.index.span, proc.name)
+            self.check_index_type(idx, proc.param_type, e.index.span, proc.name)
             pos = position(proc.param_type, idx.expr)
             if isinstance(pos, Const) and not 0 <= pos.value < len(proc.instances):
                 shown = show_text(proc.param_type, index_value(proc.param_type, pos.value))
@@ -410,7 +420,7 @@ class Elaborator:
         if not isinstance(base, ArrayVal):
             raise SpecError(f"only arrays can be indexed; this is {_describe(base)}", e.base.span)
         idx = self.scalar(e.index, ctx)
-        self._check_index_type(idx, base.type.index, e.index.span, base.name)
+        self.check_index_type(idx, base.type.index, e.index.span, base.name)
         pos = position(base.type.index, idx.expr)
         if isinstance(pos, Const):
             if not 0 <= pos.value < len(base.elems):
@@ -421,7 +431,11 @@ class Elaborator:
                             ir.IndexInfo(base.name, _index_lo(base.type.index), str(base.type.index)))
 
     @staticmethod
-    def _check_index_type(idx: Scalar, expected: ScalarT, span: Span, what: str) -> None:
+    def check_index_type(idx: Scalar, expected: ScalarT, span: Span, what: str) -> None:
+        if isinstance(idx.type, ScalarsetT) and idx.type != expected:
+            raise SpecError(f"a value of symmetric type {idx.type.name} can only index what is "
+                            f"indexed by {idx.type.name}; '{what}' is indexed by "
+                            f"{type_name(expected)} (breaks the symmetry)", span)
         if not compatible(idx.type, expected) or isinstance(idx.type, SetT):
             raise SpecError(f"'{what}' is indexed by {type_name(expected)}, found "
                             f"{type_name(idx.type)}", span)

@@ -15,7 +15,7 @@ DECLARATIONS = ("action", "const", "def", "invariant", "local", "memory", "proce
                 "reachable", "shared", "type", "use", "var", "liveness", "fair")
 STATEMENTS = ("assert", "await", "either", "else", "for", "goto", "if", "let", "return",
               "skip", "terminate", "then", "while", "with")
-TYPES = ("any", "array", "bool", "enum", "of", "set")
+TYPES = ("any", "array", "bool", "enum", "of", "scalarset", "set")
 CONSTANTS = ("false", "self", "true")
 OPERATOR_WORDS = ("and", "at", "exists", "forall", "implies", "in", "minus", "not", "or",
                   "union", "eventually", "always", "leads_to", "strong", "weak")

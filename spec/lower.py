@@ -18,10 +18,11 @@ from smp_explorer.ir.model import (Action, Check, Fairness, Model, ProcessInstan
                                     StepEvent)
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property, Temporal
 from smp_explorer.ir.span import Span
-from smp_explorer.ir.types import (ArrayT, IntT, ScalarT, SetT, Type, compatible, index_value,
-                                   show_text)
+from smp_explorer.ir.types import (ArrayT, IntT, ScalarsetT, ScalarT, SetT, Type, compatible,
+                                   index_value, show_text)
 from smp_explorer.spec import ast
 from smp_explorer.spec.checker import CheckedSpec
+from smp_explorer.spec.symmetry import symmetric_types
 from smp_explorer.spec.elaborate import INTRINSICS, Context, Elaborator, position, type_name
 from smp_explorer.spec.errors import Diagnostics, SpecError
 from smp_explorer.spec.memory import AXIOMATIC, DEFAULT_CAPACITY, MODELS
@@ -187,7 +188,8 @@ class _Lowerer:
                      tuple(self.actions), processes, tuple(props), "\n".join(self.source_lines),
                      self.mm.name, tuple(self.mm.views()),
                      tuple((m.name, m.expr, m.note) for m in self.mm.monitors()),
-                     self.mm.capacity, tuple(self.liveness), self._fairness(first_flush))
+                     self.mm.capacity, tuple(self.liveness), self._fairness(first_flush),
+                     symmetric_types(self.c, len(slots)))
 
     def _error(self, err: SpecError) -> None:
         key = (err.message, err.span)
@@ -428,6 +430,10 @@ class _Lowerer:
             if d.member is not None:
                 raise SpecError("'for' needs a fixed collection (a type, a constant range or "
                                 "set); use 'if x in S' inside the body", s.domain.span)
+            if isinstance(d.elem, ScalarsetT):
+                raise SpecError(f"'for' over symmetric type {d.elem.name} runs in one order of "
+                                f"its values, which breaks the symmetry; use 'forall'/'exists' "
+                                f"in a condition, or 'with' for a choice", s.domain.span)
             values = tuple(Scalar(Const(v), d.elem) for v in d.values)
             yield from self._continue(_ForNext(s.var, values, s.body, p.bound.get(s.var),
                                                cont), p)
@@ -588,9 +594,7 @@ class _Lowerer:
             for layout, cond, t, nm in parts:
                 if not isinstance(t, ArrayT):
                     raise SpecError(f"'{nm}' is not an array", index_expr.span)
-                if not compatible(idx.type, t.index) or isinstance(idx.type, SetT):
-                    raise SpecError(f"'{nm}' is indexed by {type_name(t.index)}, found "
-                                    f"{type_name(idx.type)}", index_expr.span)
+                self.elab.check_index_type(idx, t.index, index_expr.span, nm)
                 pos = position(t.index, idx.expr)
                 assert isinstance(layout, tuple)  # an array's layout
                 n = len(layout)

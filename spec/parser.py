@@ -149,6 +149,9 @@ class _ToAst(Transformer[Token, ast.SpecFile]):
     def t_set(self, meta: Meta, c: list[Any]) -> ast.SetType:
         return ast.SetType(c[0], self._s(meta))
 
+    def t_scalarset(self, meta: Meta, c: list[Any]) -> ast.ScalarsetType:
+        return ast.ScalarsetType(c[0], self._s(meta))
+
     def t_name(self, meta: Meta, c: list[Any]) -> ast.NamedType:
         return ast.NamedType(str(c[0]), self._s(meta))
 

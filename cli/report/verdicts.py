@@ -172,6 +172,8 @@ class StatsView:
                 f" ({why})" if why else "",
                 "; the counts are what was found so far")
         yield from self._notes()
+        for line in s.reductions:   # partial-order reduction (explorer.por), symmetry, ...
+            yield Text(line, style=DIM)
         yield from self._coverage()
 
     def _axiomatic(self, prefix: str) -> Iterator[Text]:

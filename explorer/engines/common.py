@@ -13,13 +13,14 @@ from __future__ import annotations
 import time
 from array import array
 from enum import Enum
-from typing import Hashable, Sequence, cast
+from typing import Callable, Hashable, Sequence, cast
 
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import PropertyResult, RunResult, Stats
 from smp_explorer.explorer.spill import MemoryBudget
 from smp_explorer.explorer.store import KeySet, Layout, VisitedSet, fingerprint_note
+from smp_explorer.explorer.symmetry import SymmetricTraces, reduction
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind
 
@@ -160,8 +161,10 @@ class _IntView:
 class Replay:
     """The state at a position, rebuilt by replaying the actions from its initial state."""
 
-    def __init__(self, cm: CompiledModel, initial: list[tuple], parent, via):
+    def __init__(self, cm: CompiledModel, initial: list[tuple], parent, via,
+                 canonical: Callable[[tuple], tuple] | None = None):
         self.cm = cm
+        self.canonical = canonical   # a symmetry-reduced search stores canonical states
         self.initial = initial
         self.parent = parent
         self.via = via
@@ -180,6 +183,8 @@ class Replay:
             action = self.via[q]
             out, _ = self.cm.successors(state)
             state = next(t for a, t in out if a == action)
+            if self.canonical is not None:
+                state = self.canonical(state)
             self.cache[q] = state
         return state
 
@@ -220,6 +225,8 @@ class Search:
         self.store_bytes = 0          # the engine's own estimate of its storage, at the end
         self.budget = None if options.max_memory is None else MemoryBudget(options.max_memory)
         self.notes: list[str] = []    # what the engine has to say in the statistics
+        # symmetry reduction (explorer.symmetry): states are stored as canonical representatives
+        self.symmetry, self.reductions = reduction(self.model, options, engine)
 
     # ---- recording discoveries ------------------------------------------------------------
     @property
@@ -352,6 +359,8 @@ class Search:
         """Discover the initial states (into `initial`, in order)."""
         seen: set = set()
         for s in self.model.initial_states():
+            if self.symmetry is not None:
+                s = self.symmetry.canonical(s)
             if s in seen:
                 continue
             if self.options.max_states is not None and len(seen) >= self.options.max_states:
@@ -378,6 +387,8 @@ class Search:
         links = self.links
         for ai, t in out:
             fired[ai] += 1
+            if self.symmetry is not None:
+                t = self.symmetry.canonical(t)
             item: Hashable = t
             key: Hashable = t
             if layout is not None:
@@ -405,6 +416,8 @@ class Search:
         model = self.model
         decided = complete or stop_reason == "all decided"
         coverage = coverage_of(model, self.fired)
+        if self.symmetry is not None:
+            coverage = self.symmetry.coverage(coverage)
         notes = [model.monitors[k][2] for k in sorted(self.monitors_seen)] + self.notes
         if self.layout is not None and not self.layout.exact:
             note = fingerprint_note(self.layout, self.states, self.transitions)
@@ -413,10 +426,17 @@ class Search:
         n = self.states
         stats = Stats(n, self.transitions, self.max_depth_seen, seconds, len(self.initial),
                       coverage, notes, engine=self.engine, storage=self.storage,
-                      bytes_per_state=(self.store_bytes / n) if n else 0.0)
+                      bytes_per_state=(self.store_bytes / n) if n else 0.0,
+                      reductions=list(self.reductions))
         parent, via = self.links.finish()
-        states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
-        builder = TraceBuilder(model, states, parent, via, self.cm.failures)
+        builder: TraceBuilder
+        if self.symmetry is not None:
+            canonical = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via,
+                                                     self.symmetry.canonical))
+            builder = SymmetricTraces(self.cm, self.symmetry, canonical, parent, via)
+        else:
+            states = cast(Sequence[tuple], Replay(self.cm, self.initial, parent, via))
+            builder = TraceBuilder(model, states, parent, via, self.cm.failures)
         results = property_results(self.verdicts, builder, decided)
         return RunResult(model.name, self.memory, complete, stop_reason, stats, results)
 

@@ -51,5 +51,5 @@ class PackedPolicy:
 def explore_packed(cm: CompiledModel, options: Options, memory: str, engine: str) -> RunResult:
     layout = Layout(cm.model, options.exact)
     search = Search(cm, options, memory, engine, layout)
-    code = ScalarCode(cm, layout, options)
+    code = ScalarCode(cm, layout, options, search.symmetry)
     return run(search, PackedPolicy(search, code, engine))

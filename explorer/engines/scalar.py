@@ -26,6 +26,7 @@ from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop, Watc
 from smp_explorer.explorer.engines.packed_expr import PackedCompiler, simplify, size
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeySet, Layout, fp_python
+from smp_explorer.explorer.symmetry import Symmetry
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.bounds import may_fail
 from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read, substitute
@@ -62,8 +63,10 @@ class Scope:
 class ScalarCode:
     """Generates and compiles `expand` for one model, layout and set of options."""
 
-    def __init__(self, cm: CompiledModel, layout: Layout, options: Options):
+    def __init__(self, cm: CompiledModel, layout: Layout, options: Options,
+                 symmetry: Symmetry | None = None):
         self.cm = cm
+        self.symmetry = symmetry   # successors are stored as canonical states
         self.model: Model = cm.model
         self.layout = layout
         self.options = options
@@ -79,6 +82,8 @@ class ScalarCode:
         self.source = self._generate()
         ns: dict = dict(HELPERS)
         ns["_fp"] = fp_python
+        if symmetry is not None:
+            ns["_canon"] = symmetry.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
         load_source(self.source, self.model, "scalar", ns)
         self.expand = ns["expand"]
         self.state_properties = ns.get("state_properties")
@@ -439,6 +444,8 @@ class ScalarCode:
         em, layout = self.em, self.layout
         k = a.index
         em.line(f"en = 1; c{k} += 1")
+        if self.symmetry is not None:
+            em.line("t = _canon(t)")
         key = layout.key_source("t")
         if key != "t":
             em.line(f"key = {key}")

@@ -36,7 +36,8 @@ from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _inc
                                                   split_guard)
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.spill import BATCH_SHARE, TABLE_SHARE
-from smp_explorer.explorer.store import WORD_BITS, KeyTable, Layout
+from smp_explorer.explorer.store import EMPTY, WORD_BITS, KeyTable, Layout
+from smp_explorer.explorer.symmetry import BatchCanonical
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref, substitute
 
@@ -53,6 +54,8 @@ class VectorCode:
         self.options = options
         self.ranges = [(s.lo, s.hi) for s in self.model.slots]
         self.scalar = scalar
+        self.canonical = None if scalar.symmetry is None else \
+            BatchCanonical(scalar.symmetry, layout)
         self.em = Emitter()
         self.consts: dict = {}
         self.vc = VecCompiler(layout, self.em, self.consts)
@@ -468,6 +471,11 @@ class VectorLevels:
             acts = np.zeros(0, dtype=np.int16)
             rank = np.zeros(0, dtype=np.int64)
             words = [np.zeros(0, dtype=np.uint64) for _ in range(layout.nwords)]
+        # the successors as the actions made them: the per-action property parts below read the
+        # slots their action wrote, which a canonical permutation may have moved
+        made = words
+        if code.canonical is not None:   # symmetry reduction (explorer.symmetry)
+            words = code.canonical(words)
         keys = layout.key_words_numpy(words)
         # one probe that tests and inserts the candidates of the rows that may commit: the new
         # states, deduplicated (the smallest rank of equal keys), in breadth-first order
@@ -490,7 +498,7 @@ class VectorLevels:
                 if funcs:
                     mine = np.flatnonzero(is_new[start:end])
                     if mine.size:
-                        mw = [x[start:end][mine] for x in words]
+                        mw = [x[start:end][mine] for x in made]
                         for kind, k, flag, fn in funcs:
                             if not A[flag]:
                                 continue

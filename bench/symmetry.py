@@ -1,0 +1,121 @@
+"""Symmetry reduction beside Rumur's exhaustive symmetry reduction, on the same models.
+
+    python bench/symmetry.py            # TwoPhase RM = 3, 5, 6, 7 and a lock with N = 4, 6, 8
+    python bench/symmetry.py --quick    # the smallest instances only
+
+For each model and size: states, transitions and seconds of `explorer check` with symmetry
+reduction and with --no-symmetry, and of Rumur (`--symmetry-reduction exhaustive` and `off`,
+built as /work/shared/peers/RESULTS.md builds it: gcc -std=c11 -O2 -mcx16, one thread), plus
+TLC's published counts for TwoPhase with SYMMETRY (issue 10). The Murphi models are in
+bench/symmetry/ (twophase.m, lock.m); the specs are models/classic/twophase.spec and
+bench/symmetry/lock.spec. Counts must agree row by row; times are of this machine, as it is.
+Rumur's seconds are the model's run only (not rumur + gcc). Its exhaustive reduction tries
+every permutation of every state, so it runs only up to --rumur-max (default 6). Without rumur
+or gcc the Rumur columns are skipped with the reason printed (`apt-get install rumur`).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from smp_explorer.explorer.engines import explore
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.spec.pipeline import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent / "symmetry"
+
+TLC = {("twophase", 5): 314, ("twophase", 6): 553, ("twophase", 7): 920}
+MODELS = {
+    "twophase": (ROOT / "models" / "classic" / "twophase.spec", "NRM", HERE / "twophase.m"),
+    "lock": (HERE / "lock.spec", "N", HERE / "lock.m"),
+}
+SIZES = {"twophase": (3, 5, 6, 7), "lock": (4, 6, 8)}
+QUICK = {"twophase": (3, 5), "lock": (4,)}
+
+
+def ours(spec: Path, const: str, n: int, symmetry: bool) -> tuple[int, int, float]:
+    cm = compile_model(load_model(spec, {const: str(n)}))
+    t = time.perf_counter()
+    r = explore(cm, Options(symmetry=symmetry, check_deadlock=False))
+    return r.stats.states, r.stats.transitions, time.perf_counter() - t
+
+
+def rumur_missing() -> str | None:
+    for tool in ("rumur", "gcc"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install rumur gcc)"
+    return None
+
+
+def rumur(model: Path, const: str, n: int, symmetry: str, work: Path
+          ) -> tuple[int, int, float]:
+    text = re.sub(rf"const {const}: \d+;", f"const {const}: {n};", model.read_text())
+    src = work / f"{model.stem}{n}{symmetry}.m"
+    src.write_text(text)
+    c, exe = src.with_suffix(".c"), src.with_suffix("")
+    subprocess.run(["rumur", "--deadlock-detection", "off", "--threads", "1",
+                    "--symmetry-reduction", symmetry, str(src), "-o", str(c)], check=True,
+                   capture_output=True)
+    subprocess.run(["gcc", "-std=c11", "-O2", "-mcx16", "-o", str(exe), str(c), "-lpthread"],
+                   check=True, capture_output=True)
+    t = time.perf_counter()
+    out = subprocess.run([str(exe)], capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - t
+    m = re.search(r"(\d+) states, (\d+) rules fired", out)
+    if m is None:
+        raise RuntimeError(f"rumur's model printed no state count:\n{out}")
+    return int(m.group(1)), int(m.group(2)), seconds
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="the smallest instances only")
+    ap.add_argument("--rumur-max", type=int, default=6, metavar="N",
+                    help="run Rumur up to this size only (its exhaustive reduction tries all "
+                         "N! permutations of every state: about 30 s at TwoPhase N = 6 here, "
+                         "minutes above; default 6)")
+    args = ap.parse_args()
+    sizes = QUICK if args.quick else SIZES
+    missing = rumur_missing()
+    if missing:
+        print(f"Rumur columns skipped: {missing}")
+    print(f"Rumur runs up to N = {args.rumur_max} (--rumur-max)")
+    print("| model | N | ours sym: states / transitions / s | ours full: states / s "
+          "| rumur exhaustive: states / rules / s | rumur off: states / s | TLC sym "
+          "| agree |")
+    print("|---|---|---|---|---|---|---|---|")
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (spec, const, murphi) in MODELS.items():
+            for n in sizes[name]:
+                s_states, s_tr, s_sec = ours(spec, const, n, True)
+                f_states, _, f_sec = ours(spec, const, n, False)
+                row = [name, str(n), f"{s_states:,} / {s_tr:,} / {s_sec:.2f}",
+                       f"{f_states:,} / {f_sec:.2f}"]
+                agree = True
+                if missing or n > args.rumur_max:
+                    row += ["- (not run)", "- (not run)"]
+                else:
+                    r_states, r_rules, r_sec = rumur(murphi, const, n, "exhaustive", Path(tmp))
+                    o_states, _, o_sec = rumur(murphi, const, n, "off", Path(tmp))
+                    row += [f"{r_states:,} / {r_rules:,} / {r_sec:.2f}",
+                            f"{o_states:,} / {o_sec:.2f}"]
+                    agree = (r_states, r_rules, o_states) == (s_states, s_tr, f_states)
+                tlc = TLC.get((name, n))
+                row.append(f"{tlc:,}" if tlc else "-")
+                agree = agree and (tlc is None or tlc == s_states)
+                row.append("yes" if agree else "NO")
+                ok = ok and agree
+                print("| " + " | ".join(row) + " |", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

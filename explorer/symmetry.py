@@ -1,0 +1,435 @@
+"""Symmetry reduction: the search stores one canonical representative per orbit of states.
+
+A spec's scalarsets (`type RM = scalarset(N)`, docs/language.md "Symmetry") are types whose
+values the spec cannot tell apart: the checker refuses constants of them, arithmetic and
+ordering on them, `for` loops over them and indexing anything not indexed by them. So every
+permutation of their values (moving array elements and process instances, renaming stored
+values and set elements: `ir.symmetry`) maps the initial states, the transitions and every
+property onto themselves, and a breadth-first search over canonical representatives finds
+exactly one state per orbit, with the same verdicts.
+
+The representative is exact: the least state (as a tuple) over a set of permutations that
+depends only on the orbit. Each element gets a signature that any permutation carries along
+(its row of values in the arrays and processes it indexes, whether a global points at it or
+contains it); the candidates are the permutations that sort the signatures, i.e. every
+ordering of each class of equal signatures. When the signatures say everything (no stored
+values of the type, no sets inside rows, no two-dimensional arrays over it) one candidate is
+enough; otherwise all of them are tried (a product of factorials: fine for the small classes
+of most states, exponential in the worst case). Several scalarsets that touch disjoint slots
+are canonicalised one after the other; if some slot involves two of them, every permutation of
+the product group is tried.
+
+Traces stay concrete: `concrete_path` turns a path of canonical states into a run of the spec
+ending at the canonical state the search found (so the failing step or the violated state at
+its end is the one recorded), by permuting every earlier state along (`SymmetricTraces`). The vector engine canonicalises
+whole batches (`BatchCanonical`) into the very same states.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Callable, Sequence, cast
+
+from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.store import M63, WORD_BITS, Layout
+from smp_explorer.ir.model import Model
+from smp_explorer.ir.properties import Property
+from smp_explorer.ir.symmetry import SymmetricType
+from smp_explorer.ir.types import SetT
+from smp_explorer.runs.compiled import CompiledModel
+from smp_explorer.runs.pysource import load_source
+from smp_explorer.runs.results import Trace
+from smp_explorer.runs.traces import TraceBuilder
+
+Perm = tuple[int, ...]   # p[k]: the new value of element k
+
+
+class _Type:
+    """One scalarset's action on the slots, precomputed."""
+
+    def __init__(self, model: Model, st: SymmetricType):
+        self.st = st
+        self.n = n = st.size
+        self.at: dict[tuple[int, tuple[int, ...]], int] = {}
+        for slot, (b, c) in enumerate(zip(st.base, st.coords)):
+            if b >= 0:
+                self.at[(b, c)] = slot
+        self.values = frozenset(s.index for s in model.slots if s.type == st.type)
+        self.sets = frozenset(s.index for s in model.slots
+                              if isinstance(s.type, SetT) and s.type.elem == st.type)
+        self.moved = [s for s in range(len(model.slots)) if st.base[s] >= 0]
+        self.touched = frozenset(self.moved) | self.values | self.sets
+        rows: dict[int, list[int | None]] = {}
+        self.wide = False   # some slot has two or more coordinates along this type
+        for s in self.moved:
+            c = st.coords[s]
+            if len(c) > 1:
+                self.wide = True
+                continue
+            rows.setdefault(st.base[s], [None] * n)[c[0]] = s
+        # per base with one coordinate: its slot at each position (the element's row)
+        self.rows = [[x for x in row if x is not None] for _, row in sorted(rows.items())]
+        self.rows = [r for r in self.rows if len(r) == n]
+        self.global_values = [s for s in self.values if st.base[s] < 0]
+        self.global_sets = [s for s in self.sets if st.base[s] < 0]
+        self.row_values = {s for s in self.values if st.base[s] >= 0}
+        self.row_sets = {s for s in self.sets if st.base[s] >= 0}
+        # the signatures determine the state up to the order of equal elements
+        self.complete = not self.values and not self.row_sets and not self.wide
+        self.plans: dict[Perm, list] = {}   # per permutation: its moves (`apply`)
+
+    def signatures(self, s: Sequence[int]) -> list[tuple]:
+        out: list[list[int]] = [[] for _ in range(self.n)]
+        for row in self.rows:
+            for k, slot in enumerate(row):
+                v = s[slot]
+                if slot in self.row_values:
+                    out[k].append(0 if v == k else 1)
+                elif slot in self.row_sets:
+                    out[k] += (bin(v).count("1"), v >> k & 1)
+                else:
+                    out[k].append(v)
+        for slot in self.global_values:
+            v = s[slot]
+            for k in range(self.n):
+                out[k].append(int(v == k))
+        for slot in self.global_sets:
+            v = s[slot]
+            for k in range(self.n):
+                out[k].append(v >> k & 1)
+        return [tuple(x) for x in out]
+
+    def candidates(self, s: Sequence[int]) -> list[Perm]:
+        """The permutations that sort the elements' signatures."""
+        sig = self.signatures(s)
+        order = sorted(range(self.n), key=sig.__getitem__)
+        if self.complete:
+            p = [0] * self.n
+            for i, k in enumerate(order):
+                p[k] = i
+            return [tuple(p)]
+        classes: list[list[int]] = []
+        for k in order:
+            if classes and sig[classes[-1][0]] == sig[k]:
+                classes[-1].append(k)
+            else:
+                classes.append([k])
+        out = []
+        for choice in itertools.product(*(itertools.permutations(c) for c in classes)):
+            p = [0] * self.n
+            i = 0
+            for cls in choice:
+                for k in cls:
+                    p[k] = i
+                    i += 1
+            out.append(tuple(p))
+        return out
+
+    def apply(self, s: Sequence[int], p: Perm) -> tuple[int, ...]:
+        plan = self.plans.get(p)
+        if plan is None:
+            plan = self.plans[p] = self._plan(p)
+        t = list(s)
+        for src, dst, vmap in plan:
+            v = s[src]
+            t[dst] = v if vmap is None else vmap(v)
+        return tuple(t)
+
+    def _plan(self, p: Perm) -> list:
+        """Where each touched slot goes under p, and how its value is renamed."""
+        st, n = self.st, self.n
+        def image(m: int) -> int:
+            return sum(1 << p[k] for k in range(n) if m >> k & 1)
+        set_map: Callable[[int], int] = image
+        if n <= 12:   # a table of every set's image
+            set_map = [image(m) for m in range(1 << n)].__getitem__
+        plan = []
+        for slot in sorted(self.touched):
+            b = st.base[slot]
+            dst = self.at[(b, tuple(p[c] for c in st.coords[slot]))] if b >= 0 else slot
+            vmap = p.__getitem__ if slot in self.values else \
+                set_map if slot in self.sets else None
+            if dst != slot or vmap is not None:
+                plan.append((slot, dst, vmap))
+        return plan
+
+
+class Symmetry:
+    """The scalarsets of a model and its canonical representatives."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.types = [_Type(model, st) for st in model.symmetry]
+        seen: set[int] = set()
+        self.independent = True
+        for t in self.types:
+            if t.touched & seen:
+                self.independent = False
+            seen |= t.touched
+
+    def describe(self) -> str:
+        """For the report: "symmetry: on (RM, 6! permutations)"."""
+        parts = []
+        for t in self.types:
+            what = t.st.name
+            if t.st.processes:
+                what += " (processes " + ", ".join(t.st.processes) + ")"
+            parts.append(f"{what}, {t.n}! permutations")
+        return "symmetry: on (" + "; ".join(parts) + ")"
+
+    @property
+    def group_size(self) -> int:
+        return math.prod(math.factorial(t.n) for t in self.types)
+
+    def canonical(self, s: tuple[int, ...]) -> tuple[int, ...]:
+        return self.canonical_with(s)[0]
+
+    def canonical_with(self, s: tuple[int, ...]) -> tuple[tuple[int, ...], list[Perm]]:
+        """The representative of s's orbit, and the permutations (one per type, applied in
+        order) that take s to it."""
+        if self.independent:
+            perms = []
+            for t in self.types:
+                best, bp = None, None
+                for p in t.candidates(s):
+                    u = t.apply(s, p)
+                    if best is None or u < best:
+                        best, bp = u, p
+                assert best is not None and bp is not None
+                s = best
+                perms.append(bp)
+            return s, perms
+        best_s, best_p = None, None
+        for ps in itertools.product(*(itertools.permutations(range(t.n)) for t in self.types)):
+            u = s
+            for t, p in zip(self.types, ps):
+                u = t.apply(u, p)
+            if best_s is None or u < best_s:
+                best_s, best_p = u, list(ps)
+        assert best_s is not None and best_p is not None
+        return best_s, best_p
+
+    def packed(self, fields: Sequence[tuple[int, int, int]]) -> Callable[[int], int]:
+        """`canonical` over states packed into ints, each slot at (offset, mask, lo): one
+        generated function (the scalar engine calls it on every new successor)."""
+        unpack = ", ".join(f"((t >> {o}) & {m}) + {lo}" if lo else f"(t >> {o}) & {m}"
+                           for o, m, lo in fields)
+        pack = " | ".join(f"((c[{i}] - {lo}) << {o})" if lo else f"(c[{i}] << {o})"
+                          for i, (o, _, lo) in enumerate(fields)) or "0"
+        src = (f"def canon(t):\n    s = ({unpack},)\n    c = canonical(s)\n"
+               f"    return t if c == s else {pack}\n")
+        ns: dict = {"canonical": self.canonical}
+        load_source(src, self.model, "symmetry", ns)
+        return cast(Callable[[int], int], ns["canon"])
+
+    def coverage(self, coverage: dict[str, int]) -> dict[str, int]:
+        """Times each step fired, per orbit of steps ("RMPrepare(RM_*)"): a reduced search
+        fires one step of an orbit for all of them."""
+        names = [m for t in self.types for m in t.st.type.members]
+        if not names:
+            return coverage
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+        out: dict[str, int] = {}
+        for name, n in coverage.items():
+            key = pattern.sub(lambda m: m.group(1).rsplit("_", 1)[0] + "_*", name)
+            out[key] = out.get(key, 0) + n
+        return out
+
+    def permute(self, s: tuple[int, ...], perms: Sequence[Perm]) -> tuple[int, ...]:
+        for t, p in zip(self.types, perms):
+            s = t.apply(s, p)
+        return s
+
+    def inverse(self, perms: Sequence[Perm]) -> list[Perm]:
+        out = []
+        for p in perms:
+            q = [0] * len(p)
+            for k, v in enumerate(p):
+                q[v] = k
+            out.append(tuple(q))
+        return out
+
+
+def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | None, list[str]]:
+    """The symmetry a run uses (None: none) and what the report says about it."""
+    if not model.symmetry:
+        return None, []
+    if not options.symmetry:
+        return None, ["symmetry: off (--no-symmetry)"]
+    if options.workers is not None:   # the Ray partitions (explorer.distributed) store states as found
+        return None, ["symmetry: off (not with --workers: the partitions do not canonicalise)"]
+    why = refusal(model)
+    if why is not None:
+        return None, [why]
+    sym = Symmetry(model)
+    return sym, [sym.describe()]
+
+
+MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
+
+
+def refusal(model: Model) -> str | None:
+    """Why the model's symmetry cannot be used (None: it can, or there is none)."""
+    if not model.symmetry:
+        return None
+    internal = [s.name for s in model.slots if s.internal]
+    if internal:
+        return (f"symmetry: off (the {model.memory} memory model's buffers and views are not "
+                f"permuted yet)")
+    sym = Symmetry(model)
+    worst = sym.group_size if not sym.independent else \
+        max(1 if t.complete else math.factorial(t.n) for t in sym.types)
+    if worst > MAX_CANDIDATES:
+        return (f"symmetry: off (an exact canonical state could need {worst:,} permutations "
+                f"of {', '.join(t.st.name for t in sym.types)}; at most {MAX_CANDIDATES:,})")
+    return None
+
+
+def concrete_path(cm: CompiledModel, sym: Symmetry, path: list[tuple[int, tuple[int, ...]]]
+                  ) -> list[tuple[int, tuple[int, ...]]]:
+    """A run of the spec for a path of canonical states [(action, state)], the first with
+    action -1, each state the representative of the successor of the one before by that
+    action. The run ends at the path's last state; each earlier state is permuted so that
+    every step is a transition of the spec, and labelled with the action that takes it."""
+    if not path:
+        return []
+    states = [path[-1][1]]
+    labels: list[int] = []
+    state = path[-1][1]          # the concrete state at this point of the run
+    back: list[Perm] = [tuple(range(t.n)) for t in sym.types]   # concrete = back(canonical)
+    for i in range(len(path) - 1, 0, -1):
+        action = path[i][0]
+        prev = path[i - 1][1]
+        succ = next(t for a, t in cm.successors(prev)[0] if a == action)
+        _, perms = sym.canonical_with(succ)
+        # canonical(i) = perms(succ) and concrete(i) = back(canonical(i)): the step maps
+        # back(perms(prev)) onto the concrete state, by the action back(perms(action))
+        back = _compose(back, perms)
+        pre = sym.permute(prev, back)
+        label = next((a for a, t in cm.successors(pre)[0] if t == state), None)
+        assert label is not None, "symmetry: a permuted step is not a transition"
+        labels.append(label)
+        states.append(pre)
+        state = pre
+    labels.append(-1)
+    return list(zip(reversed(labels), reversed(states)))
+
+
+def _compose(outer: list[Perm], inner: list[Perm]) -> list[Perm]:
+    """The permutations of applying `inner` and then `outer`, per type."""
+    return [tuple(o[i[k]] for k in range(len(i))) for o, i in zip(outer, inner)]
+
+
+class SymmetricTraces(TraceBuilder):
+    """Traces of a search over canonical states, as concrete runs of the spec."""
+
+    def __init__(self, cm: CompiledModel, sym: Symmetry, canonical: Sequence[tuple],
+                 parent: Sequence[int], via: Sequence[int]):
+        super().__init__(cm.model, [], parent, via, cm.failures)
+        self.cm = cm
+        self.sym = sym
+        self.canonical = canonical   # the canonical state at each position (`common.Replay`)
+        self.all_parent = parent
+        self.all_via = via
+
+    def build(self, prop: Property, pos: int, action: int | None, failure: int | None,
+              value: int | None) -> tuple[Trace, str]:
+        chain = []
+        p = pos
+        while p != -1:
+            chain.append(p)
+            p = self.all_parent[p]
+        chain.reverse()
+        path = [(self.all_via[q] if i else -1, self.canonical[q]) for i, q in enumerate(chain)]
+        run = concrete_path(self.cm, self.sym, path)
+        self.states = cast(Sequence[tuple], {q: s for q, (_, s) in zip(chain, run)})
+        self.via = cast(Sequence[int], {q: a for q, (a, _) in zip(chain, run)})
+        self.parent = cast(Sequence[int], {q: (chain[i - 1] if i else -1)
+                                           for i, q in enumerate(chain)})
+        return super().build(prop, pos, action, failure, value)
+
+
+class BatchCanonical:
+    """`Symmetry.canonical` over a batch of packed states given as uint64 word columns (the
+    vector engine's form), giving the same states as the scalar engine's canonicaliser.
+
+    One scalarset whose signatures decide everything (`_Type.complete`, as TwoPhase's resource
+    managers): NumPy sorts each state's elements by their signature as one integer, and moves
+    the rows and the set bits. Otherwise each state goes through the Python canonicaliser."""
+
+    def __init__(self, sym: Symmetry, layout: Layout):
+        import numpy as np
+        self.np = np
+        self.sym = sym
+        self.layout = layout
+        self.packed = sym.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
+        self.vectorised = False
+        if len(sym.types) != 1 or not sym.types[0].complete:
+            return
+        t = sym.types[0]
+        fields = layout.fields
+        # the signature's parts in `_Type.signatures` order, each (slots per element, span)
+        parts = [(False, row, fields[row[0]].mask + 1) for row in t.rows]
+        parts += [(True, [s] * t.n, 2) for s in t.global_sets]   # bit k of a set of the type
+        span = 1
+        for _, _, size in parts:
+            span *= size
+        if span >= 1 << 62:
+            return
+        self.parts = parts
+        self.t = t
+        self.vectorised = True
+
+    def _get(self, words, slot: int):
+        f = self.layout.fields[slot]
+        return (words[f.word] >> self.np.uint64(f.shift)) & self.np.uint64(f.mask)
+
+    def _put(self, words, slot: int, value) -> None:
+        np = self.np
+        f = self.layout.fields[slot]
+        clear = np.uint64(((1 << 64) - 1) ^ (f.mask << f.shift))
+        words[f.word] = (words[f.word] & clear) | (value.astype(np.uint64) << np.uint64(f.shift))
+
+    def __call__(self, words: list) -> list:
+        np = self.np
+        if not len(words[0]):
+            return words
+        if not self.vectorised:
+            return self._rows(words)
+        t, n = self.t, self.t.n
+        batch = len(words[0])
+        key = np.zeros((batch, n), dtype=np.int64)
+        for bit, slots, size in self.parts:
+            for k in range(n):
+                v = self._get(words, slots[k])
+                if bit:
+                    v = (v >> np.uint64(k)) & np.uint64(1)
+                key[:, k] = key[:, k] * size + v.astype(np.int64)
+        order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
+        out = [w.copy() for w in words]
+        for row in t.rows:
+            old = np.stack([self._get(words, s) for s in row], axis=1)
+            new = np.take_along_axis(old, order, axis=1)
+            for i, s in enumerate(row):
+                self._put(out, s, new[:, i])
+        for s in t.global_sets:
+            v = self._get(words, s)
+            bits = np.stack([(v >> np.uint64(k)) & np.uint64(1) for k in range(n)], axis=1)
+            moved = np.take_along_axis(bits, order, axis=1)
+            m = np.zeros(batch, dtype=np.uint64)
+            for i in range(n):
+                m |= moved[:, i] << np.uint64(i)
+            self._put(out, s, m)
+        return out
+
+    def _rows(self, words: list) -> list:
+        """State by state, through the packed canonicaliser."""
+        np = self.np
+        nw = self.layout.nwords
+        cols = [w.tolist() for w in words]
+        ints = cols[0] if nw == 1 else \
+            [sum(x << (WORD_BITS * k) for k, x in enumerate(r)) for r in zip(*cols)]
+        canon = [self.packed(x) for x in ints]
+        return [np.array([(x >> (WORD_BITS * k)) & M63 for x in canon], dtype=np.uint64)
+                for k in range(nw)]
