@@ -7,7 +7,8 @@ SMP_EXPLORER_DUMP=DIR writes the generated source to a file for reading (`runs.p
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind
@@ -56,6 +57,13 @@ class CompiledModel:
     goal_names: list[str]
     failures: list[Failure]
     source: str
+    # each code generator that ran for this model: (name, seconds to generate and compile,
+    # bytes of source); the statistics report the sums
+    codegen: list[tuple[str, float, int]] = field(default_factory=list)
+
+    def note_codegen(self, generator: str, started: float, source: str) -> None:
+        """Record a generator that started at `started` (time.perf_counter) and wrote `source`."""
+        self.codegen.append((generator, time.perf_counter() - started, len(source)))
 
 
 def _sel(index, options, site):
@@ -275,6 +283,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
 
     `properties` restricts which invariants and goals are compiled (by name; None = all).
     """
+    started = time.perf_counter()
     ranges = [(s.lo, s.hi) for s in model.slots]
     failures: list[Failure] = []
     site_of: dict[int, tuple[Op, int]] = {}
@@ -335,6 +344,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     cm = CompiledModel(model, namespace["successors"], namespace["invariants"],
                        namespace["goals"], namespace["monitors"], [p.name for p in invariants],
                        [p.name for p in goals], failures, source)
+    cm.note_codegen("tuple", started, source)
     return cm
 
 

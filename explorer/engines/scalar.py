@@ -20,6 +20,8 @@ code (`state_properties`); without one, the code is exactly the plain loop.
 """
 from __future__ import annotations
 
+import time
+
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop, Watch
@@ -67,6 +69,7 @@ class ScalarCode:
     """Generates and compiles `expand` for one model, layout and set of options."""
 
     def __init__(self, cm: CompiledModel, layout: Layout, options: Options):
+        started = time.perf_counter()
         self.cm = cm
         self.model: Model = cm.model
         self.layout = layout
@@ -86,6 +89,7 @@ class ScalarCode:
         load_source(self.source, self.model, "scalar", ns)
         self.expand = ns["expand"]
         self.state_properties = ns.get("state_properties")
+        cm.note_codegen("scalar", started, self.source)
 
     # ---- properties: which parts each step can change -------------------------------------
     def _plan_properties(self) -> None:

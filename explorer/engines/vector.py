@@ -25,6 +25,8 @@ code computed for it, and each new state with the NumPy property functions evalu
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
@@ -46,6 +48,7 @@ class VectorCode:
 
     def __init__(self, cm: CompiledModel, layout: Layout, options: Options,
                  scalar: ScalarCode):
+        started = time.perf_counter()
         self.cm = cm
         self.model = cm.model
         self.layout = layout
@@ -90,6 +93,7 @@ class VectorCode:
             ns[name] = np.array(values, dtype=np.uint64)
         self.source = em.source()
         load_source(self.source, self.model, "vector", ns)
+        cm.note_codegen("vector", started, self.source)
         self.funcs = {a: ns.get(f"act{a}") for a in self.order}
         self.prop_funcs = [(kind, k, flag, ns[name] if name else None)
                            for kind, k, flag, name in self.props]
