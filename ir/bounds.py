@@ -107,16 +107,23 @@ def interval(e: Expr, ranges: Ranges, memo: dict[int, Interval] | None = None) -
     if isinstance(e, Ref):
         return ranges[e.slot]
     memo = {} if memo is None else memo
-    if id(e) not in memo:
-        def of(x: Expr) -> Interval:
-            if isinstance(x, Const):
-                return (x.value, x.value)
-            if isinstance(x, Ref):
-                return ranges[x.slot]
-            return memo[id(x)]
-        for x in nodes(e):   # children first: each distinct node once
-            if id(x) not in memo:
-                memo[id(x)] = op_interval(x, of)
+
+    def of(x: Expr) -> Interval:
+        if isinstance(x, Const):
+            return (x.value, x.value)
+        if isinstance(x, Ref):
+            return ranges[x.slot]
+        return memo[id(x)]
+    stack: list[tuple[Op, bool]] = [(e, False)]
+    while stack:   # children first, each distinct node once, none already in `memo`
+        x, ready = stack.pop()
+        if id(x) in memo:
+            continue
+        if ready:
+            memo[id(x)] = op_interval(x, of)
+        else:
+            stack.append((x, True))
+            stack.extend((a, False) for a in x.args if isinstance(a, Op) and id(a) not in memo)
     return memo[id(e)]
 
 

@@ -33,13 +33,12 @@ from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Stop, Watch
 from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
-from smp_explorer.explorer.engines.packed_expr import simplify
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import EMPTY, WORD_BITS, KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
-from smp_explorer.ir.expr import Const, Expr, Ref, substitute
+from smp_explorer.ir.expr import Const, Expr, Ref
 
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
 
@@ -117,12 +116,13 @@ class VectorCode:
             else:
                 rest.append(c)
         env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
-        rest = [simplify(substitute(c, env), rg) for c in rest + tail]
+        fix = self.scalar._rewriter(env)
+        rest = [fix(c) for c in rest + tail]
         if any(c == Const(0) for c in rest):
             return
         rest = [c for c in rest if c != Const(1)]
-        checks = [(c, simplify(substitute(c.cond, env), rg)) for c in a.checks]
-        updates = [(slot, simplify(substitute(e, env), rg)) for slot, e in a.updates]
+        checks = [(c, fix(c.cond)) for c in a.checks]
+        updates = [(slot, fix(e)) for slot, e in a.updates]
         masks = layout.word_tests(facts)
         self.action_checks[a.index] = [c.property for c, _ in checks]
         exprs = rest + [cond for _, cond in checks] + [e for _, e in updates]
@@ -174,6 +174,7 @@ class VectorCode:
         env_t = dict(env_s)
         env_t.update(dict(updates))
         changed = {slot for slot, e in updates if e != Ref(slot)}
+        fix_s, fix_t = scalar._rewriter(env_s), scalar._rewriter(env_t)
         out: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
             if kind is Watch.MONITOR:
@@ -186,7 +187,7 @@ class VectorCode:
             for part in parts:
                 if not (scalar._reads(part) & changed):
                     continue
-                if simplify(substitute(part, env_s), rg) == simplify(substitute(part, env_t), rg):
+                if fix_s(part) == fix_t(part):
                     continue
                 todo.append(part)
             if not todo:
