@@ -131,3 +131,13 @@ def test_interned_nodes_and_memoized_evaluation():
     assert evaluate(op("ite", Ref(1), bad, Const(7)), [0, 0]) == 7
     with pytest.raises(EvalError):
         evaluate(op("ite", Ref(1), bad, Const(7)), [0, 1])
+
+
+def test_nodes_survive_pickling_with_a_fresh_hash():
+    """A node is rebuilt through its constructor when unpickled (checkpoints, worker processes):
+    the hash it carries is computed in the process that reads it."""
+    import pickle
+    e = op("select", op("add", Ref(2), Const(1)), Ref(0), Ref(1))
+    back = pickle.loads(pickle.dumps(e))
+    assert back == e and hash(back) == hash(e) and {e: 1}[back] == 1
+    assert back.__reduce__()[0].__name__ == "Op"
