@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from smp_explorer.ir.expr import Const, Expr, Op, Ref
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, contains_partial, nodes
 from smp_explorer.ir.ops import BOOLEAN, COMPARISONS, OPS, Failure
 
 Interval = tuple[int, int]
@@ -101,29 +101,50 @@ def op_interval(e: Op, of: Callable[[Expr], Interval]) -> Interval:
     return RULES[o](*(of(x) for x in args))
 
 
-def interval(e: Expr, ranges: Ranges) -> Interval:
+def interval(e: Expr, ranges: Ranges, memo: dict[int, Interval] | None = None) -> Interval:
     if isinstance(e, Const):
         return (e.value, e.value)
     if isinstance(e, Ref):
         return ranges[e.slot]
-    return op_interval(e, lambda x: interval(x, ranges))
+    memo = {} if memo is None else memo
+
+    def of(x: Expr) -> Interval:
+        if isinstance(x, Const):
+            return (x.value, x.value)
+        if isinstance(x, Ref):
+            return ranges[x.slot]
+        return memo[id(x)]
+    stack: list[tuple[Op, bool]] = [(e, False)]
+    while stack:   # children first, each distinct node once, none already in `memo`
+        x, ready = stack.pop()
+        if id(x) in memo:
+            continue
+        if ready:
+            memo[id(x)] = op_interval(x, of)
+        else:
+            stack.append((x, True))
+            stack.extend((a, False) for a in x.args if isinstance(a, Op) and id(a) not in memo)
+    return memo[id(e)]
 
 
 def may_fail(e: Expr, ranges: Ranges) -> bool:
     """Whether evaluating `e` can fail (a partial operator outside its domain)."""
-    if not isinstance(e, Op):
+    if not isinstance(e, Op) or not contains_partial(e):
         return False
-    if any(may_fail(a, ranges) for a in e.args):
-        return True
-    failure = OPS[e.op].failure
-    if failure is Failure.DIVISION_BY_ZERO:
-        lo, hi = interval(e.args[1], ranges)
-        return lo <= 0 <= hi
-    if failure is Failure.NEGATIVE_SHIFT:
-        return interval(e.args[1], ranges)[0] < 0
-    if failure is Failure.INDEX:
-        lo, hi = interval(e.args[0], ranges)
-        return lo < 0 or hi >= len(e.args) - 1
+    memo: dict[int, Interval] = {}
+    for x in nodes(e):
+        failure = OPS[x.op].failure
+        if failure is Failure.DIVISION_BY_ZERO:
+            lo, hi = interval(x.args[1], ranges, memo)
+            if lo <= 0 <= hi:
+                return True
+        elif failure is Failure.NEGATIVE_SHIFT:
+            if interval(x.args[1], ranges, memo)[0] < 0:
+                return True
+        elif failure is Failure.INDEX:
+            lo, hi = interval(x.args[0], ranges, memo)
+            if lo < 0 or hi >= len(x.args) - 1:
+                return True
     return False
 
 

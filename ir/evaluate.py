@@ -27,6 +27,15 @@ class Evaluator(ExprVisitor[int]):
 
     def __init__(self, state: Sequence[int]):
         self.state = state
+        self.memo: dict[int, tuple[Op, int]] = {}   # a node shared in the DAG: evaluated once
+
+    def __call__(self, e: Expr) -> int:
+        if type(e) is not Op:
+            return super().__call__(e)
+        got = self.memo.get(id(e))
+        if got is None:
+            got = self.memo[id(e)] = (e, super().__call__(e))   # (keeps the node: its id stays)
+        return got[1]
 
     def on_Const(self, e: Const) -> int:
         return e.value

@@ -7,8 +7,9 @@ name (`IndexInfo`, `FailureText`) for the message when they fail at run time.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Iterator, Mapping, Union
 
 from smp_explorer.ir.ops import OPS, PARTIAL, Failure, fails
 from smp_explorer.ir.span import Span
@@ -52,14 +53,39 @@ class FailureText:
 FailureInfo = Union[IndexInfo, FailureText]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Op:
-    """An operator application. `select` is (index, option0, option1, ...): option[index]."""
+    """An operator application. `select` is (index, option0, option1, ...): option[index].
+
+    Expressions are DAGs: a value a step computes once (a load's case split over a store
+    buffer, the new write-barrier group) is one node however many expressions use it, and
+    `op()` gives structurally equal nodes (with equal span and info) as one object, so the
+    sharing survives rebuilding. Every walk over expressions memoizes on nodes, so its cost
+    is the number of distinct nodes, not of paths; the code generators give a node used more
+    than once a temporary (`ir.share`). The hash is computed once, at construction."""
 
     op: str
     args: tuple["Expr", ...]
     span: Span | None = field(default=None, compare=False)
     info: FailureInfo | None = field(default=None, compare=False)  # names what failed
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.op, self.args)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(other) is not Op or other._hash != self._hash:
+            return False
+        return self.op == other.op and self.args == other.args
+
+    def __reduce__(self) -> tuple:
+        # rebuilt through the constructor: the hash of a name differs between processes
+        return (Op, (self.op, self.args, self.span, self.info))
 
     def __repr__(self) -> str:
         return "(" + " ".join([self.op, *map(repr, self.args)]) + ")"
@@ -69,6 +95,23 @@ Expr = Union[Const, Ref, Op]
 
 TRUE = Const(1)
 FALSE = Const(0)
+
+_INTERNED: "weakref.WeakValueDictionary[tuple, Op]" = weakref.WeakValueDictionary()
+
+
+def make(name: str, args: tuple[Expr, ...], span: Span | None = None,
+         info: FailureInfo | None = None) -> Op:
+    """The one node for (name, args, span, info): structurally equal expressions built apart
+    (a memory model reading the same buffer twice, a substitution) are the same object."""
+    key = (name, args, span, info)
+    try:
+        got = _INTERNED.get(key)
+    except TypeError:   # an unhashable failure description: not shared
+        return Op(name, args, span, info)
+    if got is None:
+        got = Op(name, args, span, info)
+        _INTERNED[key] = got
+    return got
 
 def op(name: str, *args: Expr, span: Span | None = None,
        info: FailureInfo | None = None) -> Expr:
@@ -83,18 +126,18 @@ def op(name: str, *args: Expr, span: Span | None = None,
             return a if c.value else b
         if a == b:
             return a
-        return Op("ite", args)
+        return make("ite", tuple(args))
     if name == "select":
         index, options = args[0], args[1:]
         if isinstance(index, Const) and 0 <= index.value < len(options):
             return options[index.value]
         if len(set(options)) == 1 and _index_in_bounds(index, len(options)):
             return options[0]
-        return Op("select", args, span, info)
+        return make("select", tuple(args), span, info)
     if all(isinstance(a, Const) for a in args):
         vals = tuple(a.value for a in args if isinstance(a, Const))
         if fails(name, vals):
-            return Op(name, args, span, info)  # fails when evaluated: keep it for the report
+            return make(name, tuple(args), span, info)  # fails when evaluated: keep it for the report
         fold = OPS[name].fold
         assert fold is not None
         return Const(fold(*vals))
@@ -106,7 +149,7 @@ def op(name: str, *args: Expr, span: Span | None = None,
         return args[0].args[0]
     if name in ("eq", "ne") and args[0] == args[1]:
         return Const(int(name == "eq"))
-    return Op(name, tuple(args), span, info)
+    return make(name, tuple(args), span, info)
 
 
 def _index_in_bounds(index: Expr, n: int) -> bool:
@@ -136,30 +179,80 @@ def _junction(name: str, args: Iterable[Expr], absorbing: int) -> Expr:
             parts.append(a)
     if not parts:
         return Const(1 - absorbing)
-    return parts[0] if len(parts) == 1 else Op(name, tuple(parts))
+    return parts[0] if len(parts) == 1 else make(name, tuple(parts))
 
 
 def neg(a: Expr) -> Expr:
     return op("not", a)
 
 
-def substitute(e: Expr, env: Mapping[int, Expr]) -> Expr:
-    """Replace slot references by expressions (used by symbolic execution)."""
+def substitute(e: Expr, env: Mapping[int, Expr],
+               memo: dict[int, tuple[Expr, Expr]] | None = None) -> Expr:
+    """Replace slot references by expressions (used by symbolic execution). Each distinct node
+    is rebuilt once; pass the same `memo` to several calls with one `env` to share the work."""
+    if isinstance(e, Ref):
+        return env.get(e.slot, e)
+    if isinstance(e, Const) or not env:
+        return e
+    memo = {} if memo is None else memo
+    return _substitute(e, env, memo)
+
+
+def _substitute(e: Expr, env: Mapping[int, Expr], memo: dict[int, tuple[Expr, Expr]]) -> Expr:
     if isinstance(e, Ref):
         return env.get(e.slot, e)
     if isinstance(e, Const):
         return e
-    return op(e.op, *(substitute(a, env) for a in e.args), span=e.span, info=e.info)
+    got = memo.get(id(e))
+    if got is not None:
+        return got[1]
+    out = op(e.op, *(_substitute(a, env, memo) for a in e.args), span=e.span, info=e.info)
+    memo[id(e)] = (e, out)   # (the key's node is kept alive: its id is not reused)
+    return out
 
 
 def slots_read(e: Expr, out: set[int] | None = None) -> set[int]:
     out = set() if out is None else out
-    if isinstance(e, Ref):
-        out.add(e.slot)
-    elif isinstance(e, Op):
-        for a in e.args:
-            slots_read(a, out)
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Ref):
+            out.add(x.slot)
+        elif isinstance(x, Op) and id(x) not in seen:
+            seen.add(id(x))
+            stack.extend(x.args)
     return out
+
+
+def nodes(*roots: Expr) -> Iterator[Op]:
+    """Each distinct operator node under `roots`, once, children before parents."""
+    seen: set[int] = set()
+    for root in roots:
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            x, done = stack.pop()
+            if not isinstance(x, Op):
+                continue
+            if done:
+                yield x
+            elif id(x) not in seen:
+                seen.add(id(x))
+                stack.append((x, True))
+                stack.extend((a, False) for a in reversed(x.args))
+
+
+def dag_size(*roots: Expr) -> int:
+    """The number of distinct operator nodes under `roots` (what generated code grows with)."""
+    return sum(1 for _ in nodes(*roots))
+
+
+def tree_size(e: Expr) -> int:
+    """The number of operator nodes of `e` written out as a tree (without sharing)."""
+    sizes: dict[int, int] = {}
+    for x in nodes(e):
+        sizes[id(x)] = 1 + sum(sizes.get(id(a), 0) for a in x.args)
+    return sizes.get(id(e), 0)
 
 
 def conjuncts(e: Expr) -> tuple[Expr, ...]:
@@ -190,4 +283,19 @@ def describe_failure(node: Op, value: int) -> str:
 
 def contains_partial(e: Expr) -> bool:
     """Whether `e` applies an operator that can fail (whatever the values)."""
-    return isinstance(e, Op) and (e.op in PARTIAL or any(contains_partial(a) for a in e.args))
+    if not isinstance(e, Op):
+        return False
+    got = _PARTIAL_MEMO.get(e)
+    if got is None:
+        got = False
+        for x in nodes(e):   # children first: each node's answer is known from its children's
+            known = _PARTIAL_MEMO.get(x)
+            if known is None:
+                known = x.op in PARTIAL or any(isinstance(a, Op) and _PARTIAL_MEMO[a]
+                                               for a in x.args)
+                _PARTIAL_MEMO[x] = known
+        got = _PARTIAL_MEMO[e]
+    return got
+
+
+_PARTIAL_MEMO: "weakref.WeakKeyDictionary[Op, bool]" = weakref.WeakKeyDictionary()

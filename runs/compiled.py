@@ -7,14 +7,19 @@ SMP_EXPLORER_DUMP=DIR writes the generated source to a file for reading (`runs.p
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind
-from smp_explorer.ir.bounds import Ranges, interval
+from smp_explorer.ir.bounds import Interval, Ranges, interval
 from smp_explorer.ir.compile import ExprVisitor
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, contains_partial, failure_template
+from smp_explorer.ir.expr import (Const, Expr, Op, Ref, conjuncts, contains_partial,
+                                  failure_template, nodes)
 from smp_explorer.ir.model import Action, Model
+from smp_explorer.ir.ops import OPS, PARTIAL
+from smp_explorer.ir.ops import Failure as FailureKind
+from smp_explorer.ir.share import shared
 from smp_explorer.runs.pysource import Emitter, load_source
 
 
@@ -52,6 +57,13 @@ class CompiledModel:
     goal_names: list[str]
     failures: list[Failure]
     source: str
+    # each code generator that ran for this model: (name, seconds to generate and compile,
+    # bytes of source); the statistics report the sums
+    codegen: list[tuple[str, float, int]] = field(default_factory=list)
+
+    def note_codegen(self, generator: str, started: float, source: str) -> None:
+        """Record a generator that started at `started` (time.perf_counter) and wrote `source`."""
+        self.codegen.append((generator, time.perf_counter() - started, len(source)))
 
 
 def _sel(index, options, site):
@@ -78,11 +90,15 @@ def _shl(a, b, site):
     return a << b
 
 
+def _raise(u):
+    raise u
+
+
 def _bit(a, b):
     return (a >> b) & 1 if b >= 0 else 0
 
 
-HELPERS = {"_sel": _sel, "_div": _div, "_mod": _mod, "_shl": _shl, "_bit": _bit,
+HELPERS = {"_sel": _sel, "_div": _div, "_mod": _mod, "_shl": _shl, "_bit": _bit, "_raise": _raise,
            "Undefined": Undefined}
 
 BINARY = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
@@ -100,6 +116,78 @@ class TupleCompiler(ExprVisitor[str]):
         self.ranges = ranges
         self.failures = failures
         self.site_of = site_of
+        # temporaries of shared subexpressions (`ir.share`) visible at the current point of
+        # the generated code: key -> (node, name, lazy); `push`/`pop` follow its blocks
+        self.names: dict[tuple[str, int], tuple[Op, str, bool]] = {}
+        self.fallible: dict[int, tuple[Op, bool]] = {}   # (the node is kept: ids stay unique)
+        self.intervals: dict[int, Interval] = {}
+        self.saved: list[dict[tuple[str, int], tuple[Op, str, bool]]] = []
+        self.counter = 0
+
+    def push(self) -> None:
+        self.saved.append(dict(self.names))
+
+    def pop(self) -> None:
+        self.names = self.saved.pop()
+
+    def key(self, e: Op) -> tuple[str, int]:
+        """What a temporary is bound to (a subclass that compiles over several states adds
+        which state)."""
+        return ("", id(e))
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def bind(self, em: Emitter, roots: Sequence[Expr]) -> None:
+        """Give the shared subexpressions of one statement evaluating `roots` temporaries,
+        computed before it, children first (`ir.share`). One that may fail keeps its failure
+        (an `Undefined`), raised where the statement uses it."""
+        for x in shared(roots, lambda x: self.key(x) in self.names):
+            src = self(x)
+            name = self.fresh("t")
+            fallible = self.may_fail(x)
+            if fallible:
+                em.line("try:")
+                em.line(f"    {name} = {src}")
+                em.line("except Undefined as u:")
+                em.line(f"    {name} = u")
+            else:
+                em.line(f"{name} = {src}")
+            self.names[self.key(x)] = (x, name, fallible)
+
+    def may_fail(self, e: Op) -> bool:
+        """Whether evaluating `e` can fail, given the slot ranges (each node decided once)."""
+        got = self.fallible.get(id(e))
+        if got is None:
+            for x in nodes(e):
+                if id(x) not in self.fallible:
+                    own = self._own_failure(x)
+                    self.fallible[id(x)] = (x, own or any(
+                        isinstance(a, Op) and self.fallible[id(a)][1] for a in x.args))
+            got = self.fallible[id(e)]
+        return got[1]
+
+    def _own_failure(self, x: Op) -> bool:
+        if x.op not in PARTIAL:
+            return False
+        info = OPS[x.op].failure
+        if info is FailureKind.DIVISION_BY_ZERO:
+            lo, hi = interval(x.args[1], self.ranges, self.intervals)
+            return lo <= 0 <= hi
+        if info is FailureKind.NEGATIVE_SHIFT:
+            return interval(x.args[1], self.ranges, self.intervals)[0] < 0
+        lo, hi = interval(x.args[0], self.ranges, self.intervals)
+        return lo < 0 or hi >= len(x.args) - 1
+
+    def __call__(self, e: Expr) -> str:
+        if type(e) is Op and self.names:
+            got = self.names.get(self.key(e))
+            if got is not None:
+                _, name, fallible = got
+                return f"(_raise({name}) if {name}.__class__ is Undefined else {name})" \
+                    if fallible else name
+        return super().__call__(e)
 
     def site(self, node: Op) -> int:
         """The failure index of a partial operator node. Keyed by identity (equal nodes at other
@@ -177,11 +265,16 @@ class TupleCompiler(ExprVisitor[str]):
             return f"{opts}[{self(index)}]"
         if not lazy:
             return f"_sel({self(index)}, {opts}, {self.site(e)})"
-        # evaluate only the chosen option
+        # evaluate only the chosen option (the index once, first)
         i = self(index)
+        first = i
+        if isinstance(index, Op):
+            name = self.fresh("_i")
+            first = f"({name} := {i})"
+            i = name
         chain = f"_sel({i}, (), {self.site(e)})"
         for k in reversed(range(len(options))):
-            chain = f"({self(options[k])} if {i} == {k} else {chain})"
+            chain = f"({self(options[k])} if {first if k == 0 else i} == {k} else {chain})"
         return chain
 
 
@@ -190,6 +283,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
 
     `properties` restricts which invariants and goals are compiled (by name; None = all).
     """
+    started = time.perf_counter()
     ranges = [(s.lo, s.hi) for s in model.slots]
     failures: list[Failure] = []
     site_of: dict[int, tuple[Op, int]] = {}
@@ -227,16 +321,21 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
                 em.line(f"{unpack} = state")
             em.line("r = []")
             for k, (name, e) in enumerate(named):
-                test = f"not {ex(e)}" if fname == "invariants" else ex(e)
+                ex.push()
                 if contains_partial(e):  # one failing property must not hide the others
                     em.line("try:")
                     with em.indent():
+                        ex.bind(em, [e])
+                        test = f"not {ex(e)}" if fname == "invariants" else ex(e)
                         em.line(f"if {test}: r.append({k})  # {name}")
                     em.line("except Undefined as u:")
                     with em.indent():
                         em.line("r.append(u)")
                 else:
+                    ex.bind(em, [e])
+                    test = f"not {ex(e)}" if fname == "invariants" else ex(e)
                     em.line(f"if {test}: r.append({k})  # {name}")
+                ex.pop()
             em.line("return r")
         em.line("")
     source = em.source()
@@ -245,6 +344,7 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
     cm = CompiledModel(model, namespace["successors"], namespace["invariants"],
                        namespace["goals"], namespace["monitors"], [p.name for p in invariants],
                        [p.name for p in goals], failures, source)
+    cm.note_codegen("tuple", started, source)
     return cm
 
 
@@ -282,6 +382,8 @@ def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
     if risky:
         em.line("try:")
         em.level += 1
+    ex.push()
+    ex.bind(em, conds)
     guard = " and ".join(ex(c) for c in conds) if conds else "True"
     em.line(f"if {guard}:")
     with em.indent():
@@ -290,6 +392,7 @@ def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
             failures.append(Failure(check.property, check.message,
                                     check.span.line if check.span else None))
             fid = len(failures) - 1
+            ex.bind(em, [x for x in (check.value, check.cond) if x is not None])
             if check.value is not None:
                 t = temps.get(check.value) or em.fresh("v")
                 if check.value not in temps:
@@ -304,6 +407,7 @@ def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
             em.line("else:")
             em.level += 1
         updates = dict(a.updates)
+        ex.bind(em, [e for _, e in a.updates if e not in temps])
         parts = []
         for i in range(len(model.slots)):
             if i in updates:
@@ -313,6 +417,7 @@ def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
                 parts.append(f"s{i}")
         em.line(f"out.append(({a.index}, ({''.join(p + ', ' for p in parts)})))")
         em.level -= len(a.checks)
+    ex.pop()
     if risky:
         em.level -= 1
         em.line("except Undefined as u:")

@@ -121,6 +121,8 @@ class Stats:
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
     storage: str = ""             # how states were stored (exact, fingerprint, ...)
     bytes_per_state: float = 0.0  # the engine's own estimate of its storage per state
+    codegen_seconds: float = 0.0  # generating and compiling the model's code (all generators)
+    code_bytes: int = 0           # the size of that generated source
 
     @property
     def rate(self) -> float:
@@ -191,6 +193,8 @@ class RunResult:
                 "seconds": round(self.stats.seconds, 6),
                 "coverage": self.stats.coverage,
                 "peak_memory_bytes": self.stats.peak_memory,
+                "codegen_seconds": round(self.stats.codegen_seconds, 6),
+                "generated_code_bytes": self.stats.code_bytes,
                 "notes": self.stats.notes,
                 **({"reductions": self.stats.reductions} if self.stats.reductions else {}),
                 "properties": [p.to_json() for p in self.properties]}

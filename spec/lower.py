@@ -284,8 +284,10 @@ class _Lowerer:
         for slot, n in p.choices:
             combos = [{**c, slot: Const(v)} for c in combos for v in range(n)]
         for combo in combos:
+            memo: dict[int, tuple[Expr, Expr]] = {}   # the action's expressions share nodes
+
             def fix(e: Expr) -> Expr:
-                return ir.substitute(e, combo) if combo else e
+                return ir.substitute(e, combo, memo) if combo else e
             guard = ir.conj(tuple(fix(g) for g in p.guard))
             if guard == ir.FALSE:
                 continue

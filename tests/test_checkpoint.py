@@ -38,6 +38,7 @@ def results(stdout: str) -> list[dict]:
     for r in doc["results"]:
         r.pop("seconds", None)
         r.pop("peak_memory_bytes", None)
+        r.pop("codegen_seconds", None), r.pop("generated_code_bytes", None)
     return doc["results"]
 
 

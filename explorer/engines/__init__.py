@@ -40,4 +40,6 @@ def explore(cm: CompiledModel, options: Options | None = None,
     else:
         raise ValueError(f"unknown engine {engine!r}")
     result.stats.peak_memory = peak_memory_bytes()
+    result.stats.codegen_seconds = sum(seconds for _, seconds, _ in cm.codegen)
+    result.stats.code_bytes = sum(size for _, _, size in cm.codegen)
     return result

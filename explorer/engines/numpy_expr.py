@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Iterable
 
 from smp_explorer.explorer.store import Layout
-from smp_explorer.ir.bounds import Ranges, interval, may_fail
+from smp_explorer.ir.bounds import Interval, Ranges, interval, may_fail
 from smp_explorer.ir.compile import ExprVisitor
-from smp_explorer.ir.expr import Const, Expr, Op, Ref
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, nodes
 from smp_explorer.ir.ops import BOOLEAN
 from smp_explorer.runs.compiled import BINARY
+from smp_explorer.ir.share import worth_naming
 from smp_explorer.runs.pysource import Emitter
 
 LIMIT = 1 << 62   # every intermediate value stays within +-LIMIT: no int64 overflow
@@ -26,19 +27,17 @@ def vectorisable(e: Expr, ranges: Ranges) -> bool:
     if may_fail(e, ranges):
         return False
 
-    def ok(x: Expr) -> bool:
-        if isinstance(x, Op):
-            if x.op in ("bit", "shl"):
-                lo, hi = interval(x.args[1], ranges)
-                if lo < 0 or hi > 62:
-                    return False
-            if x.op not in BOOLEAN:
-                lo, hi = interval(x, ranges)
-                if lo <= -LIMIT or hi >= LIMIT:
-                    return False
-            return all(ok(a) for a in x.args)
-        return True
-    return ok(e)
+    memo: dict[int, Interval] = {}
+    for x in nodes(e):   # each distinct node once
+        if x.op in ("bit", "shl"):
+            lo, hi = interval(x.args[1], ranges, memo)
+            if lo < 0 or hi > 62:
+                return False
+        if x.op not in BOOLEAN:
+            lo, hi = interval(x, ranges, memo)
+            if lo <= -LIMIT or hi >= LIMIT:
+                return False
+    return True
 
 
 class VecCompiler(ExprVisitor[str]):
@@ -50,9 +49,24 @@ class VecCompiler(ExprVisitor[str]):
         self.em = em
         self.consts = consts
         self.decoded: set[int] = set()
+        self.temps: dict[int, tuple[Op, str]] = {}
 
     def reset(self) -> None:
         self.decoded = set()
+        self.temps = {}
+
+    def __call__(self, e: Expr) -> str:
+        """Every operator node over another is computed once into a temporary (the columns
+        are computed whole anyway: nothing here is lazy), so the code grows with the DAG."""
+        if type(e) is not Op or not worth_naming(e):
+            return super().__call__(e)
+        got = self.temps.get(id(e))
+        if got is None:
+            src = super().__call__(e)
+            got = (e, f"t{len(self.temps)}")
+            self.em.line(f"{got[1]} = {src}")
+            self.temps[id(e)] = got   # (keeps the node: its id is not reused)
+        return got[1]
 
     def const_array(self, values: Iterable[int]) -> str:
         key = tuple(values)

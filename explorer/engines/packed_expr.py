@@ -8,18 +8,28 @@ from __future__ import annotations
 
 from smp_explorer.explorer.store import Field, Layout
 from smp_explorer.ir.bounds import Ranges, decide, interval, may_fail
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, op
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, nodes, op
 from smp_explorer.ir.ops import COMPARISONS
 from smp_explorer.runs.compiled import Failure, TupleCompiler
 
 
-def simplify(e: Expr, ranges: Ranges) -> Expr:
+def simplify(e: Expr, ranges: Ranges, memo: dict[int, tuple[Expr, Expr]] | None = None) -> Expr:
     """Rewrite `select(i, c, c+1, ..., c+n-1)` (an index conversion) as `i + c` when `i` is
     always in range, and comparisons the ranges decide (that cannot fail) as constants;
-    everything else is rebuilt through the folding constructors."""
+    everything else is rebuilt through the folding constructors. Each distinct node is
+    rewritten once (pass one `memo` to several calls with the same ranges to share it)."""
     if not isinstance(e, Op):
         return e
-    args = tuple(simplify(a, ranges) for a in e.args)
+    memo = {} if memo is None else memo
+    got = memo.get(id(e))
+    if got is not None:
+        return got[1]
+    out = _simplify(e, tuple(simplify(a, ranges, memo) for a in e.args), ranges)
+    memo[id(e)] = (e, out)   # (keeps the key's node alive: its id is not reused)
+    return out
+
+
+def _simplify(e: Op, args: tuple[Expr, ...], ranges: Ranges) -> Expr:
     if e.op in COMPARISONS:
         cmp = Op(e.op, args)
         d = decide(cmp, ranges)
@@ -37,7 +47,11 @@ def simplify(e: Expr, ranges: Ranges) -> Expr:
 
 
 def size(e: Expr) -> int:
-    return 1 if not isinstance(e, Op) else 1 + sum(size(a) for a in e.args)
+    """The number of nodes (leaves too) of `e` written out as a tree."""
+    sizes: dict[int, int] = {}
+    for x in nodes(e):
+        sizes[id(x)] = 1 + sum(sizes[id(a)] if isinstance(a, Op) else 1 for a in x.args)
+    return sizes.get(id(e), 1)
 
 
 class PackedCompiler(TupleCompiler):
@@ -49,6 +63,9 @@ class PackedCompiler(TupleCompiler):
         super().__init__(ranges, failures, site_of)
         self.layout = layout
         self.prefix = "f"
+
+    def key(self, e: Op) -> tuple[str, int]:
+        return (self.prefix, id(e))
 
     def on_Ref(self, e: Ref) -> str:
         f = self.layout.fields[e.slot]
@@ -85,12 +102,17 @@ class PackedCompiler(TupleCompiler):
 
     def reads(self, e: Expr, out: set[int]) -> set[int]:
         """The slots `e` reads as locals (array reads through a shift table read none)."""
-        if isinstance(e, Ref):
-            if self.layout.fields[e.slot].width:
-                out.add(e.slot)
-        elif isinstance(e, Op):
-            if e.op == "select" and self.shifted_fields(e) is not None:
-                return self.reads(e.args[0], out)
-            for a in e.args:
-                self.reads(a, out)
+        seen: set[int] = set()
+        stack = [e]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, Ref):
+                if self.layout.fields[x.slot].width:
+                    out.add(x.slot)
+            elif isinstance(x, Op) and id(x) not in seen:
+                seen.add(id(x))
+                if x.op == "select" and self.shifted_fields(x) is not None:
+                    stack.append(x.args[0])
+                else:
+                    stack.extend(x.args)
         return out

@@ -20,6 +20,8 @@ code (`state_properties`); without one, the code is exactly the plain loop.
 """
 from __future__ import annotations
 
+import time
+
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop, Watch
@@ -42,16 +44,20 @@ def disjuncts(e: Expr) -> tuple[Expr, ...]:
 
 
 class Scope:
-    """Which slots are decoded as locals at the current point of the generated code."""
+    """Which slots are decoded as locals at the current point of the generated code (and,
+    through the compiler's `push`/`pop`, which shared subexpressions have temporaries)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ex: PackedCompiler) -> None:
         self.stack: list[set[str]] = [set()]
+        self.ex = ex
 
     def push(self) -> None:
         self.stack.append(set(self.stack[-1]))
+        self.ex.push()
 
     def pop(self) -> None:
         self.stack.pop()
+        self.ex.pop()
 
     def __contains__(self, name: str) -> bool:
         return name in self.stack[-1]
@@ -65,6 +71,7 @@ class ScalarCode:
 
     def __init__(self, cm: CompiledModel, layout: Layout, options: Options,
                  symmetry: Symmetry | None = None):
+        started = time.perf_counter()
         self.cm = cm
         self.symmetry = symmetry   # successors are stored as canonical states
         self.model: Model = cm.model
@@ -74,7 +81,7 @@ class ScalarCode:
         self.failures: list[Failure] = cm.failures  # new sites are appended to the same list
         self.ex = PackedCompiler(layout, self.ranges, self.failures, {})
         self.em = Emitter()
-        self.scope = Scope()
+        self.scope = Scope(self.ex)
         self.flags: list[tuple[Watch, int]] = []   # A[i]: what flag i watches, its position
         self.visiting = options.visitor is not None
         self._reads_cache: dict[int, set[int]] = {}
@@ -87,6 +94,7 @@ class ScalarCode:
         load_source(self.source, self.model, "scalar", ns)
         self.expand = ns["expand"]
         self.state_properties = ns.get("state_properties")
+        cm.note_codegen("scalar", started, self.source)
 
     # ---- properties: which parts each step can change -------------------------------------
     def _plan_properties(self) -> None:
@@ -152,11 +160,20 @@ class ScalarCode:
             self.scope.add(name)
 
     def expr(self, e: Expr, var: str = "s") -> str:
-        """Decode what `e` reads, then return its source."""
-        self.ex.prefix = "f" if var == "s" else "g"
-        self.decode(self.ex.reads(e, set()), var)
-        self.ex.prefix = "f" if var == "s" else "g"
+        """Decode what `e` reads, give its shared subexpressions temporaries, then return its
+        source."""
+        self.bind([e], var)
         return self.ex(e)
+
+    def bind(self, exprs: list[Expr], var: str = "s") -> None:
+        """Decode what `exprs` read and compute their shared subexpressions (`ir.share`)."""
+        self.ex.prefix = "f" if var == "s" else "g"
+        reads: set[int] = set()
+        for e in exprs:
+            self.ex.reads(e, reads)
+        self.decode(reads, var)
+        self.ex.prefix = "f" if var == "s" else "g"
+        self.ex.bind(self.em, exprs)
 
     def _generate(self) -> str:
         em = self.em
@@ -273,11 +290,12 @@ class ScalarCode:
         if len(acts) < 2:
             return {}
         env: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
+        fix = self._rewriter(env)
         count: dict[Expr, int] = {}
         for a in acts:
             for c in conjuncts(a.guard):
                 if _slot_test(c, self.ranges) is None:
-                    c2 = simplify(substitute(c, env), self.ranges)
+                    c2 = fix(c)
                     if isinstance(c2, Op) and not may_fail(c2, self.ranges):
                         count[c2] = count.get(c2, 0) + 1
         shared = {}
@@ -316,24 +334,23 @@ class ScalarCode:
                 rest.append(c)
         env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
         env_known: dict[int, Expr] = {slot: Const(v) for slot, v in known.items()}
+        fix, fix_known = self._rewriter(env), self._rewriter(env_known)
         named: dict[Expr, str] = {}
         rest2 = []
         for c in rest + tail:
-            c_known = simplify(substitute(c, env_known), self.ranges)
+            c_known = fix_known(c)
             if shared and c_known in shared:
                 named[c_known] = shared[c_known]
                 rest2.append(c_known)
             else:
-                rest2.append(simplify(substitute(c, env), self.ranges))
+                rest2.append(fix(c))
         rest = rest2
         if any(c == Const(0) for c in rest):
             em.line("pass  # never enabled")
             return
         rest = [c for c in rest if c != Const(1)]
-        checks = [(c, simplify(substitute(c.cond, env), self.ranges),
-                   None if c.value is None else simplify(substitute(c.value, env), self.ranges))
-                  for c in a.checks]
-        updates = [(slot, simplify(substitute(e, env), self.ranges)) for slot, e in a.updates]
+        checks = [(c, fix(c.cond), None if c.value is None else fix(c.value)) for c in a.checks]
+        updates = [(slot, fix(e)) for slot, e in a.updates]
         rg = self.ranges
         risky = any(may_fail(c, rg) for c in rest) or any(may_fail(u, rg) for _, u in updates) or \
             any(may_fail(cond, rg) or (v is not None and may_fail(v, rg)) for _, cond, v in checks)
@@ -400,8 +417,18 @@ class ScalarCode:
         assert em.level == base
         self.scope.pop()
 
+    def _rewriter(self, env: dict[int, Expr]):
+        """e -> e with `env` substituted and simplified; each distinct node rewritten once."""
+        subs: dict = {}
+        simp: dict = {}
+
+        def fix(e: Expr) -> Expr:
+            return simplify(substitute(e, env, subs), self.ranges, simp)
+        return fix
+
     def _successor(self, updates, facts) -> str:
         layout = self.layout
+        self.bind([e for _, e in updates])
         delta = 0
         clear = 0
         const_bits = 0
@@ -468,13 +495,14 @@ class ScalarCode:
         for slot, e in upd.items():
             env_t[slot] = e
         changed = {slot for slot, e in upd.items() if e != Ref(slot)}
+        fix_s, fix_t = self._rewriter(env_s), self._rewriter(env_t)
         for kind, k, flag, whole, parts, partial in self.props:
             todo = []
             for part in parts:
                 if not (self._reads(part) & changed):
                     continue   # the step changes nothing it reads
-                before = simplify(substitute(part, env_s), self.ranges)
-                after = simplify(substitute(part, env_t), self.ranges)
+                before = fix_s(part)
+                after = fix_t(part)
                 if before == after:
                     continue
                 todo.append((part, after))

@@ -25,13 +25,14 @@ code computed for it, and each new state with the NumPy property functions evalu
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Stop, Watch
 from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
-from smp_explorer.explorer.engines.packed_expr import simplify
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
@@ -39,7 +40,7 @@ from smp_explorer.explorer.spill import BATCH_SHARE, TABLE_SHARE
 from smp_explorer.explorer.store import EMPTY, WORD_BITS, KeyTable, Layout
 from smp_explorer.explorer.symmetry import BatchCanonical
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
-from smp_explorer.ir.expr import Const, Expr, Ref, substitute
+from smp_explorer.ir.expr import Const, Expr, Ref
 
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
 
@@ -48,6 +49,7 @@ class VectorCode:
 
     def __init__(self, cm: CompiledModel, layout: Layout, options: Options,
                  scalar: ScalarCode):
+        started = time.perf_counter()
         self.cm = cm
         self.model = cm.model
         self.layout = layout
@@ -94,6 +96,7 @@ class VectorCode:
             ns[name] = np.array(values, dtype=np.uint64)
         self.source = em.source()
         load_source(self.source, self.model, "vector", ns)
+        cm.note_codegen("vector", started, self.source)
         self.funcs = {a: ns.get(f"act{a}") for a in self.order}
         self.prop_funcs = [(kind, k, flag, ns[name] if name else None)
                            for kind, k, flag, name in self.props]
@@ -127,12 +130,13 @@ class VectorCode:
             else:
                 rest.append(c)
         env: dict[int, Expr] = {slot: Const(v) for slot, v in facts.items()}
-        rest = [simplify(substitute(c, env), rg) for c in rest + tail]
+        fix = self.scalar._rewriter(env)
+        rest = [fix(c) for c in rest + tail]
         if any(c == Const(0) for c in rest):
             return
         rest = [c for c in rest if c != Const(1)]
-        checks = [(c, simplify(substitute(c.cond, env), rg)) for c in a.checks]
-        updates = [(slot, simplify(substitute(e, env), rg)) for slot, e in a.updates]
+        checks = [(c, fix(c.cond)) for c in a.checks]
+        updates = [(slot, fix(e)) for slot, e in a.updates]
         masks = layout.word_tests(facts)
         self.action_checks[a.index] = [c.property for c, _ in checks]
         exprs = rest + [cond for _, cond in checks] + [e for _, e in updates]
@@ -184,6 +188,7 @@ class VectorCode:
         env_t = dict(env_s)
         env_t.update(dict(updates))
         changed = {slot for slot, e in updates if e != Ref(slot)}
+        fix_s, fix_t = scalar._rewriter(env_s), scalar._rewriter(env_t)
         out: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
             if kind is Watch.MONITOR:
@@ -196,7 +201,7 @@ class VectorCode:
             for part in parts:
                 if not (scalar._reads(part) & changed):
                     continue
-                if simplify(substitute(part, env_s), rg) == simplify(substitute(part, env_t), rg):
+                if fix_s(part) == fix_t(part):
                     continue
                 todo.append(part)
             if not todo:

@@ -182,11 +182,12 @@ class Assuming:
     def __init__(self, port: Port, facts: dict[int, Expr], when: Expr = ir.TRUE):
         self.port, self.cpu, self.facts, self.when = port, port.cpu, facts, when
         self.written: dict[int, Expr] = {}
+        self.memo: dict[int, tuple[Expr, Expr]] = {}   # one substitution for every read
 
     def read(self, slot: int) -> Expr:
         if slot in self.written:
             return self.written[slot]
-        return ir.substitute(self.port.read(slot), self.facts) if self.facts else \
+        return ir.substitute(self.port.read(slot), self.facts, self.memo) if self.facts else \
             self.port.read(slot)
 
     def write(self, slot: int, value: Expr) -> None:
@@ -207,7 +208,8 @@ class Assuming:
     def commit(self) -> None:
         for slot, value in self.written.items():
             before = self.port.read(slot)
-            if value == before or self.facts and value == ir.substitute(before, self.facts):
+            if value == before or self.facts and \
+                    value == ir.substitute(before, self.facts, self.memo):
                 continue  # unchanged: keep the step's own expression
             self.port.write(slot, value if self.when == ir.TRUE else
                             op("ite", self.when, value, before))
