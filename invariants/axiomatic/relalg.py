@@ -34,15 +34,25 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from itertools import count
-from typing import Callable, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Sequence, Union
 
 import z3
+from z3 import z3core
 
 from smp_explorer.invariants.axiomatic.execution import FENCE, READ, WRITE, Event, Execution
 
 Pair = tuple[int, int]
 Term = Union[z3.BoolRef, bool]   # Python True: holds whenever both events execute
 EventSet = frozenset[int]
+
+
+# Terms are built through Z3's C API directly: the Python wrappers' coercions and sort checks
+# cost several times the construction itself, and an LKMM encoding builds tens of thousands.
+def _mk(ctx: z3.Context, fn: Callable[..., Any], parts: list[z3.BoolRef]) -> z3.BoolRef:
+    arr = (z3.Ast * len(parts))()
+    for i, p in enumerate(parts):
+        arr[i] = p.as_ast()
+    return z3.BoolRef(fn(ctx.ref(), len(parts), arr), ctx)
 
 
 def _and(ctx: z3.Context, *xs: Term) -> Term:
@@ -52,12 +62,12 @@ def _and(ctx: z3.Context, *xs: Term) -> Term:
             continue
         if x is False:
             return False
-        parts.append(x)  # type: ignore[arg-type]  # bools were filtered above
+        parts.append(x)
     if not parts:
         return True
     if len(parts) == 1:
         return parts[0]
-    return z3.And(*parts)
+    return _mk(ctx, z3core.Z3_mk_and, parts)
 
 
 def _or(ctx: z3.Context, xs: Iterable[Term]) -> Term:
@@ -67,12 +77,12 @@ def _or(ctx: z3.Context, xs: Iterable[Term]) -> Term:
             return True
         if x is False:
             continue
-        parts.append(x)  # type: ignore[arg-type]  # bools were filtered above
+        parts.append(x)
     if not parts:
         return False
     if len(parts) == 1:
         return parts[0]
-    return z3.Or(*parts)
+    return _mk(ctx, z3core.Z3_mk_or, parts)
 
 
 def _not(ctx: z3.Context, x: Term) -> Term:
@@ -80,7 +90,26 @@ def _not(ctx: z3.Context, x: Term) -> Term:
         return False
     if x is False:
         return True
-    return z3.Not(x)
+    return z3.BoolRef(z3core.Z3_mk_not(ctx.ref(), x.as_ast()), ctx)
+
+
+def implies(ctx: z3.Context, a: Term, b: z3.BoolRef) -> Term:
+    """a => b (True when a is False)."""
+    if a is False:
+        return True
+    if a is True:
+        return b
+    return z3.BoolRef(z3core.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
+def _lt(ctx: z3.Context, a: z3.ArithRef, b: z3.ArithRef) -> z3.BoolRef:
+    return z3.BoolRef(z3core.Z3_mk_lt(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
+def _simple(t: z3.BoolRef) -> Term:
+    """True / False for a term that simplifies to a constant, else the term."""
+    s = z3.simplify(t)
+    return True if z3.is_true(s) else (False if z3.is_false(s) else t)
 
 
 def to_z3(ctx: z3.Context, x: Term) -> z3.BoolRef:
@@ -277,7 +306,7 @@ class Named(Rel):
         if isinstance(d, bool):
             return d
         v = self.alg.fresh(f"{self.name}_{p[0]}_{p[1]}")
-        self.alg.define(z3.Implies(d, v))
+        self.alg.define(implies(self.alg.ctx, d, v))
         return v
 
 
@@ -298,18 +327,18 @@ class Plus(Rel):
         steps: list[Term] = []
         direct = a.term(p)
         if direct is not False:
-            alg.define(z3.Implies(to_z3(alg.ctx, direct), v))
+            alg.define(implies(alg.ctx, direct, v))
         for y in a.succ().get(x, ()):
             if (y, z) not in self.may:
                 continue
             step = _and(alg.ctx, a.term((x, y)), self.term((y, z)))
             if step is False:
                 continue
-            alg.define(z3.Implies(to_z3(alg.ctx, step), v))
+            alg.define(implies(alg.ctx, step, v))
             if self.exact:
-                steps.append(_and(alg.ctx, step, self.dist((y, z)) < self.dist(p)))
+                steps.append(_and(alg.ctx, step, _lt(alg.ctx, self.dist((y, z)), self.dist(p))))
         if self.exact:
-            alg.define(z3.Implies(v, to_z3(alg.ctx, _or(alg.ctx, [direct] + steps))))
+            alg.define(implies(alg.ctx, v, to_z3(alg.ctx, _or(alg.ctx, [direct] + steps))))
         return v
 
     def dist(self, p: Pair) -> z3.ArithRef:
@@ -338,7 +367,7 @@ class Fixpoint(Rel):
         self._memo[p] = v           # before the recursion below asks for it again
         d = self.body.term(p)
         if d is not False:
-            self.alg.define(z3.Implies(to_z3(self.alg.ctx, d), v))
+            self.alg.define(implies(self.alg.ctx, d, v))
         return v
 
 
@@ -355,8 +384,7 @@ class Algebra:
         self._defs: list[z3.BoolRef] = []
         self._exec: list[Term] = []
         for e in self.events:
-            t = ex.executed(e.id)
-            self._exec.append(True if z3.is_true(t) else (False if z3.is_false(t) else t))
+            self._exec.append(_simple(ex.executed(e.id)))
         self.all: EventSet = frozenset(e.id for e in self.events if self._exec[e.id] is not False)
         self._base: dict[str, Rel] = {}
 
@@ -364,8 +392,11 @@ class Algebra:
     def fresh(self, name: str) -> z3.BoolRef:
         return z3.Bool(f"{name}!{next(self._ids)}", self.ctx)
 
-    def define(self, clause: z3.BoolRef) -> None:
-        self._defs.append(clause)
+    def define(self, clause: Term) -> None:
+        if clause is False:
+            self._defs.append(z3.BoolVal(False, self.ctx))
+        elif clause is not True:
+            self._defs.append(clause)
 
     def definitions(self) -> z3.BoolRef:
         return to_z3(self.ctx, _and(self.ctx, *self._defs))
@@ -589,7 +620,7 @@ class Algebra:
             if a == b:
                 out.append(_not(self.ctx, t))
             else:
-                out.append(z3.Implies(to_z3(self.ctx, t), rank(a) < rank(b)))
+                out.append(implies(self.ctx, t, _lt(self.ctx, rank(a), rank(b))))
         return to_z3(self.ctx, _and(self.ctx, *out))
 
     def irreflexive(self, r: Rel) -> z3.BoolRef:

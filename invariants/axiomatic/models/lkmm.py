@@ -45,6 +45,8 @@ really consistent execution. The axioms must be asserted, never negated.
 """
 from __future__ import annotations
 
+import z3
+
 from smp_explorer.invariants.axiomatic.execution import Constraints, Execution
 from smp_explorer.invariants.axiomatic.relalg import Algebra, EventSet, Rel
 
@@ -166,6 +168,13 @@ class _Build:
             xb = hb | pb
 
         # -- plain accesses: plain-coherence and the data-race flag
+        if not self.Plain:
+            # every potential race (pre-race) needs a plain access: without one both the
+            # plain-coherence axiom and the flag are trivially satisfied / never raised
+            false = z3.BoolVal(False, a.ctx)
+            return Constraints(axioms=[("definitions", a.definitions())] + axioms,
+                               flags={"data-race": false},
+                               witnesses={"data-race": lambda m: []})
         xbstar = a.star(xb, "xb")
         vis = a.seq(cumul_fence_star, a.restrict(a.opt(rfe), rng=Marked),
                     a.union(a.seq(a.restrict(strong_fence, rng=Marked), xbstar),
