@@ -108,6 +108,7 @@ class CheckRequest(SpecRequest):
     checkpoint: str | None = None    # --checkpoint DIR (cli.resume)
     checkpoint_every: float = 60.0
     resume: bool = False             # go on from the checkpoints in `checkpoint`
+    reduction: bool = True           # partial-order reduction; False with --no-reduction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,7 +159,8 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         engine=ns.engine, exact=ns.exact, z3_check=ns.z3_check, z3=not ns.no_z3,
                         html=ns.html, dot=ns.dot, itf=ns.itf,
                         buffer_fairness=not ns.no_buffer_fairness,
-                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every)
+                        checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
+                        reduction=not ns.no_reduction)
 
 
 def _resume(ns: argparse.Namespace) -> ResumeRequest:
@@ -303,6 +305,10 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true",
                    help="store whole states even when they need more than 128 bits "
                         "(default: 64-bit fingerprints there)")
+    p.add_argument("--no-reduction", action="store_true",
+                   help="explore every interleaving: no partial-order reduction (by default "
+                        "steps that commute with all others and change nothing a property "
+                        "reads are explored in one order only; verdicts are the same)")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search in DIR every --checkpoint-every seconds, to go on "
                         "with `explorer resume DIR` after an interruption")

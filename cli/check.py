@@ -237,7 +237,8 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                       timeout=request.timeout, stop_at_first=request.stop_at_first,
                       check_deadlock=request.check_deadlock, properties=request.properties,
                       progress=progress, engine=request.engine, exact=request.exact,
-                      visitor=z3_check, checkpoint=checkpointer(request, memory))
+                      visitor=z3_check, checkpoint=checkpointer(request, memory),
+                      reduction=request.reduction)
     try:
         result = explore(cm, options, memory)
     finally:

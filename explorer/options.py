@@ -30,3 +30,5 @@ class Options:
     exact: bool = False                  # store whole states even when they need > 2 words
     visitor: SearchVisitor | None = None  # told of every state and step (e.g. --z3-check)
     checkpoint: Checkpointer | None = None  # save the search between levels; resume from it
+    reduction: bool = False              # partial-order reduction (explorer.por); the CLI: on
+    until_found: set[str] | None = None  # stop once these properties are all found (explorer.por)

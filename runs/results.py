@@ -115,6 +115,7 @@ class Stats:
     initial_states: int = 0
     coverage: dict[str, int] = field(default_factory=dict)  # step name -> times fired
     notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
+    reductions: list[str] = field(default_factory=list)  # which reductions ran, what they saved
     peak_memory: int = 0          # the process's peak resident memory after the run, bytes
     # facts about the engine, not part of the result's JSON
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
@@ -181,6 +182,7 @@ class RunResult:
                 "coverage": self.stats.coverage,
                 "peak_memory_bytes": self.stats.peak_memory,
                 "notes": self.stats.notes,
+                **({"reductions": self.stats.reductions} if self.stats.reductions else {}),
                 "properties": [p.to_json() for p in self.properties]}
 
 

@@ -162,6 +162,8 @@ class StatsView:
                 yield Text.assemble(("warning: ", "bold yellow"), note.removeprefix("warning: "))
             else:
                 yield Text.assemble(("note: ", "bold"), note)
+        for line in s.reductions:   # partial-order reduction (explorer.por), symmetry, ...
+            yield Text(line, style=DIM)
         yield from self._coverage()
 
     def _coverage(self) -> Iterator[Text]:

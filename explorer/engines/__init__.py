@@ -26,7 +26,12 @@ def explore(cm: CompiledModel, options: Options | None = None,
         raise ValueError(f"explore: the model was lowered under {model_memory}, not {memory}")
     options = options or Options()
     engine = options.engine
-    if engine == "reference":
+    if engine not in ("reference", "scalar", "vector", "auto"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if options.reduction:
+        from smp_explorer.explorer.por import explore_reduced
+        result = explore_reduced(cm, options, model_memory, engine)
+    elif engine == "reference":
         from smp_explorer.explorer.engines.reference import explore_reference
         result = explore_reference(cm, options, model_memory)
     elif engine in ("scalar", "vector", "auto"):

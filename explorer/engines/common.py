@@ -295,6 +295,9 @@ class Search:
             return "first violation"
         if self.verdicts.all_decided:
             return "all decided"
+        until = self.options.until_found
+        if until is not None and until <= self.verdicts.found.keys():
+            return "all decided"
         return None
 
     def pause(self) -> str | None:

@@ -1,0 +1,396 @@
+"""Partial-order reduction for breadth-first search: stubborn sets with a level proviso.
+
+In each state the search expands only the enabled steps of a *strong stubborn set* S (Valmari),
+computed from the actions' footprints (`ir.footprint`: the slots each action reads and writes,
+and the slot values its guard requires):
+
+- S starts from one enabled action;
+- for an enabled action t in S, S holds every action dependent on t (one writes a slot the
+  other reads or writes; actions whose guards require different values of one slot are never
+  dependent, since no action outside S can change the required slot first: its first writer
+  would be dependent on t);
+- for a disabled action t in S, S holds a necessary enabling set: every action that may make
+  true the first guard conjunct of t that is false in this state (one writing a slot it reads,
+  except, for `slot == value`, one that always writes another constant there).
+
+Then no path of actions outside S can enable, disable or fail to commute with an action of
+S ∩ enabled (S ∩ enabled is a persistent set): C0 (it is empty only where nothing is enabled)
+and C1 hold. S ∩ enabled is used only when it is a proper subset of the enabled actions and:
+
+- C2 (visibility): none of its actions writes a slot that an invariant, a reachable goal or a
+  monitor reads (`ir.footprint.property_slots`);
+- C3 (the cycle proviso, for breadth-first search): every successor it gives is a state not
+  seen before this level (new, or found earlier in the same level). Edges of a partly expanded
+  state then go strictly one level deeper, so every cycle of the reduced graph passes through a
+  fully expanded state (Bošnački, Leue, Lluch-Lafuente's condition for queue-based search);
+  otherwise the state is fully expanded.
+
+Why each property kind is preserved (C0-C3 give: every path of the full graph from an initial
+state has a path of the reduced graph that is stuttering-equivalent for the visible slots, and
+the same ignoring-free argument carries enabledness of every action):
+- invariants and reachable goals: they read only visible slots, and are evaluated in every
+  state of the reduced graph, so a state where one fails (is reached) in the full graph has a
+  reduced-graph state with the same visible values;
+- assertions and runtime errors (a step that fails a check, an operation that fails): the step
+  t fails at a state s' reachable from s through w. If w or t holds an action of ample(s), the
+  first one commutes to the front (it is independent of what precedes it); else any ample
+  action a is independent of all of w and t, and from a(s) the path w reaches a(s'), where t
+  computes the same guard, checks and values as in s' (a writes nothing t reads). C3 forbids
+  the second case forever along a cycle, so t fails in some reduced-graph state. The steps
+  evaluated in an expanded state are all its enabled ones (only successors are pruned), so a
+  failure is reported wherever the reduced graph reaches it. The same argument shows that
+  every step enabled somewhere in the full graph is enabled somewhere in the reduced graph:
+  coverage's "never fired" list is unchanged;
+- deadlocks: C0 and C1 alone preserve every reachable deadlock.
+Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
+stuttering-equivalence under fairness needs more than C0-C3), and `--max-depth` (a depth bound
+of the full graph is not one of the reduced graph): with `--max-depth` the run is unreduced.
+
+Counterexamples: the reduced graph's breadth-first trace may be longer than the full graph's
+shortest one. After the run, a full (unreduced) breadth-first search bounded by the longest
+trace found, stopping when it has found again everything the reduced run found, gives the
+shortest traces (as SPIN's -i does); `Stats.reductions` says so.
+
+Engines: the reduced levels are expanded by the compiled tuple code (`runs.compiled`, as the
+reference engine does) over the engine's own state form (packed states and keys for scalar,
+vector and auto): the stubborn set needs each state's enabled actions and conjunct values, which
+the generated scalar loop and the NumPy batches do not expose. A packed run whose first levels
+show little reduction hands the search to the packed engine unreduced (full expansion is always
+sound) and says so.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Hashable
+
+from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
+from smp_explorer.explorer.engines.driver import Strategy, run
+from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.store import KeySet, Layout
+from smp_explorer.ir.expr import conjuncts, slots_read
+from smp_explorer.ir.footprint import Footprint, dependent, footprint, may_change, \
+    may_make_true, property_exprs
+from smp_explorer.runs.compiled import HELPERS, CompiledModel, TupleCompiler
+from smp_explorer.runs.pysource import Emitter, load_source
+from smp_explorer.runs.results import RunResult
+
+TICK = 1024           # states between two looks at the clock
+SAMPLE = 20_000       # packed engines: states expanded reduced before judging the reduction
+WORTH = 0.05          # ... and the fraction of them that must have been pruned to go on
+
+
+class Reducer:
+    """The stubborn sets of one compiled model (per state: `ample`)."""
+
+    def __init__(self, cm: CompiledModel):
+        model = cm.model
+        self.cm = cm
+        actions = model.actions
+        self.fps: list[Footprint] = [footprint(a) for a in actions]
+        conditions = property_exprs(model, cm.invariant_names + cm.goal_names)
+        self.visible = [any(may_change(a, f, e) for e in conditions)
+                        for a, f in zip(actions, self.fps)]
+        writers: dict[int, list[int]] = {}
+        readers: dict[int, list[int]] = {}
+        for i, f in enumerate(self.fps):
+            for s in f.writes:
+                writers.setdefault(s, []).append(i)
+            for s in f.reads:
+                readers.setdefault(s, []).append(i)
+        self.writers = writers
+        self.deps: list[tuple[int, ...]] = []
+        for i, f in enumerate(self.fps):
+            near: set[int] = set()
+            for s in f.writes:
+                near.update(writers.get(s, ()))
+                near.update(readers.get(s, ()))
+            for s in f.reads:
+                near.update(writers.get(s, ()))
+            near.discard(i)
+            self.deps.append(tuple(sorted(b for b in near if dependent(f, self.fps[b]))))
+        self.conjs = [conjuncts(a.guard) for a in actions]
+        self.nes: dict[tuple[int, int], tuple[int, ...]] = {}
+        self.first_false = self._compile_guards()
+        # an action no proper ample set can hold (it is visible) is no seed
+        self.seeds = [not v for v in self.visible]
+        self.useful = any(self.seeds)
+        self.partial = 0      # states expanded through a proper subset of their steps
+        self.pruned = 0       # steps not followed in those states
+
+    def _compile_guards(self) -> list[Callable]:
+        """Per action: state -> the position of its first false guard conjunct (-1: none)."""
+        model = self.cm.model
+        ranges = [(s.lo, s.hi) for s in model.slots]
+        ex = TupleCompiler(ranges, [], {})
+        em = Emitter()
+        for a, conj in zip(model.actions, self.conjs):
+            em.line(f"def g{a.index}(state):")
+            with em.indent():
+                used = sorted(set().union(*(slots_read(c) for c in conj)) if conj else set())
+                for s in used:
+                    em.line(f"s{s} = state[{s}]")
+                for k, c in enumerate(conj):
+                    em.line(f"if not {ex(c)}: return {k}")
+                em.line("return -1")
+        ns: dict = dict(HELPERS)
+        load_source(em.source(), model, "por", ns)
+        return [ns[f"g{a.index}"] for a in model.actions]
+
+    def enabling(self, t: int, k: int) -> tuple[int, ...]:
+        """The actions that may make conjunct k of action t's guard true."""
+        got = self.nes.get((t, k))
+        if got is None:
+            c = self.conjs[t][k]
+            cand: set[int] = set()
+            for s in slots_read(c):
+                cand.update(self.writers.get(s, ()))
+            got = tuple(sorted(b for b in cand if may_make_true(self.fps[b], c)))
+            self.nes[(t, k)] = got
+        return got
+
+    def ample(self, state: tuple, enabled: list[int]) -> set[int] | None:
+        """The enabled actions of the smallest stubborn set found from any invisible seed that
+        is a proper subset of `enabled` and holds no visible action; None: expand fully."""
+        if len(enabled) < 2:
+            return None
+        en = set(enabled)
+        best: set[int] | None = None
+        tried: set[int] = set()
+        for seed in enabled:
+            if not self.seeds[seed] or seed in tried:
+                continue
+            got = self._closure(state, seed, en, len(enabled) if best is None else len(best))
+            if got is None:
+                continue
+            tried |= got
+            if best is None or len(got) < len(best):
+                best = got
+                if len(best) == 1:
+                    break
+        return best
+
+    def _closure(self, state: tuple, seed: int, en: set[int], limit: int) -> set[int] | None:
+        """S ∩ enabled for the stubborn set grown from `seed`; None when it would hold a
+        visible action or `limit` enabled actions."""
+        inside = {seed}
+        stack = [seed]
+        ample = {seed}
+        visible = self.visible
+        while stack:
+            t = stack.pop()
+            if t in en:
+                more: tuple[int, ...] = self.deps[t]
+            else:
+                try:
+                    k = self.first_false[t](state)
+                except Exception:   # cannot happen for a disabled action; be safe
+                    k = -1
+                if k < 0:
+                    return None
+                more = self.enabling(t, k)
+            for b in more:
+                if b not in inside:
+                    inside.add(b)
+                    stack.append(b)
+                    if b in en:
+                        if visible[b]:
+                            return None
+                        ample.add(b)
+                        if len(ample) >= limit:
+                            return None
+        return ample
+
+
+class ReducedLevels(SetFrontier):
+    """Expands a level with stubborn sets, state by state with the tuple code, over the
+    search's state form (packed with a layout, tuples without)."""
+
+    def __init__(self, search: Search, reducer: Reducer, frontier: list | None = None,
+                 visited: KeySet | None = None):
+        self.search = search
+        self.reducer = reducer
+        layout = search.layout
+        if frontier is None:
+            frontier = list(search.initial) if layout is None else \
+                [layout.pack(s) for s in search.initial]
+            visited = KeySet(frontier if layout is None else map(layout.key, frontier))
+        assert visited is not None
+        self.frontier = frontier
+        self.visited = visited
+        self.expanded = 0
+
+    def level(self, pos0: int) -> str | None:
+        search = self.search
+        nxt: list = []
+        fresh: set = set()
+        unpack = search.layout.unpack if search.layout is not None else None
+        for i, item in enumerate(self.frontier):
+            reason = search.pause() if i % TICK == 0 else search.should_stop()
+            if reason:
+                return reason
+            state = unpack(item) if unpack is not None else item
+            try:
+                self.row(state, pos0 + i, nxt, fresh)
+            except Stop:
+                return "max-states"
+            self.expanded += 1
+        self.frontier = nxt
+        return None
+
+    def row(self, state: tuple, pos: int, nxt: list, fresh: set) -> None:
+        """`Search.exact_row` with the successors restricted to an ample set."""
+        search = self.search
+        cm = search.cm
+        layout = search.layout
+        out, bad = cm.successors(state)
+        if search.visitor is not None:
+            search.visitor.expanded(state, out,
+                                    [(ai, cm.failures[fid].property) for ai, fid, _ in bad])
+        search.transitions += len(out)
+        fired = search.fired
+        for ai, _ in out:
+            fired[ai] += 1
+        for ai, _, _ in bad:
+            fired[ai] += 1
+        succ: list[tuple[int, tuple, Hashable, Hashable]] = []
+        for ai, t in out:
+            if layout is None:
+                succ.append((ai, t, t, t))
+            else:
+                packed = layout.pack(t)
+                succ.append((ai, t, packed, layout.key(packed)))
+        keys = self.visited.keys
+        reducer = self.reducer
+        enabled = sorted({ai for ai, _ in out} | {ai for ai, _, _ in bad})
+        ample = reducer.ample(state, enabled)
+        if ample is not None:
+            chosen = [x for x in succ if x[0] in ample]
+            # the proviso: every successor new, or first found in this level
+            if all(k not in keys or k in fresh for _, _, _, k in chosen):
+                reducer.partial += 1
+                reducer.pruned += len(succ) - len(chosen)
+                succ = chosen
+        max_states = search.options.max_states
+        links = search.links
+        for ai, t, item, key in succ:
+            if key not in keys:
+                if max_states is not None and len(links) >= max_states:
+                    raise Stop("max-states")
+                keys.add(key)
+                fresh.add(key)
+                nxt.append(item)
+                links.parent.append(pos)
+                links.via.append(ai)
+                search.max_depth_seen = max(search.max_depth_seen, search.depth + 1)
+                search.discover(len(links) - 1, t)
+        if bad:
+            for ai, fid, value in bad:
+                search.step_failed(pos, ai, fid, value)
+        elif not out and search.options.check_deadlock and search.is_deadlock(state):
+            search.deadlocked(pos)
+
+
+class ReducedPolicy:
+    """Reduced levels throughout (reference), or until the first SAMPLE expanded states show
+    that less than WORTH of the steps are pruned: then the packed engine's policy, unreduced
+    (scalar, vector, auto)."""
+
+    def __init__(self, search: Search, reducer: Reducer, fallback: Callable[[], Callable] | None):
+        self.search = search
+        self.reducer = reducer
+        self.fallback = fallback
+        self.reduced: ReducedLevels | None = None
+        self.handed: Callable | None = None
+        self.handed_at = 0
+
+    def __call__(self, width: int) -> Strategy:
+        if self.handed is not None:
+            return self.handed(width)
+        if self.reduced is None:
+            self.reduced = ReducedLevels(self.search, self.reducer)
+        r = self.reduced
+        if self.fallback is not None and r.expanded >= SAMPLE and \
+                self.reducer.pruned < WORTH * self.search.transitions:
+            policy = self.fallback()
+            strategy = policy(len(r.frontier))
+            strategy.restore(dict(frontier=r.frontier, visited=list(r.visited.keys)))
+            self.handed, self.handed_at = policy, self.search.states
+            return policy(width)
+        return r
+
+
+def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: str) -> RunResult:
+    """A breadth-first run with partial-order reduction (see the module's docstring), its traces
+    shortened to the full graph's shortest."""
+    from smp_explorer.explorer.engines import explore
+    unreduced = replace(options, reduction=False)
+    if options.max_depth is not None:
+        result = explore(cm, unreduced, memory)
+        result.stats.reductions.append("partial-order reduction: off (--max-depth bounds the "
+                                       "unreduced search)")
+        return result
+    reducer = Reducer(cm)
+    if not reducer.useful:
+        result = explore(cm, unreduced, memory)
+        result.stats.reductions.append("partial-order reduction: on (every step changes what a "
+                                       "property reads: nothing to reduce)")
+        return result
+    layout = None if engine == "reference" else Layout(cm.model, options.exact)
+    search = Search(cm, options, memory, engine, layout)
+    fallback = None
+    if engine != "reference":
+        from smp_explorer.explorer.engines.packed import PackedPolicy
+        from smp_explorer.explorer.engines.scalar import ScalarCode
+
+        def fallback() -> Callable:
+            assert layout is not None
+            return PackedPolicy(search, ScalarCode(cm, layout, options), engine)
+    policy = ReducedPolicy(search, reducer, fallback)
+    result = run(search, policy)
+    if engine == "reference":
+        result.stats.bytes_per_state = 0.0
+    stats = result.stats
+    if policy.handed is not None:
+        line = (f"partial-order reduction: on for the first {policy.handed_at:,} states, then "
+                f"off (it had pruned {reducer.pruned:,} steps)")
+    else:
+        line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
+                f"expanded partly, {reducer.pruned:,} steps pruned)")
+    if reducer.partial:
+        line += shorten(cm, unreduced, memory, result)
+        unseen = [name for k, (name, _, _) in enumerate(cm.model.monitors)
+                  if k not in search.monitors_seen]
+        if unseen:
+            line += (f"; not seen in the reduced graph, so perhaps reachable: "
+                     f"{', '.join(unseen)} (--no-reduction tells)")
+    stats.reductions.append(line)
+    return result
+
+
+def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResult) -> str:
+    """Replace each trace by a shortest one: an unreduced search bounded by the longest trace
+    found, until it has found every property the reduced run found. What it did, for the
+    report."""
+    found = {p.name: len(p.trace) for p in result.properties
+             if p.trace is not None and p.trace.loop_start is None}
+    if not found:
+        return ""
+    from smp_explorer.explorer.engines import explore
+    bound = max(found.values())
+    # states to depth `bound` discovered, those to depth bound - 1 expanded... and those at
+    # `bound` too, for a deadlock at that depth
+    full = explore(cm, replace(unreduced, max_depth=bound + 1, until_found=set(found),
+                               progress=None, checkpoint=None, visitor=None,
+                               stop_at_first=False, max_states=None), memory)
+    shorter = 0
+    by_name = {p.name: p for p in full.properties}
+    for p in result.properties:
+        q = by_name.get(p.name)
+        if p.name in found and q is not None and q.trace is not None and \
+                len(q.trace) <= found[p.name]:
+            shorter += len(q.trace) < found[p.name]
+            p.trace, p.message = q.trace, q.message
+    if full.stop_reason not in ("exhausted", "all decided", "max-depth"):
+        return (f"; traces may not be the shortest: the unreduced search that shortens them "
+                f"stopped ({full.stop_reason})")
+    return f"; traces shortened to the shortest by an unreduced search to depth {bound}"
