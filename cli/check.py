@@ -244,6 +244,8 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
     finally:
         if progress is not None:
             progress.close()
+    if not request.reduction:
+        result.stats.reductions.append("partial-order reduction: off (--no-reduction)")
     if z3_check is not None:
         result.stats.notes.append(f"z3-check: Z3 agreed with the explorer on all "
                                   f"{z3_check.states:,} states")

@@ -17,8 +17,11 @@ Then no path of actions outside S can enable, disable or fail to commute with an
 S ∩ enabled (S ∩ enabled is a persistent set): C0 (it is empty only where nothing is enabled)
 and C1 hold. S ∩ enabled is used only when it is a proper subset of the enabled actions and:
 
-- C2 (visibility): none of its actions writes a slot that an invariant, a reachable goal or a
-  monitor reads (`ir.footprint.property_slots`);
+- C2 (visibility): none of its actions may change the value of an invariant or a reachable
+  goal (`ir.footprint.may_change`: it writes a slot the condition reads, and the condition
+  after the step, with the slot values its guard requires, is not the same expression), and
+  none of them fails in this state (a step that fails an assertion or an operation has no
+  successor: its failure is an event, as a visible step's change is);
 - C3 (the cycle proviso, for breadth-first search): every successor it gives is a state not
   seen before this level (new, or found earlier in the same level). Edges of a partly expanded
   state then go strictly one level deeper, so every cycle of the reduced graph passes through a
@@ -42,7 +45,9 @@ the same ignoring-free argument carries enabledness of every action):
   every step enabled somewhere in the full graph is enabled somewhere in the reduced graph:
   coverage's "never fired" list is unchanged;
 - deadlocks: C0 and C1 alone preserve every reachable deadlock.
-Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
+The monitors (statistics such as "a store buffer held 2 entries") are not properties: they
+describe the reduced graph, and the report names those it did not see (they may be reachable
+in the full graph). Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
 stuttering-equivalence under fairness needs more than C0-C3), and `--max-depth` (a depth bound
 of the full graph is not one of the reduced graph): with `--max-depth` the run is unreduced.
 
@@ -75,8 +80,8 @@ from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.runs.results import RunResult
 
 TICK = 1024           # states between two looks at the clock
-SAMPLE = 20_000       # packed engines: states expanded reduced before judging the reduction
-WORTH = 0.05          # ... and the fraction of them that must have been pruned to go on
+SAMPLE = 5_000        # packed engines: states expanded reduced before judging the reduction
+WORTH = 0.25          # ... and the share of their steps that must have been pruned to go on
 
 
 class Reducer:
@@ -109,11 +114,14 @@ class Reducer:
             near.discard(i)
             self.deps.append(tuple(sorted(b for b in near if dependent(f, self.fps[b]))))
         self.conjs = [conjuncts(a.guard) for a in actions]
-        self.nes: dict[tuple[int, int], tuple[int, ...]] = {}
+        self.nes: dict[tuple[int, int], int] = {}
+        self.dep_bits = [_bits(d) for d in self.deps]
+        self.visible_bits = _bits(i for i, v in enumerate(self.visible) if v)
         self.first_false = self._compile_guards()
         # an action no proper ample set can hold (it is visible) is no seed
         self.seeds = [not v for v in self.visible]
         self.useful = any(self.seeds)
+        self.seed_bits = _bits(i for i, v in enumerate(self.seeds) if v)
         self.partial = 0      # states expanded through a proper subset of their steps
         self.pruned = 0       # steps not followed in those states
 
@@ -136,69 +144,72 @@ class Reducer:
         load_source(em.source(), model, "por", ns)
         return [ns[f"g{a.index}"] for a in model.actions]
 
-    def enabling(self, t: int, k: int) -> tuple[int, ...]:
-        """The actions that may make conjunct k of action t's guard true."""
+    def enabling(self, t: int, k: int) -> int:
+        """The actions that may make conjunct k of action t's guard true (a bit set)."""
         got = self.nes.get((t, k))
         if got is None:
             c = self.conjs[t][k]
             cand: set[int] = set()
             for s in slots_read(c):
                 cand.update(self.writers.get(s, ()))
-            got = tuple(sorted(b for b in cand if may_make_true(self.fps[b], c)))
+            got = _bits(b for b in cand if may_make_true(self.fps[b], c))
             self.nes[(t, k)] = got
         return got
 
-    def ample(self, state: tuple, enabled: list[int]) -> set[int] | None:
-        """The enabled actions of the smallest stubborn set found from any invisible seed that
-        is a proper subset of `enabled` and holds no visible action; None: expand fully."""
+    def ample(self, state: tuple, enabled: list[int], failing: list[int]) -> list[int] | None:
+        """The enabled actions of the first stubborn set, grown from the enabled invisible
+        actions in order, that is a proper subset of `enabled` and holds no visible action and
+        no action that fails here (`failing`: it has no successor, its failure is an event
+        like a visible step's); None: expand fully."""
         if len(enabled) < 2:
             return None
-        en = set(enabled)
-        best: set[int] | None = None
-        tried: set[int] = set()
+        en = _bits(enabled)
+        failed = _bits(failing)
+        seeds = self.seed_bits & ~failed
+        if not en & seeds:
+            return None
+        limit = len(enabled)
         for seed in enabled:
-            if not self.seeds[seed] or seed in tried:
-                continue
-            got = self._closure(state, seed, en, len(enabled) if best is None else len(best))
-            if got is None:
-                continue
-            tried |= got
-            if best is None or len(got) < len(best):
-                best = got
-                if len(best) == 1:
-                    break
-        return best
+            if seeds >> seed & 1:
+                got = self._closure(state, seed, en, failed, limit)
+                if got is not None:
+                    return [a for a in enabled if got >> a & 1]
+        return None
 
-    def _closure(self, state: tuple, seed: int, en: set[int], limit: int) -> set[int] | None:
-        """S ∩ enabled for the stubborn set grown from `seed`; None when it would hold a
-        visible action or `limit` enabled actions."""
-        inside = {seed}
-        stack = [seed]
-        ample = {seed}
-        visible = self.visible
-        while stack:
-            t = stack.pop()
-            if t in en:
-                more: tuple[int, ...] = self.deps[t]
+    def _closure(self, state: tuple, seed: int, en: int, failed: int,
+                 limit: int) -> int | None:
+        """S ∩ enabled (a bit set) for the stubborn set grown from `seed`; None when it would
+        hold a visible or failing action or `limit` enabled actions."""
+        inside = todo = 1 << seed
+        bad = en & (self.visible_bits | failed)
+        deps, first_false, enabling = self.dep_bits, self.first_false, self.enabling
+        while todo:
+            low = todo & -todo
+            todo ^= low
+            t = low.bit_length() - 1
+            if en & low:
+                more = deps[t]
             else:
-                try:
-                    k = self.first_false[t](state)
-                except Exception:   # cannot happen for a disabled action; be safe
-                    k = -1
-                if k < 0:
+                k = first_false[t](state)
+                if k < 0:   # cannot happen for a disabled action; be safe
                     return None
-                more = self.enabling(t, k)
-            for b in more:
-                if b not in inside:
-                    inside.add(b)
-                    stack.append(b)
-                    if b in en:
-                        if visible[b]:
-                            return None
-                        ample.add(b)
-                        if len(ample) >= limit:
-                            return None
-        return ample
+                more = enabling(t, k)
+            new = more & ~inside
+            if new:
+                if new & bad:
+                    return None
+                inside |= new
+                todo |= new
+                if (inside & en).bit_count() >= limit:
+                    return None
+        return inside & en
+
+
+def _bits(indices) -> int:
+    out = 0
+    for i in indices:
+        out |= 1 << i
+    return out
 
 
 class ReducedLevels(SetFrontier):
@@ -261,10 +272,12 @@ class ReducedLevels(SetFrontier):
                 succ.append((ai, t, packed, layout.key(packed)))
         keys = self.visited.keys
         reducer = self.reducer
-        enabled = sorted({ai for ai, _ in out} | {ai for ai, _, _ in bad})
-        ample = reducer.ample(state, enabled)
+        failing = sorted({ai for ai, _, _ in bad})
+        enabled = sorted({ai for ai, _ in out}.union(failing))
+        ample = reducer.ample(state, enabled, failing)
         if ample is not None:
-            chosen = [x for x in succ if x[0] in ample]
+            keep = set(ample)
+            chosen = [x for x in succ if x[0] in keep]
             # the proviso: every successor new, or first found in this level
             if all(k not in keys or k in fresh for _, _, _, k in chosen):
                 reducer.partial += 1
@@ -293,7 +306,8 @@ class ReducedLevels(SetFrontier):
 class ReducedPolicy:
     """Reduced levels throughout (reference), or until the first SAMPLE expanded states show
     that less than WORTH of the steps are pruned: then the packed engine's policy, unreduced
-    (scalar, vector, auto)."""
+    (scalar, vector, auto), whose generated code expands states several times faster than the
+    tuple code the reduced levels use."""
 
     def __init__(self, search: Search, reducer: Reducer, fallback: Callable[[], Callable] | None):
         self.search = search
