@@ -80,8 +80,8 @@ from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.runs.results import RunResult
 
 TICK = 1024           # states between two looks at the clock
-SAMPLE = 5_000        # packed engines: states expanded reduced before judging the reduction
-WORTH = 0.25          # ... and the share of their steps that must have been pruned to go on
+SAMPLE = 2_000        # packed engines: states expanded reduced before judging the reduction
+WORTH = 0.5           # ... and the states it must have saved, per state found, to go on
 
 
 class Reducer:
@@ -124,6 +124,7 @@ class Reducer:
         self.seed_bits = _bits(i for i, v in enumerate(self.seeds) if v)
         self.partial = 0      # states expanded through a proper subset of their steps
         self.pruned = 0       # steps not followed in those states
+        self.saved = 0        # their successors the level did not find otherwise (an estimate)
 
     def _compile_guards(self) -> list[Callable]:
         """Per action: state -> the position of its first false guard conjunct (-1: none)."""
@@ -229,11 +230,13 @@ class ReducedLevels(SetFrontier):
         self.frontier = frontier
         self.visited = visited
         self.expanded = 0
+        self.skipped: set = set()   # keys of successors skipped in this level
 
     def level(self, pos0: int) -> str | None:
         search = self.search
         nxt: list = []
         fresh: set = set()
+        self.skipped = set()
         unpack = search.layout.unpack if search.layout is not None else None
         for i, item in enumerate(self.frontier):
             reason = search.pause() if i % TICK == 0 else search.should_stop()
@@ -245,6 +248,8 @@ class ReducedLevels(SetFrontier):
             except Stop:
                 return "max-states"
             self.expanded += 1
+        keys = self.visited.keys
+        self.reducer.saved += sum(1 for k in self.skipped if k not in keys)
         self.frontier = nxt
         return None
 
@@ -282,6 +287,7 @@ class ReducedLevels(SetFrontier):
             if all(k not in keys or k in fresh for _, _, _, k in chosen):
                 reducer.partial += 1
                 reducer.pruned += len(succ) - len(chosen)
+                self.skipped.update(x[3] for x in succ if x[0] not in keep)
                 succ = chosen
         max_states = search.options.max_states
         links = search.links
@@ -305,9 +311,10 @@ class ReducedLevels(SetFrontier):
 
 class ReducedPolicy:
     """Reduced levels throughout (reference), or until the first SAMPLE expanded states show
-    that less than WORTH of the steps are pruned: then the packed engine's policy, unreduced
-    (scalar, vector, auto), whose generated code expands states several times faster than the
-    tuple code the reduced levels use."""
+    that the reduction saved less than WORTH states per state found (estimated: the successors
+    it skipped that the level did not find otherwise): then the packed engine's policy,
+    unreduced (scalar, vector, auto), whose generated code expands states several times faster
+    than the tuple code the reduced levels use."""
 
     def __init__(self, search: Search, reducer: Reducer, fallback: Callable[[], Callable] | None):
         self.search = search
@@ -324,7 +331,7 @@ class ReducedPolicy:
             self.reduced = ReducedLevels(self.search, self.reducer)
         r = self.reduced
         if self.fallback is not None and r.expanded >= SAMPLE and \
-                self.reducer.pruned < WORTH * self.search.transitions:
+                self.reducer.saved < WORTH * self.search.states:
             policy = self.fallback()
             strategy = policy(len(r.frontier))
             strategy.restore(dict(frontier=r.frontier, visited=list(r.visited.keys)))
@@ -366,7 +373,7 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     stats = result.stats
     if policy.handed is not None:
         line = (f"partial-order reduction: on for the first {policy.handed_at:,} states, then "
-                f"off (it had pruned {reducer.pruned:,} steps)")
+                f"off: it saved too few states to pay for its slower expansion")
     else:
         line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
                 f"expanded partly, {reducer.pruned:,} steps pruned)")
