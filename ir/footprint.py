@@ -85,9 +85,11 @@ def may_make_true(writer: Footprint, c: Expr) -> bool:
 
 def property_exprs(model: Model, names: list[str] | None = None) -> list[Expr]:
     """The state conditions of the per-state properties (invariants and reachable goals, those
-    named if `names` is given)."""
+    named if `names` is given) and of the model's monitors (the statistics' notes, such as "a
+    store buffer held 2 entries", are then those of the full graph)."""
     return [p.expr for p in model.properties
-            if p.per_state and p.expr is not None and (names is None or p.name in names)]
+            if p.per_state and p.expr is not None and (names is None or p.name in names)] + \
+        [e for _, e, _ in model.monitors]
 
 
 def may_change(a: Action, f: Footprint, e: Expr) -> bool:
