@@ -17,11 +17,11 @@ Then no path of actions outside S can enable, disable or fail to commute with an
 S ∩ enabled (S ∩ enabled is a persistent set): C0 (it is empty only where nothing is enabled)
 and C1 hold. S ∩ enabled is used only when it is a proper subset of the enabled actions and:
 
-- C2 (visibility): none of its actions may change the value of an invariant or a reachable
-  goal (`ir.footprint.may_change`: it writes a slot the condition reads, and the condition
-  after the step, with the slot values its guard requires, is not the same expression), and
-  none of them fails in this state (a step that fails an assertion or an operation has no
-  successor: its failure is an event, as a visible step's change is);
+- C2 (visibility): none of its actions may change the value of an invariant, a reachable
+  goal or a monitor (`ir.footprint.may_change`: it writes a slot the condition reads, and the
+  condition after the step, with the slot values its guard requires, is not the same
+  expression), and none of them fails in this state (a step that fails an assertion or an
+  operation has no successor: its failure is an event, as a visible step's change is);
 - C3 (the cycle proviso, for breadth-first search): every successor it gives is a state not
   seen before this level (new, or found earlier in the same level). Edges of a partly expanded
   state then go strictly one level deeper, so every cycle of the reduced graph passes through a
@@ -29,11 +29,11 @@ and C1 hold. S ∩ enabled is used only when it is a proper subset of the enable
   otherwise the state is fully expanded.
 
 Why each property kind is preserved (C0-C3 give: every path of the full graph from an initial
-state has a path of the reduced graph that is stuttering-equivalent for the visible slots, and
-the same ignoring-free argument carries enabledness of every action):
-- invariants and reachable goals: they read only visible slots, and are evaluated in every
-  state of the reduced graph, so a state where one fails (is reached) in the full graph has a
-  reduced-graph state with the same visible values;
+state has a path of the reduced graph that is stuttering-equivalent for the values of those
+conditions, and the same ignoring-free argument carries the enabledness of every action):
+- invariants, reachable goals and monitors: only visible steps change their values, and they
+  are evaluated in every state of the reduced graph, so a state where one fails (is reached)
+  in the full graph has a reduced-graph state where it has the same value;
 - assertions and runtime errors (a step that fails a check, an operation that fails): the step
   t fails at a state s' reachable from s through w. If w or t holds an action of ample(s), the
   first one commutes to the front (it is independent of what precedes it); else any ample
@@ -45,9 +45,10 @@ the same ignoring-free argument carries enabledness of every action):
   every step enabled somewhere in the full graph is enabled somewhere in the reduced graph:
   coverage's "never fired" list is unchanged;
 - deadlocks: C0 and C1 alone preserve every reachable deadlock.
-The monitors (statistics such as "a store buffer held 2 entries") are not properties: they
-describe the reduced graph, and the report names those it did not see (they may be reachable
-in the full graph). Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
+The monitors (the statistics' notes such as "a store buffer held 2 entries") are visible as
+the goals are, so the notes are those of the full graph.
+
+Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
 stuttering-equivalence under fairness needs more than C0-C3), and `--max-depth` (a depth bound
 of the full graph is not one of the reduced graph): with `--max-depth` the run is unreduced.
 
@@ -289,24 +290,12 @@ class ReducedLevels(SetFrontier):
                 reducer.pruned += len(succ) - len(chosen)
                 self.skipped.update(x[3] for x in succ if x[0] not in keep)
                 succ = chosen
-        max_states = search.options.max_states
-        links = search.links
         for ai, t, item, key in succ:
             if key not in keys:
-                if max_states is not None and len(links) >= max_states:
-                    raise Stop("max-states")
+                search.new_state(pos, ai, t, item, nxt)
                 keys.add(key)
                 fresh.add(key)
-                nxt.append(item)
-                links.parent.append(pos)
-                links.via.append(ai)
-                search.max_depth_seen = max(search.max_depth_seen, search.depth + 1)
-                search.discover(len(links) - 1, t)
-        if bad:
-            for ai, fid, value in bad:
-                search.step_failed(pos, ai, fid, value)
-        elif not out and search.options.check_deadlock and search.is_deadlock(state):
-            search.deadlocked(pos)
+        search.failures_of(pos, state, out, bad)
 
 
 class ReducedPolicy:
@@ -358,14 +347,22 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
         return result
     layout = None if engine == "reference" else Layout(cm.model, options.exact)
     search = Search(cm, options, memory, engine, layout)
-    fallback = None
+    fallback = code_of = None
     if engine != "reference":
         from smp_explorer.explorer.engines.packed import PackedPolicy
         from smp_explorer.explorer.engines.scalar import ScalarCode
+        codes: list[ScalarCode] = []
+
+        def code_of() -> ScalarCode:
+            """The generated loop, once (the unreduced rest of the run and the shortening
+            search share it: generating it can take seconds)."""
+            if not codes:
+                assert layout is not None
+                codes.append(ScalarCode(cm, layout, options))
+            return codes[0]
 
         def fallback() -> Callable:
-            assert layout is not None
-            return PackedPolicy(search, ScalarCode(cm, layout, options), engine)
+            return PackedPolicy(search, code_of(), engine)
     policy = ReducedPolicy(search, reducer, fallback)
     result = run(search, policy)
     if engine == "reference":
@@ -378,17 +375,14 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
         line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
                 f"expanded partly, {reducer.pruned:,} steps pruned)")
     if reducer.partial:
-        line += shorten(cm, unreduced, memory, result)
-        unseen = [name for k, (name, _, _) in enumerate(cm.model.monitors)
-                  if k not in search.monitors_seen]
-        if unseen:
-            line += (f"; not seen in the reduced graph, so perhaps reachable: "
-                     f"{', '.join(unseen)} (--no-reduction tells)")
+        line += shorten(cm, unreduced, memory, result,
+                        code_of if options.visitor is None else None)
     stats.reductions.append(line)
     return result
 
 
-def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResult) -> str:
+def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResult,
+            code_of: Callable | None = None) -> str:
     """Replace each trace by a shortest one: an unreduced search bounded by the longest trace
     found, until it has found every property the reduced run found. What it did, for the
     report."""
@@ -400,9 +394,15 @@ def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResul
     bound = max(found.values())
     # states to depth `bound` discovered, those to depth bound - 1 expanded... and those at
     # `bound` too, for a deadlock at that depth
-    full = explore(cm, replace(unreduced, max_depth=bound + 1, until_found=set(found),
-                               progress=None, checkpoint=None, visitor=None,
-                               stop_at_first=False, max_states=None), memory)
+    bounded = replace(unreduced, max_depth=bound + 1, until_found=set(found), progress=None,
+                      checkpoint=None, visitor=None, stop_at_first=False, max_states=None)
+    if code_of is None:
+        full = explore(cm, bounded, memory)
+    else:   # the packed engine with the scalar loop already generated
+        from smp_explorer.explorer.engines.packed import PackedPolicy
+        code = code_of()
+        again = Search(cm, bounded, memory, bounded.engine, code.layout)
+        full = run(again, PackedPolicy(again, code, bounded.engine))
     shorter = 0
     by_name = {p.name: p for p in full.properties}
     for p in result.properties:
