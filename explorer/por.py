@@ -72,7 +72,7 @@ from typing import Callable, Hashable
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
 from smp_explorer.explorer.engines.driver import Strategy, run
 from smp_explorer.explorer.options import Options
-from smp_explorer.explorer.store import KeySet, Layout
+from smp_explorer.explorer.store import KeySet, Layout, VisitedSet
 from smp_explorer.ir.expr import conjuncts, slots_read
 from smp_explorer.ir.footprint import Footprint, dependent, footprint, may_change, \
     may_make_true, property_exprs
@@ -126,6 +126,18 @@ class Reducer:
         self.partial = 0      # states expanded through a proper subset of their steps
         self.pruned = 0       # steps not followed in those states
         self.saved = 0        # their successors the level did not find otherwise (an estimate)
+        self.expanded = 0     # states expanded by the reduced levels
+        self.handed_at: int | None = None   # states when the unreduced engine took over
+
+    COUNTERS = ("partial", "pruned", "saved", "expanded", "handed_at")
+
+    def counters(self) -> dict:
+        """What a checkpoint keeps of the reduction, so a resumed run reports as a whole one."""
+        return {k: getattr(self, k) for k in self.COUNTERS}
+
+    def restore(self, d: dict) -> None:
+        for k in self.COUNTERS:
+            setattr(self, k, d[k])
 
     def _compile_guards(self) -> list[Callable]:
         """Per action: state -> the position of its first false guard conjunct (-1: none)."""
@@ -230,7 +242,6 @@ class ReducedLevels(SetFrontier):
         assert visited is not None
         self.frontier = frontier
         self.visited = visited
-        self.expanded = 0
         self.skipped: set = set()   # keys of successors skipped in this level
 
     def level(self, pos0: int) -> str | None:
@@ -248,11 +259,18 @@ class ReducedLevels(SetFrontier):
                 self.row(state, pos0 + i, nxt, fresh)
             except Stop:
                 return "max-states"
-            self.expanded += 1
+            self.reducer.expanded += 1
         keys = self.visited.keys
         self.reducer.saved += sum(1 for k in self.skipped if k not in keys)
         self.frontier = nxt
         return None
+
+    def snapshot(self) -> dict:
+        return dict(super().snapshot(), por=self.reducer.counters())
+
+    def restore(self, d: dict) -> None:
+        super().restore(d)
+        self.reducer.restore(d["por"])
 
     def row(self, state: tuple, pos: int, nxt: list, fresh: set) -> None:
         """`Search.exact_row` with the successors restricted to an ample set."""
@@ -311,22 +329,48 @@ class ReducedPolicy:
         self.fallback = fallback
         self.reduced: ReducedLevels | None = None
         self.handed: Callable | None = None
-        self.handed_at = 0
 
     def __call__(self, width: int) -> Strategy:
         if self.handed is not None:
-            return self.handed(width)
+            return Handed(self.handed(width), self.reducer)
         if self.reduced is None:
             self.reduced = ReducedLevels(self.search, self.reducer)
-        r = self.reduced
-        if self.fallback is not None and r.expanded >= SAMPLE and \
-                self.reducer.saved < WORTH * self.search.states:
+        r, reducer = self.reduced, self.reducer
+        if self.fallback is not None and (reducer.handed_at is not None or (
+                reducer.expanded >= SAMPLE and reducer.saved < WORTH * self.search.states)):
             policy = self.fallback()
             strategy = policy(len(r.frontier))
             strategy.restore(dict(frontier=r.frontier, visited=list(r.visited.keys)))
-            self.handed, self.handed_at = policy, self.search.states
-            return policy(width)
+            self.handed = policy
+            if reducer.handed_at is None:   # (else a resumed run that had handed over)
+                reducer.handed_at = self.search.states
+            return Handed(policy(width), reducer)
         return r
+
+
+class Handed:
+    """The unreduced engine's strategy after the hand-over; its checkpoints keep the
+    reduction's counters."""
+
+    def __init__(self, strategy: Strategy, reducer: Reducer):
+        self.strategy = strategy
+        self.reducer = reducer
+
+    @property
+    def visited(self) -> VisitedSet:
+        return self.strategy.visited
+
+    def width(self) -> int:
+        return self.strategy.width()
+
+    def snapshot(self) -> dict:
+        return dict(self.strategy.snapshot(), por=self.reducer.counters())
+
+    def restore(self, d: dict) -> None:
+        self.strategy.restore(d)
+
+    def level(self, pos0: int) -> str | None:
+        return self.strategy.level(pos0)
 
 
 def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: str) -> RunResult:
@@ -368,13 +412,13 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     if engine == "reference":
         result.stats.bytes_per_state = 0.0
     stats = result.stats
-    if policy.handed is not None:
-        line = (f"partial-order reduction: on for the first {policy.handed_at:,} states, then "
+    if reducer.handed_at is not None:
+        line = (f"partial-order reduction: on for the first {reducer.handed_at:,} states, then "
                 f"off: it saved too few states to pay for its slower expansion")
     else:
         line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
                 f"expanded partly, {reducer.pruned:,} steps pruned)")
-    if reducer.partial:
+    if reducer.partial:   # (a resumed run counts the states before its checkpoint too)
         line += shorten(cm, unreduced, memory, result,
                         code_of if options.visitor is None else None)
     stats.reductions.append(line)
@@ -390,12 +434,19 @@ def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResul
              if p.trace is not None and p.trace.loop_start is None}
     if not found:
         return ""
+    if result.stop_reason in ("timeout", "interrupted", "out of memory"):
+        return (f"; traces may not be the shortest: the run stopped ({result.stop_reason}) "
+                f"before they could be shortened")
     from smp_explorer.explorer.engines import explore
     bound = max(found.values())
+    left = unreduced.timeout
+    if left is not None:   # --timeout bounds the whole run, the shortening search included
+        left = max(left - result.stats.seconds, 1e-3)
     # states to depth `bound` discovered, those to depth bound - 1 expanded... and those at
     # `bound` too, for a deadlock at that depth
     bounded = replace(unreduced, max_depth=bound + 1, until_found=set(found), progress=None,
-                      checkpoint=None, visitor=None, stop_at_first=False, max_states=None)
+                      checkpoint=None, visitor=None, stop_at_first=False, max_states=None,
+                      timeout=left)
     if code_of is None:
         full = explore(cm, bounded, memory)
     else:   # the packed engine with the scalar loop already generated
