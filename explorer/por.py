@@ -442,8 +442,7 @@ def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResul
     left = unreduced.timeout
     if left is not None:   # --timeout bounds the whole run, the shortening search included
         left = max(left - result.stats.seconds, 1e-3)
-    # states to depth `bound` discovered, those to depth bound - 1 expanded... and those at
-    # `bound` too, for a deadlock at that depth
+    # max_depth bound + 1: the states at depth `bound` are expanded too (a deadlock there)
     bounded = replace(unreduced, max_depth=bound + 1, until_found=set(found), progress=None,
                       checkpoint=None, visitor=None, stop_at_first=False, max_states=None,
                       timeout=left)
@@ -454,14 +453,14 @@ def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResul
         code = code_of()
         again = Search(cm, bounded, memory, bounded.engine, code.layout)
         full = run(again, PackedPolicy(again, code, bounded.engine))
-    shorter = 0
     by_name = {p.name: p for p in full.properties}
     for p in result.properties:
         q = by_name.get(p.name)
         if p.name in found and q is not None and q.trace is not None and \
                 len(q.trace) <= found[p.name]:
-            shorter += len(q.trace) < found[p.name]
             p.trace, p.message = q.trace, q.message
+    if full.stop_reason in ("interrupted", "out of memory"):
+        result.stop_reason = full.stop_reason   # one signal ends the whole run (cli.check)
     if full.stop_reason not in ("exhausted", "all decided", "max-depth"):
         return (f"; traces may not be the shortest: the unreduced search that shortens them "
                 f"stopped ({full.stop_reason})")
