@@ -134,6 +134,7 @@ class CheckRequest(SpecRequest):
     search_options: tuple[str, ...] = ()
     workers: int | None = None       # --workers N: partitions on Ray (explorer.distributed)
     ray: str | None = None           # --ray ADDRESS: join this Ray cluster
+    reduction: bool = False          # partial-order reduction (--reduction)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,7 +186,8 @@ def _check(ns: argparse.Namespace) -> CheckRequest:
                         html=ns.html, dot=ns.dot, itf=ns.itf,
                         buffer_fairness=not ns.no_buffer_fairness, symmetry=not ns.no_symmetry,
                         checkpoint=ns.checkpoint, checkpoint_every=ns.checkpoint_every,
-                        max_memory=ns.max_memory, workers=ns.workers, ray=ns.ray))
+                        max_memory=ns.max_memory, workers=ns.workers, ray=ns.ray,
+                        reduction=ns.reduction))
 
 
 def _resume(ns: argparse.Namespace) -> ResumeRequest:
@@ -444,6 +446,10 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray", metavar="ADDRESS",
                    help="join the Ray cluster at ADDRESS (host:port, or auto) and search on "
                         "--workers partitions there (default: one per CPU of the cluster)")
+    p.add_argument("--reduction", action=argparse.BooleanOptionalAction, default=False,
+                   help="partial-order reduction: steps that commute with all others and change "
+                        "nothing a property reads are explored in one order only; verdicts and "
+                        "trace lengths are the same (default: off, see README)")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search in DIR every --checkpoint-every seconds, to go on "
                         "with `explorer resume DIR` after an interruption")

@@ -261,7 +261,7 @@ def explore_model(cm: CompiledModel, memory: str, request: CheckRequest,
                       visitor=z3_check, checkpoint=checkpointer(request, memory),
                       max_memory=request.max_memory or default_budget(),
                       workers=request.workers, ray_address=request.ray,
-                      symmetry=request.symmetry)
+                      symmetry=request.symmetry, reduction=request.reduction)
     try:
         result = explore(cm, options, memory)
     finally:

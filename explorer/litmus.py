@@ -48,8 +48,10 @@ class Outcome:
 
 
 def run_test(test: LitmusTest, memory: str, max_states: int | None = None,
-             timeout: float | None = None) -> Outcome:
-    """Translate and check one test under one memory model; never raises for a bad test."""
+             timeout: float | None = None, reduction: bool = False) -> Outcome:
+    """Translate and check one test under one memory model; never raises for a bad test.
+    `reduction`: with partial-order reduction (it keeps every final state: they are the states
+    where no step is enabled; the state counts shown are the full graph's without it)."""
     start = time.perf_counter()
     try:
         tr = translate(test, memory)
@@ -60,7 +62,8 @@ def run_test(test: LitmusTest, memory: str, max_states: int | None = None,
         finals = FinalStates(model)
         model = exhaustive(model)
         result = explore(compile_model(model), Options(check_deadlock=False, max_states=max_states,
-                                                       timeout=timeout, visitor=finals), memory)
+                                                       timeout=timeout, visitor=finals,
+                                                       reduction=reduction), memory)
     except (SpecError, SpecErrors) as e:
         # the translation produced a spec the language rejects: a gap of the translator or of
         # the prelude, reported per test (the message names the construct)

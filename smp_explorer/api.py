@@ -56,13 +56,14 @@ def check(spec: str | Path | Model, *, consts: Mapping[str, Const] | None = None
           memory: str | None = None, buffer: int | None = None,
           invariants: list[str] | None = None, max_states: int | None = None,
           max_depth: int | None = None, timeout: float | None = None, deadlock: bool = True,
-          stop_at_first: bool = False, engine: str = "auto", z3: bool = True) -> RunResult:
+          stop_at_first: bool = False, engine: str = "auto", z3: bool = True,
+          reduction: bool = False) -> RunResult:
     """Check a spec (a path, its text, or a Model from `load`) under one memory model, as
     `explorer check` does; the result is labelled with the memory model it was checked under.
 
     Keyword arguments mirror the CLI: `invariants` (--invariant), `max_states`, `max_depth`,
     `timeout`, `deadlock=False` (--no-deadlock), `stop_at_first`, `engine`, `z3=False`
-    (--no-z3). With a Model, `consts`, `memory` and `buffer` must be left out (it is lowered)."""
+    (--no-z3), `reduction=True` (--reduction: partial-order reduction). With a Model, `consts`, `memory` and `buffer` must be left out (it is lowered)."""
     if isinstance(spec, Model):
         if consts or memory or buffer:
             raise ValueError("check(model): consts, memory and buffer are fixed by load()")
@@ -73,7 +74,7 @@ def check(spec: str | Path | Model, *, consts: Mapping[str, Const] | None = None
     findings = _precheck(model, invariants) if z3 else []
     options = Options(max_states=max_states, max_depth=max_depth, timeout=timeout,
                       stop_at_first=stop_at_first, check_deadlock=deadlock,
-                      properties=invariants, engine=engine)
+                      properties=invariants, engine=engine, reduction=reduction)
     result = explore(compile_model(model, invariants), options)
     fold_findings(result, model, findings)
     if z3:

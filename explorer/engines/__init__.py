@@ -14,6 +14,8 @@ With `Options.workers` or `Options.ray_address`, the search is partitioned acros
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.results import RunResult, peak_memory_bytes
@@ -27,10 +29,23 @@ def explore(cm: CompiledModel, options: Options | None = None,
     if memory is not None and memory != model_memory:
         raise ValueError(f"explore: the model was lowered under {model_memory}, not {memory}")
     options = options or Options()
+    # partial-order reduction is not combined with the Ray partitions or symmetry reduction
+    # (untested together): it is turned off, and the report says so
+    distributed = options.workers is not None or options.ray_address is not None
+    skipped = None
+    if options.reduction and distributed:
+        skipped = "partial-order reduction: off (not with --workers)"
+    elif options.reduction and cm.model.symmetry and options.symmetry:
+        skipped = "partial-order reduction: off (not combined with symmetry reduction)"
+    if skipped is not None:
+        options = replace(options, reduction=False)
     engine = options.engine
-    if options.workers is not None or options.ray_address is not None:
+    if distributed:
         from smp_explorer.explorer.distributed import explore_distributed
         result = explore_distributed(cm, options, model_memory)
+    elif options.reduction:
+        from smp_explorer.explorer.por import explore_reduced
+        result = explore_reduced(cm, options, model_memory, engine)
     elif engine == "reference":
         from smp_explorer.explorer.engines.reference import explore_reference
         result = explore_reference(cm, options, model_memory)
@@ -39,6 +54,8 @@ def explore(cm: CompiledModel, options: Options | None = None,
         result = explore_packed(cm, options, model_memory, engine)
     else:
         raise ValueError(f"unknown engine {engine!r}")
+    if skipped is not None:
+        result.stats.reductions.append(skipped)
     result.stats.peak_memory = peak_memory_bytes()
     result.stats.codegen_seconds = sum(seconds for _, seconds, _ in cm.codegen)
     result.stats.code_bytes = sum(size for _, _, size in cm.codegen)

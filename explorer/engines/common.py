@@ -305,6 +305,9 @@ class Search:
             return "first violation"
         if self.verdicts.all_decided:
             return "all decided"
+        until = self.options.until_found
+        if until is not None and until <= self.verdicts.found.keys():
+            return "all decided"
         return None
 
     def pause(self) -> str | None:
@@ -382,9 +385,7 @@ class Search:
             self.visitor.expanded(state, out,
                                   [(ai, self.cm.failures[fid].property) for ai, fid, _ in bad])
         self.transitions += len(out)
-        max_states = self.options.max_states
         fired = self.fired
-        links = self.links
         for ai, t in out:
             fired[ai] += 1
             if self.symmetry is not None:
@@ -395,17 +396,28 @@ class Search:
                 item = layout.pack(t)
                 key = layout.key(item)
             if key not in visited:
-                if max_states is not None and len(links) >= max_states:
-                    raise Stop("max-states")
+                self.new_state(pos, ai, t, item, nxt)
                 visited.add(key)
-                nxt.append(item)
-                links.parent.append(pos)
-                links.via.append(ai)
-                self.max_depth_seen = max(self.max_depth_seen, self.depth + 1)
-                self.discover(len(links) - 1, t)
+        for ai, _, _ in bad:
+            fired[ai] += 1
+        self.failures_of(pos, state, out, bad)
+
+    def new_state(self, pos: int, ai: int, t: tuple, item: Hashable, nxt: list) -> None:
+        """Number a new state `t` (stored as `item` in `nxt`), reached from `pos` by `ai`."""
+        links = self.links
+        max_states = self.options.max_states
+        if max_states is not None and len(links) >= max_states:
+            raise Stop("max-states")
+        nxt.append(item)
+        links.parent.append(pos)
+        links.via.append(ai)
+        self.max_depth_seen = max(self.max_depth_seen, self.depth + 1)
+        self.discover(len(links) - 1, t)
+
+    def failures_of(self, pos: int, state: tuple, out: list, bad: list) -> None:
+        """The failed steps of an expanded state, or its deadlock."""
         if bad:
             for ai, fid, value in bad:
-                fired[ai] += 1
                 self.step_failed(pos, ai, fid, value)
         elif not out and self.options.check_deadlock and self.is_deadlock(state):
             self.deadlocked(pos)

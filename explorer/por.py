@@ -1,0 +1,467 @@
+"""Partial-order reduction for breadth-first search: stubborn sets with a level proviso.
+
+In each state the search expands only the enabled steps of a *strong stubborn set* S (Valmari),
+computed from the actions' footprints (`ir.footprint`: the slots each action reads and writes,
+and the slot values its guard requires):
+
+- S starts from one enabled action;
+- for an enabled action t in S, S holds every action dependent on t (one writes a slot the
+  other reads or writes; actions whose guards require different values of one slot are never
+  dependent, since no action outside S can change the required slot first: its first writer
+  would be dependent on t);
+- for a disabled action t in S, S holds a necessary enabling set: every action that may make
+  true the first guard conjunct of t that is false in this state (one writing a slot it reads,
+  except, for `slot == value`, one that always writes another constant there).
+
+Then no path of actions outside S can enable, disable or fail to commute with an action of
+S ∩ enabled (S ∩ enabled is a persistent set): C0 (it is empty only where nothing is enabled)
+and C1 hold. S ∩ enabled is used only when it is a proper subset of the enabled actions and:
+
+- C2 (visibility): none of its actions may change the value of an invariant, a reachable
+  goal or a monitor (`ir.footprint.may_change`: it writes a slot the condition reads, and the
+  condition after the step, with the slot values its guard requires, is not the same
+  expression), and none of them fails in this state (a step that fails an assertion or an
+  operation has no successor: its failure is an event, as a visible step's change is);
+- C3 (the cycle proviso, for breadth-first search): every successor it gives is a state not
+  seen before this level (new, or found earlier in the same level). Edges of a partly expanded
+  state then go strictly one level deeper, so every cycle of the reduced graph passes through a
+  fully expanded state (Bošnački, Leue, Lluch-Lafuente's condition for queue-based search);
+  otherwise the state is fully expanded.
+
+Why each property kind is preserved (C0-C3 give: every path of the full graph from an initial
+state has a path of the reduced graph that is stuttering-equivalent for the values of those
+conditions, and the same ignoring-free argument carries the enabledness of every action):
+- invariants, reachable goals and monitors: only visible steps change their values, and they
+  are evaluated in every state of the reduced graph, so a state where one fails (is reached)
+  in the full graph has a reduced-graph state where it has the same value;
+- assertions and runtime errors (a step that fails a check, an operation that fails): the step
+  t fails at a state s' reachable from s through w. If w or t holds an action of ample(s), the
+  first one commutes to the front (it is independent of what precedes it); else any ample
+  action a is independent of all of w and t, and from a(s) the path w reaches a(s'), where t
+  computes the same guard, checks and values as in s' (a writes nothing t reads). C3 forbids
+  the second case forever along a cycle, so t fails in some reduced-graph state. The steps
+  evaluated in an expanded state are all its enabled ones (only successors are pruned), so a
+  failure is reported wherever the reduced graph reaches it. The same argument shows that
+  every step enabled somewhere in the full graph is enabled somewhere in the reduced graph:
+  coverage's "never fired" list is unchanged;
+- deadlocks: C0 and C1 alone preserve every reachable deadlock.
+The monitors (the statistics' notes such as "a store buffer held 2 entries") are visible as
+the goals are, so the notes are those of the full graph.
+
+Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
+stuttering-equivalence under fairness needs more than C0-C3), and `--max-depth` (a depth bound
+of the full graph is not one of the reduced graph): with `--max-depth` the run is unreduced.
+
+Counterexamples: the reduced graph's breadth-first trace may be longer than the full graph's
+shortest one. After the run, a full (unreduced) breadth-first search bounded by the longest
+trace found, stopping when it has found again everything the reduced run found, gives the
+shortest traces (as SPIN's -i does); `Stats.reductions` says so.
+
+Engines: the reduced levels are expanded by the compiled tuple code (`runs.compiled`, as the
+reference engine does) over the engine's own state form (packed states and keys for scalar,
+vector and auto): the stubborn set needs each state's enabled actions and conjunct values, which
+the generated scalar loop and the NumPy batches do not expose. A packed run whose first levels
+show little reduction hands the search to the packed engine unreduced (full expansion is always
+sound) and says so.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Hashable
+
+from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
+from smp_explorer.explorer.engines.driver import Strategy, run
+from smp_explorer.explorer.options import Options
+from smp_explorer.explorer.store import KeySet, Layout, VisitedSet
+from smp_explorer.ir.expr import conjuncts, slots_read
+from smp_explorer.ir.footprint import Footprint, dependent, footprint, may_change, \
+    may_make_true, property_exprs
+from smp_explorer.runs.compiled import HELPERS, CompiledModel, TupleCompiler
+from smp_explorer.runs.pysource import Emitter, load_source
+from smp_explorer.runs.results import RunResult
+
+TICK = 1024           # states between two looks at the clock
+SAMPLE = 2_000        # packed engines: states expanded reduced before judging the reduction
+WORTH = 0.5           # ... and the states it must have saved, per state found, to go on
+
+
+class Reducer:
+    """The stubborn sets of one compiled model (per state: `ample`)."""
+
+    def __init__(self, cm: CompiledModel):
+        model = cm.model
+        self.cm = cm
+        actions = model.actions
+        self.fps: list[Footprint] = [footprint(a) for a in actions]
+        conditions = property_exprs(model, cm.invariant_names + cm.goal_names)
+        self.visible = [any(may_change(a, f, e) for e in conditions)
+                        for a, f in zip(actions, self.fps)]
+        writers: dict[int, list[int]] = {}
+        readers: dict[int, list[int]] = {}
+        for i, f in enumerate(self.fps):
+            for s in f.writes:
+                writers.setdefault(s, []).append(i)
+            for s in f.reads:
+                readers.setdefault(s, []).append(i)
+        self.writers = writers
+        self.deps: list[tuple[int, ...]] = []
+        for i, f in enumerate(self.fps):
+            near: set[int] = set()
+            for s in f.writes:
+                near.update(writers.get(s, ()))
+                near.update(readers.get(s, ()))
+            for s in f.reads:
+                near.update(writers.get(s, ()))
+            near.discard(i)
+            self.deps.append(tuple(sorted(b for b in near if dependent(f, self.fps[b]))))
+        self.conjs = [conjuncts(a.guard) for a in actions]
+        self.nes: dict[tuple[int, int], int] = {}
+        self.dep_bits = [_bits(d) for d in self.deps]
+        self.visible_bits = _bits(i for i, v in enumerate(self.visible) if v)
+        self.first_false = self._compile_guards()
+        # an action no proper ample set can hold (it is visible) is no seed
+        self.seeds = [not v for v in self.visible]
+        self.useful = any(self.seeds)
+        self.seed_bits = _bits(i for i, v in enumerate(self.seeds) if v)
+        self.partial = 0      # states expanded through a proper subset of their steps
+        self.pruned = 0       # steps not followed in those states
+        self.saved = 0        # their successors the level did not find otherwise (an estimate)
+        self.expanded = 0     # states expanded by the reduced levels
+        self.handed_at: int | None = None   # states when the unreduced engine took over
+
+    COUNTERS = ("partial", "pruned", "saved", "expanded", "handed_at")
+
+    def counters(self) -> dict:
+        """What a checkpoint keeps of the reduction, so a resumed run reports as a whole one."""
+        return {k: getattr(self, k) for k in self.COUNTERS}
+
+    def restore(self, d: dict) -> None:
+        for k in self.COUNTERS:
+            setattr(self, k, d[k])
+
+    def _compile_guards(self) -> list[Callable]:
+        """Per action: state -> the position of its first false guard conjunct (-1: none)."""
+        model = self.cm.model
+        ranges = [(s.lo, s.hi) for s in model.slots]
+        ex = TupleCompiler(ranges, [], {})
+        em = Emitter()
+        for a, conj in zip(model.actions, self.conjs):
+            em.line(f"def g{a.index}(state):")
+            with em.indent():
+                used = sorted(set().union(*(slots_read(c) for c in conj)) if conj else set())
+                for s in used:
+                    em.line(f"s{s} = state[{s}]")
+                for k, c in enumerate(conj):
+                    em.line(f"if not {ex(c)}: return {k}")
+                em.line("return -1")
+        ns: dict = dict(HELPERS)
+        load_source(em.source(), model, "por", ns)
+        return [ns[f"g{a.index}"] for a in model.actions]
+
+    def enabling(self, t: int, k: int) -> int:
+        """The actions that may make conjunct k of action t's guard true (a bit set)."""
+        got = self.nes.get((t, k))
+        if got is None:
+            c = self.conjs[t][k]
+            cand: set[int] = set()
+            for s in slots_read(c):
+                cand.update(self.writers.get(s, ()))
+            got = _bits(b for b in cand if may_make_true(self.fps[b], c))
+            self.nes[(t, k)] = got
+        return got
+
+    def ample(self, state: tuple, enabled: list[int], failing: list[int]) -> list[int] | None:
+        """The enabled actions of the first stubborn set, grown from the enabled invisible
+        actions in order, that is a proper subset of `enabled` and holds no visible action and
+        no action that fails here (`failing`: it has no successor, its failure is an event
+        like a visible step's); None: expand fully."""
+        if len(enabled) < 2:
+            return None
+        en = _bits(enabled)
+        failed = _bits(failing)
+        seeds = self.seed_bits & ~failed
+        if not en & seeds:
+            return None
+        limit = len(enabled)
+        for seed in enabled:
+            if seeds >> seed & 1:
+                got = self._closure(state, seed, en, failed, limit)
+                if got is not None:
+                    return [a for a in enabled if got >> a & 1]
+        return None
+
+    def _closure(self, state: tuple, seed: int, en: int, failed: int,
+                 limit: int) -> int | None:
+        """S ∩ enabled (a bit set) for the stubborn set grown from `seed`; None when it would
+        hold a visible or failing action or `limit` enabled actions."""
+        inside = todo = 1 << seed
+        bad = en & (self.visible_bits | failed)
+        deps, first_false, enabling = self.dep_bits, self.first_false, self.enabling
+        while todo:
+            low = todo & -todo
+            todo ^= low
+            t = low.bit_length() - 1
+            if en & low:
+                more = deps[t]
+            else:
+                k = first_false[t](state)
+                if k < 0:   # cannot happen for a disabled action; be safe
+                    return None
+                more = enabling(t, k)
+            new = more & ~inside
+            if new:
+                if new & bad:
+                    return None
+                inside |= new
+                todo |= new
+                if (inside & en).bit_count() >= limit:
+                    return None
+        return inside & en
+
+
+def _bits(indices) -> int:
+    out = 0
+    for i in indices:
+        out |= 1 << i
+    return out
+
+
+class ReducedLevels(SetFrontier):
+    """Expands a level with stubborn sets, state by state with the tuple code, over the
+    search's state form (packed with a layout, tuples without)."""
+
+    def __init__(self, search: Search, reducer: Reducer, frontier: list | None = None,
+                 visited: KeySet | None = None):
+        self.search = search
+        self.reducer = reducer
+        layout = search.layout
+        if frontier is None:
+            frontier = list(search.initial) if layout is None else \
+                [layout.pack(s) for s in search.initial]
+            visited = KeySet(frontier if layout is None else map(layout.key, frontier))
+        assert visited is not None
+        self.frontier = frontier
+        self.visited = visited
+        self.skipped: set = set()   # keys of successors skipped in this level
+
+    def level(self, pos0: int) -> str | None:
+        search = self.search
+        nxt: list = []
+        fresh: set = set()
+        self.skipped = set()
+        unpack = search.layout.unpack if search.layout is not None else None
+        for i, item in enumerate(self.frontier):
+            reason = search.pause() if i % TICK == 0 else search.should_stop()
+            if reason:
+                return reason
+            state = unpack(item) if unpack is not None else item
+            try:
+                self.row(state, pos0 + i, nxt, fresh)
+            except Stop:
+                return "max-states"
+            self.reducer.expanded += 1
+        keys = self.visited.keys
+        self.reducer.saved += sum(1 for k in self.skipped if k not in keys)
+        self.frontier = nxt
+        return None
+
+    def snapshot(self) -> dict:
+        return dict(super().snapshot(), por=self.reducer.counters())
+
+    def restore(self, d: dict) -> None:
+        super().restore(d)
+        self.reducer.restore(d["por"])
+
+    def row(self, state: tuple, pos: int, nxt: list, fresh: set) -> None:
+        """`Search.exact_row` with the successors restricted to an ample set."""
+        search = self.search
+        cm = search.cm
+        layout = search.layout
+        out, bad = cm.successors(state)
+        if search.visitor is not None:
+            search.visitor.expanded(state, out,
+                                    [(ai, cm.failures[fid].property) for ai, fid, _ in bad])
+        search.transitions += len(out)
+        fired = search.fired
+        for ai, _ in out:
+            fired[ai] += 1
+        for ai, _, _ in bad:
+            fired[ai] += 1
+        succ: list[tuple[int, tuple, Hashable, Hashable]] = []
+        for ai, t in out:
+            if layout is None:
+                succ.append((ai, t, t, t))
+            else:
+                packed = layout.pack(t)
+                succ.append((ai, t, packed, layout.key(packed)))
+        keys = self.visited.keys
+        reducer = self.reducer
+        failing = sorted({ai for ai, _, _ in bad})
+        enabled = sorted({ai for ai, _ in out}.union(failing))
+        ample = reducer.ample(state, enabled, failing)
+        if ample is not None:
+            keep = set(ample)
+            chosen = [x for x in succ if x[0] in keep]
+            # the proviso: every successor new, or first found in this level
+            if all(k not in keys or k in fresh for _, _, _, k in chosen):
+                reducer.partial += 1
+                reducer.pruned += len(succ) - len(chosen)
+                self.skipped.update(x[3] for x in succ if x[0] not in keep)
+                succ = chosen
+        for ai, t, item, key in succ:
+            if key not in keys:
+                search.new_state(pos, ai, t, item, nxt)
+                keys.add(key)
+                fresh.add(key)
+        search.failures_of(pos, state, out, bad)
+
+
+class ReducedPolicy:
+    """Reduced levels throughout (reference), or until the first SAMPLE expanded states show
+    that the reduction saved less than WORTH states per state found (estimated: the successors
+    it skipped that the level did not find otherwise): then the packed engine's policy,
+    unreduced (scalar, vector, auto), whose generated code expands states several times faster
+    than the tuple code the reduced levels use."""
+
+    def __init__(self, search: Search, reducer: Reducer, fallback: Callable[[], Callable] | None):
+        self.search = search
+        self.reducer = reducer
+        self.fallback = fallback
+        self.reduced: ReducedLevels | None = None
+        self.handed: Callable | None = None
+
+    def __call__(self, width: int) -> Strategy:
+        if self.handed is not None:
+            return Handed(self.handed(width), self.reducer)
+        if self.reduced is None:
+            self.reduced = ReducedLevels(self.search, self.reducer)
+        r, reducer = self.reduced, self.reducer
+        if self.fallback is not None and (reducer.handed_at is not None or (
+                reducer.expanded >= SAMPLE and reducer.saved < WORTH * self.search.states)):
+            policy = self.fallback()
+            strategy = policy(len(r.frontier))
+            strategy.restore(dict(frontier=r.frontier, visited=list(r.visited.keys)))
+            self.handed = policy
+            if reducer.handed_at is None:   # (else a resumed run that had handed over)
+                reducer.handed_at = self.search.states
+            return Handed(policy(width), reducer)
+        return r
+
+
+class Handed:
+    """The unreduced engine's strategy after the hand-over; its checkpoints keep the
+    reduction's counters."""
+
+    def __init__(self, strategy: Strategy, reducer: Reducer):
+        self.strategy = strategy
+        self.reducer = reducer
+
+    @property
+    def visited(self) -> VisitedSet:
+        return self.strategy.visited
+
+    def width(self) -> int:
+        return self.strategy.width()
+
+    def snapshot(self) -> dict:
+        return dict(self.strategy.snapshot(), por=self.reducer.counters())
+
+    def restore(self, d: dict) -> None:
+        self.strategy.restore(d)
+
+    def level(self, pos0: int) -> str | None:
+        return self.strategy.level(pos0)
+
+
+def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: str) -> RunResult:
+    """A breadth-first run with partial-order reduction (see the module's docstring), its traces
+    shortened to the full graph's shortest."""
+    from smp_explorer.explorer.engines import explore
+    unreduced = replace(options, reduction=False)
+    if options.max_depth is not None:
+        result = explore(cm, unreduced, memory)
+        result.stats.reductions.append("partial-order reduction: off (--max-depth bounds the "
+                                       "unreduced search)")
+        return result
+    reducer = Reducer(cm)
+    if not reducer.useful:
+        result = explore(cm, unreduced, memory)
+        result.stats.reductions.append("partial-order reduction: on (every step changes what a "
+                                       "property reads: nothing to reduce)")
+        return result
+    layout = None if engine == "reference" else Layout(cm.model, options.exact)
+    search = Search(cm, options, memory, engine, layout)
+    fallback = code_of = None
+    if engine != "reference":
+        from smp_explorer.explorer.engines.packed import PackedPolicy
+        from smp_explorer.explorer.engines.scalar import ScalarCode
+        codes: list[ScalarCode] = []
+
+        def code_of() -> ScalarCode:
+            """The generated loop, once (the unreduced rest of the run and the shortening
+            search share it: generating it can take seconds)."""
+            if not codes:
+                assert layout is not None
+                codes.append(ScalarCode(cm, layout, options))
+            return codes[0]
+
+        def fallback() -> Callable:
+            return PackedPolicy(search, code_of(), engine)
+    policy = ReducedPolicy(search, reducer, fallback)
+    result = run(search, policy)
+    if engine == "reference":
+        result.stats.bytes_per_state = 0.0
+    stats = result.stats
+    if reducer.handed_at is not None:
+        line = (f"partial-order reduction: on for the first {reducer.handed_at:,} states, then "
+                f"off: it saved too few states to pay for its slower expansion")
+    else:
+        line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
+                f"expanded partly, {reducer.pruned:,} steps pruned)")
+    if reducer.partial:   # (a resumed run counts the states before its checkpoint too)
+        line += shorten(cm, unreduced, memory, result,
+                        code_of if options.visitor is None else None)
+    stats.reductions.append(line)
+    return result
+
+
+def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResult,
+            code_of: Callable | None = None) -> str:
+    """Replace each trace by a shortest one: an unreduced search bounded by the longest trace
+    found, until it has found every property the reduced run found. What it did, for the
+    report."""
+    found = {p.name: len(p.trace) for p in result.properties
+             if p.trace is not None and p.trace.loop_start is None}
+    if not found:
+        return ""
+    if result.stop_reason in ("timeout", "interrupted", "out of memory"):
+        return (f"; traces may not be the shortest: the run stopped ({result.stop_reason}) "
+                f"before they could be shortened")
+    from smp_explorer.explorer.engines import explore
+    bound = max(found.values())
+    left = unreduced.timeout
+    if left is not None:   # --timeout bounds the whole run, the shortening search included
+        left = max(left - result.stats.seconds, 1e-3)
+    # max_depth bound + 1: the states at depth `bound` are expanded too (a deadlock there)
+    bounded = replace(unreduced, max_depth=bound + 1, until_found=set(found), progress=None,
+                      checkpoint=None, visitor=None, stop_at_first=False, max_states=None,
+                      timeout=left)
+    if code_of is None:
+        full = explore(cm, bounded, memory)
+    else:   # the packed engine with the scalar loop already generated
+        from smp_explorer.explorer.engines.packed import PackedPolicy
+        code = code_of()
+        again = Search(cm, bounded, memory, bounded.engine, code.layout)
+        full = run(again, PackedPolicy(again, code, bounded.engine))
+    by_name = {p.name: p for p in full.properties}
+    for p in result.properties:
+        q = by_name.get(p.name)
+        if p.name in found and q is not None and q.trace is not None and \
+                len(q.trace) <= found[p.name]:
+            p.trace, p.message = q.trace, q.message
+    if full.stop_reason in ("interrupted", "out of memory"):
+        result.stop_reason = full.stop_reason   # one signal ends the whole run (cli.check)
+    if full.stop_reason not in ("exhausted", "all decided", "max-depth"):
+        return (f"; traces may not be the shortest: the unreduced search that shortens them "
+                f"stopped ({full.stop_reason})")
+    return f"; traces shortened to the shortest by an unreduced search to depth {bound}"

@@ -1,0 +1,281 @@
+"""Issue 10, item 3: partial-order reduction (explorer/por.py, ir/footprint.py).
+
+The counts of the small specs are derived by hand in each test; the differential tests compare
+each verdict, each counterexample's length and the steps that never fired with the unreduced
+search on every shipped model, on the litmus corpus and on random specs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from conftest import MODELS, cli
+from fuzzspecs import MEMORIES, STATE_LIMIT, _model, specs
+from smp_explorer.explorer.engines import explore
+from smp_explorer.explorer.options import Options
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.spec.pipeline import load_model, model_from_text
+
+ENGINES = ("reference", "scalar", "vector", "auto")
+
+
+def run(text: str, memory: str = "sc", engine: str = "reference", reduction: bool = True,
+        **options):
+    model = model_from_text(text, "t.spec", None, memory)
+    return explore(compile_model(model), Options(engine=engine, reduction=reduction, **options),
+                   memory)
+
+
+def verdicts(r) -> list:
+    """What reduction must keep: each verdict and the length of its trace."""
+    return [(p.name, p.status, None if p.trace is None else len(p.trace)) for p in r.properties]
+
+
+# Two processes of three steps on their own locals: 4 x 4 = 16 states in full.
+LOCAL = """
+type IDS = 0..1;
+process P[i in IDS] {
+  local x: 0..3 = 0;
+  a: x := x + 1;
+  b: x := x + 1;
+  c: x := x + 1;
+}
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_independent_steps_are_explored_in_one_order(engine):
+    """No step reads or writes a slot of the other process and no property reads any: in
+    every state with both enabled, P[0]'s step alone is a stubborn set, so P[0] runs to Done
+    and then P[1]: 1 + 3 + 3 = 7 states instead of 16."""
+    full = run(LOCAL, engine=engine, reduction=False)
+    assert full.stats.states == 16
+    reduced = run(LOCAL, engine=engine)
+    assert reduced.stats.states == 7
+    assert reduced.complete and verdicts(reduced) == verdicts(full)
+    assert reduced.stats.reductions[0].startswith("partial-order reduction: on (3 of 7 states")
+
+
+def test_a_visible_step_is_not_pruned_and_the_trace_is_the_shortest():
+    """The invariant reads P[0].x: P[0]'s steps are visible, so P[1]'s step is taken alone
+    while both are enabled: P[1] runs to Done first (4 states), then P[0] (3 more). The reduced
+    graph reaches P[0].x = 3 after 6 steps; the shortest counterexample has 3 (P[0]'s steps),
+    and that is the one reported."""
+    text = LOCAL + "invariant small: P[0].x < 3;\n"
+    full = run(text, reduction=False)
+    reduced = run(text)
+    assert reduced.stats.states == 7
+    assert verdicts(full) == verdicts(reduced)
+    assert reduced.get("small").status == "violated" and len(reduced.get("small").trace) == 3
+    assert "traces shortened to the shortest" in reduced.stats.reductions[0]
+
+
+def test_a_condition_a_step_cannot_change_does_not_make_it_visible():
+    """`P[1] at c` reads P[1]'s pc, which every step of P[1] writes; P[1]'s steps from `a` and
+    to `Done` keep its value, so they are invisible; the two steps that enter or leave `c` are
+    visible. In full: 16 states; reduced (P[0]'s steps first wherever P[0] can move: P[0]'s
+    steps are all invisible): P[0] runs to Done from the initial state (4 states), then P[1]
+    alone (3 more): 7."""
+    text = LOCAL + "reachable p1_at_c: P[1] at c;\n"
+    reduced = run(text)
+    assert reduced.stats.states == 7
+    assert verdicts(reduced) == verdicts(run(text, reduction=False))
+    assert len(reduced.get("p1_at_c").trace) == 2
+
+
+def test_dependent_steps_are_all_explored():
+    """Both processes write the same shared variable at every step: no stubborn set is
+    smaller than the enabled steps, so nothing is pruned."""
+    text = """
+type IDS = 0..1;
+shared g: 0..1 = 0;
+process P[i in IDS] {
+  a: g := self;
+  b: g := 1 - self;
+}
+"""
+    full, reduced = run(text, reduction=False), run(text)
+    assert reduced.stats.states == full.stats.states
+    assert "(0 of" in reduced.stats.reductions[0]
+
+
+def test_the_proviso_keeps_a_step_that_a_cycle_would_ignore():
+    """P flips a local bit forever; Q's one step is visible (the goal reads Q's pc). P's step
+    alone is a stubborn set everywhere, so without a cycle proviso the reduced search would
+    follow P's cycle and never take Q's step: the goal would be unreached. The proviso expands
+    fully the state whose reduced successor was seen before this level (P's flip back to
+    x = 0), where Q's step is taken."""
+    text = """
+process P { local x: 0..1 = 0; a: x := 1 - x; goto a; }
+process Q { local y: 0..1 = 0; b: y := 1; }
+reachable q_done: Q at Done;
+"""
+    full, reduced = run(text, reduction=False), run(text)
+    assert full.get("q_done").status == reduced.get("q_done").status == "holds"
+    assert len(reduced.get("q_done").trace) == 1
+    assert reduced.stats.states == full.stats.states == 4
+
+
+def test_a_failing_assertion_of_a_pruned_step_is_found():
+    """P[1]'s step asserts that P[0] has not moved; P[0]'s steps and P[1]'s write disjoint
+    locals but P[1] reads P[0].x, so P[1]'s step depends on P[0]'s: every interleaving
+    matters, and the assertion fails after one step of P[0] (shortest trace: 2 steps)."""
+    text = """
+process P0 { local x: 0..2 = 0; a: x := x + 1; b: x := x + 1; }
+process P1 { local y: 0..1 = 0; c: assert P0.x == 0 : "P0 moved"; y := 1; }
+"""
+    for engine in ENGINES:
+        full, reduced = run(text, engine=engine, reduction=False), run(text, engine=engine)
+        assert verdicts(full) == verdicts(reduced)
+        assert [p.status for p in reduced.properties if p.kind == "assertion"] == ["violated"]
+        assert [len(p.trace) for p in reduced.properties if p.kind == "assertion"] == [2]
+
+
+def test_deadlocks_are_kept():
+    """P[0] and P[1] each take their own lock, then wait for the other's: the deadlock (both
+    holding one lock) is found with and without reduction, with the same shortest trace."""
+    text = """
+type IDS = 0..1;
+var lock: array[IDS] of bool = false;
+process P[i in IDS] {
+  take: await not lock[self]; lock[self] := true;
+  other: await not lock[1 - self]; lock[1 - self] := true;
+}
+"""
+    full, reduced = run(text, reduction=False), run(text)
+    assert verdicts(full) == verdicts(reduced)
+    assert reduced.get("deadlock_free").status == "violated"
+    assert len(reduced.get("deadlock_free").trace) == 2
+
+
+def test_max_depth_turns_reduction_off():
+    r = run(LOCAL, max_depth=2)
+    assert r.stats.states == run(LOCAL, reduction=False, max_depth=2).stats.states == 6
+    assert r.stats.reductions == ["partial-order reduction: off (--max-depth bounds the "
+                                  "unreduced search)"]
+
+
+# ---- every shipped model, with and without ---------------------------------------------------
+
+def shipped() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted(MODELS.glob("*/*.spec")):
+        for memory in MEMORIES:
+            # filter (N = 3) under pso and weak: tens of millions of states (bench/por.py)
+            if path.name == "filter.spec" and memory in ("pso", "weak"):
+                continue
+            out.append((str(path.relative_to(MODELS)), memory))
+    return out
+
+
+QUICK = {("peers/int3.spec", "pso"), ("peers/int3.spec", "weak"),
+         ("ftrace/v2-atomic.spec", "pso"), ("tutorial/seqlock-v1.spec", "weak"),
+         ("classic/peterson.spec", "weak"), ("litmus/sb-mfence.spec", "tso")}
+
+
+def compare_model(rel: str, memory: str, engine: str = "auto") -> None:
+    model = load_model(MODELS / rel, None, memory)
+    cm = compile_model(model)
+    full = explore(cm, Options(engine=engine), memory)
+    reduced = explore(cm, Options(engine=engine, reduction=True), memory)
+    assert full.complete and reduced.complete
+    assert verdicts(reduced) == verdicts(full)
+    assert reduced.stats.never_fired == full.stats.never_fired
+    assert reduced.stats.states <= full.stats.states
+
+
+@pytest.mark.parametrize("rel,memory", sorted(QUICK))
+def test_shipped_models_keep_their_verdicts(rel, memory):
+    compare_model(rel, memory, "reference")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rel,memory", shipped())
+def test_every_shipped_model_keeps_its_verdicts(rel, memory):
+    compare_model(rel, memory)
+
+
+def test_an_ftrace_model_is_reduced():
+    """A figure bench/por.py measures, kept as a floor: under pso the reduction removes some
+    states of v2-atomic (the verdicts are compared above)."""
+    model = load_model(MODELS / "ftrace" / "v2-atomic.spec", None, "pso")
+    cm = compile_model(model)
+    full = explore(cm, Options(engine="reference"), "pso")
+    reduced = explore(cm, Options(engine="reference", reduction=True), "pso")
+    assert reduced.stats.states < full.stats.states
+
+
+# ---- random specs ------------------------------------------------------------------------------
+
+def compare_text(text: str) -> None:
+    for memory in MEMORIES:
+        cm = compile_model(_model(text, memory))
+        full = explore(cm, Options(engine="reference", max_states=STATE_LIMIT), memory)
+        if not full.complete:
+            continue
+        reduced = explore(cm, Options(engine="reference", reduction=True), memory)
+        assert reduced.complete
+        assert verdicts(reduced) == verdicts(full), (memory, text)
+        assert reduced.stats.never_fired == full.stats.never_fired, (memory, text)
+
+
+@settings(derandomize=True, max_examples=30, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(specs())
+def test_random_specs_keep_their_verdicts(text):
+    compare_text(text)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(specs())
+def test_many_random_specs_keep_their_verdicts(text):
+    compare_text(text)
+
+
+# ---- the litmus corpus -----------------------------------------------------------------------
+
+def litmus_outcomes(shared: Path, memory: str, reduction: bool, limit: int | None = None):
+    from smp_explorer.explorer.litmus import run_test
+    from smp_explorer.spec.litmus import read_litmus, read_manifest
+    root = shared / "litmus"
+    rows = sorted(read_manifest(root / "MANIFEST.tsv"))[:limit]
+    out = {}
+    for path in rows:
+        o = run_test(read_litmus(root / path), memory, reduction=reduction)
+        out[path] = (o.verdict, o.outcomes)
+    return out
+
+
+@pytest.mark.parametrize("memory", ["tso", "weak"])
+def test_litmus_outcomes_are_kept(shared, memory):
+    """Every final state (the states where no step is enabled: a stubborn set keeps them
+    all) and so every verdict, on the first 40 tests of the corpus."""
+    assert litmus_outcomes(shared, memory, True, 40) == litmus_outcomes(shared, memory, False, 40)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("memory", MEMORIES)
+def test_the_whole_litmus_corpus_is_kept(shared, memory):
+    assert litmus_outcomes(shared, memory, True) == litmus_outcomes(shared, memory, False)
+
+
+# ---- the command line --------------------------------------------------------------------------
+
+def test_the_report_says_which_reduction_ran(capsys, tmp_path):
+    """Partial-order reduction is opt-in (--reduction; README "Partial-order reduction" says
+    why): the default run explores every interleaving and says nothing of a reduction."""
+    spec = tmp_path / "local.spec"
+    spec.write_text(LOCAL)
+    code, out, _ = cli(capsys, "check", str(spec), "--plain", "--reduction")
+    assert code == 0 and "partial-order reduction: on" in out and "7 distinct states" in out
+    for flags in ((), ("--no-reduction",)):
+        code, out, _ = cli(capsys, "check", str(spec), "--plain", *flags)
+        assert code == 0 and "partial-order reduction" not in out
+        assert "16 distinct states" in out
+    code, out, _ = cli(capsys, "check", str(spec), "--json", "--reduction")
+    doc = json.loads(out)["results"][0]
+    assert doc["states"] == 7 and doc["reductions"][0].startswith("partial-order reduction: on")
