@@ -99,6 +99,9 @@ def _expressions(alg: Algebra, c: dict[str, Pairs]):
         _plus(rf | co | fr)
     yield "(po|rfe)+", alg.plus(alg.po | alg.external(alg.rf), "hb_exact", exact=True), \
         _plus(po | rfe)
+    yield "(po;[W])+ (an acyclic may graph: a term, no variables)", \
+        alg.plus(alg.restrict(alg.po, rng=W), "pow"), _plus(frozenset(
+            (a, b) for (a, b) in po if b in W))
     yield "(co;rf)*", alg.star(alg.seq(alg.co, alg.rf), "corf", exact=True), \
         _plus(_seq(co, rf)) | c["id"]
 

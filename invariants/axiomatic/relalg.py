@@ -312,16 +312,24 @@ class Named(Rel):
 
 class Plus(Rel):
     """The transitive closure r+ as a fresh Bool per pair: r(a,b) => C(a,b) and
-    r(a,c) & C(c,b) => C(a,b); with exact=True also the converse with a decreasing distance."""
+    r(a,c) & C(c,b) => C(a,b); with exact=True also the converse with a decreasing distance.
+    Over an acyclic may graph: the exact term itself, C(a,b) = r(a,b) | OR_c r(a,c) & C(c,b)."""
 
     def __init__(self, alg: "Algebra", a: Rel, name: str, exact: bool):
         super().__init__(alg, _closure(a.may))
         self.a, self.name, self.exact = a, name, exact
         self._dist: dict[Pair, z3.ArithRef] = {}
+        # when r's may graph has no cycle, the closure's least-fixpoint equation is
+        # well-founded as it stands: its exact term, shared per pair, needs no variables
+        self.dag = not scc_pairs(a.may)
 
     def _build(self, p: Pair) -> Term:
         alg, a = self.alg, self.a
         x, z = p
+        if self.dag:
+            return _or(alg.ctx, [a.term(p)] + [_and(alg.ctx, a.term((x, y)), self.term((y, z)))
+                                               for y in a.succ().get(x, ())
+                                               if (y, z) in self.may])
         v = alg.fresh(f"{self.name}_{x}_{z}")
         self._memo[p] = v           # before the recursion below asks for it again
         steps: list[Term] = []
