@@ -152,7 +152,6 @@ class Rel(ABC):
         self.may: frozenset[Pair] = frozenset(may)
         self._memo: dict[Pair, Term] = {}
         self._succ: dict[int, list[int]] | None = None
-        self._pred: dict[int, list[int]] | None = None
 
     def succ(self) -> dict[int, list[int]]:
         if self._succ is None:
@@ -161,14 +160,6 @@ class Rel(ABC):
                 s.setdefault(a, []).append(b)
             self._succ = s
         return self._succ
-
-    def pred(self) -> dict[int, list[int]]:
-        if self._pred is None:
-            s: dict[int, list[int]] = {}
-            for a, b in sorted(self.may):
-                s.setdefault(b, []).append(a)
-            self._pred = s
-        return self._pred
 
     def term(self, p: Pair) -> Term:
         if p not in self.may:
