@@ -83,7 +83,7 @@ class StepEvent:
     index: Expr | None = None      # which of `slots` (None: the only one)
     value: Expr | None = None      # R: a Ref to the slot holding the value read; W: the value
     when: Expr = TRUE              # within the step, it happens where this holds (cmpxchg)
-    after: int = 0                 # how many of the step's guard conjuncts come before it
+    ctrl: Expr = TRUE              # the step's conditions before it (its `if`s, `await`s)
     rmw: bool = False              # a W: the write half of an RMW whose read is just before
     deps: tuple[Expr, ...] = ()    # more expressions its value depends on (an RMW's operand)
     span: Span | None = None

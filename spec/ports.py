@@ -76,11 +76,11 @@ class StepPort:
         return ir.Ref(slot)
 
     def event(self, e: StepEvent) -> None:
-        """Record a memory event (the axiomatic lowering), after the guard conjuncts so far,
+        """Record a memory event (the axiomatic lowering), with the step's conditions so far,
         at the statement being lowered."""
         span = self.lowerer.stmt_span or self.span
         self.path.events.append(dataclasses.replace(
-            e, after=len(self.path.guard), span=span,
+            e, ctrl=ir.conj(tuple(self.path.guard)), span=span,
             text=self.lowerer._text(span) if span is not None else ""))
 
 

@@ -198,6 +198,42 @@ def test_an_unrolling_too_large_is_an_error_at_its_place(spec, capsys):
     assert f"{path}:4:3: error:" in err and "--unroll" in err
 
 
+# A plain store of x published with smp_store_release(y) and read back with READ_ONCE(y) and
+# a plain read of x: when P1 reads y = 0 nothing orders P0's `x := 1` before P1's `r2 := x`
+# (no release-acquire pair: READ_ONCE is no acquire, and y was not read from P0), so the two
+# plain accesses to x conflict unordered: LKMM's data race, `no_data_race` violated, with
+# that pair flagged.
+RACE = GENERIC + """\
+shared x: 0..1 = 0;
+shared y: 0..1 = 0;
+process P0 { a: x := 1; b: smp_store_release(y, 1); }
+process P1 {
+  local r1: 0..1 = 0;
+  local r2: 0..1 = 0;
+  c: r1 := READ_ONCE(y);
+  d: r2 := x;
+}
+"""
+
+
+def test_a_data_race_is_flagged_with_its_two_accesses(spec, capsys):
+    path = spec(RACE)
+    code, out, _ = cli(capsys, "check", path, "--memory", "lkmm", "--json")
+    assert code == 1 and statuses(out)["no_data_race"] == "violated"
+    [prop] = [p for p in json.loads(out)["results"][0]["properties"]
+              if p["name"] == "no_data_race"]
+    events = {e["id"]: e for e in prop["execution"]["events"]}
+    [pair] = prop["execution"]["flagged"]
+    assert sorted((events[i]["cpu"], events[i]["kind"], events[i]["location"], events[i]["line"])
+                  for i in pair) == [("P0", "W", "x", 4), ("P1", "R", "x", 9)]
+    code, out, _ = cli(capsys, "check", path, "--memory", "lkmm", "--plain")
+    assert re.search(r"^data race: P0 L4 \(W x=1 \[Plain\]\) and P1 L9 \(R x=[01] \[Plain\]\)$",
+                     out, re.M) or \
+        re.search(r"^data race: P1 L9 \(R x=[01] \[Plain\]\) and P0 L4 \(W x=1 \[Plain\]\)$",
+                  out, re.M)
+    assert "data race with P1 L9" in out and "data race with P0 L4" in out
+
+
 @pytest.mark.parametrize("k,want,code", [(1, "bounded", 3), (2, "bounded", 3),
                                          (3, "violated", 1)])
 def test_unroll_bound_gives_bounded_never_holds(spec, capsys, k, want, code):

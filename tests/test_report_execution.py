@@ -251,7 +251,8 @@ GOLDEN_CASES = {
     "execution-lock.plain": lambda: report(lock_results(), plain=True, witness=True),
     "execution-lock.json": lambda: json.dumps(document("lock.spec", lock_results()), indent=2)
     + "\n",
-    "execution-lock.html": lambda: html_report(MODEL, lock_results()),
+    # the execution's fragment of the --html page (the page around it is html.py's own text)
+    "execution-lock.html": lambda: execution_html(lost_update()) + "\n",
     "execution-race.plain": lambda: plain(racy_mp()),
 }
 
@@ -282,3 +283,10 @@ def test_values_are_written_as_the_spec_writes_them():
     assert d.facts(d.by_id[1]) == "W b0=INT3 [Plain]"
     assert d.initial_text() == "b0=OLD0" and d.final_text() == "b0=INT3, P.on=true"
     assert "W b0=INT3 [Plain]" in render_plain(ExecutionView(t, plain=True, model=model))
+
+
+def test_the_html_page_draws_the_execution_and_the_bound():
+    page = html_report(MODEL, lock_results())
+    assert execution_html(lost_update()) in page
+    assert "<td class='bounded'>bounded (unroll 2)</td>" in page
+    assert "reachable lost: reached under lkmm (witness execution, 12 events" in page

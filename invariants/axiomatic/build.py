@@ -31,7 +31,7 @@ import z3
 from smp_explorer.invariants.axiomatic.execution import FENCE, READ, WRITE, Event
 from smp_explorer.invariants.z3enc import Bool, Encoder, SymState
 from smp_explorer.ir import expr as ir
-from smp_explorer.ir.expr import Expr, Ref, conjuncts, slots_read
+from smp_explorer.ir.expr import Expr, Ref, slots_read
 from smp_explorer.ir.model import Action, Model, StepEvent
 from smp_explorer.ir.span import Span
 from smp_explorer.spec.errors import SpecError
@@ -269,7 +269,6 @@ class Built:
             z3.Or(self.enc.term(terms_.enabled), z3.Not(self.enc.term(terms_.guard_defined))))))
         edge = Edge(node, a, taken, st, terms_.failures, [])
         node.edges.append(edge)
-        guard = [c for c in conjuncts(a.guard)]
         before = list(node.before)
         rcu = list(node.rcu)
         read_slot: dict[int, list[int]] = {}   # a read's value slot -> its events
@@ -296,9 +295,7 @@ class Built:
                 read_slot[se.value.slot].append(eid)
                 taint[se.value.slot] = frozenset(read_slot[se.value.slot])
             # dependencies
-            ctrl = set(node.ctrl)
-            for c in guard[:se.after]:
-                ctrl |= self._taint(c, taint)
+            ctrl = set(node.ctrl) | self._taint(se.ctrl, taint)
             own: frozenset[int] = frozenset()
             if se.rmw and i > 0 and a.events[i - 1].kind == READ:
                 prev = a.events[i - 1].value
@@ -336,9 +333,7 @@ class Built:
                 continue
             values[slot] = terms_.next[slot]
             new_taint[slot] = frozenset(self._taint(e, taint))
-        ctrl_next = set(node.ctrl)
-        for c in guard:
-            ctrl_next |= self._taint(c, taint)
+        ctrl_next = set(node.ctrl) | self._taint(a.guard, taint)
         return Node(t, pc_next.value, child_active, values, new_taint, frozenset(ctrl_next),
                     visits, tuple(before), tuple(rcu))
 

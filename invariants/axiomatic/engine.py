@@ -114,6 +114,7 @@ class _Checker:
         for t, p in enumerate(model.processes):
             self.owned.setdefault(t, set()).add(p.pc_slot)
         self._final_state: SymState | None = None
+        self._serial: dict[int, int] = {}
         self.all_done = z3.And([z3.Or([n.active for n in nodes] + [z3.BoolVal(False, self.ctx)])
                                 for nodes in built.done_nodes] + [z3.BoolVal(True, self.ctx)])
 
@@ -252,6 +253,9 @@ class _Checker:
         return s.check() == z3.unsat
 
     def _node_state(self, n: Node) -> SymState:
+        if not self._serial:
+            self._serial = {id(m): k for k, m in enumerate(self.b.nodes)}
+        k = self._serial[id(n)]  # names fixed by the unrolling, not by memory addresses
         terms = []
         pc = self.model.processes[n.thread].pc_slot
         for s in self.model.slots:
@@ -260,8 +264,8 @@ class _Checker:
             elif s.index == pc:
                 terms.append(self.b.enc.num(n.label))
             else:
-                terms.append(self.b.enc.var(f"{s.name}@node{id(n)}"))
-        return SymState(self.b.enc, f"node{len(terms)}:{id(n)}", terms)
+                terms.append(self.b.enc.var(f"{s.name}@node{k}"))
+        return SymState(self.b.enc, f"node{k}", terms)
 
     def _final(self) -> SymState:
         """The state after every process is Done: final shared values, locals at Done."""
