@@ -152,7 +152,6 @@ class Rel(ABC):
         self.may: frozenset[Pair] = frozenset(may)
         self._memo: dict[Pair, Term] = {}
         self._succ: dict[int, list[int]] | None = None
-        self._pred: dict[int, list[int]] | None = None
 
     def succ(self) -> dict[int, list[int]]:
         if self._succ is None:
@@ -161,14 +160,6 @@ class Rel(ABC):
                 s.setdefault(a, []).append(b)
             self._succ = s
         return self._succ
-
-    def pred(self) -> dict[int, list[int]]:
-        if self._pred is None:
-            s: dict[int, list[int]] = {}
-            for a, b in sorted(self.may):
-                s.setdefault(b, []).append(a)
-            self._pred = s
-        return self._pred
 
     def term(self, p: Pair) -> Term:
         if p not in self.may:
@@ -303,8 +294,8 @@ class Named(Rel):
 
     def _build(self, p: Pair) -> Term:
         d = self.a.term(p)
-        if isinstance(d, bool):
-            return d
+        if isinstance(d, bool) or id(d) in self.alg.atoms:
+            return d                 # a constant or a single variable: nothing to name
         v = self.alg.fresh(f"{self.name}_{p[0]}_{p[1]}")
         self.alg.define(implies(self.alg.ctx, d, v))
         return v
@@ -312,16 +303,24 @@ class Named(Rel):
 
 class Plus(Rel):
     """The transitive closure r+ as a fresh Bool per pair: r(a,b) => C(a,b) and
-    r(a,c) & C(c,b) => C(a,b); with exact=True also the converse with a decreasing distance."""
+    r(a,c) & C(c,b) => C(a,b); with exact=True also the converse with a decreasing distance.
+    Over an acyclic may graph: the exact term itself, C(a,b) = r(a,b) | OR_c r(a,c) & C(c,b)."""
 
     def __init__(self, alg: "Algebra", a: Rel, name: str, exact: bool):
         super().__init__(alg, _closure(a.may))
         self.a, self.name, self.exact = a, name, exact
         self._dist: dict[Pair, z3.ArithRef] = {}
+        # when r's may graph has no cycle, the closure's least-fixpoint equation is
+        # well-founded as it stands: its exact term, shared per pair, needs no variables
+        self.dag = not scc_pairs(a.may)
 
     def _build(self, p: Pair) -> Term:
         alg, a = self.alg, self.a
         x, z = p
+        if self.dag:
+            return _or(alg.ctx, [a.term(p)] + [_and(alg.ctx, a.term((x, y)), self.term((y, z)))
+                                               for y in a.succ().get(x, ())
+                                               if (y, z) in self.may])
         v = alg.fresh(f"{self.name}_{x}_{z}")
         self._memo[p] = v           # before the recursion below asks for it again
         steps: list[Term] = []
@@ -381,6 +380,7 @@ class Algebra:
         self.events: Sequence[Event] = ex.events
         self.n = len(ex.events)
         self._ids = count()
+        self.atoms: dict[int, z3.BoolRef] = {}
         self._defs: list[z3.BoolRef] = []
         self._exec: list[Term] = []
         for e in self.events:
@@ -390,7 +390,15 @@ class Algebra:
 
     # -- bookkeeping --------------------------------------------------------------------
     def fresh(self, name: str) -> z3.BoolRef:
-        return z3.Bool(f"{name}!{next(self._ids)}", self.ctx)
+        v = z3.Bool(f"{name}!{next(self._ids)}", self.ctx)
+        self.atom(v)
+        return v
+
+    def atom(self, v: z3.BoolRef) -> z3.BoolRef:
+        """Mark v as a single variable (named relations do not rename it); the object is
+        kept alive so that its id stays its own."""
+        self.atoms[id(v)] = v
+        return v
 
     def define(self, clause: Term) -> None:
         if clause is False:
@@ -467,8 +475,10 @@ class Algebra:
                 for r in self.R:
                     t = self.ex.rf(w, r)
                     if t is not None and not z3.is_false(t):
-                        terms[(w, r)] = _and(self.ctx, True if z3.is_true(t) else t,
-                                             self.both(w, r))
+                        term = _and(self.ctx, True if z3.is_true(t) else t, self.both(w, r))
+                        if term is t and z3.is_const(t):
+                            self.atom(t)
+                        terms[(w, r)] = term
             return Base(self, terms)
         return self._cached("rf", make)
 
@@ -621,6 +631,36 @@ class Algebra:
                 out.append(_not(self.ctx, t))
             else:
                 out.append(implies(self.ctx, t, _lt(self.ctx, rank(a), rank(b))))
+        return to_z3(self.ctx, _and(self.ctx, *out))
+
+    def acyclic_seq_star(self, x: Rel, y: Rel, name: str) -> z3.BoolRef:
+        """acyclic (x ; y*), exactly, without encoding y's closure: two integer clocks per
+        event, r and s, with x(a,d) => r(a) < s(d), y(d,e) => s(d) <= s(e) and s(d) <= r(d).
+        Along x ; y* the clocks give r(a) < s(d) <= s(b) <= r(b), so a cycle is impossible;
+        conversely a cycle of these constraints with a strict edge must leave every s node
+        through y edges or to its own r node and every r node through an x edge, which spells
+        a cycle of x ; y*, so when there is none the constraints can be met. Only the edges in
+        the strongly connected components of the may graph of x | y are encoded."""
+        keep = scc_pairs(x.may | y.may)
+        r_clock: dict[int, z3.ArithRef] = {}
+        s_clock: dict[int, z3.ArithRef] = {}
+
+        def clock(table: dict[int, z3.ArithRef], tag: str, e: int) -> z3.ArithRef:
+            v = table.get(e)
+            if v is None:
+                v = z3.Int(f"{name}_{tag}_{e}!{next(self._ids)}", self.ctx)
+                table[e] = v
+            return v
+        out: list[Term] = []
+        for a, d in sorted(x.may & keep):
+            out.append(implies(self.ctx, x.term((a, d)),
+                               _lt(self.ctx, clock(r_clock, "r", a), clock(s_clock, "s", d))))
+        for d, e in sorted(y.may & keep):
+            if d != e:
+                out.append(implies(self.ctx, y.term((d, e)),
+                                   clock(s_clock, "s", d) <= clock(s_clock, "s", e)))
+        for d in sorted(set(s_clock) & set(r_clock)):
+            out.append(s_clock[d] <= r_clock[d])
         return to_z3(self.ctx, _and(self.ctx, *out))
 
     def irreflexive(self, r: Rel) -> z3.BoolRef:

@@ -152,9 +152,12 @@ class _Build:
                                                         and a.same_cpu(x, y)))), "hb")
         hb_star = a.star(hb, "hb")
         axioms.append(("happens-before", a.acyclic(hb, "hb")))
-        pb = a.named(a.restrict(a.seq(prop, strong_fence, hb_star), rng=Marked), "pb")
+        # pb = prop ; strong-fence ; hb* ; [Marked] = (prop ; strong-fence ; [Marked]) ; hb*
+        # (hb is over marked events), acyclic without encoding hb*: acyclic_seq_star
+        prop_sf = a.restrict(a.seq(prop, strong_fence), rng=Marked)
+        axioms.append(("propagation", a.acyclic_seq_star(prop_sf, hb, "pb")))
+        pb = a.named(a.seq(prop_sf, hb_star), "pb")     # for RCU and the plain accesses
         pb_star = a.star(pb, "pb")
-        axioms.append(("propagation", a.acyclic(pb, "pb")))
 
         # -- RCU
         rcu_fence = self.rcu_fence(prop, hb_star, pb_star)
