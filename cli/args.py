@@ -530,7 +530,8 @@ def _add_litmus(sub: argparse._SubParsersAction) -> None:
                         "lkmm: the Linux-kernel memory model, on the axiomatic engine)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true",
-                     help='print {"tests": [{"path", "name", "memory", "verdict", "states"}]}')
+                     help='print {"tests": [{"path", "name", "memory", "verdict", "states", '
+                          '"outcomes"}]}')
     out.add_argument("--summary", action="store_true",
                      help="an agreement table against the MANIFEST.tsv found beside the tests")
     out.add_argument("--spec", action="store_true",
