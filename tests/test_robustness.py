@@ -238,10 +238,43 @@ def start_filter(*extra: str) -> subprocess.Popen:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
+def wait_for_progress(proc: subprocess.Popen) -> str:
+    """Block until the run logs its first progress line (after ~10 s of search): a handshake
+    instead of a fixed sleep, so a loaded machine cannot send the signal too early (while
+    Python imports) or a fast one too late (after the search)."""
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "states/s" in line:
+            return "".join(seen)
+    raise AssertionError(f"the run ended before logging progress: {''.join(seen)!r}")
+
+
+def wait_for_handlers(proc: subprocess.Popen, sig: int, timeout: float = 60.0) -> None:
+    """Block until the process catches `sig` (Linux: the SigCgt mask in /proc/PID/status),
+    i.e. the CLI has installed its handlers and the signal cannot hit the imports."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except FileNotFoundError:
+            break
+        caught = int(next(line.split()[1] for line in status.splitlines()
+                          if line.startswith("SigCgt:")), 16)
+        if caught >> (sig - 1) & 1:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the CLI never installed its signal handlers")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_ends_the_whole_multi_model_run_with_the_statistics(sig):
-    proc = start_filter("--memory", "sc,tso,pso,weak")
-    time.sleep(4)   # inside the search under sc (about a minute for N = 6)
+    # the scalar engine: filter N = 6 under sc takes 15 s of CPU or more, so the first progress
+    # line (after 10 s) comes from inside the search under sc
+    proc = start_filter("--memory", "sc,tso,pso,weak", "--engine", "scalar")
+    before = wait_for_progress(proc)
+    assert "[sc]" in before, before
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, (out, err)
@@ -258,7 +291,7 @@ def test_a_signal_while_loading_gives_exit_3_and_a_report(tmp_path):
                     "".join(f"  l{i}: x := {i % 2};\n" for i in range(4000)) + "}\n")
     proc = subprocess.Popen([sys.executable, "-m", "smp_explorer", "check", str(path), "--plain"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    wait_for_handlers(proc, signal.SIGTERM)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, (out, err)
