@@ -105,8 +105,8 @@ def test_the_proviso_keeps_a_step_that_a_cycle_would_ignore():
     """P flips a local bit forever; Q's one step is visible (the goal reads Q's pc). P's step
     alone is a stubborn set everywhere, so without a cycle proviso the reduced search would
     follow P's cycle and never take Q's step: the goal would be unreached. The proviso expands
-    fully the state whose reduced successor was seen before this level (P's flip back to
-    x = 0), where Q's step is taken."""
+    fully the state whose only reduced successor was seen before this level (P's flip back to
+    x = 0, of level 0, from x = 1, of level 1), where Q's step is taken."""
     text = """
 process P { local x: 0..1 = 0; a: x := 1 - x; goto a; }
 process Q { local y: 0..1 = 0; b: y := 1; }
@@ -116,6 +116,33 @@ reachable q_done: Q at Done;
     assert full.get("q_done").status == reduced.get("q_done").status == "holds"
     assert len(reduced.get("q_done").trace) == 1
     assert reduced.stats.states == full.stats.states == 4
+
+
+def test_one_new_kept_successor_is_enough_for_the_proviso():
+    """P flips g forever, R copies g once into r, Q sets y once; nothing is visible. States
+    (g, R, Q) with R in b, D0 (done, r = 0), D1 (done, r = 1): in full g x R x Q = 12.
+    P's and R's steps are dependent (g), Q's step depends on nothing: while R is at b the
+    stubborn set is {P, R}; after it, {P}. Reduced, level by level:
+    L0 (0,b,c) -> (1,b,c), (0,D0,c), partly (Q pruned);
+    L1 (1,b,c): P -> (0,b,c) seen at level 0, R -> (1,D1,c) new: one new kept successor is
+       enough, partly (Q pruned: the proviso that wanted every kept successor new expanded this
+       state fully and reached (1,b,D)); (0,D0,c) -> (1,D0,c) new, partly;
+    L2 (1,D1,c) -> (0,D1,c) new, partly; (1,D0,c): its only kept successor (0,D0,c) is of
+       level 1: fully, Q gives (1,D0,D);
+    L3 (0,D1,c): (1,D1,c) is of level 2: fully, (0,D1,D); (1,D0,D) -> (0,D0,D);
+    L4 (0,D1,D) -> (1,D1,D); L5 nothing new. 10 states: (0,b,D) and (1,b,D) are never
+    reached, and no verdict changes."""
+    text = """
+shared g: 0..1 = 0;
+process P { a: g := 1 - g; goto a; }
+process R { local r: 0..1 = 0; b: r := g; }
+process Q { local y: 0..1 = 0; c: y := 1; }
+"""
+    full, reduced = run(text, reduction=False), run(text)
+    assert full.stats.states == 12
+    assert reduced.stats.states == 10
+    assert verdicts(reduced) == verdicts(full)
+    assert reduced.stats.reductions[0].startswith("partial-order reduction: on (4 of 10 states")
 
 
 def test_a_failing_assertion_of_a_pruned_step_is_found():
