@@ -107,8 +107,16 @@ class Reducer:
         actions = model.actions
         self.fps: list[Footprint] = [footprint(a) for a in actions]
         conditions = property_exprs(model, cm.invariant_names + cm.goal_names)
-        self.visible = [any(may_change(a, f, e) for e in conditions)
-                        for a, f in zip(actions, self.fps)]
+        # per condition (a property's name, or a monitor's index): the actions that may change it
+        tags: list[str | int] = [p.name for p in model.properties if p.per_state and
+                                 p.expr is not None and p.name in cm.invariant_names +
+                                 cm.goal_names] + list(range(len(model.monitors)))
+        assert len(tags) == len(conditions)
+        self.changers: dict[str | int, int] = {
+            tag: _bits(i for i, (a, f) in enumerate(zip(actions, self.fps)) if may_change(a, f, e))
+            for tag, e in zip(tags, conditions)}
+        self.visible = [any(c >> i & 1 for c in self.changers.values())
+                        for i in range(len(actions))]
         writers: dict[int, list[int]] = {}
         readers: dict[int, list[int]] = {}
         for i, f in enumerate(self.fps):
@@ -134,7 +142,12 @@ class Reducer:
         self.first_false = self._compile_guards()
         # an action no proper ample set can hold (it is visible) is no seed
         self.seeds = [not v for v in self.visible]
-        self.useful = any(self.seeds)
+        # a step can be pruned some time unless it changes an invariant (a goal, once reached,
+        # and a monitor, once seen, no longer make their changers visible: `decided`)
+        staying = _bits(())
+        for name in cm.invariant_names:
+            staying |= self.changers.get(name, 0)
+        self.useful = any(not staying >> i & 1 for i in range(len(actions)))
         self.seed_bits = _bits(i for i, v in enumerate(self.seeds) if v)
         self.partial = 0      # states expanded through a proper subset of their steps
         self.pruned = 0       # steps not followed in those states
@@ -151,6 +164,20 @@ class Reducer:
     def restore(self, d: dict) -> None:
         for k in self.COUNTERS:
             setattr(self, k, d[k])
+
+    def decided(self, found, monitors_seen) -> None:
+        """Forget the visibility of the conditions already decided: a goal reached, an invariant
+        violated (`found`: names), a monitor seen (`monitors_seen`: indices). Their verdicts and
+        notes cannot change any more, and the argument of the module's docstring for each
+        condition still undecided only needs the states expanded so far to have kept that
+        condition's changers out of their ample sets, which they did (they kept more out)."""
+        bits = 0
+        for tag, c in self.changers.items():
+            if not (tag in monitors_seen if isinstance(tag, int) else tag in found):
+                bits |= c
+        self.visible_bits = bits
+        self.seed_bits = _bits(i for i in range(len(self.seeds))
+                               if not bits >> i & 1)
 
     def _compile_guards(self) -> list[Callable]:
         """Per action: state -> the position of its first false guard conjunct (-1: none)."""
@@ -262,6 +289,8 @@ class ReducedLevels(SetFrontier):
         nxt: list = []
         fresh: set = set()
         self.skipped = set()
+        # at a level's start, so that the reduced graph does not depend on the order of a level
+        self.reducer.decided(search.verdicts.found, search.monitors_seen)
         unpack = search.layout.unpack if search.layout is not None else None
         for i, item in enumerate(self.frontier):
             reason = search.pause() if i % TICK == 0 else search.should_stop()
@@ -400,8 +429,8 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     reducer = Reducer(cm)
     if not reducer.useful:
         result = explore(cm, unreduced, memory)
-        result.stats.reductions.append("partial-order reduction: on (every step changes what a "
-                                       "property reads: nothing to reduce)")
+        result.stats.reductions.append("partial-order reduction: on (every step changes what an "
+                                       "invariant reads: nothing to reduce)")
         return result
     layout = None if engine == "reference" else Layout(cm.model, options.exact)
     search = Search(cm, options, memory, engine, layout)

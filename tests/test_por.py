@@ -85,6 +85,22 @@ def test_a_condition_a_step_cannot_change_does_not_make_it_visible():
     assert len(reduced.get("p1_at_c").trace) == 2
 
 
+def test_a_reached_goal_no_longer_makes_steps_visible():
+    """The goal reads both processes' x: every step may change it, so the initial state
+    (0,0) is expanded fully, to (1,0) and (0,1), where the goal is reached. From the next level
+    on no step is visible and P[0]'s step alone is a stubborn set while it has one:
+    L1 (1,0) -> (2,0), (0,1) -> (1,1); L2 (2,0) -> (3,0), (1,1) -> (2,1), all partly;
+    L3 (3,0) -> (3,1) (P[1]'s step is its only one), (2,1) -> (3,1), found in this level:
+    partly; L4 (3,2); L5 (3,3). 10 states instead of 16, 5 of them expanded partly (with the
+    goal visible throughout, nothing would be pruned)."""
+    text = LOCAL + "reachable one_moved: P[0].x == 1 or P[1].x == 1;\n"
+    full, reduced = run(text, reduction=False), run(text)
+    assert full.stats.states == 16
+    assert reduced.stats.states == 10
+    assert verdicts(reduced) == verdicts(full)
+    assert reduced.stats.reductions[0].startswith("partial-order reduction: on (5 of 10 states")
+
+
 def test_dependent_steps_are_all_explored():
     """Both processes write the same shared variable at every step: no stubborn set is
     smaller than the enabled steps, so nothing is pruned."""
