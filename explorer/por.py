@@ -59,7 +59,11 @@ enabled there, as w's last step can be any step):
   "never fired" list is unchanged;
 - deadlocks: C0 and C1 alone preserve every reachable deadlock.
 The monitors (the statistics' notes such as "a store buffer held 2 entries") are visible as
-the goals are, so the notes are those of the full graph.
+the goals are, so the notes are those of the full graph. A condition already decided (a goal
+reached, an invariant violated, a monitor seen) makes no step visible from the next level on
+(`Reducer.decided`): its verdict cannot change, and the argument above for a condition still
+undecided only asks every expanded state to have kept that condition's changers out of its
+ample set.
 
 Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
 stuttering-equivalence under fairness needs more than C0-C3), and `--max-depth` (a depth bound
@@ -80,7 +84,7 @@ sound) and says so.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Hashable
+from typing import Callable, Collection, Hashable
 
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
 from smp_explorer.explorer.engines.driver import Strategy, run
@@ -165,7 +169,7 @@ class Reducer:
         for k in self.COUNTERS:
             setattr(self, k, d[k])
 
-    def decided(self, found, monitors_seen) -> None:
+    def decided(self, found: Collection[str], monitors_seen: Collection[int]) -> None:
         """Forget the visibility of the conditions already decided: a goal reached, an invariant
         violated (`found`: names), a monitor seen (`monitors_seen`: indices). Their verdicts and
         notes cannot change any more, and the argument of the module's docstring for each
