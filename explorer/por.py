@@ -22,31 +22,48 @@ and C1 hold. S ∩ enabled is used only when it is a proper subset of the enable
   condition after the step, with the slot values its guard requires, is not the same
   expression), and none of them fails in this state (a step that fails an assertion or an
   operation has no successor: its failure is an event, as a visible step's change is);
-- C3 (the cycle proviso, for breadth-first search): every successor it gives is a state not
-  seen before this level (new, or found earlier in the same level). Edges of a partly expanded
-  state then go strictly one level deeper, so every cycle of the reduced graph passes through a
-  fully expanded state (Bošnački, Leue, Lluch-Lafuente's condition for queue-based search);
-  otherwise the state is fully expanded.
+- C3 (the ignoring proviso, for breadth-first search): some successor it gives is a state not
+  seen before this level (new, or first found in this level: either way of the next level,
+  so it will be expanded after this one); otherwise the state is fully expanded. Then from
+  every partly expanded state of level d a reduced step leads to a state of level d + 1; that
+  one is fully expanded or leads on to level d + 2, and so on: levels are finite in number, so
+  every partly expanded state has a path in the reduced graph, through the ample sets, to a
+  fully expanded state (the condition that excludes ignoring for safety properties: Evangelista
+  and Pajault, "Solving the ignoring problem for partial order reduction", STTT 2010; the BFS
+  form of Bošnački, Leue and Lluch-Lafuente, SPIN 2006). It is weaker than asking that every
+  kept successor be new, the condition of an earlier version of this module
+  (`tests/test_por.py::test_one_new_kept_successor_is_enough_for_the_proviso`).
 
-Why each property kind is preserved (C0-C3 give: every path of the full graph from an initial
-state has a path of the reduced graph that is stuttering-equivalent for the values of those
-conditions, and the same ignoring-free argument carries the enabledness of every action):
+Why each property kind is preserved. The core lemma: let s be a state of the reduced graph
+and w a path of the full graph from s to a state s'. If s is fully expanded, w's first step is
+kept. Else either w holds an action of ample(s): the first one, a, is independent of the steps
+of w before it and is not disabled by them (C1), so it commutes to the front: a(s) is a reduced
+successor and the rest of w, one step shorter, leads from a(s) to s'. Or w holds none: every
+a of ample(s) is independent of all of w, so from a(s) the same w leads to a(s'), and (C2) a
+changes no property condition, so s' and a(s') agree on them. Follow, in the second case, the
+reduced path that C3 gives from s to a fully expanded state: along it w stays the same length
+and, at the latest at its end, w's first step is kept. So the length of w falls, and by
+induction every state reachable from s in the full graph has a state that agrees with it on
+every property condition reachable from s in the reduced graph (and the same for the steps
+enabled there, as w's last step can be any step):
 - invariants, reachable goals and monitors: only visible steps change their values, and they
   are evaluated in every state of the reduced graph, so a state where one fails (is reached)
   in the full graph has a reduced-graph state where it has the same value;
 - assertions and runtime errors (a step that fails a check, an operation that fails): the step
-  t fails at a state s' reachable from s through w. If w or t holds an action of ample(s), the
-  first one commutes to the front (it is independent of what precedes it); else any ample
-  action a is independent of all of w and t, and from a(s) the path w reaches a(s'), where t
-  computes the same guard, checks and values as in s' (a writes nothing t reads). C3 forbids
-  the second case forever along a cycle, so t fails in some reduced-graph state. The steps
-  evaluated in an expanded state are all its enabled ones (only successors are pruned), so a
-  failure is reported wherever the reduced graph reaches it. The same argument shows that
-  every step enabled somewhere in the full graph is enabled somewhere in the reduced graph:
-  coverage's "never fired" list is unchanged;
+  t fails at a state s'; the lemma gives a reduced state from which t is taken with an ample
+  action a independent of it in between or not at all, and a writes nothing t reads, so t
+  computes the same guard, checks and values there: t fails in some reduced-graph state. The
+  steps evaluated in an expanded state are all its enabled ones (only successors are
+  pruned), so a failure is reported wherever the reduced graph reaches it. Every step
+  enabled somewhere in the full graph is enabled somewhere in the reduced graph: coverage's
+  "never fired" list is unchanged;
 - deadlocks: C0 and C1 alone preserve every reachable deadlock.
 The monitors (the statistics' notes such as "a store buffer held 2 entries") are visible as
-the goals are, so the notes are those of the full graph.
+the goals are, so the notes are those of the full graph. A condition already decided (a goal
+reached, an invariant violated, a monitor seen) makes no step visible from the next level on
+(`Reducer.decided`): its verdict cannot change, and the argument above for a condition still
+undecided only asks every expanded state to have kept that condition's changers out of its
+ample set.
 
 Not supported: liveness (its own graph search, `explorer.liveness`, always runs unreduced, as
 stuttering-equivalence under fairness needs more than C0-C3), and `--max-depth` (a depth bound
@@ -67,7 +84,7 @@ sound) and says so.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Hashable
+from typing import Callable, Collection, Hashable
 
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
 from smp_explorer.explorer.engines.driver import Strategy, run
@@ -94,8 +111,16 @@ class Reducer:
         actions = model.actions
         self.fps: list[Footprint] = [footprint(a) for a in actions]
         conditions = property_exprs(model, cm.invariant_names + cm.goal_names)
-        self.visible = [any(may_change(a, f, e) for e in conditions)
-                        for a, f in zip(actions, self.fps)]
+        # per condition (a property's name, or a monitor's index): the actions that may change it
+        tags: list[str | int] = [p.name for p in model.properties if p.per_state and
+                                 p.expr is not None and p.name in cm.invariant_names +
+                                 cm.goal_names] + list(range(len(model.monitors)))
+        assert len(tags) == len(conditions)
+        self.changers: dict[str | int, int] = {
+            tag: _bits(i for i, (a, f) in enumerate(zip(actions, self.fps)) if may_change(a, f, e))
+            for tag, e in zip(tags, conditions)}
+        self.visible = [any(c >> i & 1 for c in self.changers.values())
+                        for i in range(len(actions))]
         writers: dict[int, list[int]] = {}
         readers: dict[int, list[int]] = {}
         for i, f in enumerate(self.fps):
@@ -121,7 +146,12 @@ class Reducer:
         self.first_false = self._compile_guards()
         # an action no proper ample set can hold (it is visible) is no seed
         self.seeds = [not v for v in self.visible]
-        self.useful = any(self.seeds)
+        # a step can be pruned some time unless it changes an invariant (a goal, once reached,
+        # and a monitor, once seen, no longer make their changers visible: `decided`)
+        staying = _bits(())
+        for name in cm.invariant_names:
+            staying |= self.changers.get(name, 0)
+        self.useful = any(not staying >> i & 1 for i in range(len(actions)))
         self.seed_bits = _bits(i for i, v in enumerate(self.seeds) if v)
         self.partial = 0      # states expanded through a proper subset of their steps
         self.pruned = 0       # steps not followed in those states
@@ -138,6 +168,20 @@ class Reducer:
     def restore(self, d: dict) -> None:
         for k in self.COUNTERS:
             setattr(self, k, d[k])
+
+    def decided(self, found: Collection[str], monitors_seen: Collection[int]) -> None:
+        """Forget the visibility of the conditions already decided: a goal reached, an invariant
+        violated (`found`: names), a monitor seen (`monitors_seen`: indices). Their verdicts and
+        notes cannot change any more, and the argument of the module's docstring for each
+        condition still undecided only needs the states expanded so far to have kept that
+        condition's changers out of their ample sets, which they did (they kept more out)."""
+        bits = 0
+        for tag, c in self.changers.items():
+            if not (tag in monitors_seen if isinstance(tag, int) else tag in found):
+                bits |= c
+        self.visible_bits = bits
+        self.seed_bits = _bits(i for i in range(len(self.seeds))
+                               if not bits >> i & 1)
 
     def _compile_guards(self) -> list[Callable]:
         """Per action: state -> the position of its first false guard conjunct (-1: none)."""
@@ -249,6 +293,8 @@ class ReducedLevels(SetFrontier):
         nxt: list = []
         fresh: set = set()
         self.skipped = set()
+        # at a level's start, so that the reduced graph does not depend on the order of a level
+        self.reducer.decided(search.verdicts.found, search.monitors_seen)
         unpack = search.layout.unpack if search.layout is not None else None
         for i, item in enumerate(self.frontier):
             reason = search.pause() if i % TICK == 0 else search.should_stop()
@@ -302,8 +348,9 @@ class ReducedLevels(SetFrontier):
         if ample is not None:
             keep = set(ample)
             chosen = [x for x in succ if x[0] in keep]
-            # the proviso: every successor new, or first found in this level
-            if all(k not in keys or k in fresh for _, _, _, k in chosen):
+            # the proviso: some kept successor is new or first found in this level (it lies
+            # one level deeper than `state`)
+            if any(k not in keys or k in fresh for _, _, _, k in chosen):
                 reducer.partial += 1
                 reducer.pruned += len(succ) - len(chosen)
                 self.skipped.update(x[3] for x in succ if x[0] not in keep)
@@ -386,8 +433,8 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     reducer = Reducer(cm)
     if not reducer.useful:
         result = explore(cm, unreduced, memory)
-        result.stats.reductions.append("partial-order reduction: on (every step changes what a "
-                                       "property reads: nothing to reduce)")
+        result.stats.reductions.append("partial-order reduction: on (every step changes what an "
+                                       "invariant reads: nothing to reduce)")
         return result
     layout = None if engine == "reference" else Layout(cm.model, options.exact)
     search = Search(cm, options, memory, engine, layout)

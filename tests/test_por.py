@@ -85,6 +85,22 @@ def test_a_condition_a_step_cannot_change_does_not_make_it_visible():
     assert len(reduced.get("p1_at_c").trace) == 2
 
 
+def test_a_reached_goal_no_longer_makes_steps_visible():
+    """The goal reads both processes' x: every step may change it, so the initial state
+    (0,0) is expanded fully, to (1,0) and (0,1), where the goal is reached. From the next level
+    on no step is visible and P[0]'s step alone is a stubborn set while it has one:
+    L1 (1,0) -> (2,0), (0,1) -> (1,1); L2 (2,0) -> (3,0), (1,1) -> (2,1), all partly;
+    L3 (3,0) -> (3,1) (P[1]'s step is its only one), (2,1) -> (3,1), found in this level:
+    partly; L4 (3,2); L5 (3,3). 10 states instead of 16, 5 of them expanded partly (with the
+    goal visible throughout, nothing would be pruned)."""
+    text = LOCAL + "reachable one_moved: P[0].x == 1 or P[1].x == 1;\n"
+    full, reduced = run(text, reduction=False), run(text)
+    assert full.stats.states == 16
+    assert reduced.stats.states == 10
+    assert verdicts(reduced) == verdicts(full)
+    assert reduced.stats.reductions[0].startswith("partial-order reduction: on (5 of 10 states")
+
+
 def test_dependent_steps_are_all_explored():
     """Both processes write the same shared variable at every step: no stubborn set is
     smaller than the enabled steps, so nothing is pruned."""
@@ -105,8 +121,8 @@ def test_the_proviso_keeps_a_step_that_a_cycle_would_ignore():
     """P flips a local bit forever; Q's one step is visible (the goal reads Q's pc). P's step
     alone is a stubborn set everywhere, so without a cycle proviso the reduced search would
     follow P's cycle and never take Q's step: the goal would be unreached. The proviso expands
-    fully the state whose reduced successor was seen before this level (P's flip back to
-    x = 0), where Q's step is taken."""
+    fully the state whose only reduced successor was seen before this level (P's flip back to
+    x = 0, of level 0, from x = 1, of level 1), where Q's step is taken."""
     text = """
 process P { local x: 0..1 = 0; a: x := 1 - x; goto a; }
 process Q { local y: 0..1 = 0; b: y := 1; }
@@ -116,6 +132,33 @@ reachable q_done: Q at Done;
     assert full.get("q_done").status == reduced.get("q_done").status == "holds"
     assert len(reduced.get("q_done").trace) == 1
     assert reduced.stats.states == full.stats.states == 4
+
+
+def test_one_new_kept_successor_is_enough_for_the_proviso():
+    """P flips g forever, R copies g once into r, Q sets y once; nothing is visible. States
+    (g, R, Q) with R in b, D0 (done, r = 0), D1 (done, r = 1): in full g x R x Q = 12.
+    P's and R's steps are dependent (g), Q's step depends on nothing: while R is at b the
+    stubborn set is {P, R}; after it, {P}. Reduced, level by level:
+    L0 (0,b,c) -> (1,b,c), (0,D0,c), partly (Q pruned);
+    L1 (1,b,c): P -> (0,b,c) seen at level 0, R -> (1,D1,c) new: one new kept successor is
+       enough, partly (Q pruned: the proviso that wanted every kept successor new expanded this
+       state fully and reached (1,b,D)); (0,D0,c) -> (1,D0,c) new, partly;
+    L2 (1,D1,c) -> (0,D1,c) new, partly; (1,D0,c): its only kept successor (0,D0,c) is of
+       level 1: fully, Q gives (1,D0,D);
+    L3 (0,D1,c): (1,D1,c) is of level 2: fully, (0,D1,D); (1,D0,D) -> (0,D0,D);
+    L4 (0,D1,D) -> (1,D1,D); L5 nothing new. 10 states: (0,b,D) and (1,b,D) are never
+    reached, and no verdict changes."""
+    text = """
+shared g: 0..1 = 0;
+process P { a: g := 1 - g; goto a; }
+process R { local r: 0..1 = 0; b: r := g; }
+process Q { local y: 0..1 = 0; c: y := 1; }
+"""
+    full, reduced = run(text, reduction=False), run(text)
+    assert full.stats.states == 12
+    assert reduced.stats.states == 10
+    assert verdicts(reduced) == verdicts(full)
+    assert reduced.stats.reductions[0].startswith("partial-order reduction: on (4 of 10 states")
 
 
 def test_a_failing_assertion_of_a_pruned_step_is_found():
