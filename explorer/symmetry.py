@@ -35,7 +35,7 @@ from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import M63, WORD_BITS, Layout
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.properties import Property
-from smp_explorer.ir.symmetry import SymmetricType
+from smp_explorer.ir.symmetry import Rename, SymmetricType
 from smp_explorer.ir.types import SetT
 from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.runs.pysource import load_source
@@ -55,14 +55,25 @@ class _Type:
         for slot, (b, c) in enumerate(zip(st.base, st.coords)):
             if b >= 0:
                 self.at[(b, c)] = slot
-        self.values = frozenset(s.index for s in model.slots if s.type == st.type)
+        # (a memory model's slots hold values only while in use: `st.renames`)
+        self.values = frozenset(s.index for s in model.slots
+                                if s.type == st.type and not s.internal)
         self.sets = frozenset(s.index for s in model.slots
                               if isinstance(s.type, SetT) and s.type.elem == st.type)
         self.moved = [s for s in range(len(model.slots)) if st.base[s] >= 0]
-        self.touched = frozenset(self.moved) | self.values | self.sets
+        self.renamed = {r.slot: r for r in st.renames}
+        self.touched = frozenset(self.moved) | self.values | self.sets | frozenset(self.renamed)
+        self.address = {slot: i for i, slot in enumerate(st.addresses)}
+        # every permutation has an image of every moved slot (a memory model allocated its
+        # slots alike for every CPU and location): checked on generators of the group
+        self.closed = all((b, tuple(p[c] for c in st.coords[s])) in self.at
+                          for p in _generators(n) for s in self.moved
+                          for b in (st.base[s],))
         rows: dict[int, list[int | None]] = {}
         self.wide = False   # some slot has two or more coordinates along this type
         for s in self.moved:
+            if s in self.renamed:   # its signature would depend on the permutation
+                continue
             c = st.coords[s]
             if len(c) > 1:
                 self.wide = True
@@ -76,7 +87,8 @@ class _Type:
         self.row_values = {s for s in self.values if st.base[s] >= 0}
         self.row_sets = {s for s in self.sets if st.base[s] >= 0}
         # the signatures determine the state up to the order of equal elements
-        self.complete = not self.values and not self.row_sets and not self.wide
+        self.complete = not self.values and not self.row_sets and not self.wide and \
+            not self.renamed
         self.plans: dict[Perm, list] = {}   # per permutation: its moves (`apply`)
 
     def signatures(self, s: Sequence[int]) -> list[tuple]:
@@ -131,9 +143,11 @@ class _Type:
         if plan is None:
             plan = self.plans[p] = self._plan(p)
         t = list(s)
-        for src, dst, vmap in plan:
+        for src, dst, vmap in plan[0]:
             v = s[src]
             t[dst] = v if vmap is None else vmap(v)
+        for src, dst, rename in plan[1]:
+            t[dst] = rename(s, s[src])
         return tuple(t)
 
     def _plan(self, p: Perm) -> list:
@@ -144,15 +158,63 @@ class _Type:
         set_map: Callable[[int], int] = image
         if n <= 12:   # a table of every set's image
             set_map = [image(m) for m in range(1 << n)].__getitem__
-        plan = []
-        for slot in sorted(self.touched):
+        def dest(slot: int) -> int:
             b = st.base[slot]
-            dst = self.at[(b, tuple(p[c] for c in st.coords[slot]))] if b >= 0 else slot
+            return self.at[(b, tuple(p[c] for c in st.coords[slot]))] if b >= 0 else slot
+        addr_map = [self.address[dest(a)] for a in st.addresses]
+        plan = []
+        conditional = []
+        for slot in sorted(self.touched):
+            dst = dest(slot)
+            r = self.renamed.get(slot)
+            if r is not None:
+                conditional.append((slot, dst, _renamer(r, p, addr_map, st.address_typed)))
+                continue
             vmap = p.__getitem__ if slot in self.values else \
                 set_map if slot in self.sets else None
             if dst != slot or vmap is not None:
                 plan.append((slot, dst, vmap))
-        return plan
+        return [plan, conditional]
+
+
+def _generators(n: int) -> list[Perm]:
+    """A transposition and an n-cycle: they generate every permutation of n values."""
+    if n < 2:
+        return []
+    swap = [1, 0] + list(range(2, n))
+    return [tuple(swap), tuple(list(range(1, n)) + [0])]
+
+
+def _renamer(r: Rename, p: Perm, addr_map: list[int], typed: tuple[bool, ...]
+             ) -> Callable[[Sequence[int], int], int]:
+    """A memory-model slot's new value under p, given the state and its value: renamed only
+    while in use (`ir.symmetry.Rename`)."""
+    count, entry, flags, at = r.count, r.entry, r.flags, r.at
+    if r.kind == "value":
+        def rename(v: int) -> int:
+            return p[v]
+    elif r.kind == "address":
+        def rename(v: int) -> int:
+            return addr_map[v]
+    else:
+        def rename(v: int) -> int:
+            return v   # decided with the state below
+    if count >= 0:
+        def used(s: Sequence[int]) -> bool:
+            return s[count] > entry
+    elif flags:
+        def used(s: Sequence[int]) -> bool:
+            return any(s[f] for f in flags)
+    else:
+        def used(s: Sequence[int]) -> bool:
+            return True
+    if r.kind == "value_at":
+        def apply(s: Sequence[int], v: int) -> int:
+            return p[v] if used(s) and typed[s[at]] else v
+    else:
+        def apply(s: Sequence[int], v: int) -> int:
+            return rename(v) if used(s) else v
+    return apply
 
 
 class Symmetry:
@@ -273,11 +335,14 @@ def refusal(model: Model) -> str | None:
     """Why the model's symmetry cannot be used (None: it can, or there is none)."""
     if not model.symmetry:
         return None
-    internal = [s.name for s in model.slots if s.internal]
-    if internal:
-        return (f"symmetry: off (the {model.memory} memory model's buffers and views are not "
-                f"permuted yet)")
+    for st in model.symmetry:
+        if st.refused:
+            return f"symmetry: off ({st.refused} under {model.memory})"
     sym = Symmetry(model)
+    for t in sym.types:
+        if not t.closed:
+            return (f"symmetry: off (the {model.memory} memory model's buffers and views are "
+                    f"not alike for every value of {t.st.name})")
     worst = sym.group_size if not sym.independent else \
         max(1 if t.complete else math.factorial(t.n) for t in sym.types)
     if worst > MAX_CANDIDATES:
