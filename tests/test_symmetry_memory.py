@@ -205,6 +205,7 @@ def test_batch_canonical_equals_the_scalar_one_under_memory_models(text, consts,
     layout = Layout(model)
     sym = Symmetry(model)
     batch = BatchCanonical(sym, layout)
+    assert batch.general   # every permutation over the batch, in NumPy
     some = sorted(states)[:3000]
     packed = [layout.pack(s) for s in some]
     words = [np.array([(t >> (63 * k)) & ((1 << 63) - 1) for t in packed], dtype=np.uint64)
@@ -213,3 +214,32 @@ def test_batch_canonical_equals_the_scalar_one_under_memory_models(text, consts,
     want = [layout.pack(sym.canonical(s)) for s in some]
     assert [sum(int(w[i]) << (63 * k) for k, w in enumerate(got))
             for i in range(len(packed))] == want
+
+
+@pytest.mark.parametrize("text,consts,memory", [(PEER, {}, "weak"), (STORES, {}, "pso"),
+                                                (STORES, {"N": "2"}, "tso")])
+def test_generated_code_equals_the_plan(text, consts, memory):
+    from smp_explorer.explorer.symmetry import Symmetry
+    model, _, states = graph(text, consts, memory)
+    t = Symmetry(model).types[0]
+    for s in sorted(states)[:500]:
+        assert t.signatures(s) == t.slow_signatures(s)
+        for p in itertools.permutations(range(t.n)):
+            assert t.apply(s, p) == t.interpret(s, p)
+
+
+def test_memory_model_slots_not_alike_for_every_value_refuse_the_reduction():
+    import dataclasses
+
+    from smp_explorer.explorer.symmetry import refusal
+    model, _, _ = graph(STORES, {"N": "2"}, "tso")
+    assert refusal(model) is None
+    st = model.symmetry[0]
+    # forget that one CPU's buffer count belongs to that CPU: the other's has no image
+    n = next(s.index for s in model.slots if s.name == "Cpu[CPUS_1].sb.n")
+    base = list(st.base)
+    base[n] = -1
+    broken = dataclasses.replace(st, base=tuple(base))
+    assert refusal(dataclasses.replace(model, symmetry=(broken,))) == \
+        "symmetry: off (the tso memory model's buffers and views are not alike for every value " \
+        "of CPUS)"
