@@ -80,17 +80,17 @@ def _describe(checked: CheckedSpec, st: ScalarsetT, nslots: int, internal: tuple
                 for k, inst in enumerate(proc.instances)}
         for slot in internal:
             r = roles[slot]
-            var: tuple = ("internal", r.role)
+            role: tuple = ("internal", r.role)
             path: Path = ()
             if r.cpu is not None:
                 proc, k = cpus[r.cpu]
-                var += (proc.name,)
+                role += (proc.name,)
                 path += (("S", k),) if proc.param_type == st else (k,)
             if r.address is not None:
                 avar, apath = keys[r.address]
-                var += (avar,)
+                role += (avar,)
                 path += apath
-            keys[slot] = (var, path)
+            keys[slot] = (role, path)
             count = r.count if r.count is not None else -1
             if r.holds == "value" and r.address is not None and \
                     typed[shared.address[r.address]]:
