@@ -17,7 +17,8 @@ A second table: the reduction factor under the memory models with store buffers 
 (tso, pso, weak), where the permutations also move buffers and stale views: states and seconds
 with and without symmetry on bench/symmetry/stores.spec (N CPUs storing to their own cells and
 their id to a shared scalar), bench/symmetry/commit.spec (two-phase commit through shared
-memory) and every bench/int3/*.spec that declares a scalarset (at its own constants).
+memory) and every bench/int3/*.spec that declares a scalarset (at its own constants; not with
+--quick: the unreduced runs of those take minutes).
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def ours(spec: Path, const: str | None, n: int, symmetry: bool, memory: str | No
     t = time.perf_counter()
     r = explore(cm, Options(symmetry=symmetry, check_deadlock=False))
     if symmetry and not (r.stats.reductions and r.stats.reductions[0].startswith("symmetry: on")):
-        raise RuntimeError(f"{spec.name} under {memory}: {r.stats.reductions}")
+        print(f"{spec.name} under {memory}: {'; '.join(r.stats.reductions)}")
     return r.stats.states, r.stats.transitions, time.perf_counter() - t
 
 
@@ -66,7 +67,7 @@ def memory_table(quick: bool) -> None:
     runs: list[tuple[str, Path, str | None, int]] = [
         (name, spec, const, n) for name, (spec, const) in MEMORY.items()
         for n in (MEMORY_QUICK if quick else MEMORY_SIZES)[name]]
-    for spec in sorted((ROOT / "bench" / "int3").glob("*.spec")):
+    for spec in [] if quick else sorted((ROOT / "bench" / "int3").glob("*.spec")):
         if re.search(r"\bscalarset\s*\(", spec.read_text()):
             runs.append((spec.stem, spec, None, 0))
     print()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Union
 
 from smp_explorer.ir.symmetry import Rename, SymmetricType
-from smp_explorer.ir.types import ArrayT, ScalarsetT, Type
+from smp_explorer.ir.types import ArrayT, ScalarsetT, SetT, Type
 from smp_explorer.spec.checker import CheckedSpec
 from smp_explorer.spec.memory.base import SharedInfo, SlotRole
 from smp_explorer.spec.scope import Layout, TypeSym, VarSym
@@ -70,6 +70,11 @@ def _describe(checked: CheckedSpec, st: ScalarsetT, nslots: int, internal: tuple
     missing = [s for s in internal if s not in roles]
     if missing:
         refused = "the memory model's own slots are not described"
+    elif internal and shared is not None and any(
+            isinstance(t, SetT) and t.elem == st for t in shared.types):
+        names = [n for n, t in zip(shared.names, shared.types)
+                 if isinstance(t, SetT) and t.elem == st]
+        refused = f"buffered values of the shared set {names[0]} are not renamed"
     elif internal:
         assert shared is not None
         addresses = tuple(shared.slots)

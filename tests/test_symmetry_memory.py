@@ -243,3 +243,16 @@ def test_memory_model_slots_not_alike_for_every_value_refuse_the_reduction():
     assert refusal(dataclasses.replace(model, symmetry=(broken,))) == \
         "symmetry: off (the tso memory model's buffers and views are not alike for every value " \
         "of CPUS)"
+
+
+def test_a_shared_set_of_the_type_under_buffers_refuses_the_reduction():
+    text = """
+type P = scalarset(2);
+shared s: set of P = {};
+process Cpu[i in P] { a: s := s union {self}; }
+"""
+    r = explore(compile_model(model_from_text(text, memory="pso")))
+    assert r.stats.reductions == ["symmetry: off (buffered values of the shared set s are not "
+                                  "renamed under pso)"]
+    r = explore(compile_model(model_from_text(text)))   # sc: nothing buffered
+    assert r.stats.reductions[0].startswith("symmetry: on")
