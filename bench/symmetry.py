@@ -12,6 +12,13 @@ bench/symmetry/lock.spec. Counts must agree row by row; times are of this machin
 Rumur's seconds are the model's run only (not rumur + gcc). Its exhaustive reduction tries
 every permutation of every state, so it runs only up to --rumur-max (default 6). Without rumur
 or gcc the Rumur columns are skipped with the reason printed (`apt-get install rumur`).
+
+A second table: the reduction factor under the memory models with store buffers and views
+(tso, pso, weak), where the permutations also move buffers and stale views: states and seconds
+with and without symmetry on bench/symmetry/stores.spec (N CPUs storing to their own cells and
+their id to a shared scalar), bench/symmetry/commit.spec (two-phase commit through shared
+memory) and every bench/int3/*.spec that declares a scalarset (at its own constants; not with
+--quick: the unreduced runs of those take minutes).
 """
 from __future__ import annotations
 
@@ -40,11 +47,39 @@ SIZES = {"twophase": (3, 5, 6, 7), "lock": (4, 6, 8)}
 QUICK = {"twophase": (3, 5), "lock": (4,)}
 
 
-def ours(spec: Path, const: str, n: int, symmetry: bool) -> tuple[int, int, float]:
-    cm = compile_model(load_model(spec, {const: str(n)}))
+MEMORY = {"stores": (HERE / "stores.spec", "N"), "commit": (HERE / "commit.spec", "NRM")}
+MEMORY_SIZES = {"stores": (2, 3, 4), "commit": (3, 4)}
+MEMORY_QUICK = {"stores": (2, 3), "commit": (3,)}
+
+
+def ours(spec: Path, const: str | None, n: int, symmetry: bool, memory: str | None = None
+         ) -> tuple[int, int, float]:
+    cm = compile_model(load_model(spec, {const: str(n)} if const else {}, memory=memory))
     t = time.perf_counter()
     r = explore(cm, Options(symmetry=symmetry, check_deadlock=False))
+    if symmetry and not (r.stats.reductions and r.stats.reductions[0].startswith("symmetry: on")):
+        print(f"{spec.name} under {memory}: {'; '.join(r.stats.reductions)}")
     return r.stats.states, r.stats.transitions, time.perf_counter() - t
+
+
+def memory_table(quick: bool) -> None:
+    """Symmetry's reduction factor under tso, pso and weak."""
+    runs: list[tuple[str, Path, str | None, int]] = [
+        (name, spec, const, n) for name, (spec, const) in MEMORY.items()
+        for n in (MEMORY_QUICK if quick else MEMORY_SIZES)[name]]
+    for spec in [] if quick else sorted((ROOT / "bench" / "int3").glob("*.spec")):
+        if re.search(r"\bscalarset\s*\(", spec.read_text()):
+            runs.append((spec.stem, spec, None, 0))
+    print()
+    print("| model | N | memory | sym: states / s | full: states / s | states / | time / |")
+    print("|---|---|---|---|---|---|---|")
+    for name, spec, const, n in runs:
+        for memory in ("tso", "pso", "weak"):
+            s_states, _, s_sec = ours(spec, const, n, True, memory)
+            f_states, _, f_sec = ours(spec, const, n, False, memory)
+            print(f"| {name} | {n or '-'} | {memory} | {s_states:,} / {s_sec:.2f} "
+                  f"| {f_states:,} / {f_sec:.2f} | {f_states / s_states:.1f}x "
+                  f"| {f_sec / s_sec:.2f}x |", flush=True)
 
 
 def rumur_missing() -> str | None:
@@ -114,6 +149,7 @@ def main() -> int:
                 row.append("yes" if agree else "NO")
                 ok = ok and agree
                 print("| " + " | ".join(row) + " |", flush=True)
+    memory_table(args.quick)
     return 0 if ok else 1
 
 

@@ -19,6 +19,13 @@ of most states, exponential in the worst case). Several scalarsets that touch di
 are canonicalised one after the other; if some slot involves two of them, every permutation of
 the product group is tried.
 
+Under tso, pso and weak the memory model's slots (store buffers, write-barrier groups, stale
+views) are keyed like the rest by the CPU and shared location they belong to (`spec.symmetry`)
+and move with them; the buffer entries holding a value of the type or a shared address are
+renamed only while in use (`ir.symmetry.Rename`): a freed entry keeps its zero, so a permuted
+reachable state is reachable. Their values are left out of the signatures, which then never
+decide alone.
+
 Traces stay concrete: `concrete_path` turns a path of canonical states into a run of the spec
 ending at the canonical state the search found (so the failing step or the violated state at
 its end is the one recorded), by permuting every earlier state along (`SymmetricTraces`). The vector engine canonicalises
@@ -35,7 +42,7 @@ from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import M63, WORD_BITS, Layout
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.properties import Property
-from smp_explorer.ir.symmetry import SymmetricType
+from smp_explorer.ir.symmetry import Rename, SymmetricType
 from smp_explorer.ir.types import SetT
 from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.runs.pysource import load_source
@@ -55,14 +62,25 @@ class _Type:
         for slot, (b, c) in enumerate(zip(st.base, st.coords)):
             if b >= 0:
                 self.at[(b, c)] = slot
-        self.values = frozenset(s.index for s in model.slots if s.type == st.type)
+        # (a memory model's slots hold values only while in use: `st.renames`)
+        self.values = frozenset(s.index for s in model.slots
+                                if s.type == st.type and not s.internal)
         self.sets = frozenset(s.index for s in model.slots
                               if isinstance(s.type, SetT) and s.type.elem == st.type)
         self.moved = [s for s in range(len(model.slots)) if st.base[s] >= 0]
-        self.touched = frozenset(self.moved) | self.values | self.sets
+        self.renamed = {r.slot: r for r in st.renames}
+        self.touched = frozenset(self.moved) | self.values | self.sets | frozenset(self.renamed)
+        self.address = {slot: i for i, slot in enumerate(st.addresses)}
+        # every permutation has an image of every moved slot (a memory model allocated its
+        # slots alike for every CPU and location): checked on generators of the group
+        self.closed = all((b, tuple(p[c] for c in st.coords[s])) in self.at
+                          for p in _generators(n) for s in self.moved
+                          for b in (st.base[s],))
         rows: dict[int, list[int | None]] = {}
         self.wide = False   # some slot has two or more coordinates along this type
         for s in self.moved:
+            if s in self.renamed:   # its signature would depend on the permutation
+                continue
             c = st.coords[s]
             if len(c) > 1:
                 self.wide = True
@@ -76,10 +94,37 @@ class _Type:
         self.row_values = {s for s in self.values if st.base[s] >= 0}
         self.row_sets = {s for s in self.sets if st.base[s] >= 0}
         # the signatures determine the state up to the order of equal elements
-        self.complete = not self.values and not self.row_sets and not self.wide
+        self.complete = not self.values and not self.row_sets and not self.wide and \
+            not self.renamed
         self.plans: dict[Perm, list] = {}   # per permutation: its moves (`apply`)
+        self.model = model
+        self.signatures = self._generated_signatures()
+        self.compiled: dict[Perm, Callable[[Sequence[int]], tuple[int, ...]]] = {}
 
-    def signatures(self, s: Sequence[int]) -> list[tuple]:
+    def _generated_signatures(self) -> Callable[[Sequence[int]], list[tuple]]:
+        """`slow_signatures` as one generated function (the same tuples)."""
+        parts: list[list[str]] = [[] for _ in range(self.n)]
+        for row in self.rows:
+            for k, slot in enumerate(row):
+                if slot in self.row_values:
+                    parts[k].append(f"(0 if s[{slot}] == {k} else 1)")
+                elif slot in self.row_sets:
+                    parts[k] += [f"bin(s[{slot}]).count('1')", f"(s[{slot}] >> {k} & 1)"]
+                else:
+                    parts[k].append(f"s[{slot}]")
+        for slot in self.global_values:
+            for k in range(self.n):
+                parts[k].append(f"int(s[{slot}] == {k})")
+        for slot in self.global_sets:
+            for k in range(self.n):
+                parts[k].append(f"(s[{slot}] >> {k} & 1)")
+        body = ", ".join("(" + "".join(x + ", " for x in ps) + ")" for ps in parts)
+        ns: dict = {}
+        load_source(f"def signatures(s):\n    return [{body}]\n", self.model,
+                    "symmetry", ns)
+        return cast(Callable[[Sequence[int]], list[tuple]], ns["signatures"])
+
+    def slow_signatures(self, s: Sequence[int]) -> list[tuple]:
         out: list[list[int]] = [[] for _ in range(self.n)]
         for row in self.rows:
             for k, slot in enumerate(row):
@@ -104,7 +149,7 @@ class _Type:
         """The permutations that sort the elements' signatures."""
         sig = self.signatures(s)
         order = sorted(range(self.n), key=sig.__getitem__)
-        if self.complete:
+        if self.complete or len(set(sig)) == self.n:   # no ties: one ordering
             p = [0] * self.n
             for i, k in enumerate(order):
                 p[k] = i
@@ -127,14 +172,65 @@ class _Type:
         return out
 
     def apply(self, s: Sequence[int], p: Perm) -> tuple[int, ...]:
+        f = self.compiled.get(p)
+        if f is not None:
+            return f(s)
+        if self.n <= MAX_COMPILED:
+            if p not in self.plans:
+                self.plans[p] = self._plan(p)
+            f = self.compiled[p] = self._compile(p, len(s))
+            return f(s)
+        return self.interpret(s, p)
+
+    def interpret(self, s: Sequence[int], p: Perm) -> tuple[int, ...]:
+        """`apply` by walking the plan (the generated code does the same)."""
         plan = self.plans.get(p)
         if plan is None:
             plan = self.plans[p] = self._plan(p)
         t = list(s)
-        for src, dst, vmap in plan:
+        for src, dst, vmap in plan[0]:
             v = s[src]
             t[dst] = v if vmap is None else vmap(v)
+        for src, dst, rename in plan[1]:
+            t[dst] = rename(s, s[src])
         return tuple(t)
+
+    def _compile(self, p: Perm, nslots: int) -> Callable[[Sequence[int]], tuple[int, ...]]:
+        """`apply` for one permutation as one generated tuple expression (the same moves
+        and renamings as the plan)."""
+        st = self.st
+        out = [f"s[{i}]" for i in range(nslots)]
+        perm = repr(tuple(p))
+        for src, dst, vmap in self.plans[p][0]:
+            if vmap is None:
+                out[dst] = f"s[{src}]"
+            elif src in self.values:
+                out[dst] = f"{perm}[s[{src}]]"
+            else:
+                out[dst] = f"S[s[{src}]]"
+        for src, dst, _ in self.plans[p][1]:
+            r = self.renamed[src]
+            v = f"s[{src}]"
+            used = f"s[{r.count}] > {r.entry}" if r.count >= 0 else \
+                "(" + " or ".join(f"s[{f}]" for f in r.flags) + ")" if r.flags else "True"
+            if r.kind == "value":
+                out[dst] = f"({perm}[{v}] if {used} else {v})"
+            elif r.kind == "address":
+                out[dst] = f"(A[{v}] if {used} else {v})"
+            else:
+                out[dst] = f"({perm}[{v}] if {used} and T[s[{r.at}]] else {v})"
+        def image(m: int) -> int:
+            return sum(1 << p[k] for k in range(self.n) if m >> k & 1)
+        addr_map = tuple(self.address[self._dest(a, p)] for a in st.addresses)
+        ns: dict = {"S": tuple(image(m) for m in range(1 << self.n)) if self.sets else (),
+                    "A": addr_map, "T": st.address_typed}
+        load_source("def apply(s):\n    return (" + ", ".join(out) + ",)\n", self.model,
+                    "symmetry", ns)
+        return cast(Callable[[Sequence[int]], tuple[int, ...]], ns["apply"])
+
+    def _dest(self, slot: int, p: Perm) -> int:
+        b = self.st.base[slot]
+        return self.at[(b, tuple(p[c] for c in self.st.coords[slot]))] if b >= 0 else slot
 
     def _plan(self, p: Perm) -> list:
         """Where each touched slot goes under p, and how its value is renamed."""
@@ -144,15 +240,62 @@ class _Type:
         set_map: Callable[[int], int] = image
         if n <= 12:   # a table of every set's image
             set_map = [image(m) for m in range(1 << n)].__getitem__
+        def dest(slot: int) -> int:
+            return self._dest(slot, p)
+        addr_map = [self.address[dest(a)] for a in st.addresses]
         plan = []
+        conditional = []
         for slot in sorted(self.touched):
-            b = st.base[slot]
-            dst = self.at[(b, tuple(p[c] for c in st.coords[slot]))] if b >= 0 else slot
+            dst = dest(slot)
+            r = self.renamed.get(slot)
+            if r is not None:
+                conditional.append((slot, dst, _renamer(r, p, addr_map, st.address_typed)))
+                continue
             vmap = p.__getitem__ if slot in self.values else \
                 set_map if slot in self.sets else None
             if dst != slot or vmap is not None:
                 plan.append((slot, dst, vmap))
-        return plan
+        return [plan, conditional]
+
+
+def _generators(n: int) -> list[Perm]:
+    """A transposition and an n-cycle: they generate every permutation of n values."""
+    if n < 2:
+        return []
+    swap = [1, 0] + list(range(2, n))
+    return [tuple(swap), tuple(list(range(1, n)) + [0])]
+
+
+def _renamer(r: Rename, p: Perm, addr_map: list[int], typed: tuple[bool, ...]
+             ) -> Callable[[Sequence[int], int], int]:
+    """A memory-model slot's new value under p, given the state and its value: renamed only
+    while in use (`ir.symmetry.Rename`)."""
+    count, entry, flags, at = r.count, r.entry, r.flags, r.at
+    if r.kind == "value":
+        def rename(v: int) -> int:
+            return p[v]
+    elif r.kind == "address":
+        def rename(v: int) -> int:
+            return addr_map[v]
+    else:
+        def rename(v: int) -> int:
+            return v   # decided with the state below
+    if count >= 0:
+        def used(s: Sequence[int]) -> bool:
+            return s[count] > entry
+    elif flags:
+        def used(s: Sequence[int]) -> bool:
+            return any(s[f] for f in flags)
+    else:
+        def used(s: Sequence[int]) -> bool:
+            return True
+    if r.kind == "value_at":
+        def apply(s: Sequence[int], v: int) -> int:
+            return p[v] if used(s) and typed[s[at]] else v
+    else:
+        def apply(s: Sequence[int], v: int) -> int:
+            return rename(v) if used(s) else v
+    return apply
 
 
 class Symmetry:
@@ -267,17 +410,22 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
 
 
 MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
+MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
+MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
 
 
 def refusal(model: Model) -> str | None:
     """Why the model's symmetry cannot be used (None: it can, or there is none)."""
     if not model.symmetry:
         return None
-    internal = [s.name for s in model.slots if s.internal]
-    if internal:
-        return (f"symmetry: off (the {model.memory} memory model's buffers and views are not "
-                f"permuted yet)")
+    for st in model.symmetry:
+        if st.refused:
+            return f"symmetry: off ({st.refused} under {model.memory})"
     sym = Symmetry(model)
+    for t in sym.types:
+        if not t.closed:
+            return (f"symmetry: off (the {model.memory} memory model's buffers and views are "
+                    f"not alike for every value of {t.st.name})")
     worst = sym.group_size if not sym.independent else \
         max(1 if t.complete else math.factorial(t.n) for t in sym.types)
     if worst > MAX_CANDIDATES:
@@ -365,9 +513,14 @@ class BatchCanonical:
         self.layout = layout
         self.packed = sym.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
         self.vectorised = False
-        if len(sym.types) != 1 or not sym.types[0].complete:
+        self.general = False   # every permutation over a batch (`_all_perms`)
+        if len(sym.types) != 1:
             return
         t = sym.types[0]
+        if not t.complete:
+            if t.n <= MAX_BATCH_VALUES:
+                self._general(t)
+            return
         fields = layout.fields
         # the signature's parts in `_Type.signatures` order, each (slots per element, span)
         parts = [(False, row, fields[row[0]].mask + 1) for row in t.rows]
@@ -380,6 +533,177 @@ class BatchCanonical:
         self.parts = parts
         self.t = t
         self.vectorised = True
+
+    def _general(self, t: _Type) -> None:
+        """Prepare `_all_perms`: the signature of each element as one integer (their order is
+        the order of `_Type.signatures`' tuples), if it fits."""
+        fields = self.layout.fields
+        span = 2 ** (len(t.global_values) + len(t.global_sets))
+        for row in t.rows:
+            span *= 2 if row[0] in t.row_values else 2 * (t.n + 1) if row[0] in t.row_sets \
+                else fields[row[0]].mask + 1
+        if span >= 1 << 62:
+            return
+        self.t = t
+        self.general = True
+        self.vplans: dict[Perm, tuple] = {}
+
+    def _keys(self, cols):
+        """Per state and element: its signature as one integer, ordered as the tuples."""
+        np, t = self.np, self.t
+        fields = self.layout.fields
+        key = np.zeros((len(cols), t.n), dtype=np.int64)
+        for row in t.rows:
+            for k, slot in enumerate(row):
+                v = cols[:, slot] + fields[slot].lo
+                if slot in t.row_values:
+                    key[:, k] = key[:, k] * 2 + (v != k)
+                elif slot in t.row_sets:
+                    pop = np.zeros(len(cols), dtype=np.int64)
+                    for j in range(t.n):
+                        pop += (v >> j) & 1
+                    key[:, k] = (key[:, k] * (t.n + 1) + pop) * 2 + ((v >> k) & 1)
+                else:
+                    key[:, k] = key[:, k] * (fields[slot].mask + 1) + cols[:, slot]
+        for slot in t.global_values:
+            v = cols[:, slot] + fields[slot].lo
+            for k in range(t.n):
+                key[:, k] = key[:, k] * 2 + (v == k)
+        for slot in t.global_sets:
+            v = cols[:, slot]
+            for k in range(t.n):
+                key[:, k] = key[:, k] * 2 + ((v >> k) & 1)
+        return key
+
+    def _all_perms(self, words: list) -> list:
+        """`Symmetry.canonical` for one scalarset of few values over a batch: for every
+        permutation, whether it sorts each state's signatures (a candidate) and the state's
+        image under it (moves, renamings while in use); the least image among the candidates,
+        by the first slot where two differ."""
+        np, t = self.np, self.t
+        fields = self.layout.fields
+        nslots = len(fields)
+        lo = np.array([f.lo for f in fields], dtype=np.int64)
+        out = []
+        batch = len(words[0])
+        for start in range(0, batch, 4096):
+            chunk = [w[start:start + 4096] for w in words]
+            cols = np.stack([self._get(chunk, i).astype(np.int64) for i in range(nslots)],
+                            axis=1)
+            key = self._keys(cols)
+            best = cols.copy()
+            have = np.zeros(len(cols), dtype=bool)
+            rows = np.arange(len(cols))
+            for p in itertools.permutations(range(t.n)):
+                inv = [0] * t.n
+                for k, v in enumerate(p):
+                    inv[v] = k
+                valid = np.ones(len(cols), dtype=bool)
+                for i in range(t.n - 1):
+                    valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
+                if not valid.any():
+                    continue
+                img = self._image(cols, lo, p)
+                diff = img != best
+                first = np.argmax(diff, axis=1)
+                less = diff[rows, first] & (img[rows, first] < best[rows, first])
+                take = valid & (~have | less)
+                best[take] = img[take]
+                have |= valid
+            out.append(best)
+        cols = np.concatenate(out) if out else np.zeros((0, nslots), dtype=np.int64)
+        res = [np.zeros(batch, dtype=np.uint64) for _ in words]
+        for i, f in enumerate(fields):
+            if f.width:
+                res[f.word] |= cols[:, i].astype(np.uint64) << np.uint64(f.shift)
+        return res
+
+    def _image(self, cols, lo, p: Perm):
+        """Every state of a chunk under p, as columns of field values."""
+        np, t = self.np, self.t
+        plan = self.vplans.get(p)
+        if plan is None:
+            plan = self.vplans[p] = self._vplan(p, lo)
+        moved, values, sets, counted, flagged, perm, addr_map, typed = plan
+        img = cols.copy()
+        if len(moved[0]):
+            img[:, moved[1]] = cols[:, moved[0]]
+
+        def rename(c, where):   # values of the type (field values, lows `where`)
+            v = c + where
+            ok = (v >= 0) & (v < t.n)
+            return np.where(ok, perm[np.clip(v, 0, t.n - 1)] - where, c)
+        src, dst = values
+        if len(src):
+            img[:, dst] = rename(cols[:, src], lo[src])
+        for src, dst in sets:
+            c = cols[:, src]
+            m = np.zeros(len(c), dtype=np.int64)
+            for k in range(t.n):
+                m |= ((c >> k) & 1) << p[k]
+            img[:, dst] = m
+        for kind, (src, dst, count, entry, at) in counted.items():
+            if not len(src):
+                continue
+            c = cols[:, src]
+            used = cols[:, count] + lo[count] > entry
+            if kind == "address":
+                new = addr_map[np.clip(c + lo[src], 0, len(addr_map) - 1)] - lo[src]
+            else:
+                if kind == "value_at":
+                    used &= typed[np.clip(cols[:, at] + lo[at], 0, len(typed) - 1)]
+                new = rename(c, lo[src])
+            img[:, dst] = np.where(used, new, c)
+        for (src, dst, count, entry, at, kind) in flagged:
+            c = cols[:, src]
+            if count is not None:
+                used = cols[:, count] + lo[count] > entry
+            elif entry is not None:   # flags: in use while one is set
+                used = (cols[:, entry] + lo[entry] != 0).any(axis=1)
+            else:
+                used = np.ones(len(c), dtype=bool)
+            if kind == "address":
+                a = c + lo[src]
+                new = addr_map[np.clip(a, 0, len(addr_map) - 1)] - lo[src]
+            else:
+                if kind == "value_at":
+                    used = used & typed[np.clip(cols[:, at] + lo[at], 0, len(typed) - 1)]
+                new = rename(c, lo[src])
+            img[:, dst] = np.where(used, new, c)
+        return img
+
+    def _vplan(self, p: Perm, lo) -> tuple:
+        """`_image`'s moves for p, as index arrays grouped by what they do."""
+        np, t = self.np, self.t
+        if p not in t.plans:
+            t.plans[p] = t._plan(p)
+        moves, conditional = t.plans[p]
+        ints = np.int64
+        plain = [(a, b) for a, b, vmap in moves if vmap is None]
+        vals = [(a, b) for a, b, vmap in moves if vmap is not None and a in t.values]
+        sets = [(a, b) for a, b, vmap in moves if vmap is not None and a not in t.values]
+        counts: dict[str, list[tuple[int, int, int, int, int]]] = {
+            "value": [], "address": [], "value_at": []}
+        flagged = []
+        for src, dst, _ in conditional:
+            r = t.renamed[src]
+            at = r.at if r.at >= 0 else None
+            if r.count >= 0:
+                counts[r.kind].append((src, dst, r.count, r.entry, r.at))
+            elif r.flags:
+                flagged.append((src, dst, None, np.array(r.flags, dtype=ints), at, r.kind))
+            else:   # always in use
+                flagged.append((src, dst, None, None, at, r.kind))
+        counted = {kind: tuple(np.array(col, dtype=ints) for col in zip(*rows))
+                   if rows else ((),) * 5 for kind, rows in counts.items()}
+        addr_map = np.array([t.address[t._dest(a, p)] for a in t.st.addresses] or [0],
+                            dtype=ints)
+        typed = np.array(t.st.address_typed or (False,), dtype=bool)
+        return ((np.array([a for a, _ in plain], dtype=ints),
+                 np.array([b for _, b in plain], dtype=ints)),
+                (np.array([a for a, _ in vals], dtype=ints),
+                 np.array([b for _, b in vals], dtype=ints)),
+                sets, counted, flagged, np.array(p, dtype=ints), addr_map, typed)
 
     def _get(self, words, slot: int):
         f = self.layout.fields[slot]
@@ -395,6 +719,8 @@ class BatchCanonical:
         np = self.np
         if not len(words[0]):
             return words
+        if self.general:
+            return self._all_perms(words)
         if not self.vectorised:
             return self._rows(words)
         t, n = self.t, self.t.n

@@ -189,7 +189,9 @@ class _Lowerer:
                      self.mm.name, tuple(self.mm.views()),
                      tuple((m.name, m.expr, m.note) for m in self.mm.monitors()),
                      self.mm.capacity, tuple(self.liveness), self._fairness(first_flush),
-                     symmetric_types(self.c, len(slots)))
+                     symmetric_types(self.c, len(slots),
+                                     tuple(s.index for s in slots if s.internal),
+                                     self.mm.roles, self.shared))
 
     def _error(self, err: SpecError) -> None:
         key = (err.message, err.span)

@@ -256,15 +256,30 @@ def test_an_alias_is_the_same_scalarset():
     assert r.stats.states == 4   # by hand: how many of the three are true
 
 
-def test_memory_models_with_buffers_refuse_the_reduction():
+def test_memory_models_with_buffers_keep_the_reduction():
+    # (the orbit counts under tso, pso and weak: tests/test_symmetry_memory.py)
     text = """
 type P = scalarset(2);
 shared x: array[P] of 0..1 = 0;
 process Cpu[i in P] { a: x[self] := 1; b: await x[self] == 1; }
 """
-    r = explore(compile_model(model_from_text(text, memory="tso")))
-    assert r.stats.reductions == ["symmetry: off (the tso memory model's buffers and views "
-                                  "are not permuted yet)"]
+    for memory in ("tso", "pso", "weak"):
+        r = explore(compile_model(model_from_text(text, memory=memory)))
+        assert r.stats.reductions == ["symmetry: on (P (processes Cpu), 2! permutations)"]
+
+
+def test_memory_model_slots_without_a_role_refuse_the_reduction():
+    import dataclasses
+
+    from smp_explorer.explorer.symmetry import refusal
+    text = "type P = scalarset(2);\nshared x: array[P] of 0..1 = 0;\n" \
+           "process Cpu[i in P] { a: x[self] := 1; }\n"
+    model = model_from_text(text, memory="tso")
+    assert refusal(model) is None
+    st = dataclasses.replace(model.symmetry[0], refused="the memory model's own slots are "
+                             "not described")
+    assert refusal(dataclasses.replace(model, symmetry=(st,))) == \
+        "symmetry: off (the memory model's own slots are not described under tso)"
 
 
 CONDITIONS = ["f[x] < 1", "f[x] == f[y]", "x != y", "g[x] == y", "x in h", "not (y in h)",

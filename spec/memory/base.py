@@ -119,6 +119,23 @@ class SlotAllocator(Protocol):
     def add(self, name: str, type: ScalarT | SetT, owner: str | None, var: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class SlotRole:
+    """What a memory model's slot is, for symmetry reduction (spec.symmetry, ir.symmetry): the
+    same `role` for the same slot of every CPU and location, so that a permutation of a
+    scalarset indexing the CPUs or a shared array moves the slot to the one of the same role of
+    the permuted CPU and location, and renames what it holds."""
+
+    role: str                      # e.g. "sb[1].val": equal across CPUs and locations
+    cpu: str | None                # the CPU it belongs to (None: memory's own)
+    address: int | None = None     # the shared slot it is about (a pso FIFO, a weak view)
+    holds: str = ""                # "", "value" (of the location's type), "address", "value_at"
+    count: int | None = None       # an entry: in use while this slot's value > entry
+    entry: int = 0
+    at: int | None = None          # "value_at": the slot holding the entry's address
+    flags: tuple[int, ...] = ()    # in use while one of these is set (a stale view)
+
+
 @dataclass
 class View:
     """A display-only value computed from several internal slots (a store buffer, stale views)."""
@@ -279,6 +296,13 @@ class MemoryModel(ABC):
         self.cpus = usage.cpus
         self.alloc = alloc
         self.capacity = capacity
+        self.roles: dict[int, SlotRole] = {}   # per slot the model added: what it is
+
+    def add_slot(self, name: str, type: ScalarT | SetT, var: str, role: SlotRole) -> int:
+        """Allocate a slot of the model's own (owned by role.cpu) and note its role."""
+        slot = self.alloc.add(name, type, role.cpu, var)
+        self.roles[slot] = role
+        return slot
 
     @abstractmethod
     def load(self, port: Port, loc: Location, order: str) -> Expr: ...

@@ -22,7 +22,8 @@ from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
 from smp_explorer.ir.types import IntT, show_text
 from smp_explorer.spec.memory.base import (Assuming, Flush, Location, MemoryModel, Monitor, Port,
-                                           SharedInfo, SlotAllocator, Usage, View, apply_op,
+                                           SharedInfo, SlotAllocator, SlotRole, Usage, View,
+                                           apply_op,
                                            mem_read, mem_write)
 
 KINDS = ("store", "add", "sub", "and", "or", "xor")  # what a buffered entry does when flushed
@@ -56,15 +57,21 @@ class Pso(MemoryModel):
                 name = self.shared.names[self.shared.address[slot]]
                 base = f"{cpu}.sb[{name}]"
                 deferred = slot in self.usage.deferred.get(cpu, set())
+                n = self.add_slot(f"{base}.n", IntT(0, K), "store buffer",
+                                  SlotRole("sb.n", cpu, slot))
                 fifos[slot] = Fifo(
-                    self.alloc.add(f"{base}.n", IntT(0, K), cpu, "store buffer"),
-                    [self.alloc.add(f"{base}[{k}].val", vt, cpu, "store buffer") for k in range(K)],
-                    [self.alloc.add(f"{base}[{k}].group", groups, cpu, "store buffer")
+                    n,
+                    [self.add_slot(f"{base}[{k}].val", vt, "store buffer",
+                                   SlotRole(f"sb[{k}].val", cpu, slot, "value", n, k))
                      for k in range(K)],
-                    [self.alloc.add(f"{base}[{k}].op", IntT(0, len(KINDS) - 1), cpu,
-                                    "store buffer") for k in range(K)] if deferred else None)
+                    [self.add_slot(f"{base}[{k}].group", groups, "store buffer",
+                                   SlotRole(f"sb[{k}].group", cpu, slot)) for k in range(K)],
+                    [self.add_slot(f"{base}[{k}].op", IntT(0, len(KINDS) - 1), "store buffer",
+                                   SlotRole(f"sb[{k}].op", cpu, slot))
+                     for k in range(K)] if deferred else None)
             self.fifos[cpu] = fifos
-            self.current[cpu] = self.alloc.add(f"{cpu}.sb.group", groups, cpu, "store buffer")
+            self.current[cpu] = self.add_slot(f"{cpu}.sb.group", groups, "store buffer",
+                                              SlotRole("sb.group", cpu))
 
     # ---- loads -----------------------------------------------------------------------------
     def forwarded(self, port: Port, slot: int) -> tuple[Expr, Expr]:

@@ -14,7 +14,7 @@ from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, Ref, op
 from smp_explorer.ir.types import IntT, show_text
 from smp_explorer.spec.memory.base import (Assuming, Flush, Location, MemoryModel, Monitor, Port,
-                                           SharedInfo, SlotAllocator, Usage, View, mem_read,
+                                           SharedInfo, SlotAllocator, SlotRole, Usage, View, mem_read,
                                            mem_write)
 
 
@@ -30,10 +30,14 @@ class Tso(MemoryModel):
         for cpu in self.cpus:
             if not self.usage.stores.get(cpu) and not self.usage.deferred.get(cpu):
                 continue  # a CPU that never stores needs no buffer
-            n = self.alloc.add(f"{cpu}.sb.n", IntT(0, K), cpu, "store buffer")
-            entries = [(self.alloc.add(f"{cpu}.sb[{k}].addr", at, cpu, "store buffer"),
-                        self.alloc.add(f"{cpu}.sb[{k}].val", vt, cpu, "store buffer"))
-                       for k in range(K)]
+            n = self.add_slot(f"{cpu}.sb.n", IntT(0, K), "store buffer", SlotRole("sb.n", cpu))
+            entries = []
+            for k in range(K):
+                sa = self.add_slot(f"{cpu}.sb[{k}].addr", at, "store buffer",
+                                   SlotRole(f"sb[{k}].addr", cpu, None, "address", n, k))
+                sv = self.add_slot(f"{cpu}.sb[{k}].val", vt, "store buffer",
+                                   SlotRole(f"sb[{k}].val", cpu, None, "value_at", n, k, sa))
+                entries.append((sa, sv))
             self.buffers[cpu] = (n, entries)
 
     def load(self, port: Port, loc: Location, order: str) -> Expr:

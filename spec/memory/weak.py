@@ -20,8 +20,8 @@ from typing import Callable
 from smp_explorer.ir import expr as ir
 from smp_explorer.ir.expr import Const, Expr, op
 from smp_explorer.ir.types import BOOL, show_text
-from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAllocator, Usage,
-                                           View, mem_read)
+from smp_explorer.spec.memory.base import (Location, Port, SharedInfo, SlotAllocator, SlotRole,
+                                           Usage, View, mem_read)
 from smp_explorer.spec.memory.pso import Pso
 
 CAVEAT = ("weak does not explore load buffering (LB), non-multi-copy-atomic propagation or "
@@ -40,23 +40,29 @@ class Weak(Pso):
             for slot in sorted(self.usage.loads.get(cpu, set())):
                 if self.usage.writers(slot) - {cpu}:  # only another CPU's write can age a view
                     name = self.shared.names[self.shared.address[slot]]
-                    self.stale.setdefault(cpu, {})[slot] = self.alloc.add(
-                        f"{cpu}.stale[{name}]", BOOL, cpu, "view")
+                    self.stale.setdefault(cpu, {})[slot] = self.add_slot(
+                        f"{cpu}.stale[{name}]", BOOL, "view", SlotRole("stale", cpu, slot))
         for slot in sorted({s for flags in self.stale.values() for s in flags}):
             i = self.shared.address[slot]
-            self.prev[slot] = self.alloc.add(f"{self.shared.names[i]}.previous",
-                                             self.shared.types[i], None, "view")
+            readers = tuple(flag for _, flag in self._readers(slot))
+            self.prev[slot] = self.add_slot(f"{self.shared.names[i]}.previous",
+                                            self.shared.types[i], "view",
+                                            SlotRole("previous", None, slot, "value",
+                                                     flags=readers))
 
     def _readers(self, slot: int) -> list[tuple[str, int]]:
         return [(cpu, flags[slot]) for cpu, flags in self.stale.items() if slot in flags]
 
     def _normalize(self, port: Port, slot: int) -> None:
-        """The previous value matters only while someone may still read it."""
+        """The previous value matters only while someone may still read it: otherwise it is
+        the type's first value (as in the initial state), so equal behaviours give equal
+        states, and a permutation of a scalarset has no value to rename there."""
         if slot not in self.prev:
             return
         anyone = ir.disj(tuple(port.read(flag) for _, flag in self._readers(slot)))
         prev = self.prev[slot]
-        port.write(prev, op("ite", anyone, port.read(prev), port.read(slot)))
+        empty = Const(self.shared.types[self.shared.address[slot]].values()[0])
+        port.write(prev, op("ite", anyone, port.read(prev), empty))
 
     def clear_stale(self, port: Port, when: Expr = ir.TRUE) -> None:
         flags = self.stale.get(port.cpu, {})
