@@ -9,7 +9,7 @@ change no slot: the final value of a location is the coherence-last write's.
 
 The Linux words of the preludes become tags (execution.py): `once` (READ_ONCE/WRITE_ONCE) Once,
 a direct access of a `shared` variable Plain, `acquire`/`release` Acquire/Release; fences
-Mb (`full`; `serialize` too, for the axiomatic sc and tso only: lkmm refuses it), Rmb, Wmb,
+Mb (`full`; `serialize` too: under lkmm the engine notes it in the result), Rmb, Wmb,
 Before-atomic, After-atomic, After-spinlock, After-unlock-lock, and the RCU and SRCU fences. RMWs: a fully ordered one is F[Mb], R[Once], W[Once], F[Mb]; `unordered` (the
 _relaxed variants) R[Once] W[Once]; `acquire` R[Acquire] W[Once]; `release` R[Once]
 W[Release]; a value-discarding one (atomic_inc) adds Noreturn to its read. A conditional RMW
@@ -36,7 +36,7 @@ from smp_explorer.spec.memory.base import Location, MemoryModel, Port, apply_op
 LOAD_TAGS = {"plain": "Plain", "once": "Once", "acquire": "Acquire"}
 STORE_TAGS = {"plain": "Plain", "once": "Once", "release": "Release", "unlock": "Release"}
 # fence(serialize) (x86's serializing instructions, sync_core()) is a full fence to the axiomatic
-# sc and tso models; the LKMM has no word for it (the engine refuses it under lkmm)
+# models; the LKMM has no word for it: it is read as smp_mb() and the lkmm result says so
 FENCE_TAGS = {"full": "Mb", "serialize": "Mb", "read": "Rmb", "write": "Wmb",
               "before_atomic": "Before-atomic",
               "after_atomic": "After-atomic", "after_spinlock": "After-spinlock",
