@@ -33,7 +33,7 @@ _inc_ref = _raw(z3core.Z3_inc_ref)
 def wrap(cls: type, ast: "z3.Ast", ctx: z3.Context) -> Any:
     """cls(ast, ctx) (a z3 AstRef subclass holding a reference to `ast`), without the checks
     of AstRef.__init__: `ast` is a fresh, valid term of `ctx`."""
-    r = cls.__new__(cls)
+    r: Any = object.__new__(cls)
     r.ast = ast
     r.ctx = ctx
     _inc_ref(ctx.ref(), ast)
