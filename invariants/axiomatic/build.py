@@ -28,6 +28,7 @@ from typing import Sequence
 
 import z3
 
+from smp_explorer.invariants.axiomatic import terms as zt
 from smp_explorer.invariants.axiomatic.execution import FENCE, READ, WRITE, Event
 from smp_explorer.invariants.z3enc import Bool, Encoder, SymState
 from smp_explorer.ir import expr as ir
@@ -192,8 +193,9 @@ class Built:
             v = self.enc.num(values[0])
             if len(values) > 1:
                 v = self.enc.var(f"init:{self.model.slots[s].name}")
-                self.facts.append(z3.Or([v == self.enc.num(x) for x in values], self.ctx))
-            self._add(-1, WRITE, frozenset({"IW"}), z3.BoolVal(True, self.ctx), (s,),
+                self.facts.append(zt.or_(self.ctx, [zt.eq(self.ctx, v, self.enc.num(x))
+                                                    for x in values]))
+            self._add(-1, WRITE, frozenset({"IW"}), zt.true(self.ctx), (s,),
                       self.enc.num(self.address[s]), v, text=f"{self.model.slots[s].name} = "
                       f"{values[0] if len(values) == 1 else '?'}")
 
@@ -209,10 +211,11 @@ class Built:
                 values[s] = self.enc.num(init[0])
             else:
                 v = self.enc.var(f"{self.model.slots[s].name}@init")
-                self.facts.append(z3.Or([v == self.enc.num(x) for x in init], self.ctx))
+                self.facts.append(zt.or_(self.ctx, [zt.eq(self.ctx, v, self.enc.num(x))
+                                                    for x in init]))
                 values[s] = v
         start = self.model.init_values[inst.pc_slot][0]
-        root = Node(t, start, z3.BoolVal(True, self.ctx), values, {}, frozenset(), {}, (), ())
+        root = Node(t, start, zt.true(self.ctx), values, {}, frozenset(), {}, (), ())
         todo = [root]
         by_label: dict[str, list[Action]] = {}
         for a in self.model.actions:
@@ -234,9 +237,10 @@ class Built:
                 self.bound_nodes.append(node)
                 continue
             visits = {**node.visits, node.label: node.visits.get(node.label, 0) + 1}
-            sel = z3.Int(f"{inst.name}@{len(self.nodes)}", self.ctx)
+            sel = zt.int_const(self.ctx, f"{inst.name}@{len(self.nodes)}")
             for k, a in enumerate(by_label.get(label, [])):
-                taken = z3.And(node.active, sel == k)
+                taken = zt.and_(self.ctx, node.active,
+                                zt.eq(self.ctx, sel, zt.int_num(self.ctx, k)))
                 child = self._take(node, a, taken, visits, len(self.nodes))
                 if child is not None:
                     todo.append(child)
@@ -265,8 +269,10 @@ class Built:
         st = SymState(self.enc, f"{inst.name}@{serial}:{a.index}", terms)
         terms_ = self.enc.action(a, st)
         # the action needs its guard (or, a runtime error, a guard that cannot be evaluated)
-        self.facts.append(z3.Implies(taken, self.enc.term(
-            z3.Or(self.enc.term(terms_.enabled), z3.Not(self.enc.term(terms_.guard_defined))))))
+        ctx = self.ctx
+        self.facts.append(zt.implies(ctx, taken, zt.or_(ctx, [
+            self.enc.term(terms_.enabled),
+            zt.not_(ctx, self.enc.term(terms_.guard_defined))])))
         edge = Edge(node, a, taken, st, terms_.failures, [])
         node.edges.append(edge)
         before = list(node.before)
@@ -277,7 +283,7 @@ class Built:
                 assert isinstance(se.value, Ref)
                 read_slot.setdefault(se.value.slot, [])
         for i, se in enumerate(a.events):
-            executed = z3.And(taken, self.enc.term(self.enc.holds(se.when, st)))
+            executed = zt.and_(ctx, taken, self.enc.term(self.enc.holds(se.when, st)))
             addr = value = None
             if se.kind != FENCE:
                 sel_expr = ir.op("select", se.index, *(ir.Const(self.address[s])
@@ -322,7 +328,7 @@ class Built:
             before.append(eid)
             self._rcu(se, eid, rcu)
         # the next node
-        child_active = z3.And(taken, self.enc.term(terms_.fires))
+        child_active = zt.and_(ctx, taken, self.enc.term(terms_.fires))
         pc_next = dict(a.updates).get(inst.pc_slot, ir.Const(node.label))
         if not isinstance(pc_next, ir.Const):  # pragma: no cover - the lowering sets labels
             raise SpecError("a step's next label is not fixed", a.span)
@@ -364,17 +370,17 @@ class Built:
         writes = [m for m in self.mem if m.event.kind == WRITE]
         for w in writes:
             if w.event.thread < 0:
-                self._pos[w.event.id] = z3.IntVal(0, ctx)
+                self._pos[w.event.id] = zt.int_num(ctx, 0)
             else:
-                p = self._pos[w.event.id] = z3.Int(f"co#{w.event.id}", ctx)
-                self.facts.append(p >= 1)
+                p = self._pos[w.event.id] = zt.int_const(ctx, f"co#{w.event.id}")
+                self.facts.append(zt.ge(ctx, p, zt.int_num(ctx, 1)))
         for i, a in enumerate(writes):
             for b in writes[i + 1:]:
                 if set(a.slots) & set(b.slots) and not (a.event.thread < 0 and
                                                         b.event.thread < 0):
-                    self.facts.append(z3.Implies(
-                        z3.And(a.executed, b.executed, a.addr == b.addr),
-                        self._pos[a.event.id] != self._pos[b.event.id]))
+                    self.facts.append(zt.implies(
+                        ctx, zt.and_(ctx, a.executed, b.executed, zt.eq(ctx, a.addr, b.addr)),
+                        zt.distinct(ctx, self._pos[a.event.id], self._pos[b.event.id])))
         for r in self.mem:
             if r.event.kind != READ:
                 continue
@@ -382,14 +388,15 @@ class Built:
             for w in writes:
                 if not set(w.slots) & set(r.slots):
                     continue
-                v = z3.Bool(f"rf#{w.event.id}>{r.event.id}", ctx)
+                v = zt.bool_const(ctx, f"rf#{w.event.id}>{r.event.id}")
                 self._rf[(w.event.id, r.event.id)] = v
                 choices.append(v)
-                self.facts.append(z3.Implies(v, z3.And(w.executed, r.executed,
-                                                       w.addr == r.addr, w.value == r.value)))
-            self.facts.append(z3.Implies(r.executed, z3.Or(choices + [z3.BoolVal(False, ctx)])))
+                self.facts.append(zt.implies(ctx, v, zt.and_(
+                    ctx, w.executed, r.executed, zt.eq(ctx, w.addr, r.addr),
+                    zt.eq(ctx, w.value, r.value))))
+            self.facts.append(zt.implies(ctx, r.executed, zt.or_(ctx, choices + [zt.false(ctx)])))
             if len(choices) > 1:
-                self.facts.append(z3.AtMost(*choices, 1))
+                self.facts.append(zt.at_most_one(ctx, choices))
         for m in self.mem:
             for n in self.mem:
                 if m.event.thread == n.event.thread >= 0 and m is not n:
@@ -398,17 +405,19 @@ class Built:
     def _final_values(self) -> dict[int, z3.ArithRef]:
         """Each shared slot's value after the execution: its coherence-last write's."""
         final: dict[int, z3.ArithRef] = {}
+        ctx = self.ctx
         writes = [m for m in self.mem if m.event.kind == WRITE]
         for s in self.shared:
             v = final[s] = self.enc.var(f"final:{self.model.slots[s].name}")
             mine = [w for w in writes if s in w.slots]
             for w in mine:
-                here = z3.And(w.executed, w.addr == self.enc.num(self.address[s]))
-                later = [z3.And(o.executed, o.addr == w.addr,
-                                self._pos[o.event.id] > self._pos[w.event.id])
+                here = zt.and_(ctx, w.executed,
+                               zt.eq(ctx, w.addr, self.enc.num(self.address[s])))
+                later = [zt.and_(ctx, o.executed, zt.eq(ctx, o.addr, w.addr),
+                                 zt.gt(ctx, self._pos[o.event.id], self._pos[w.event.id]))
                          for o in mine if o is not w]
-                last = z3.And(here, z3.Not(z3.Or(later + [z3.BoolVal(False, self.ctx)])))
-                self.facts.append(z3.Implies(last, v == w.value))
+                last = zt.and_(ctx, here, zt.not_(ctx, zt.or_(ctx, later + [zt.false(ctx)])))
+                self.facts.append(zt.implies(ctx, last, zt.eq(ctx, v, w.value)))
         return final
 
     # ---- execution.Execution --------------------------------------------------------------
@@ -418,8 +427,8 @@ class Built:
     def same_location(self, a: int, b: int) -> z3.BoolRef:
         x, y = self.mem[a], self.mem[b]
         if x.addr is None or y.addr is None or not set(x.slots) & set(y.slots):
-            return z3.BoolVal(False, self.ctx)
-        return x.addr == y.addr
+            return zt.false(self.ctx)
+        return zt.eq(self.ctx, x.addr, y.addr)
 
     def rf(self, w: int, r: int) -> z3.BoolRef | None:
         return self._rf.get((w, r))
@@ -429,8 +438,8 @@ class Built:
         if a.event.kind != WRITE or b.event.kind != WRITE or w1 == w2 or \
                 b.event.thread < 0 or not set(a.slots) & set(b.slots):
             return None
-        return z3.And(a.executed, b.executed, a.addr == b.addr,
-                      self._pos[w1] < self._pos[w2])
+        return zt.and_(self.ctx, a.executed, b.executed, zt.eq(self.ctx, a.addr, b.addr),
+                       zt.lt(self.ctx, self._pos[w1], self._pos[w2]))
 
     def static(self, name: str) -> frozenset[tuple[int, int]]:
         return frozenset(self._static[name])

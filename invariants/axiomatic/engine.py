@@ -47,12 +47,14 @@ import time
 from typing import Any, Callable
 
 import z3
+from z3.z3core import Z3_solver_assert
 
+from smp_explorer.invariants.axiomatic import terms as zt
 from smp_explorer.invariants.axiomatic.build import Built, Node
 from smp_explorer.invariants.axiomatic.execution import READ, WRITE, Constraints
 from smp_explorer.invariants.axiomatic.models import get as get_model
 from smp_explorer.invariants.z3enc import SymState
-from smp_explorer.ir.expr import Expr, Op, conjuncts, slots_read
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read
 from smp_explorer.ir.model import Model
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME, Kind, Property
 from smp_explorer.runs.executions import ExecEvent, ExecutionTrace
@@ -106,8 +108,8 @@ class _Checker:
         self.base.set("random_seed", 0)
         if timeout is not None:
             self.base.set("timeout", max(1, int(timeout * 1000)))
-        self.base.add(*[self._bool(f) for f in built.facts])
-        self.base.add(*[ax for _, ax in constraints.axioms])
+        self._assert([self._bool(f) for f in built.facts])
+        self._assert([ax for _, ax in constraints.axioms])
         self._bound: str | None = None
         self.owned: dict[int, set[int]] = {}
         for s, t in built.owner.items():
@@ -116,11 +118,18 @@ class _Checker:
             self.owned.setdefault(t, set()).add(p.pc_slot)
         self._final_state: SymState | None = None
         self._serial: dict[int, int] = {}
-        self.all_done = z3.And([z3.Or([n.active for n in nodes] + [z3.BoolVal(False, self.ctx)])
-                                for nodes in built.done_nodes] + [z3.BoolVal(True, self.ctx)])
+        ctx = self.ctx
+        self.all_done = zt.and_(ctx, *[zt.or_(ctx, [n.active for n in nodes] + [zt.false(ctx)])
+                                       for nodes in built.done_nodes], zt.true(ctx))
 
     def _bool(self, b: object) -> z3.BoolRef:
-        return b if isinstance(b, z3.BoolRef) else z3.BoolVal(bool(b), self.ctx)
+        return b if isinstance(b, z3.BoolRef) else zt.boolean(self.ctx, bool(b))
+
+    def _assert(self, terms: list[z3.BoolRef]) -> None:
+        """self.base.add(*terms), without z3's per-term coercion (terms.py)."""
+        ref, solver = self.ctx.ref(), self.base.solver
+        for t in terms:
+            Z3_solver_assert(ref, solver, t.as_ast())
 
     # ---- which properties -----------------------------------------------------------------
     def selected(self, names: list[str] | None) -> list[Property]:
@@ -184,13 +193,14 @@ class _Checker:
 
     def _bound_reached(self) -> str:
         if self._bound is None:
-            hit = z3.Or([n.active for n in self.b.bound_nodes] + [z3.BoolVal(False, self.ctx)])
+            hit = zt.or_(self.ctx, [n.active for n in self.b.bound_nodes] + [zt.false(self.ctx)])
             self._bound = self._solve(hit)[0]
         return self._bound
 
     def _target(self, p: Property) -> tuple[z3.BoolRef, str | None]:
         """What an execution must satisfy to violate p (to reach it, for a goal)."""
-        f = z3.BoolVal(False, self.ctx)
+        ctx = self.ctx
+        f = zt.false(ctx)
         if p.name == RACE_PROPERTY and p.expr is None:
             return self.c.flags[RACE_FLAG], "two accesses race (LKMM data race)"
         if p.kind in (Kind.ASSERTION, Kind.RUNTIME):
@@ -199,8 +209,8 @@ class _Checker:
                 for e in n.edges:
                     cond = e.failures.get(p.name)
                     if cond is not None and cond is not False:
-                        fails.append(z3.And(e.taken, self._bool(cond)))
-            return z3.Or(fails + [f]), (None if p.kind is Kind.ASSERTION else
+                        fails.append(zt.and_(ctx, e.taken, self._bool(cond)))
+            return zt.or_(ctx, fails + [f]), (None if p.kind is Kind.ASSERTION else
                                         "a step fails with a runtime error")
         expr = p.condition
         goal = p.kind is Kind.REACHABLE
@@ -208,9 +218,9 @@ class _Checker:
             st = self._final()
             val = self.b.enc.holds(expr, st)
             defined = self.b.enc.defined(expr, st)
-            bad = z3.And(self._bool(defined), self._bool(val)) if goal else \
-                z3.And(self._bool(defined), z3.Not(self._bool(val)))
-            return z3.And(self.all_done, bad), "false in a final state"
+            bad = zt.and_(ctx, self._bool(defined), self._bool(val)) if goal else \
+                zt.and_(ctx, self._bool(defined), zt.not_(ctx, self._bool(val)))
+            return zt.and_(ctx, self.all_done, bad), "false in a final state"
         # over one process's locals and pc at its steps; an invariant that is a conjunction
         # (a goal: a disjunction) of such conditions, e.g. `forall c: Cpu[c] at x implies ..`,
         # part by part
@@ -222,8 +232,8 @@ class _Checker:
             for n in self.b.nodes:
                 if n.thread == t:
                     val = self._bool(self.b.enc.holds(part, self._node_state(n)))
-                    parts.append(z3.And(n.active, val if goal else z3.Not(val)))
-        return z3.Or(parts + [f]), (None if goal else f"false after a step of "
+                    parts.append(zt.and_(ctx, n.active, val if goal else zt.not_(ctx, val)))
+        return zt.or_(ctx, parts + [f]), (None if goal else f"false after a step of "
                                     f"{' or '.join(dict.fromkeys(whose))}")
 
     def _owner_of(self, part: Expr, p: Property) -> int:
@@ -243,6 +253,8 @@ class _Checker:
     def _final_only(self, expr: Expr, goal: bool) -> bool:
         """Whether `expr` can only be false (an invariant; true: a goal) in states where every
         process is Done: then it is a condition on final states."""
+        if _says_all_done(expr, goal, self.model):
+            return True
         enc = self.b.enc
         st = enc.state("any")
         s = z3.Solver(ctx=self.ctx)
@@ -285,7 +297,8 @@ class _Checker:
                 t = self.b.owner[s.index]
                 for n in self.b.done_nodes[t]:
                     if s.index in n.values:
-                        self.base.add(z3.Implies(n.active, v == n.values[s.index]))
+                        self._assert([zt.implies(enc.ctx, n.active,
+                                                 zt.eq(enc.ctx, v, n.values[s.index]))])
                 terms.append(v)
             else:
                 terms.append(enc.num(self.model.init_values[s.index][0]))
@@ -365,6 +378,31 @@ class _Checker:
                         len(best.before) + sum(best.visits.values()):
                     best = n
         return best
+
+
+def _says_all_done(expr: Expr, goal: bool, model: Model) -> bool:
+    """Whether `expr`'s shape alone says it can only be true (a goal) or false (an
+    invariant) when every process is Done: a goal `P at Done and Q at Done and ... and C`, an
+    invariant `not (P at Done and ...) or C` (how the litmus translation and
+    `... at Done implies ...` lower). Saves the solver call that would prove the same."""
+    if goal:
+        parts = conjuncts(expr)
+    else:
+        nots = [a.args[0] for a in _disjuncts(expr)
+                if isinstance(a, Op) and a.op == "not"]
+        if len(nots) != 1:
+            return False
+        parts = conjuncts(nots[0])
+    done: set[int] = set()
+    for c in parts:
+        if isinstance(c, Op) and c.op == "eq" and len(c.args) == 2:
+            x, y = c.args
+            if isinstance(y, Ref):
+                x, y = y, x
+            if isinstance(x, Ref) and isinstance(y, Const):
+                done.update(t for t, p in enumerate(model.processes)
+                            if p.pc_slot == x.slot and p.done == y.value)
+    return len(done) == len(model.processes)
 
 
 def _disjuncts(e: Expr) -> tuple[Expr, ...]:

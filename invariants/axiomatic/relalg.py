@@ -40,6 +40,7 @@ import z3
 from z3 import z3core
 
 from smp_explorer.invariants.axiomatic.execution import FENCE, READ, WRITE, Event, Execution
+from smp_explorer.invariants.axiomatic.terms import wrap
 
 Pair = tuple[int, int]
 Term = Union[z3.BoolRef, bool]   # Python True: holds whenever both events execute
@@ -52,7 +53,7 @@ def _mk(ctx: z3.Context, fn: Callable[..., Any], parts: list[z3.BoolRef]) -> z3.
     arr = (z3.Ast * len(parts))()
     for i, p in enumerate(parts):
         arr[i] = p.as_ast()
-    return z3.BoolRef(fn(ctx.ref(), len(parts), arr), ctx)
+    return wrap(z3.BoolRef, fn(ctx.ref(), len(parts), arr), ctx)
 
 
 def _and(ctx: z3.Context, *xs: Term) -> Term:
@@ -90,7 +91,7 @@ def _not(ctx: z3.Context, x: Term) -> Term:
         return False
     if x is False:
         return True
-    return z3.BoolRef(z3core.Z3_mk_not(ctx.ref(), x.as_ast()), ctx)
+    return wrap(z3.BoolRef, z3core.Z3_mk_not(ctx.ref(), x.as_ast()), ctx)
 
 
 def implies(ctx: z3.Context, a: Term, b: z3.BoolRef) -> Term:
@@ -99,11 +100,11 @@ def implies(ctx: z3.Context, a: Term, b: z3.BoolRef) -> Term:
         return True
     if a is True:
         return b
-    return z3.BoolRef(z3core.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+    return wrap(z3.BoolRef, z3core.Z3_mk_implies(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
 
 
 def _lt(ctx: z3.Context, a: z3.ArithRef, b: z3.ArithRef) -> z3.BoolRef:
-    return z3.BoolRef(z3core.Z3_mk_lt(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+    return wrap(z3.BoolRef, z3core.Z3_mk_lt(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
 
 
 def _simple(t: z3.BoolRef) -> Term:
