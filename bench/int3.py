@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The int3 workloads of issue 10 (bench/int3/*.spec) beside filter6, in one run:
 
-    python bench/int3.py                          # N = 2 CPUs, tso, pso and weak, --buffer 2
+    python bench/int3.py                          # N = 2 CPUs, tso, pso and weak
     python bench/int3.py --n 3 --timeout 600      # N = 3
     python bench/int3.py --memories weak --buffer 3 --engine vector
 
@@ -79,7 +79,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=2, help="CPUs (the workloads' const N)")
     ap.add_argument("--memories", default="tso,pso,weak")
-    ap.add_argument("--buffer", type=int, default=2, help="store-buffer depth")
+    ap.add_argument("--buffer", type=int, help="store-buffer depth (default: the tool's, 2 "
+                    "or the most stores one step makes to one buffer)")
     ap.add_argument("--engine", default="auto", choices=["auto", "scalar", "vector"])
     ap.add_argument("--only", help="the workloads whose name contains this")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per search")
@@ -91,7 +92,8 @@ def main() -> int:
     if "error" in base:
         print(f"filter6: {base['error']}", file=sys.stderr)
         return 1
-    print(f"engine {a.engine}, --buffer {a.buffer}, N = {a.n}; each search a fresh process "
+    depth = "default" if a.buffer is None else a.buffer
+    print(f"engine {a.engine}, --buffer {depth}, N = {a.n}; each search a fresh process "
           "(timings are noisy on a busy machine)")
     print(f"filter6 (sc, the same engine): {base['states']:,} states in {base['seconds']:.2f} s, "
           f"{rate(base):,.0f} states/s\n")
@@ -104,8 +106,8 @@ def main() -> int:
         if a.only and a.only not in name:
             continue
         for memory in a.memories.split(","):
-            common = ["--const", f"N={a.n}", "--memory", memory, "--buffer", str(a.buffer)] \
-                + engine
+            common = ["--const", f"N={a.n}", "--memory", memory] + engine \
+                + ([] if a.buffer is None else ["--buffer", str(a.buffer)])
             full = check(spec, common + ["--no-symmetry"], a.timeout)
             if "error" in full:
                 print(f"| {name} | {memory} | {full['error']} |", flush=True)
