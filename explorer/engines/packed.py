@@ -1,8 +1,8 @@
 """The packed engines as policies over the one driver (`driver.run`): which strategy expands
 each level. `scalar` always the generated loop (`scalar.ScalarLevels`), `vector` always the
 NumPy batches (`vector.VectorLevels`), `auto` the scalar loop until a level reaches `WIDE`
-states, then the NumPy batches for the rest of the run (unless some action cannot be
-vectorised: then scalar throughout).
+states (`WIDE_FINGERPRINTED` when states are fingerprinted), then the NumPy batches for the rest
+of the run (unless some action cannot be vectorised: then scalar throughout).
 """
 from __future__ import annotations
 
