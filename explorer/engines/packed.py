@@ -1,8 +1,8 @@
 """The packed engines as policies over the one driver (`driver.run`): which strategy expands
 each level. `scalar` always the generated loop (`scalar.ScalarLevels`), `vector` always the
 NumPy batches (`vector.VectorLevels`), `auto` the scalar loop until a level reaches `WIDE`
-states, then the NumPy batches for the rest of the run (unless some action cannot be
-vectorised: then scalar throughout).
+states (`WIDE_FINGERPRINTED` when states are fingerprinted), then the NumPy batches for the rest
+of the run (unless some action cannot be vectorised: then scalar throughout).
 """
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.runs.results import RunResult
 
 WIDE = 4096            # auto: a level at least this wide is expanded by the vector engine
+# ... or this wide when states are fingerprinted (several words, not exact): the scalar loop
+# then hashes every successor's words in Python (`store.fp_python`, about half its time on the
+# int3 workloads under pso), so the NumPy batches pay off on narrower levels (bench/int3.py)
+WIDE_FINGERPRINTED = 1024
 
 
 class PackedPolicy:
@@ -34,8 +38,9 @@ class PackedPolicy:
             self.scalar = ScalarLevels(self.search, self.code)
             self.current = self.scalar
         scalar = self.scalar
+        wide = WIDE if self.code.layout.exact else WIDE_FINGERPRINTED
         if self.current is scalar and not self.scalar_only and \
-                (self.engine == "vector" or width >= WIDE):
+                (self.engine == "vector" or width >= wide):
             from smp_explorer.explorer.engines.vector import VectorCode, VectorLevels
             search = self.search
             with not_counted(search.budget):

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The int3 workloads of issue 10 (bench/int3/*.spec) beside filter6, in one run:
+
+    python bench/int3.py                          # N = 2 CPUs, tso, pso and weak
+    python bench/int3.py --n 3 --timeout 600      # N = 3
+    python bench/int3.py --memories weak --buffer 3 --engine vector
+
+Every search is `explorer check ... --json` in a fresh process (so its peak RSS is its own). For
+each workload and memory model, three searches:
+  full      --no-symmetry: states, transitions, search seconds, states/s, code generation
+            seconds, peak RSS, and the states/s as a fraction of filter6's (N = 6, sc, the same
+            engine, measured first in the same run; the issue's target is >= 0.5);
+  por       --no-symmetry --reduction: states, seconds, factor = full states / reduced states;
+  symmetry  the default (symmetry on where the tool applies it; the workloads' CPUs are a
+            scalarset): states, seconds, factor, or the tool's reason when it is off.
+The issue's time targets: the N = 2 models under weak in under 30 s, N = 3 within ten minutes.
+A search stopped by --timeout shows its count with a "+". The verdicts of the three searches of
+a row must agree (a reduction never changes one); a difference is printed and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPLORER = [sys.executable, "-m", "smp_explorer.cli.main"]
+WORKLOADS = [("desc-stack", ROOT / "bench" / "int3" / "desc-stack.spec"),
+             ("percpu-refs", ROOT / "bench" / "int3" / "percpu-refs.spec")]
+FILTER = ROOT / "models" / "classic" / "filter.spec"
+
+
+def check(spec: Path, args: list[str], timeout: float) -> dict:
+    """One `explorer check --json` in a fresh process: its single result, or {"error": ...}."""
+    cmd = EXPLORER + ["check", str(spec), "--json", "--timeout", str(timeout)] + args
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {timeout + 120:.0f} s"}
+    try:
+        result = json.loads(p.stdout)["results"][0]
+    except (ValueError, KeyError, IndexError):
+        err = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+        return {"error": err}
+    result["wall"] = time.perf_counter() - t
+    return result
+
+
+def count(r: dict) -> str:
+    return f"{r['states']:,}" + ("" if r["complete"] else "+")
+
+
+def rate(r: dict) -> float:
+    return r["states"] / r["seconds"] if r["seconds"] > 0 else 0.0
+
+
+def factor(full: dict, reduced: dict) -> str:
+    if not (full["complete"] and reduced["complete"]) or reduced["states"] == 0:
+        return "?"
+    return f"{full['states'] / reduced['states']:.2f}"
+
+
+def verdicts(r: dict) -> list[tuple[str, str]]:
+    return [(p["name"], p["status"]) for p in r.get("properties", [])]
+
+
+def symmetry_note(r: dict) -> str:
+    for line in r.get("reductions", []):
+        if line.startswith("symmetry:"):
+            return line[len("symmetry:"):].strip()
+    return "not applicable"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=2, help="CPUs (the workloads' const N)")
+    ap.add_argument("--memories", default="tso,pso,weak")
+    ap.add_argument("--buffer", type=int, help="store-buffer depth (default: the tool's, 2 "
+                    "or the most stores one step makes to one buffer)")
+    ap.add_argument("--engine", default="auto", choices=["auto", "scalar", "vector"])
+    ap.add_argument("--only", help="the workloads whose name contains this")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per search")
+    a = ap.parse_args()
+    engine = ["--engine", a.engine]
+
+    base = check(FILTER, ["--const", "N=6", "--memory", "sc", "--no-symmetry"] + engine,
+                 a.timeout)
+    if "error" in base:
+        print(f"filter6: {base['error']}", file=sys.stderr)
+        return 1
+    depth = "default" if a.buffer is None else a.buffer
+    print(f"engine {a.engine}, --buffer {depth}, N = {a.n}; each search a fresh process "
+          "(timings are noisy on a busy machine)")
+    print(f"filter6 (sc, the same engine): {base['states']:,} states in {base['seconds']:.2f} s, "
+          f"{rate(base):,.0f} states/s\n")
+    print("| workload | memory | states | transitions | search s | states/s | vs filter6 | "
+          "codegen s | peak RSS MB | POR states | POR s | POR factor | symmetry states | "
+          "symmetry s | symmetry factor |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    status = 0
+    for name, spec in WORKLOADS:
+        if a.only and a.only not in name:
+            continue
+        for memory in a.memories.split(","):
+            common = ["--const", f"N={a.n}", "--memory", memory] + engine \
+                + ([] if a.buffer is None else ["--buffer", str(a.buffer)])
+            full = check(spec, common + ["--no-symmetry"], a.timeout)
+            if "error" in full:
+                print(f"| {name} | {memory} | {full['error']} |", flush=True)
+                status = 1
+                continue
+            por = check(spec, common + ["--no-symmetry", "--reduction"], a.timeout)
+            sym = check(spec, common, a.timeout)
+            cells = [name, memory, count(full), f"{full['transitions']:,}",
+                     f"{full['seconds']:.2f}", f"{rate(full):,.0f}",
+                     f"{rate(full) / rate(base):.2f}" if rate(base) else "?",
+                     f"{full['codegen_seconds']:.2f}",
+                     f"{full['peak_memory_bytes'] / 2**20:.0f}"]
+            for red in (por, sym):
+                if "error" in red:
+                    cells += ["", "", red["error"]]
+                    status = 1
+                    continue
+                note = symmetry_note(red) if red is sym else ""
+                if red is sym and not note.startswith("on"):
+                    cells += ["", "", note]
+                else:
+                    cells += [count(red), f"{red['seconds']:.2f}", factor(full, red)]
+                if full["complete"] and red["complete"] and verdicts(full) != verdicts(red):
+                    print(f"VERDICTS DIFFER: {name} {memory}", file=sys.stderr)
+                    status = 1
+            print("| " + " | ".join(cells) + " |", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
