@@ -155,6 +155,7 @@ class _Lowerer:
         self.elab = Elaborator()
         self.diag = Diagnostics()
         self.seen_errors: set[tuple[str, Span | None]] = set()
+        self.ordered_stores: dict[ScalarsetT, str] = {}   # why a scalarset is not symmetric
         self.actions: list[Action] = []
         self.assert_names: dict[Span, str] = {}
         self.liveness: list[Property] = []
@@ -191,7 +192,7 @@ class _Lowerer:
                      self.mm.capacity, tuple(self.liveness), self._fairness(first_flush),
                      symmetric_types(self.c, len(slots),
                                      tuple(s.index for s in slots if s.internal),
-                                     self.mm.roles, self.shared))
+                                     self.mm.roles, self.shared, self.ordered_stores))
 
     def _error(self, err: SpecError) -> None:
         key = (err.message, err.span)
@@ -568,6 +569,7 @@ class _Lowerer:
                 self._store_shared(p, where, self.elab.scalar(s.value, ctx), "plain", s.span,
                                    s.value.span)
             else:  # a whole shared array: one store per element, in index order
+                self._note_ordered_stores(where, s.span)
                 self._store_array(p, where, self.elab.value(s.value, ctx), s, ctx)
             return
         bound = p.bound.get(target.name)
@@ -619,6 +621,18 @@ class _Lowerer:
             parts = new_parts
         for layout, cond, t, nm in parts:
             self._store(p, layout, cond, t, value, nm, s)
+
+    def _note_ordered_stores(self, where: Value, span: Span) -> None:
+        """A whole-array store over a scalarset stores its elements in one order of its
+        values: under a model that keeps stores to different locations in order (tso) that
+        order is visible, so the spec is not symmetric in that scalarset (spec.symmetry)."""
+        t = where.type if isinstance(where, ArrayVal) else None
+        while isinstance(t, ArrayT):
+            if isinstance(t.index, ScalarsetT) and self.mm.orders_stores_across_locations:
+                self.ordered_stores.setdefault(
+                    t.index, f"`{self._text(span)}` (L{span.line}) stores every element of "
+                             f"{where.name} in one step, in one order of {t.index.name}")
+            t = t.elem
 
     def _store_array(self, p: _Path, where: Value, value: Value, s: ast.Assign,
                      ctx: Context) -> None:

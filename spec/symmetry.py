@@ -26,19 +26,24 @@ Path = tuple[Union[tuple[str, int], int], ...]
 
 
 def symmetric_types(checked: CheckedSpec, nslots: int, internal: tuple[int, ...] = (),
-                    roles: dict[int, SlotRole] | None = None, shared: SharedInfo | None = None
+                    roles: dict[int, SlotRole] | None = None, shared: SharedInfo | None = None,
+                    ordered: dict[ScalarsetT, str] | None = None
                     ) -> tuple[SymmetricType, ...]:
-    """`internal`: the memory model's slots; `roles`: what each of them is."""
+    """`internal`: the memory model's slots; `roles`: what each of them is; `ordered`: the
+    scalarsets whose values some step's stores take in a fixed order the memory model keeps
+    (a whole-array store under tso), with the reason."""
     out: dict[ScalarsetT, SymmetricType] = {}
     for sym in checked.symbols.values():   # once per type, whatever aliases name it
         if isinstance(sym, TypeSym) and isinstance(sym.type, ScalarsetT) and \
                 sym.type not in out:
-            out[sym.type] = _describe(checked, sym.type, nslots, internal, roles or {}, shared)
+            out[sym.type] = _describe(checked, sym.type, nslots, internal, roles or {}, shared,
+                                      (ordered or {}).get(sym.type, ""))
     return tuple(out.values())
 
 
 def _describe(checked: CheckedSpec, st: ScalarsetT, nslots: int, internal: tuple[int, ...],
-              roles: dict[int, SlotRole], shared: SharedInfo | None) -> SymmetricType:
+              roles: dict[int, SlotRole], shared: SharedInfo | None, ordered: str
+              ) -> SymmetricType:
     keys: dict[int, tuple[object, Path]] = {}   # slot -> (variable, path)
 
     def walk(var: object, t: Type, layout: Layout, path: Path) -> None:
@@ -68,7 +73,9 @@ def _describe(checked: CheckedSpec, st: ScalarsetT, nslots: int, internal: tuple
     addresses: tuple[int, ...] = ()
     typed: tuple[bool, ...] = ()
     missing = [s for s in internal if s not in roles]
-    if missing:
+    if ordered:
+        refused = ordered
+    elif missing:
         refused = "the memory model's own slots are not described"
     elif internal and shared is not None and any(
             isinstance(t, SetT) and t.elem == st for t in shared.types):

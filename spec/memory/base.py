@@ -271,6 +271,10 @@ class MemoryModel(ABC):
     """One memory model: a set of lowering rules plus the slots and steps they need."""
 
     name: str = ""
+    # whether the stores of one step to different locations reach memory in the order they
+    # were made (one FIFO per CPU, as tso's): a step storing every element of an array over a
+    # scalarset then makes an order of its values, which breaks symmetry (spec.symmetry)
+    orders_stores_across_locations: bool = False
 
     def order(self, access: str, order: str) -> str:
         """The ordering an access of kind `access` (load, store, rmw, fail: a conditional RMW's

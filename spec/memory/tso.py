@@ -20,6 +20,7 @@ from smp_explorer.spec.memory.base import (Assuming, Flush, Location, MemoryMode
 
 class Tso(MemoryModel):
     name = "tso"
+    orders_stores_across_locations = True
 
     def __init__(self, shared: SharedInfo, usage: Usage, alloc: SlotAllocator, capacity: int):
         super().__init__(shared, usage, alloc, capacity)
