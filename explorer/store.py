@@ -28,6 +28,8 @@ M63 = (1 << WORD_BITS) - 1
 M64 = (1 << 64) - 1
 EMPTY = M64                      # an unused table slot (no key equals it: see `Layout.key`)
 EXACT_WORDS = 2                  # exact keys up to this many words unless told otherwise
+QUOTIENT_BITS = 12               # two-word states of up to 63 + this many bits: one word a slot
+QUOTIENT_BLOCK = 8               # a quotient table's blocks have at least 2 ** this many slots
 
 # fingerprint mixing constants (splitmix64 / murmur3 fmix64); fixed, so keys are reproducible
 _K0 = 0x9E3779B97F4A7C15
@@ -64,6 +66,42 @@ def fp_numpy(words):
     h ^= h >> s31
     h[h == np.uint64(EMPTY)] = np.uint64(EMPTY - 1)
     return h
+
+
+# an invertible mix of 63-bit words (xorshifts and odd multipliers modulo 2 ** 63), for the
+# quotient table: its low bits place a key in its block, its high bits pick the block
+_Q1 = 0x3C79AC492BA7B653 | 1
+_Q2 = 0x1C69B3F74AC4AE35 | 1
+_Q1_INV = pow(_Q1, -1, 1 << WORD_BITS)
+_Q2_INV = pow(_Q2, -1, 1 << WORD_BITS)
+
+
+def mix63(x):
+    """An invertible mix of an array of 63-bit words (`unmix63` inverts it)."""
+    import numpy as np
+    m = np.uint64(M63)
+    x = x ^ (x >> np.uint64(31))
+    x *= np.uint64(_Q1)
+    x &= m
+    x ^= x >> np.uint64(29)
+    x *= np.uint64(_Q2)
+    x &= m
+    x ^= x >> np.uint64(32)
+    return x
+
+
+def unmix63(x):
+    """The words `mix63` was given."""
+    import numpy as np
+    u = np.uint64
+    m = u(M63)
+    x = x ^ (x >> u(32))
+    x *= u(_Q2_INV)
+    x &= m
+    x = x ^ (x >> u(29)) ^ (x >> u(58))
+    x *= u(_Q1_INV)
+    x &= m
+    return x ^ (x >> u(31)) ^ (x >> u(62))
 
 
 @dataclass(frozen=True)
@@ -111,6 +149,11 @@ class Layout:
         self.fold = max(1, (self.bits + 1) // 2) if self.exact and self.key_words == 1 else 0
         # Only a 64-bit state can have the key EMPTY (all ones): the table keeps that one apart.
         self.full_width = self.exact and self.key_words == 1 and self.bits >= 64
+        # A two-word state of 63 + e bits (e <= QUOTIENT_BITS) takes one word of the NumPy
+        # table: the slot's block says the e bits the word leaves out (`KeyTable`, quotient).
+        extra = self.bits - WORD_BITS
+        self.quotient = extra if self.exact and self.key_words == 2 and \
+            0 < extra <= QUOTIENT_BITS else 0
 
     @property
     def storage(self) -> str:
@@ -243,6 +286,10 @@ class KeySet:
         return sys.getsizeof(self.keys) + len(self.keys) * sys.getsizeof(next(iter(self.keys)))
 
 
+class BlockFull(Exception):
+    """A block of a quotient table has no free slot left (the table grows)."""
+
+
 class KeyTable:
     """A NumPy open-addressing hash table of keys (one or more uint64 words per key), linear
     probing, at most `LOAD` full after it grows.
@@ -259,6 +306,14 @@ class KeyTable:
     ones in the previous batch) would fill it beyond `LOAD`, to the next power of two that
     holds them (not for every candidate of a batch: most are duplicates); should a batch bring
     more new keys than forecast, it grows in the middle of the batch before it is `FULL`.
+
+    A *quotient* table (`extra` = e > 0) holds exact two-word keys of 63 + e bits in one word a
+    slot: the key (word 0 holding its low `split` bits, word 1 the rest) is mixed invertibly
+    (`mix63` of its low 63 bits; the high e bits xor the mixed word's top e bits), the table is
+    2 ** e blocks, the block is the mixed high e bits, the slot in the block comes from the
+    mixed word's low bits, probing wraps around within the block, and the slot keeps the mixed
+    word. Two keys in one block are equal exactly when their words are: exact storage, probed
+    as one-word keys are. A block found full (every slot of it probed) makes the table grow.
     """
 
     LOAD = 0.5
@@ -266,10 +321,15 @@ class KeyTable:
     CELLS = 1 << 20
 
     def __init__(self, key_words: int, capacity: int = 1 << 12, full_width: bool = False,
-                 limit: int | None = None):
+                 limit: int | None = None, split: int = 0, extra: int = 0):
         import numpy as np
         self.np = np
         self.kw = key_words
+        # quotient: the high `extra` bits of a two-word key are its block (see above)
+        assert not extra or key_words == 2
+        self.extra, self.split = extra, split
+        self.sw = 1 if extra else key_words        # words a slot stores
+        self.min_bits = max(10, extra + QUOTIENT_BLOCK) if extra else 10
         # at most `limit` bytes in memory: then the keys go to disk as a sorted run (one-word
         # keys only; `explorer.spill`)
         self.limit = limit
@@ -281,7 +341,7 @@ class KeyTable:
         self.ratio = 1.0            # new keys per candidate in the last batch
         self._mul = [np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                      np.uint64(0x165667B19E3779F9), np.uint64(0xD6E8FEB86659FD93)]
-        self._alloc(1 << max(10, (max(capacity, 2) - 1).bit_length()))
+        self._alloc(1 << max(self.min_bits, (max(capacity, 2) - 1).bit_length()))
 
     def _alloc(self, cap: int) -> None:
         np = self.np
@@ -289,7 +349,11 @@ class KeyTable:
         self.bits = cap.bit_length() - 1
         self.mask = cap - 1
         self.keys = [np.full(cap, EMPTY, dtype=np.uint64)] + \
-            [np.zeros(cap, dtype=np.uint64) for _ in range(self.kw - 1)]
+            [np.zeros(cap, dtype=np.uint64) for _ in range(self.sw - 1)]
+        # probing goes round within a block: 2 ** qshift slots (the whole table unless quotient)
+        self.qshift = self.bits - self.extra
+        self.bmask = (1 << self.qshift) - 1
+        self.hmask = self.mask ^ self.bmask
 
     def __len__(self) -> int:
         """The keys in memory and on disk."""
@@ -299,8 +363,41 @@ class KeyTable:
     def nbytes(self) -> int:
         return sum(k.nbytes for k in self.keys)
 
+    def _next(self, h, step=1):
+        """The slots after `h` (by `step`, 0 or 1) in probe order."""
+        if self.extra:
+            return (h & self.hmask) | ((h + step) & self.bmask)
+        return (h + step) & self.mask
+
+    def _internal(self, keys):
+        """A quotient table's form of two-word keys: [mixed word, block]."""
+        np = self.np
+        if not self.extra:
+            return keys
+        split = np.uint64(self.split)
+        lo = (keys[0] | (keys[1] << split)) & np.uint64(M63)
+        hi = keys[1] >> np.uint64(WORD_BITS - self.split)
+        x = mix63(lo)
+        return [x, hi ^ (x >> np.uint64(WORD_BITS - self.extra))]
+
+    def _external(self, x, block):
+        """`_internal` reversed: the two words of the keys with mixed words `x` in `block`."""
+        np = self.np
+        u = np.uint64
+        hi = block ^ (x >> u(WORD_BITS - self.extra))
+        lo = unmix63(x)
+        w0 = lo & u((1 << self.split) - 1)
+        return [w0, (lo >> u(self.split)) | (hi << u(WORD_BITS - self.split))]
+
+    def _blocks(self, slots):
+        """The blocks of slots of a quotient table, as a key column."""
+        return (slots >> self.qshift).astype(self.np.uint64)
+
     def _hash(self, keys):
         np = self.np
+        if self.extra:
+            h = (keys[1] << np.uint64(self.qshift)) | (keys[0] & np.uint64(self.bmask))
+            return h.astype(np.int64)
         h = keys[0] * self._mul[0]
         for i in range(1, self.kw):
             h ^= keys[i] * self._mul[i % 4]
@@ -310,7 +407,7 @@ class KeyTable:
     # ---- growth ------------------------------------------------------------------------------
     def capacity_for(self, keys: int) -> int:
         """The table size that holds `keys` keys at most `LOAD` full."""
-        return 1 << max(10, (int(keys / self.LOAD) - 1).bit_length())
+        return 1 << max(self.min_bits, (int(keys / self.LOAD) - 1).bit_length())
 
     def reserve(self, extra: int) -> None:
         """Make room for `extra` more keys (at most `LOAD` full)."""
@@ -343,14 +440,24 @@ class KeyTable:
         self.count = int(self.top)
 
     def _grow(self, cap: int) -> None:
+        old, old_cap, old_shift = self.keys, self.cap, self.qshift
+        while True:
+            self._alloc(cap)
+            self.count = int(self.top)
+            try:
+                self._rehash(old, old_cap, old_shift)
+                return
+            except BlockFull:        # (a quotient table) so many keys in one block: larger
+                cap *= 2
+
+    def _rehash(self, old: list, old_cap: int, old_shift: int) -> None:
         np = self.np
-        old, old_cap = self.keys, self.cap
-        self._alloc(cap)
-        self.count = int(self.top)
         step = 1 << 22
         for a in range(0, old_cap, step):      # a slice at a time: few temporaries
             used = old[0][a:a + step] != np.uint64(EMPTY)
             keys = [k[a:a + step][used] for k in old]
+            if self.extra:
+                keys.append(((np.flatnonzero(used) + a) >> old_shift).astype(np.uint64))
             if len(keys[0]):
                 self._place_distinct(keys)
 
@@ -361,31 +468,34 @@ class KeyTable:
         h = self._hash(keys)
         idx = np.arange(len(keys[0]))
         empty = np.uint64(EMPTY)
+        rounds = 0
         while idx.size:
+            rounds += 1
+            if self.extra and rounds > 2 * (self.bmask + 2):
+                raise BlockFull
             free = t[0][h] == empty
             fi, fh = idx[free], h[free]
-            for w in range(self.kw):
+            for w in range(self.sw):
                 t[w][fh] = keys[w][fi]
             ok = t[0][fh] == keys[0][fi]
-            for w in range(1, self.kw):
+            for w in range(1, self.sw):
                 ok &= t[w][fh] == keys[w][fi]
             self._untear(fh, ok, [k[fi] for k in keys])
             self.count += int(np.count_nonzero(ok))
             go = np.ones(len(idx), dtype=bool)
             go[np.flatnonzero(free)[ok]] = False
-            adv = ~free
-            h = np.where(adv, (h + 1) & self.mask, h)[go]
+            h = self._next(h, ~free)[go]
             idx = idx[go]
 
     def _untear(self, fh, ok, fk) -> None:
         """After several keys were written to one free slot at once, each word array holds the
         last writer's word; should two arrays disagree on who that was, no key verifies: free
         such slots again (the keys that wrote them go round again)."""
-        if self.kw == 1 or ok.all():
+        if self.sw == 1 or ok.all():
             return
         t = self.keys
         t[0][fh[~ok]] = EMPTY
-        for w in range(self.kw):
+        for w in range(self.sw):
             t[w][fh[ok]] = fk[w][ok]
 
     # ---- batches -----------------------------------------------------------------------------
@@ -400,19 +510,24 @@ class KeyTable:
             found |= keys[0] == np.uint64(EMPTY)
         if self.disk is not None and self.disk.runs:
             found |= self.disk.contains(keys[0])
+        keys = self._internal(keys)
         h = self._hash(keys)
         idx = np.arange(n)
         t0 = self.keys[0]
         empty = np.uint64(EMPTY)
+        rounds = 0
         while idx.size:
+            rounds += 1
+            if self.extra and rounds > self.bmask + 1:
+                break               # every slot of their blocks probed: not there
             slot = t0[h]
             hit = slot == keys[0][idx]
-            for w in range(1, self.kw):
+            for w in range(1, self.sw):
                 hit &= self.keys[w][h] == keys[w][idx]
             found[idx[hit]] = True
             go = ~hit & (slot != empty)
             idx = idx[go]
-            h = (h[go] + 1) & self.mask
+            h = self._next(h[go])
         return found
 
     def insert(self, keys, rank):
@@ -428,6 +543,7 @@ class KeyTable:
         if n == 0:
             return none, none
         self._make_room(n)
+        keys = self._internal(keys)
         before = self.count
         rank = np.asarray(rank, dtype=np.int64)
         won_i: list = []
@@ -475,12 +591,14 @@ class KeyTable:
         """Find or claim a slot for every key: `won_i`/`won_s` get the keys that claimed a free
         slot and the slot (equal keys claim their slot together)."""
         np = self.np
-        t, kw, mask = self.keys, self.kw, self.mask
+        t, kw = self.keys, self.sw
         h = self._hash(keys)
         idx = None                 # the first round: every key, in order (no gathers)
         empty = np.uint64(EMPTY)
         base, pending, counted = self.count, 0, 0
+        rounds = 0
         while True:
+            rounds += 1
             ks = keys if idx is None else [k[idx] for k in keys]
             slot = t[0][h]
             nf = np.flatnonzero(slot == empty)
@@ -510,18 +628,23 @@ class KeyTable:
             go = np.flatnonzero(~hit)
             if not go.size:
                 return
-            h = (h[go] + (slot[go] != empty)) & mask
+            h = self._next(h[go], slot[go] != empty)
             idx = go if idx is None else idx[go]
-            if base + pending > self.FULL * self.cap:
+            # (a quotient table) a key probed every slot of its block: the block is full
+            full = self.extra and rounds > 2 * (self.bmask + 2)
+            if full or base + pending > self.FULL * self.cap:
                 # more new keys than forecast: count them exactly (equal keys share a slot)
-                pending = len(np.unique(np.concatenate(won_s[counted:])))
-                if base + pending > self.FULL * self.cap:
+                pending = len(np.unique(np.concatenate(won_s[counted:]))) if \
+                    len(won_s) > counted else 0
+                if full or base + pending > self.FULL * self.cap:
                     # grow now; the keys claimed so far move: where they are now
-                    self._grow(self.capacity_for(base + 2 * pending))
+                    cap = self.capacity_for(base + 2 * pending)
+                    self._grow(max(cap, 2 * self.cap) if full else cap)
                     won_s[:] = [self._find([k[w] for k in keys]) for w in won_i]
-                    t, mask = self.keys, self.mask
+                    t = self.keys
                     h = self._hash([k[idx] for k in keys])
                     base, pending, counted = self.count, 0, len(won_s)
+                    rounds = 0
 
     def _smallest_ranks(self, wi, ws, rank):
         """Of the keys that claimed one slot together (equal keys), the one of smallest rank."""
@@ -572,14 +695,16 @@ class KeyTable:
         t[0][slots] = empty
         self.count -= len(slots)
         runs = []
-        p = (slots + 1) & self.mask
+        p = self._next(slots)
         while p.size:
             p = p[t[0][p] != empty]
             runs.append(p)
-            p = (p + 1) & self.mask
+            p = self._next(p)
         moved = np.unique(np.concatenate(runs))
         if moved.size:
             keys = [k[moved].copy() for k in t]
+            if self.extra:
+                keys.append(self._blocks(moved))
             t[0][moved] = empty
             self.count -= len(moved)
             self._place_distinct(keys)
@@ -592,16 +717,18 @@ class KeyTable:
         idx = np.arange(len(h))
         while idx.size:
             hit = self.keys[0][h] == keys[0][idx]
-            for w in range(1, self.kw):
+            for w in range(1, self.sw):
                 hit &= self.keys[w][h] == keys[w][idx]
             out[idx[hit]] = h[hit]
-            idx, h = idx[~hit], (h[~hit] + 1) & self.mask
+            idx, h = idx[~hit], self._next(h[~hit])
         return out
 
     def all_keys(self) -> list:
         """Every key, as word columns (in table order)."""
         np = self.np
         used = self.keys[0] != np.uint64(EMPTY)
+        if self.extra:
+            return self._external(self.keys[0][used], self._blocks(np.flatnonzero(used)))
         cols = [k[used] for k in self.keys]
         if self.disk is not None and self.disk.count:
             cols = [np.concatenate([cols[0], self.disk.keys()])]
@@ -631,7 +758,8 @@ class KeyTable:
     @classmethod
     def from_keys(cls, layout: Layout, keys: Collection[Any], limit: int | None = None) -> KeyTable:
         """A table holding the keys of a Python-set store (or of a checkpoint)."""
-        table = cls(layout.key_words, 1 << 16, layout.full_width, limit)
+        table = cls(layout.key_words, 1 << 16, layout.full_width, limit,
+                    layout.used0, layout.quotient)
         table.reserve(len(keys))
         if keys:
             table.insert(table._columns(keys), table.np.arange(len(keys), dtype=table.np.int32))
