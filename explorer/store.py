@@ -76,17 +76,24 @@ _Q1_INV = pow(_Q1, -1, 1 << WORD_BITS)
 _Q2_INV = pow(_Q2, -1, 1 << WORD_BITS)
 
 
-def mix63(x):
-    """An invertible mix of an array of 63-bit words (`unmix63` inverts it)."""
+def mix63(x, inplace: bool = False):
+    """An invertible mix of an array of 63-bit words (`unmix63` inverts it); in place, or
+    a new array."""
     import numpy as np
-    m = np.uint64(M63)
-    x = x ^ (x >> np.uint64(31))
-    x *= np.uint64(_Q1)
+    u = np.uint64
+    m = u(M63)
+    t = x >> u(31)
+    if not inplace:
+        x = x.copy()
+    x ^= t
+    x *= u(_Q1)
     x &= m
-    x ^= x >> np.uint64(29)
-    x *= np.uint64(_Q2)
+    np.right_shift(x, u(29), out=t)
+    x ^= t
+    x *= u(_Q2)
     x &= m
-    x ^= x >> np.uint64(32)
+    np.right_shift(x, u(32), out=t)
+    x ^= t
     return x
 
 
@@ -366,19 +373,27 @@ class KeyTable:
     def _next(self, h, step=1):
         """The slots after `h` (by `step`, 0 or 1) in probe order."""
         if self.extra:
-            return (h & self.hmask) | ((h + step) & self.bmask)
-        return (h + step) & self.mask
+            n = h + step
+            n &= self.bmask
+            n |= h & self.hmask
+            return n
+        n = h + step
+        n &= self.mask
+        return n
 
     def _internal(self, keys):
         """A quotient table's form of two-word keys: [mixed word, block]."""
         np = self.np
         if not self.extra:
             return keys
-        split = np.uint64(self.split)
-        lo = (keys[0] | (keys[1] << split)) & np.uint64(M63)
-        hi = keys[1] >> np.uint64(WORD_BITS - self.split)
-        x = mix63(lo)
-        return [x, hi ^ (x >> np.uint64(WORD_BITS - self.extra))]
+        u = np.uint64
+        x = keys[1] << u(self.split)
+        x |= keys[0]
+        x &= u(M63)
+        hi = keys[1] >> u(WORD_BITS - self.split)
+        x = mix63(x, inplace=True)
+        hi ^= x >> u(WORD_BITS - self.extra)
+        return [x, hi]
 
     def _external(self, x, block):
         """`_internal` reversed: the two words of the keys with mixed words `x` in `block`."""
@@ -599,36 +614,44 @@ class KeyTable:
         rounds = 0
         while True:
             rounds += 1
-            ks = keys if idx is None else [k[idx] for k in keys]
+            k0 = keys[0] if idx is None else keys[0][idx]
             slot = t[0][h]
+            # found: done; another key: the next slot; empty: claim it
+            hit = slot == k0
+            if kw > 1:
+                c = np.flatnonzero(hit)
+                if c.size:
+                    hc, ic = h[c], (c if idx is None else idx[c])
+                    same = t[1][hc] == keys[1][ic]
+                    for w in range(2, kw):
+                        same &= t[w][hc] == keys[w][ic]
+                    hit[c] = same
             nf = np.flatnonzero(slot == empty)
             if nf.size:
-                # claim the free slots: one key lands in each, the others look again
+                # claim the free slots: one key lands in each, equal keys together; the others
+                # look at the same slot again (another key: they go on; empty again: again)
                 fh = h[nf]
-                fk = [k[nf] for k in ks]
+                fi = nf if idx is None else idx[nf]
+                fk = [keys[w][fi] for w in range(kw)]
                 for w in range(kw):
                     t[w][fh] = fk[w]
                 ok = t[0][fh] == fk[0]
                 for w in range(1, kw):
                     ok &= t[w][fh] == fk[w]
                 self._untear(fh, ok, fk)
-                won = nf[ok]
-                won_i.append(won if idx is None else idx[won])
+                won_i.append(fi[ok])
                 won_s.append(fh[ok])
-                slot[nf] = t[0][fh]
-                pending += int(won.size)
-            # found, or just claimed: done; another key: the next slot; empty again: again
-            hit = slot == ks[0]
-            if kw > 1:
-                c = np.flatnonzero(hit)
-                same = np.ones(len(c), dtype=bool)
-                for w in range(1, kw):
-                    same &= t[w][h[c]] == ks[w][c]
-                hit[c] = same
+                hit[nf] = ok
+                pending += int(np.count_nonzero(ok))
             go = np.flatnonzero(~hit)
             if not go.size:
                 return
-            h = self._next(h[go], slot[go] != empty)
+            hg = h[go]
+            h = self._next(hg)
+            if nf.size and not ok.all():
+                # a key that lost the claim of a free slot looks at it again
+                lost = np.searchsorted(go, nf[~ok])
+                h[lost] = hg[lost]
             idx = go if idx is None else idx[go]
             # (a quotient table) a key probed every slot of its block: the block is full
             full = self.extra and rounds > 2 * (self.bmask + 2)
@@ -655,25 +678,32 @@ class KeyTable:
         # claims by slot modulo the number of cells, about twice the keys (two slots sharing a
         # cell only make one of them go round again), at most CELLS; for this batch only
         cells = min(self.CELLS, 1 << max(10, (2 * len(ws) - 1).bit_length()))
-        claim = np.full(cells, big, dtype=np.int64)
-        owner = np.zeros(cells, dtype=np.int64)
+        cbits = cells.bit_length() - 1
         cmask = cells - 1
+        # a claim's value: its slot's bits above the cell, then its rank, so the smallest value
+        # of a cell is the smallest rank of one slot, and that slot is in the value
+        ranks = rank[wi]
+        rb = max(1, int(ranks.max()).bit_length())
+        if int(ranks.min()) < 0 or rb + max(0, self.bits - cbits) > 62:
+            ranks = np.unique(ranks, return_inverse=True)[1].astype(np.int64)   # same order
+            rb = max(1, (len(ranks) - 1).bit_length())
+        value = ((ws >> cbits) << rb) | ranks
+        claim = np.full(cells, big, dtype=np.int64)
         keep = np.zeros(len(wi), dtype=bool)
         todo = None                     # the first round: all of them (no gathers)
         while True:
             s = ws if todo is None else ws[todo]
-            r = rank[wi if todo is None else wi[todo]]
+            v = value if todo is None else value[todo]
             cell = s & cmask
-            np.minimum.at(claim, cell, r)
-            first = claim[cell] == r
-            owner[cell[first]] = s[first]
+            np.minimum.at(claim, cell, v)
+            won = claim[cell]
+            first = won == v
             if todo is None:
                 keep |= first
             else:
                 keep[todo[first]] = True
             # not first: an equal key of larger rank (same slot), or another slot's cell
-            later = np.flatnonzero(~first)
-            again = later[owner[cell[later]] != s[later]]
+            again = np.flatnonzero((won >> rb) != (s >> cbits))
             claim[cell] = big
             if not again.size:
                 return wi[keep], ws[keep]
