@@ -7,6 +7,8 @@ word `w` at bit `63 * w`. The NumPy engine sees the same state as `nwords` uint6
 The visited set holds one *key* per state:
 * exact, one word (the packed state fits in 63 bits): the packed state itself;
 * exact, several words (by default up to two, `exact=True` for more): the words themselves;
+  a two-word state of at most 63 + QUOTIENT_BITS bits still takes one word of the NumPy table
+  (`KeyTable`'s quotient: the slot's block holds the bits the word leaves out);
 * otherwise a 64-bit fingerprint of the words (TLC's choice), with the probability that two
   distinct states shared one estimated in the statistics.
 
@@ -291,6 +293,19 @@ class KeySet:
         if not self.keys:
             return sys.getsizeof(self.keys)
         return sys.getsizeof(self.keys) + len(self.keys) * sys.getsizeof(next(iter(self.keys)))
+
+
+def _distinct(a):
+    """The distinct values of an integer array, sorted (`np.unique` by a sort: NumPy 2's
+    hashing `unique` is many times slower on large arrays)."""
+    import numpy as np
+    a = np.sort(a)
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 class BlockFull(Exception):
@@ -657,7 +672,7 @@ class KeyTable:
             full = self.extra and rounds > 2 * (self.bmask + 2)
             if full or base + pending > self.FULL * self.cap:
                 # more new keys than forecast: count them exactly (equal keys share a slot)
-                pending = len(np.unique(np.concatenate(won_s[counted:]))) if \
+                pending = len(_distinct(np.concatenate(won_s[counted:]))) if \
                     len(won_s) > counted else 0
                 if full or base + pending > self.FULL * self.cap:
                     # grow now; the keys claimed so far move: where they are now
@@ -730,7 +745,7 @@ class KeyTable:
             p = p[t[0][p] != empty]
             runs.append(p)
             p = self._next(p)
-        moved = np.unique(np.concatenate(runs))
+        moved = _distinct(np.concatenate(runs))
         if moved.size:
             keys = [k[moved].copy() for k in t]
             if self.extra:
