@@ -7,6 +7,8 @@ word `w` at bit `63 * w`. The NumPy engine sees the same state as `nwords` uint6
 The visited set holds one *key* per state:
 * exact, one word (the packed state fits in 63 bits): the packed state itself;
 * exact, several words (by default up to two, `exact=True` for more): the words themselves;
+  a two-word state of at most 63 + QUOTIENT_BITS bits still takes one word of the NumPy table
+  (`KeyTable`'s quotient: the slot's block holds the bits the word leaves out);
 * otherwise a 64-bit fingerprint of the words (TLC's choice), with the probability that two
   distinct states shared one estimated in the statistics.
 
@@ -28,6 +30,8 @@ M63 = (1 << WORD_BITS) - 1
 M64 = (1 << 64) - 1
 EMPTY = M64                      # an unused table slot (no key equals it: see `Layout.key`)
 EXACT_WORDS = 2                  # exact keys up to this many words unless told otherwise
+QUOTIENT_BITS = 12               # two-word states of up to 63 + this many bits: one word a slot
+QUOTIENT_BLOCK = 8               # a quotient table's blocks have at least 2 ** this many slots
 
 # fingerprint mixing constants (splitmix64 / murmur3 fmix64); fixed, so keys are reproducible
 _K0 = 0x9E3779B97F4A7C15
@@ -64,6 +68,49 @@ def fp_numpy(words):
     h ^= h >> s31
     h[h == np.uint64(EMPTY)] = np.uint64(EMPTY - 1)
     return h
+
+
+# an invertible mix of 63-bit words (xorshifts and odd multipliers modulo 2 ** 63), for the
+# quotient table: its low bits place a key in its block, its high bits pick the block
+_Q1 = 0x3C79AC492BA7B653 | 1
+_Q2 = 0x1C69B3F74AC4AE35 | 1
+_Q1_INV = pow(_Q1, -1, 1 << WORD_BITS)
+_Q2_INV = pow(_Q2, -1, 1 << WORD_BITS)
+
+
+def mix63(x, inplace: bool = False):
+    """An invertible mix of an array of 63-bit words (`unmix63` inverts it); in place, or
+    a new array."""
+    import numpy as np
+    u = np.uint64
+    m = u(M63)
+    t = x >> u(31)
+    if not inplace:
+        x = x.copy()
+    x ^= t
+    x *= u(_Q1)
+    x &= m
+    np.right_shift(x, u(29), out=t)
+    x ^= t
+    x *= u(_Q2)
+    x &= m
+    np.right_shift(x, u(32), out=t)
+    x ^= t
+    return x
+
+
+def unmix63(x):
+    """The words `mix63` was given."""
+    import numpy as np
+    u = np.uint64
+    m = u(M63)
+    x = x ^ (x >> u(32))
+    x *= u(_Q2_INV)
+    x &= m
+    x = x ^ (x >> u(29)) ^ (x >> u(58))
+    x *= u(_Q1_INV)
+    x &= m
+    return x ^ (x >> u(31)) ^ (x >> u(62))
 
 
 @dataclass(frozen=True)
@@ -111,6 +158,11 @@ class Layout:
         self.fold = max(1, (self.bits + 1) // 2) if self.exact and self.key_words == 1 else 0
         # Only a 64-bit state can have the key EMPTY (all ones): the table keeps that one apart.
         self.full_width = self.exact and self.key_words == 1 and self.bits >= 64
+        # A two-word state of 63 + e bits (e <= QUOTIENT_BITS) takes one word of the NumPy
+        # table: the slot's block says the e bits the word leaves out (`KeyTable`, quotient).
+        extra = self.bits - WORD_BITS
+        self.quotient = extra if self.exact and self.key_words == 2 and \
+            0 < extra <= QUOTIENT_BITS else 0
 
     @property
     def storage(self) -> str:
@@ -243,6 +295,23 @@ class KeySet:
         return sys.getsizeof(self.keys) + len(self.keys) * sys.getsizeof(next(iter(self.keys)))
 
 
+def _distinct(a):
+    """The distinct values of an integer array, sorted (`np.unique` by a sort: NumPy 2's
+    hashing `unique` is many times slower on large arrays)."""
+    import numpy as np
+    a = np.sort(a)
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
+class BlockFull(Exception):
+    """A block of a quotient table has no free slot left (the table grows)."""
+
+
 class KeyTable:
     """A NumPy open-addressing hash table of keys (one or more uint64 words per key), linear
     probing, at most `LOAD` full after it grows.
@@ -259,6 +328,14 @@ class KeyTable:
     ones in the previous batch) would fill it beyond `LOAD`, to the next power of two that
     holds them (not for every candidate of a batch: most are duplicates); should a batch bring
     more new keys than forecast, it grows in the middle of the batch before it is `FULL`.
+
+    A *quotient* table (`extra` = e > 0) holds exact two-word keys of 63 + e bits in one word a
+    slot: the key (word 0 holding its low `split` bits, word 1 the rest) is mixed invertibly
+    (`mix63` of its low 63 bits; the high e bits xor the mixed word's top e bits), the table is
+    2 ** e blocks, the block is the mixed high e bits, the slot in the block comes from the
+    mixed word's low bits, probing wraps around within the block, and the slot keeps the mixed
+    word. Two keys in one block are equal exactly when their words are: exact storage, probed
+    as one-word keys are. A block found full (every slot of it probed) makes the table grow.
     """
 
     LOAD = 0.5
@@ -266,10 +343,15 @@ class KeyTable:
     CELLS = 1 << 20
 
     def __init__(self, key_words: int, capacity: int = 1 << 12, full_width: bool = False,
-                 limit: int | None = None):
+                 limit: int | None = None, split: int = 0, extra: int = 0):
         import numpy as np
         self.np = np
         self.kw = key_words
+        # quotient: the high `extra` bits of a two-word key are its block (see above)
+        assert not extra or key_words == 2
+        self.extra, self.split = extra, split
+        self.sw = 1 if extra else key_words        # words a slot stores
+        self.min_bits = max(10, extra + QUOTIENT_BLOCK) if extra else 10
         # at most `limit` bytes in memory: then the keys go to disk as a sorted run (one-word
         # keys only; `explorer.spill`)
         self.limit = limit
@@ -281,7 +363,7 @@ class KeyTable:
         self.ratio = 1.0            # new keys per candidate in the last batch
         self._mul = [np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F),
                      np.uint64(0x165667B19E3779F9), np.uint64(0xD6E8FEB86659FD93)]
-        self._alloc(1 << max(10, (max(capacity, 2) - 1).bit_length()))
+        self._alloc(1 << max(self.min_bits, (max(capacity, 2) - 1).bit_length()))
 
     def _alloc(self, cap: int) -> None:
         np = self.np
@@ -289,7 +371,11 @@ class KeyTable:
         self.bits = cap.bit_length() - 1
         self.mask = cap - 1
         self.keys = [np.full(cap, EMPTY, dtype=np.uint64)] + \
-            [np.zeros(cap, dtype=np.uint64) for _ in range(self.kw - 1)]
+            [np.zeros(cap, dtype=np.uint64) for _ in range(self.sw - 1)]
+        # probing goes round within a block: 2 ** qshift slots (the whole table unless quotient)
+        self.qshift = self.bits - self.extra
+        self.bmask = (1 << self.qshift) - 1
+        self.hmask = self.mask ^ self.bmask
 
     def __len__(self) -> int:
         """The keys in memory and on disk."""
@@ -299,8 +385,49 @@ class KeyTable:
     def nbytes(self) -> int:
         return sum(k.nbytes for k in self.keys)
 
+    def _next(self, h, step=1):
+        """The slots after `h` (by `step`, 0 or 1) in probe order."""
+        if self.extra:
+            n = h + step
+            n &= self.bmask
+            n |= h & self.hmask
+            return n
+        n = h + step
+        n &= self.mask
+        return n
+
+    def _internal(self, keys):
+        """A quotient table's form of two-word keys: [mixed word, block]."""
+        np = self.np
+        if not self.extra:
+            return keys
+        u = np.uint64
+        x = keys[1] << u(self.split)
+        x |= keys[0]
+        x &= u(M63)
+        hi = keys[1] >> u(WORD_BITS - self.split)
+        x = mix63(x, inplace=True)
+        hi ^= x >> u(WORD_BITS - self.extra)
+        return [x, hi]
+
+    def _external(self, x, block):
+        """`_internal` reversed: the two words of the keys with mixed words `x` in `block`."""
+        np = self.np
+        u = np.uint64
+        hi = block ^ (x >> u(WORD_BITS - self.extra))
+        lo = unmix63(x)
+        w0 = lo & u((1 << self.split) - 1)
+        return [w0, (lo >> u(self.split)) | (hi << u(WORD_BITS - self.split))]
+
+    def _blocks(self, slots):
+        """The blocks of slots of a quotient table, as a key column."""
+        return (slots >> self.qshift).astype(self.np.uint64)
+
     def _hash(self, keys):
         np = self.np
+        if self.extra:
+            h = (keys[1] << np.uint64(self.qshift)) | (keys[0] & np.uint64(self.bmask))
+            return h.astype(np.int64)
         h = keys[0] * self._mul[0]
         for i in range(1, self.kw):
             h ^= keys[i] * self._mul[i % 4]
@@ -310,7 +437,7 @@ class KeyTable:
     # ---- growth ------------------------------------------------------------------------------
     def capacity_for(self, keys: int) -> int:
         """The table size that holds `keys` keys at most `LOAD` full."""
-        return 1 << max(10, (int(keys / self.LOAD) - 1).bit_length())
+        return 1 << max(self.min_bits, (int(keys / self.LOAD) - 1).bit_length())
 
     def reserve(self, extra: int) -> None:
         """Make room for `extra` more keys (at most `LOAD` full)."""
@@ -343,14 +470,24 @@ class KeyTable:
         self.count = int(self.top)
 
     def _grow(self, cap: int) -> None:
+        old, old_cap, old_shift = self.keys, self.cap, self.qshift
+        while True:
+            self._alloc(cap)
+            self.count = int(self.top)
+            try:
+                self._rehash(old, old_cap, old_shift)
+                return
+            except BlockFull:        # (a quotient table) so many keys in one block: larger
+                cap *= 2
+
+    def _rehash(self, old: list, old_cap: int, old_shift: int) -> None:
         np = self.np
-        old, old_cap = self.keys, self.cap
-        self._alloc(cap)
-        self.count = int(self.top)
         step = 1 << 22
         for a in range(0, old_cap, step):      # a slice at a time: few temporaries
             used = old[0][a:a + step] != np.uint64(EMPTY)
             keys = [k[a:a + step][used] for k in old]
+            if self.extra:
+                keys.append(((np.flatnonzero(used) + a) >> old_shift).astype(np.uint64))
             if len(keys[0]):
                 self._place_distinct(keys)
 
@@ -361,31 +498,34 @@ class KeyTable:
         h = self._hash(keys)
         idx = np.arange(len(keys[0]))
         empty = np.uint64(EMPTY)
+        rounds = 0
         while idx.size:
+            rounds += 1
+            if self.extra and rounds > 2 * (self.bmask + 2):
+                raise BlockFull
             free = t[0][h] == empty
             fi, fh = idx[free], h[free]
-            for w in range(self.kw):
+            for w in range(self.sw):
                 t[w][fh] = keys[w][fi]
             ok = t[0][fh] == keys[0][fi]
-            for w in range(1, self.kw):
+            for w in range(1, self.sw):
                 ok &= t[w][fh] == keys[w][fi]
             self._untear(fh, ok, [k[fi] for k in keys])
             self.count += int(np.count_nonzero(ok))
             go = np.ones(len(idx), dtype=bool)
             go[np.flatnonzero(free)[ok]] = False
-            adv = ~free
-            h = np.where(adv, (h + 1) & self.mask, h)[go]
+            h = self._next(h, ~free)[go]
             idx = idx[go]
 
     def _untear(self, fh, ok, fk) -> None:
         """After several keys were written to one free slot at once, each word array holds the
         last writer's word; should two arrays disagree on who that was, no key verifies: free
         such slots again (the keys that wrote them go round again)."""
-        if self.kw == 1 or ok.all():
+        if self.sw == 1 or ok.all():
             return
         t = self.keys
         t[0][fh[~ok]] = EMPTY
-        for w in range(self.kw):
+        for w in range(self.sw):
             t[w][fh[ok]] = fk[w][ok]
 
     # ---- batches -----------------------------------------------------------------------------
@@ -400,19 +540,24 @@ class KeyTable:
             found |= keys[0] == np.uint64(EMPTY)
         if self.disk is not None and self.disk.runs:
             found |= self.disk.contains(keys[0])
+        keys = self._internal(keys)
         h = self._hash(keys)
         idx = np.arange(n)
         t0 = self.keys[0]
         empty = np.uint64(EMPTY)
+        rounds = 0
         while idx.size:
+            rounds += 1
+            if self.extra and rounds > self.bmask + 1:
+                break               # every slot of their blocks probed: not there
             slot = t0[h]
             hit = slot == keys[0][idx]
-            for w in range(1, self.kw):
+            for w in range(1, self.sw):
                 hit &= self.keys[w][h] == keys[w][idx]
             found[idx[hit]] = True
             go = ~hit & (slot != empty)
             idx = idx[go]
-            h = (h[go] + 1) & self.mask
+            h = self._next(h[go])
         return found
 
     def insert(self, keys, rank):
@@ -428,6 +573,7 @@ class KeyTable:
         if n == 0:
             return none, none
         self._make_room(n)
+        keys = self._internal(keys)
         before = self.count
         rank = np.asarray(rank, dtype=np.int64)
         won_i: list = []
@@ -475,53 +621,68 @@ class KeyTable:
         """Find or claim a slot for every key: `won_i`/`won_s` get the keys that claimed a free
         slot and the slot (equal keys claim their slot together)."""
         np = self.np
-        t, kw, mask = self.keys, self.kw, self.mask
+        t, kw = self.keys, self.sw
         h = self._hash(keys)
         idx = None                 # the first round: every key, in order (no gathers)
         empty = np.uint64(EMPTY)
         base, pending, counted = self.count, 0, 0
+        rounds = 0
         while True:
-            ks = keys if idx is None else [k[idx] for k in keys]
+            rounds += 1
+            k0 = keys[0] if idx is None else keys[0][idx]
             slot = t[0][h]
+            # found: done; another key: the next slot; empty: claim it
+            hit = slot == k0
+            if kw > 1:
+                c = np.flatnonzero(hit)
+                if c.size:
+                    hc, ic = h[c], (c if idx is None else idx[c])
+                    same = t[1][hc] == keys[1][ic]
+                    for w in range(2, kw):
+                        same &= t[w][hc] == keys[w][ic]
+                    hit[c] = same
             nf = np.flatnonzero(slot == empty)
             if nf.size:
-                # claim the free slots: one key lands in each, the others look again
+                # claim the free slots: one key lands in each, equal keys together; the others
+                # look at the same slot again (another key: they go on; empty again: again)
                 fh = h[nf]
-                fk = [k[nf] for k in ks]
+                fi = nf if idx is None else idx[nf]
+                fk = [keys[w][fi] for w in range(kw)]
                 for w in range(kw):
                     t[w][fh] = fk[w]
                 ok = t[0][fh] == fk[0]
                 for w in range(1, kw):
                     ok &= t[w][fh] == fk[w]
                 self._untear(fh, ok, fk)
-                won = nf[ok]
-                won_i.append(won if idx is None else idx[won])
+                won_i.append(fi[ok])
                 won_s.append(fh[ok])
-                slot[nf] = t[0][fh]
-                pending += int(won.size)
-            # found, or just claimed: done; another key: the next slot; empty again: again
-            hit = slot == ks[0]
-            if kw > 1:
-                c = np.flatnonzero(hit)
-                same = np.ones(len(c), dtype=bool)
-                for w in range(1, kw):
-                    same &= t[w][h[c]] == ks[w][c]
-                hit[c] = same
+                hit[nf] = ok
+                pending += int(np.count_nonzero(ok))
             go = np.flatnonzero(~hit)
             if not go.size:
                 return
-            h = (h[go] + (slot[go] != empty)) & mask
+            hg = h[go]
+            h = self._next(hg)
+            if nf.size and not ok.all():
+                # a key that lost the claim of a free slot looks at it again
+                lost = np.searchsorted(go, nf[~ok])
+                h[lost] = hg[lost]
             idx = go if idx is None else idx[go]
-            if base + pending > self.FULL * self.cap:
+            # (a quotient table) a key probed every slot of its block: the block is full
+            full = self.extra and rounds > 2 * (self.bmask + 2)
+            if full or base + pending > self.FULL * self.cap:
                 # more new keys than forecast: count them exactly (equal keys share a slot)
-                pending = len(np.unique(np.concatenate(won_s[counted:])))
-                if base + pending > self.FULL * self.cap:
+                pending = len(_distinct(np.concatenate(won_s[counted:]))) if \
+                    len(won_s) > counted else 0
+                if full or base + pending > self.FULL * self.cap:
                     # grow now; the keys claimed so far move: where they are now
-                    self._grow(self.capacity_for(base + 2 * pending))
+                    cap = self.capacity_for(base + 2 * pending)
+                    self._grow(max(cap, 2 * self.cap) if full else cap)
                     won_s[:] = [self._find([k[w] for k in keys]) for w in won_i]
-                    t, mask = self.keys, self.mask
+                    t = self.keys
                     h = self._hash([k[idx] for k in keys])
                     base, pending, counted = self.count, 0, len(won_s)
+                    rounds = 0
 
     def _smallest_ranks(self, wi, ws, rank):
         """Of the keys that claimed one slot together (equal keys), the one of smallest rank."""
@@ -532,25 +693,32 @@ class KeyTable:
         # claims by slot modulo the number of cells, about twice the keys (two slots sharing a
         # cell only make one of them go round again), at most CELLS; for this batch only
         cells = min(self.CELLS, 1 << max(10, (2 * len(ws) - 1).bit_length()))
-        claim = np.full(cells, big, dtype=np.int64)
-        owner = np.zeros(cells, dtype=np.int64)
+        cbits = cells.bit_length() - 1
         cmask = cells - 1
+        # a claim's value: its slot's bits above the cell, then its rank, so the smallest value
+        # of a cell is the smallest rank of one slot, and that slot is in the value
+        ranks = rank[wi]
+        rb = max(1, int(ranks.max()).bit_length())
+        if int(ranks.min()) < 0 or rb + max(0, self.bits - cbits) > 62:
+            ranks = np.unique(ranks, return_inverse=True)[1].astype(np.int64)   # same order
+            rb = max(1, (len(ranks) - 1).bit_length())
+        value = ((ws >> cbits) << rb) | ranks
+        claim = np.full(cells, big, dtype=np.int64)
         keep = np.zeros(len(wi), dtype=bool)
         todo = None                     # the first round: all of them (no gathers)
         while True:
             s = ws if todo is None else ws[todo]
-            r = rank[wi if todo is None else wi[todo]]
+            v = value if todo is None else value[todo]
             cell = s & cmask
-            np.minimum.at(claim, cell, r)
-            first = claim[cell] == r
-            owner[cell[first]] = s[first]
+            np.minimum.at(claim, cell, v)
+            won = claim[cell]
+            first = won == v
             if todo is None:
                 keep |= first
             else:
                 keep[todo[first]] = True
             # not first: an equal key of larger rank (same slot), or another slot's cell
-            later = np.flatnonzero(~first)
-            again = later[owner[cell[later]] != s[later]]
+            again = np.flatnonzero((won >> rb) != (s >> cbits))
             claim[cell] = big
             if not again.size:
                 return wi[keep], ws[keep]
@@ -572,14 +740,16 @@ class KeyTable:
         t[0][slots] = empty
         self.count -= len(slots)
         runs = []
-        p = (slots + 1) & self.mask
+        p = self._next(slots)
         while p.size:
             p = p[t[0][p] != empty]
             runs.append(p)
-            p = (p + 1) & self.mask
-        moved = np.unique(np.concatenate(runs))
+            p = self._next(p)
+        moved = _distinct(np.concatenate(runs))
         if moved.size:
             keys = [k[moved].copy() for k in t]
+            if self.extra:
+                keys.append(self._blocks(moved))
             t[0][moved] = empty
             self.count -= len(moved)
             self._place_distinct(keys)
@@ -592,16 +762,18 @@ class KeyTable:
         idx = np.arange(len(h))
         while idx.size:
             hit = self.keys[0][h] == keys[0][idx]
-            for w in range(1, self.kw):
+            for w in range(1, self.sw):
                 hit &= self.keys[w][h] == keys[w][idx]
             out[idx[hit]] = h[hit]
-            idx, h = idx[~hit], (h[~hit] + 1) & self.mask
+            idx, h = idx[~hit], self._next(h[~hit])
         return out
 
     def all_keys(self) -> list:
         """Every key, as word columns (in table order)."""
         np = self.np
         used = self.keys[0] != np.uint64(EMPTY)
+        if self.extra:
+            return self._external(self.keys[0][used], self._blocks(np.flatnonzero(used)))
         cols = [k[used] for k in self.keys]
         if self.disk is not None and self.disk.count:
             cols = [np.concatenate([cols[0], self.disk.keys()])]
@@ -631,7 +803,8 @@ class KeyTable:
     @classmethod
     def from_keys(cls, layout: Layout, keys: Collection[Any], limit: int | None = None) -> KeyTable:
         """A table holding the keys of a Python-set store (or of a checkpoint)."""
-        table = cls(layout.key_words, 1 << 16, layout.full_width, limit)
+        table = cls(layout.key_words, 1 << 16, layout.full_width, limit,
+                    layout.used0, layout.quotient)
         table.reserve(len(keys))
         if keys:
             table.insert(table._columns(keys), table.np.arange(len(keys), dtype=table.np.int32))

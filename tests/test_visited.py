@@ -31,16 +31,28 @@ def expected_new(seen: set, batch: list[tuple], ranks: list[int]) -> list[int]:
     return sorted(best.values(), key=lambda i: ranks[i])
 
 
-def random_batches(kw: int, seed: int, top: bool = False, limit: int | None = None):
+def random_batches(kw: int, seed: int, top: bool = False, limit: int | None = None,
+                   quotient: tuple[int, int] = (0, 0), pool_size: int = 3000):
+    """With `quotient` = (split, extra): keys of 63 + extra bits, `split` of them in word 0."""
     rng = random.Random(seed)
-    table = KeyTable(kw, 16, full_width=top, limit=limit)
+    split, extra = quotient
+    table = KeyTable(kw, 16, full_width=top, limit=limit, split=split, extra=extra)
     seen: set[tuple] = set()
-    pool = [tuple(rng.getrandbits(63) for _ in range(kw)) for _ in range(3000)]
+    if extra:
+        pool = list({(rng.getrandbits(split), rng.getrandbits(63 + extra - split))
+                     for _ in range(pool_size)})
+        rng.shuffle(pool)
+        # keys that differ only in their high bits, or only in their low ones
+        pool[:8] = [(0, 0), (0, 1 << (62 + extra - split)), (1, 0), ((1 << split) - 1, 0),
+                    ((1 << split) - 1, (1 << (63 + extra - split)) - 1), (0, 1), (5, 1), (5, 0)]
+    else:
+        pool = [tuple(rng.getrandbits(63) for _ in range(kw)) for _ in range(pool_size)]
     if top:
         pool[:3] = [(M64,), (M64 - 1,), (0,)]
+    grow = pool_size // 40
     for step in range(40):
-        n = rng.randrange(1, 700)
-        batch = [rng.choice(pool[:300 + 70 * step]) for _ in range(n)]
+        n = rng.randrange(1, max(700, pool_size // 5))
+        batch = [rng.choice(pool[:pool_size // 10 + grow * step]) for _ in range(n)]
         ranks = rng.sample(range(10 * n), n)
         cols = [np.array([k[w] for k in batch], dtype=np.uint64) for w in range(kw)]
         want = expected_new(seen, batch, ranks)
@@ -54,7 +66,7 @@ def random_batches(kw: int, seed: int, top: bool = False, limit: int | None = No
             want = [i for i in want if ranks[i] < cut]
         seen.update(batch[i] for i in want)
         assert len(table) == len(seen)
-        probe = pool[:600 + 70 * step]
+        probe = pool[:pool_size // 5 + grow * step]
         pc = [np.array([k[w] for k in probe], dtype=np.uint64) for w in range(kw)]
         assert table.contains(pc).tolist() == [k in seen for k in probe], step
     assert sorted(zip(*[c.tolist() for c in table.all_keys()])) == sorted(seen)
@@ -65,6 +77,40 @@ def random_batches(kw: int, seed: int, top: bool = False, limit: int | None = No
 def test_key_table_agrees_with_a_python_set(kw):
     for seed in range(3):
         random_batches(kw, seed)
+
+
+@pytest.mark.parametrize("split,extra", [(63, 9), (60, 9), (40, 2), (62, 12)])
+def test_quotient_table_agrees_with_a_python_set(split, extra):
+    """Two-word keys of 63 + extra bits, one word a slot; `all_keys` gives the words back."""
+    for seed in range(2):
+        table = random_batches(2, seed, quotient=(split, extra), pool_size=20000)
+        assert len(table.keys) == 1 and table.cap >= 1 << (extra + 8)
+
+
+def test_a_full_block_of_a_quotient_table_makes_it_grow():
+    """Keys all in one block: their block fills long before the table does; every key is
+    still found, none is taken twice, and probing for an absent key ends."""
+    t = KeyTable(2, 16, split=63, extra=4)
+    assert t.cap == 1 << 12           # 16 blocks of 256 slots
+    # keys whose block (high bits xor the mixed word's top bits) is 0: choose the mixed word
+    from smp_explorer.explorer.store import unmix63
+    x = np.arange(1, 1001, dtype=np.uint64) << np.uint64(20)   # top 4 bits 0: block = high bits
+    lo = unmix63(x)
+    keys = [lo, np.zeros(1000, dtype=np.uint64)]
+    new = t.insert(keys, np.arange(1000))
+    assert sorted(new.tolist()) == list(range(1000)) and len(t) == 1000
+    assert t.cap >= 1 << 14           # grew: 1000 keys do not fit a block of 256
+    assert t.contains(keys).all()
+    other = [lo, np.ones(1000, dtype=np.uint64)]
+    assert not t.contains(other).any()
+    assert t.insert(keys, np.arange(1000)).tolist() == []
+
+
+def test_dining_at_72_bits_is_a_quotient_table():
+    model = load_model(MODELS / "classic/dining.spec", {"N": "18"})
+    layout = Layout(model)
+    assert (layout.bits, layout.nwords, layout.key_words, layout.quotient) == (72, 2, 2, 9)
+    assert layout.storage == "exact (2 words)"
 
 
 def test_a_64_bit_key_of_all_ones_is_a_key_like_any_other():
@@ -134,17 +180,22 @@ def test_a_64_bit_state_is_a_one_word_key():
     assert eval(layout.key_source("t"), {"t": t}) == keys[-1]
 
 
-@pytest.mark.parametrize("engine", ["vector", "auto", "scalar"])
-def test_64_bit_states_explore_as_the_reference_engine_does(engine):
-    model = load_model(MODELS / "classic/dining.spec", {"N": "16"})
-    opts = dict(max_states=30000, check_deadlock=True)
+@pytest.mark.parametrize("n,storage,engine", [
+    (16, "exact", "vector"), (16, "exact", "auto"), (16, "exact", "scalar"),
+    # 72-bit states: a quotient table
+    (18, "exact (2 words)", "vector"), (18, "exact (2 words)", "auto")])
+def test_wide_states_explore_as_the_reference_engine_does(n, storage, engine):
+    """Dining at N = 16 (64-bit states) and N = 18 (72 bits) against the reference engine's
+    Python set of whole states: the same counts, verdicts and shortest traces."""
+    model = load_model(MODELS / "classic/dining.spec", {"N": str(n)})
+    opts = dict(max_states=30000 if n == 16 else 60000, check_deadlock=True)
     want = explore(compile_model(model), Options(engine="reference", **opts))
     got = explore(compile_model(model), Options(engine=engine, **opts))
-    assert got.stats.storage == "exact"
+    assert got.stats.storage == storage
     assert (got.stats.states, got.stats.transitions, got.stats.depth) == \
         (want.stats.states, want.stats.transitions, want.stats.depth)
-    assert [(p.name, p.status) for p in got.properties] == \
-        [(p.name, p.status) for p in want.properties]
+    assert [(p.name, p.status, p.trace) for p in got.properties] == \
+        [(p.name, p.status, p.trace) for p in want.properties]
 
 
 def test_empty_marker_never_hides_a_state():
