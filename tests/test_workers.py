@@ -43,7 +43,8 @@ def ray_session():
 
 
 def summary(r):
-    notes = [n for n in r.stats.notes if "fingerprint" not in n and not n.startswith("ray:")]
+    notes = [n for n in r.stats.notes if "fingerprint" not in n and not n.startswith("ray:")
+             and not n.startswith("symmetry:")]
     return (r.stats.states, r.stats.transitions, r.stats.depth, r.complete, r.stop_reason,
             r.stats.initial_states, r.stats.coverage, notes,
             [(p.name, p.status, p.message, p.trace.to_json() if p.trace else None)
@@ -53,10 +54,16 @@ def summary(r):
 def agree(model, memory: str, workers=(2,), **options):
     """The partitioned search gives the reference engine's result; that result."""
     cm = compile_model(model)
-    want = explore(cm, Options(engine="reference", **options), memory)
+    # the partitions store states as found: symmetry reduction is off with --workers (and the
+    # report says so), so they give the reference engine's --no-symmetry result
+    want = explore(cm, Options(engine="reference", symmetry=not model.symmetry, **options),
+                   memory)
     for n in workers:
         got = explore(cm, Options(workers=n, **options), memory)
         assert summary(got) == summary(want), f"{n} workers differ on {model.name} {options}"
+        if model.symmetry:
+            assert any(note.startswith("symmetry: off (not with --workers") for note in
+                       got.stats.notes)
         assert any(note.startswith(f"ray: {n} partitions") for note in got.stats.notes)
     return want
 
@@ -74,6 +81,39 @@ def test_two_workers_give_one_process_results(ray_session):
     agree(int3, "pso", max_states=700)
     dining = load_model(MODELS / "classic" / "dining.spec", {"N": "5"})
     agree(dining, "sc", stop_at_first=True, max_states=120)
+
+
+def test_levels_run_ahead_of_the_driver_with_one_process_traces(ray_session):
+    """The partitions expand a level before the driver has ranked it (rows numbered per
+    partition, translated by the next merge); the level the run stops in is counted by a look
+    back, and the last level's trace links are the driver's. Every cut below falls in a
+    different level, on 1 to 3 partitions."""
+    # broken-mutex (derivation in test_models.py): P[0] test, P[1] test, P[0] set, P[1] set,
+    # both at cs: 4 steps, found in the last level the run looks at under --stop-at-first
+    mutex = load_model(MODELS / "classic" / "broken-mutex.spec")
+    for stop in (False, True):
+        r = agree(mutex, "sc", workers=(1, 2, 3), stop_at_first=stop)
+        trace = {p.name: p.trace for p in r.properties}["mutual_exclusion"]
+        assert len(trace.steps) - 1 == 4
+        assert trace.steps[-1].state["P[0].pc"] == trace.steps[-1].state["P[1].pc"] == "cs"
+    # dining N = 5 (its header): the deadlock is every philosopher holding its left fork, N
+    # `left` steps; the run goes on to the end (forks_consistent holds), so the trace's links
+    # come from the partitions
+    dining = load_model(MODELS / "classic" / "dining.spec", {"N": "5"})
+    r = agree(dining, "sc", workers=(2, 3))
+    trace = {p.name: p.trace for p in r.properties}["deadlock_free"]
+    assert [s.label for s in trace.steps[1:]] == ["left"] * 5
+
+
+@pytest.mark.slow
+def test_a_cut_in_every_level(ray_session):
+    # a cut by --max-states in (nearly) every level of filter N = 3 (465 states, rumur), the
+    # initial states' included, and by --max-depth
+    filt = load_model(MODELS / "classic" / "filter.spec", {"N": "3"})
+    for limit in (1, 2, 5, 17, 40, 100, 230, 464, 465, 466):
+        agree(filt, "sc", workers=(2, 3), max_states=limit, check_deadlock=False)
+    r = agree(filt, "sc", workers=(2,), check_deadlock=False, max_depth=5)
+    assert r.stop_reason == "max-depth"
 
 
 @pytest.mark.slow
