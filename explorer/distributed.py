@@ -5,24 +5,31 @@ the partition its key hashes to, which keeps its key, its parent link and, while
 frontier, its words. The search stays level-synchronous, so its counts, verdicts and traces
 are exactly those of one process (`explorer.engines`, which numbers states in breadth-first
 order: a level's states in the order of (parent position, action rank), the first such pair
-winning among equal states). Each level takes three rounds:
+winning among equal states). A level takes two rounds in the partitions and one look at it in
+the driver, which runs a level behind them:
 
-1. expand: every partition expands its part of the frontier with the vector engine's NumPy
-   functions (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code
-   cannot take), ranks each successor by (parent position, action rank) and sends the
-   successors to their owners: one batch per owner, object to object through Ray's store
-   (keeping one copy per key here first would send about a third of the bytes, but sorting
-   costs more than the owners' table does);
-2. merge: every owner keeps the best candidate of each key it does not hold yet, evaluates
-   the pending properties on these new states and returns their ranks and, per property,
-   its first event;
-3. commit: the driver merges the ranks into breadth-first positions, replays the first
-   events in breadth-first order to find where the single-process search would stop (a
-   decision, --stop-at-first, --max-states), and tells each partition which states and
-   steps to keep.
+1. expand: every partition expands its frontier with the vector engine's NumPy functions
+   (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code cannot take),
+   numbering its rows 0, 1, ... in its own breadth-first order (their positions need not be
+   known yet), ranks each successor by (row, action rank) and sends the successors to their
+   owners: one batch per other owner, object to object through Ray's store (its own batch
+   stays in place);
+2. merge: every owner translates its candidates' rows into breadth-first positions (from the
+   previous level's placement, below), keeps the best candidate of each key it does not hold
+   yet (they are its next frontier, expanded at once), links the previous frontier to its
+   parents, evaluates the pending properties on the new states and returns their sort keys
+   and, per property, its first event;
+3. the driver merges the sort keys into breadth-first positions and sends the next level's
+   merges the placement (one byte per state: which partition holds each position); then it
+   replays the first events in breadth-first order to find where the single-process search
+   would stop (a decision, --stop-at-first, --max-states). Only then does it know whether the
+   run goes on: the level the partitions expanded meanwhile is dropped if not, and the steps
+   of a level cut short are counted by a look back (`Partition.cut`).
 
---timeout and Ctrl-C end the run between two rounds, with the statistics of the levels done.
-A trace is rebuilt by asking the partitions for the parent links of its states.
+The driver's round trip is thus off the partitions' path: each partition goes from merge to
+expansion without waiting. --timeout and Ctrl-C end the run between two levels, with the
+statistics of the levels done. A trace is rebuilt from the driver's sort keys of the last
+level it looked at and the parent links the partitions keep of the levels before.
 """
 from __future__ import annotations
 
@@ -103,6 +110,20 @@ def first_of_keys(table: KeyTable, keys: list, sortkey: np.ndarray) -> np.ndarra
     keep = keep[~table.contains([k[keep] for k in keys])]
     table.insert([k[keep] for k in keys], np.arange(len(keep), dtype=np.int32))
     return keep
+
+
+def sources(owner: np.ndarray, n: int) -> np.ndarray:
+    """`owner` (a partition per state, in breadth-first order) in the smallest dtype."""
+    return owner.astype(np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32)
+
+
+def positions(base: int, src: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """From the partition of each state of a level in breadth-first order (the level's first
+    at `base`): the states' positions, partition after partition, each in its breadth-first
+    order, and where each partition's begin."""
+    begin = np.zeros(n + 1, dtype=np.int64)
+    begin[1:] = np.cumsum(np.bincount(src, minlength=n))
+    return base + np.argsort(src, kind="stable"), begin
 
 
 # An event is what the single-process search records while it expands one row (a frontier
@@ -308,14 +329,14 @@ class Partition:
         """Keep the new states among the candidates sent here (they become the frontier); their
         sort keys, and a summary: per pending property its first event among them.
 
-        `placed` gives the breadth-first positions of the frontier the candidates come from
-        (every partition's rows, one after the other, and where each partition's begin): a
-        candidate's parent row becomes its position, and this partition's own frontier is
-        linked to its parents."""
+        `placed` says where the frontier the candidates come from is in breadth-first order:
+        its first position, and per position the partition that holds that state (one byte
+        a state). A candidate's parent row becomes its position, and this partition's own
+        frontier is linked to its parents."""
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
         nw = layout.nwords
-        glob, begin = placed
+        glob, begin = positions(*placed, self.count)
         if self.unlinked is not None and len(self.unlinked):
             mine = glob[begin[self.index]:begin[self.index + 1]]
             sk = self.unlinked
@@ -584,16 +605,13 @@ class _Run:
         search.links = self.links
         words = _to_words(layout, [layout.pack(s) for s in search.initial])
         owner = owner_of(layout.key_words_numpy(words), n) if k else np.zeros(0, np.int64)
-        pos = np.arange(k, dtype=np.int64)
         self.ray.get([w.seed.remote([x[owner == q] for x in words])
                       for q, w in enumerate(self.workers)])
-        glob = np.concatenate([pos[owner == q] for q in range(n)])
-        begin = np.zeros(n + 1, dtype=np.int64)
-        begin[1:] = np.cumsum(np.bincount(owner, minlength=n))
-        self.rows = (glob, begin)
+        src = sources(owner, n)
+        self.rows = positions(0, src, n)
         if k and not search.cut:
             self.outs = self._expand(0)
-            self.merges = self._merge(self.outs, self.ray.put(self.rows))
+            self.merges = self._merge(self.outs, self.ray.put((0, src)))
         return k
 
     def level(self) -> str | None:
@@ -616,19 +634,22 @@ class _Run:
         order = np.argsort(every, kind="stable")
         glob = np.empty(len(every), dtype=np.int64)
         glob[order] = base + np.arange(len(every), dtype=np.int64)
+        lengths = [len(x) for x in sortkeys]
         begin = np.zeros(n + 1, dtype=np.int64)
-        begin[1:] = np.cumsum([len(x) for x in sortkeys])
+        begin[1:] = np.cumsum(lengths)
         rows, self.rows = self.rows, (glob, begin)
-        # the positions go to the next level's merges at once
-        outs, self.outs = self.outs, self.ahead
-        self.merges = self._merge(self.outs, ray.put(self.rows))
+        # where the level's states are goes to the next level's merges at once: one byte a
+        # state, the partition of each breadth-first position
+        src = sources(np.repeat(np.arange(n), lengths)[order], n)
+        self.outs = self.ahead
+        self.merges = self._merge(self.outs, ray.put((base, src)))
         expanded = ray.get(summaries)
         ranked = every[order]
         self.sent += sum(e["sent"] for e in expanded)
         self.busy = max(m["busy"] for m in merged)
         self.cpu = max(m["cpu"] for m in merged)
         self.links.bytes = sum(m["nbytes"] for m in merged)
-        self.driver += every.nbytes + n * glob.nbytes
+        self.driver += every.nbytes + n * src.nbytes
         # the first event of each property, in breadth-first order
         first: dict[str, Event] = {}
         pglob, pbegin = rows
