@@ -336,7 +336,8 @@ class Partition:
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
         nw = layout.nwords
-        glob, begin = positions(*placed, self.count)
+        base, src = placed
+        glob, begin = positions(base, src, self.count)
         if self.unlinked is not None and len(self.unlinked):
             mine = glob[begin[self.index]:begin[self.index + 1]]
             sk = self.unlinked
