@@ -534,8 +534,8 @@ def _apply(search: Search, key: tuple, what: tuple) -> None:
 class _Run:
     """One distributed search: the driver's bookkeeping (a `Search`) and the partitions.
 
-    The driver keeps one level ahead: the partitions expand the states a level just found as
-    soon as they have merged them (their rows numbered in each partition's order), while the
+    The partitions keep one level ahead of the driver: they expand the states a level just
+    found as soon as they have merged them (their rows numbered in each partition's order), while the
     driver ranks them into breadth-first positions and sends these to the next merge (which
     translates the candidates' parent rows). The driver's round trip is thus off the
     partitions' path; only the level it decides the run stops in needs a look back (`cut`),

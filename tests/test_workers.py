@@ -43,8 +43,7 @@ def ray_session():
 
 
 def summary(r):
-    notes = [n for n in r.stats.notes if "fingerprint" not in n and not n.startswith("ray:")
-             and not n.startswith("symmetry:")]
+    notes = [n for n in r.stats.notes if "fingerprint" not in n and not n.startswith("ray:")]
     return (r.stats.states, r.stats.transitions, r.stats.depth, r.complete, r.stop_reason,
             r.stats.initial_states, r.stats.coverage, notes,
             [(p.name, p.status, p.message, p.trace.to_json() if p.trace else None)
@@ -63,7 +62,7 @@ def agree(model, memory: str, workers=(2,), **options):
         assert summary(got) == summary(want), f"{n} workers differ on {model.name} {options}"
         if model.symmetry:
             assert any(note.startswith("symmetry: off (not with --workers") for note in
-                       got.stats.notes)
+                       got.stats.reductions)
         assert any(note.startswith(f"ray: {n} partitions") for note in got.stats.notes)
     return want
 
