@@ -685,6 +685,10 @@ class _Run:
             if reason:
                 row_cut, limit_rank = row, -1
                 limit = base + int(np.searchsorted(ranked, (row + 1) * R))
+                if row == base - 1 and limit == base:
+                    # the last state of the last level: one process checks before expanding
+                    # a state, and none is left, so the search is exhausted
+                    reason, row_cut, limit = None, NO_CUT, base + total
                 break
         if reason is None and limit_rank >= 0:
             reason = "max-states"
