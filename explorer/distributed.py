@@ -5,24 +5,31 @@ the partition its key hashes to, which keeps its key, its parent link and, while
 frontier, its words. The search stays level-synchronous, so its counts, verdicts and traces
 are exactly those of one process (`explorer.engines`, which numbers states in breadth-first
 order: a level's states in the order of (parent position, action rank), the first such pair
-winning among equal states). Each level takes three rounds:
+winning among equal states). A level takes two rounds in the partitions and one look at it in
+the driver, which runs a level behind them:
 
-1. expand: every partition expands its part of the frontier with the vector engine's NumPy
-   functions (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code
-   cannot take), ranks each successor by (parent position, action rank) and sends the
-   successors to their owners: one batch per owner, object to object through Ray's store
-   (keeping one copy per key here first would send about a third of the bytes, but sorting
-   costs more than the owners' table does);
-2. merge: every owner keeps the best candidate of each key it does not hold yet, evaluates
-   the pending properties on these new states and returns their ranks and, per property,
-   its first event;
-3. commit: the driver merges the ranks into breadth-first positions, replays the first
-   events in breadth-first order to find where the single-process search would stop (a
-   decision, --stop-at-first, --max-states), and tells each partition which states and
-   steps to keep.
+1. expand: every partition expands its frontier with the vector engine's NumPy functions
+   (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code cannot take),
+   numbering its rows 0, 1, ... in its own breadth-first order (their positions need not be
+   known yet), ranks each successor by (row, action rank) and sends the successors to their
+   owners: one batch per other owner, object to object through Ray's store (its own batch
+   stays in place);
+2. merge: every owner translates its candidates' rows into breadth-first positions (from the
+   previous level's placement, below), keeps the best candidate of each key it does not hold
+   yet (they are its next frontier, expanded at once), links the previous frontier to its
+   parents, evaluates the pending properties on the new states and returns their sort keys
+   and, per property, its first event;
+3. the driver merges the sort keys into breadth-first positions and sends the next level's
+   merges the placement (one byte per state: which partition holds each position); then it
+   replays the first events in breadth-first order to find where the single-process search
+   would stop (a decision, --stop-at-first, --max-states). Only then does it know whether the
+   run goes on: the level the partitions expanded meanwhile is dropped if not, and the steps
+   of a level cut short are counted by a look back (`Partition.cut`).
 
---timeout and Ctrl-C end the run between two rounds, with the statistics of the levels done.
-A trace is rebuilt by asking the partitions for the parent links of its states.
+The driver's round trip is thus off the partitions' path: each partition goes from merge to
+expansion without waiting. --timeout and Ctrl-C end the run between two levels, with the
+statistics of the levels done. A trace is rebuilt from the driver's sort keys of the last
+level it looked at and the parent links the partitions keep of the levels before.
 """
 from __future__ import annotations
 
@@ -47,6 +54,7 @@ CHUNK = 1 << 17                      # rows per NumPy batch in a partition
 _SPLIT = np.uint64(0xD6E8FEB86659FD93)   # owner hash (not the table's: its slots stay spread)
 _S32 = np.uint64(32)
 NO_CUT = np.iinfo(np.int64).max
+PROFILE: list | None = None          # set to a list: each run appends its timeline (bench/)
 
 
 def ray_missing() -> str | None:
@@ -72,7 +80,7 @@ def owner_of(keys: Sequence[np.ndarray], n: int) -> np.ndarray:
     h = keys[0] * _SPLIT
     for k in keys[1:]:
         h = (h ^ k) * _SPLIT
-    return ((h >> _S32) % np.uint64(n)).astype(np.int64)
+    return (((h >> _S32) * np.uint64(n)) >> _S32).astype(np.int64)   # (no division)
 
 
 def best_of_keys(keys: list, sortkey: np.ndarray) -> np.ndarray:
@@ -102,6 +110,20 @@ def first_of_keys(table: KeyTable, keys: list, sortkey: np.ndarray) -> np.ndarra
     keep = keep[~table.contains([k[keep] for k in keys])]
     table.insert([k[keep] for k in keys], np.arange(len(keep), dtype=np.int32))
     return keep
+
+
+def sources(owner: np.ndarray, n: int) -> np.ndarray:
+    """`owner` (a partition per state, in breadth-first order) in the smallest dtype."""
+    return owner.astype(np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32)
+
+
+def positions(base: int, src: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """From the partition of each state of a level in breadth-first order (the level's first
+    at `base`): the states' positions, partition after partition, each in its breadth-first
+    order, and where each partition's begin."""
+    begin = np.zeros(n + 1, dtype=np.int64)
+    begin[1:] = np.cumsum(np.bincount(src, minlength=n))
+    return base + np.argsort(src, kind="stable"), begin
 
 
 # An event is what the single-process search records while it expands one row (a frontier
@@ -134,31 +156,52 @@ class Partition:
         self.table = KeyTable(layout.key_words, 1 << 12)
         nw = layout.nwords
         self.frontier = [np.zeros(0, dtype=np.uint64) for _ in range(nw)]
-        self.fpos = np.zeros(0, dtype=np.int64)
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (pos, parent, via)
         self.done_pcs = [(p.pc_slot, p.done) for p in model.processes]
-        self.new: dict[str, Any] = {}
-        self.enabled: tuple = ()
+        self.unlinked: np.ndarray | None = None   # sort keys of the frontier, not linked yet
+        self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
+        self.via = np.asarray(self.code.order, dtype=np.int64)
+        self.own: tuple | None = None    # the batch of candidates it sends itself
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
+        self.timeline: list[tuple] = []
+        self.clock = time.time() - time.perf_counter()
+
+    def _done(self, phase: str, start: float, cpu: float) -> None:
+        end = time.perf_counter()
+        self.busy += end - start
+        c = time.process_time() - cpu
+        self.cpu += c
+        self.timeline.append((phase, start + self.clock, end + self.clock, c))
+
+    def profile(self) -> list:
+        return self.timeline
 
     def rank_count(self) -> int:
         return self.R
 
-    def seed(self, words: list[np.ndarray], pos: np.ndarray) -> None:
-        """The initial states this partition owns (at breadth-first positions `pos`)."""
+    def rank_order(self) -> tuple[int, list[int]]:
+        """The number of action ranks, and the action of each rank."""
+        return self.R, list(self.code.order)
+
+    def seed(self, words: list[np.ndarray]) -> None:
+        """The initial states this partition owns, in breadth-first order (the driver links
+        them)."""
         keys = self.layout.key_words_numpy(words)
-        if len(pos):
-            self.table.insert(keys, np.arange(len(pos), dtype=np.int32))
-        self.frontier, self.fpos = words, pos
+        if len(words[0]):
+            self.table.insert(keys, np.arange(len(words[0]), dtype=np.int32))
+        self.frontier = words
 
     # ---- round 1 ---------------------------------------------------------------------------
-    def expand(self, pending: set[str]) -> tuple:
-        """Expand the frontier; one batch of candidates per owner, then a summary."""
+    def expand(self, level: int, pending: set[str]) -> tuple:
+        """Expand the frontier; one batch of candidates per owner, then a summary. Rows are
+        numbered here in this partition's breadth-first order (0, 1, ...): the frontier's
+        positions need not be known yet, and the owners translate."""
         start, cpu = time.perf_counter(), time.process_time()
         code, layout, R = self.code, self.layout, self.R
-        W, P = self.frontier, self.fpos
-        n = len(P)
+        W = self.frontier
+        n = len(W[0])
+        P = np.arange(n, dtype=np.int64)
         cand_w: list[list] = [[] for _ in range(layout.nwords)]
         cand_k: list = []
         en_pos: list[np.ndarray] = []
@@ -186,20 +229,28 @@ class Partition:
         keys = layout.key_words_numpy(words) if len(sortkey) else [
             np.zeros(0, dtype=np.uint64)] * layout.key_words
         owner = owner_of(keys, self.count) if len(sortkey) else np.zeros(0, dtype=np.int64)
-        self.enabled = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
-                        np.concatenate(en_act) if en_act else np.zeros(0, dtype=np.int64),
-                        np.concatenate(en_ok) if en_ok else np.zeros(0, dtype=bool))
-        batches, sent = [], 0
+        steps = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
+                 np.concatenate(en_act) if en_act else np.zeros(0, dtype=np.int64),
+                 np.concatenate(en_ok) if en_ok else np.zeros(0, dtype=bool))
+        # kept for a commit that cuts this level (the driver decides it a level later)
+        self.enabled[level] = steps
+        self.enabled.pop(level - 2, None)
+        fired = np.bincount(steps[1], minlength=len(self.cm.model.actions))
+        batches: list[tuple | None] = []
+        sent = 0
         for q in range(self.count):
-            mine = np.flatnonzero(owner == q)
+            mine = np.flatnonzero(owner == q) if self.count > 1 else slice(None)
             batch = ([x[mine] for x in words], sortkey[mine])
-            if q != self.index:
+            if q == self.index:     # its own batch stays here (the next merge takes it)
+                self.own = batch
+                batches.append(None)
+            else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
-            batches.append(batch)
+                batches.append(batch)
         self._exact_values(found)
-        self.busy += time.perf_counter() - start
-        self.cpu += time.process_time() - cpu
-        return (*batches, dict(found=found, sent=sent))
+        self._done('expand', start, cpu)
+        return (*batches, dict(found=found, sent=sent, fired=fired.tolist(),
+                               transitions=int(np.count_nonzero(steps[2]))))
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
                      found) -> None:
@@ -267,33 +318,49 @@ class Partition:
             if what[0] != "check":
                 continue
             ai = what[1]
-            row = int(np.flatnonzero(self.fpos == key[0])[0])
+            row = key[0]
             state = VectorLevels._states(self.layout, [x[row:row + 1] for x in self.frontier])[0]
             _, bad = self.cm.successors(state)
             fid, value = next((f, v) for a, f, v in bad if a == ai)
             found[name] = (key, ("step", ai, fid, value))
 
     # ---- round 2 ---------------------------------------------------------------------------
-    def merge(self, pending: set[str], monitors: set[int], *batches) -> dict:
-        """Keep the new states among the candidates sent here; their sort keys, and per
-        pending property its first event among them."""
+    def merge(self, pending: set[str], monitors: set[int], placed: tuple, *batches) -> tuple:
+        """Keep the new states among the candidates sent here (they become the frontier); their
+        sort keys, and a summary: per pending property its first event among them.
+
+        `placed` says where the frontier the candidates come from is in breadth-first order:
+        its first position, and per position the partition that holds that state (one byte
+        a state). A candidate's parent row becomes its position, and this partition's own
+        frontier is linked to its parents."""
         start, cpu = time.perf_counter(), time.process_time()
-        layout = self.layout
+        layout, R = self.layout, self.R
         nw = layout.nwords
+        base, src = placed
+        glob, begin = positions(base, src, self.count)
+        if self.unlinked is not None and len(self.unlinked):
+            mine = glob[begin[self.index]:begin[self.index + 1]]
+            sk = self.unlinked
+            self.links.append((mine, sk // R, self.via[sk % R]))
+        self.unlinked = None
+        batches = tuple(self.own if b is None else b for b in batches)
+        self.own = None
         words = [np.concatenate([b[0][k] for b in batches]) for k in range(nw)]
-        sortkey = np.concatenate([b[1] for b in batches])
+        sortkey = np.concatenate([glob[begin[p] + b[1] // R] * R + b[1] % R
+                                  for p, b in enumerate(batches)])
         keys = layout.key_words_numpy(words)
         # the new states go into the table now: a level cut short (a decision, a limit) is the
-        # run's last, so only the links and the frontier need to know where it stops
+        # run's last, so only the links need to know where it stops
         fresh = first_of_keys(self.table, keys, sortkey)
         words, sortkey = [x[fresh] for x in words], sortkey[fresh]
-        self.new = dict(words=words, sortkey=sortkey)
+        self.frontier, self.unlinked = words, sortkey
         found: dict[str, Event] = {}
         if len(sortkey):
             self._properties(words, sortkey, pending, monitors, found)
-        self.busy += time.perf_counter() - start
-        self.cpu += time.process_time() - cpu
-        return dict(sortkey=sortkey, found=found, busy=self.busy, cpu=self.cpu)
+        self._done('merge', start, cpu)
+        links = sum(p.nbytes + q.nbytes + v.nbytes for p, q, v in self.links)
+        return sortkey, dict(found=found, busy=self.busy, cpu=self.cpu,
+                             nbytes=self.table.nbytes + links)
 
     def _properties(self, words, sortkey, pending, monitors, found) -> None:
         from smp_explorer.explorer.engines.common import Watch
@@ -343,37 +410,21 @@ class Partition:
                     elif names[kind][k] in pending:
                         event(i, kn, k, (tag, k), names[kind][k])
 
-    # ---- round 3 ---------------------------------------------------------------------------
-    def commit(self, positions: np.ndarray, limit: int, row_cut: int,
-               limit_rank: int) -> tuple:
-        """Keep the new states at positions below `limit` (they become the frontier) and
-        count the steps of the rows before `row_cut` and of the row `row_cut` itself (only
-        its successful steps up to action rank `limit_rank` when --max-states cut it)."""
-        start, cpu = time.perf_counter(), time.process_time()
-        code, R = self.code, self.R
-        words, sortkey = self.new["words"], self.new["sortkey"]
-        sel = positions < limit
-        words, sortkey, positions = [x[sel] for x in words], sortkey[sel], positions[sel]
-        if len(positions):
-            via = np.asarray(code.order, dtype=np.int64)[sortkey % R]
-            self.links.append((positions, sortkey // R, via))
-        self.frontier, self.fpos = words, positions
-        self.new = {}
-        pos, act, ok = self.enabled
-        self.enabled = ()
-        if row_cut == NO_CUT:
-            counted = np.ones(len(pos), dtype=bool)
-        elif limit_rank < 0:
+    # ---- a level cut short -------------------------------------------------------------------
+    def cut(self, level: int, rows: np.ndarray, row_cut: int, limit_rank: int) -> tuple:
+        """The steps of a level the run stops in (its frontier's rows at positions `rows`):
+        those of the rows before `row_cut` and of the row `row_cut` itself (only its successful
+        steps up to action rank `limit_rank` when --max-states cut it). Runs beside the next
+        level's rounds (their results are not needed any more)."""
+        local, act, ok = self.enabled[level]
+        pos = rows[local]
+        if limit_rank < 0:
             counted = pos <= row_cut
         else:
             ranks = self._ranks()[act]
             counted = (pos < row_cut) | ((pos == row_cut) & ok & (ranks <= limit_rank))
         fired = np.bincount(act[counted], minlength=len(self.cm.model.actions))
-        transitions = int(np.count_nonzero(ok & (pos <= row_cut)))
-        links = sum(p.nbytes + q.nbytes + v.nbytes for p, q, v in self.links)
-        self.busy += time.perf_counter() - start
-        self.cpu += time.process_time() - cpu
-        return fired.tolist(), transitions, self.table.nbytes + links
+        return fired.tolist(), int(np.count_nonzero(ok & (pos <= row_cut)))
 
     def _ranks(self) -> np.ndarray:
         out = np.zeros(len(self.cm.model.actions), dtype=np.int64)
@@ -385,10 +436,11 @@ class Partition:
     def parents(self, wanted: list[int]) -> dict[int, tuple[int, int]]:
         """(parent position, action) of the states at `wanted` this partition holds."""
         out: dict[int, tuple[int, int]] = {}
-        if not self.links or not wanted:
+        links = list(self.links)     # (the next level's merge may be adding to them)
+        if not links or not wanted:
             return out
         q = np.asarray(sorted(wanted), dtype=np.int64)
-        for pos, parent, via in self.links:
+        for pos, parent, via in links:
             i = np.searchsorted(pos, q)
             i = np.minimum(i, len(pos) - 1)
             hit = pos[i] == q
@@ -480,7 +532,15 @@ def _apply(search: Search, key: tuple, what: tuple) -> None:
 
 
 class _Run:
-    """One distributed search: the driver's bookkeeping (a `Search`) and the partitions."""
+    """One distributed search: the driver's bookkeeping (a `Search`) and the partitions.
+
+    The partitions keep one level ahead of the driver: they expand the states a level just
+    found as soon as they have merged them (their rows numbered in each partition's order), while the
+    driver ranks them into breadth-first positions and sends these to the next merge (which
+    translates the candidates' parent rows). The driver's round trip is thus off the
+    partitions' path; only the level it decides the run stops in needs a look back (`cut`),
+    and the traces (the last level's links, which the partitions add a level later, are the
+    driver's own sort keys)."""
 
     def __init__(self, cm: CompiledModel, options: Options, memory: str):
         self.ray = ray = _import_ray()
@@ -492,29 +552,53 @@ class _Run:
         self.search = search = Search(cm, options, memory, f"vector on {n} Ray workers", layout)
         self.where = where
         self.links = _RemoteLinks(0)
-        # handles typed Any: Ray's generic stubs do not follow `.options(...).remote` chains
-        actor: Any = ray.remote(Partition).options(num_cpus=cpus, scheduling_strategy="SPREAD")
+        # handles typed Any: Ray's generic stubs do not follow `.options(...).remote` chains.
+        # A second group of one thread runs `cut` and `parents` beside the rounds of a level
+        # the driver has already gone past.
+        actor: Any = ray.remote(concurrency_groups={"side": 1})(Partition).options(
+            num_cpus=cpus, scheduling_strategy="SPREAD")
         model = ray.put(cm.model)
         names = cm.invariant_names + cm.goal_names
         self.workers: list[Any] = [
             actor.remote(model, names, options.exact, options.check_deadlock, i, n)
             for i in range(n)]
         self.R = 0
-        self.to_commit: list[tuple] = []   # the commit of the level the driver decided
-        self.in_flight: list = []           # commits sent, not counted yet
+        self.order: np.ndarray = np.zeros(0, dtype=np.int64)   # action of each rank
+        self.level_no = 0
+        self.outs: list = []          # the expansion under way: per partition its batches
+        self.merges: list = []        # and the merges of those
+        self.ahead: list = []         # the next level's expansion (submitted already)
+        self.rows = (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        self.last: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
         self.failures: list[str] = []
         self.busy = 0.0        # the busiest partition's seconds of work
         self.cpu = 0.0         # the most CPU seconds a partition used
         self.ready = 0.0       # seconds until every partition had started and built its code
         self.sent = 0          # bytes of candidates sent from one partition to another
         self.driver = 0        # bytes of ranks and positions to and from the driver
+        self.timeline: list[tuple] = []
 
     def kill(self) -> None:
         for w in self.workers:
             self.ray.kill(w)
 
+    def _expand(self, level: int) -> list:
+        pending = set(self.search.verdicts.pending)
+        n = self.n
+        return [w.expand.options(num_returns=n + 1).remote(level, pending)
+                for w in self.workers]
+
+    def _merge(self, outs: list, placed: Any) -> list:
+        search, n = self.search, self.n
+        pending = set(search.verdicts.pending)
+        monitors = set(range(len(search.monitor_names))) - search.monitors_seen
+        return [w.merge.options(num_returns=2).remote(pending, monitors, placed,
+                                                       *[outs[p][q] for p in range(n)])
+                for q, w in enumerate(self.workers)]
+
     def seed(self) -> int:
-        """Discover the initial states (here) and hand each to its partition."""
+        """Discover the initial states (here), hand each to its partition, and start the
+        first level."""
         search, layout, n = self.search, self.layout, self.n
         search.initial_states()
         k = len(search.initial)
@@ -522,55 +606,63 @@ class _Run:
         search.links = self.links
         words = _to_words(layout, [layout.pack(s) for s in search.initial])
         owner = owner_of(layout.key_words_numpy(words), n) if k else np.zeros(0, np.int64)
-        pos = np.arange(k, dtype=np.int64)
-        self.ray.get([w.seed.remote([x[owner == q] for x in words], pos[owner == q])
+        self.ray.get([w.seed.remote([x[owner == q] for x in words])
                       for q, w in enumerate(self.workers)])
+        src = sources(owner, n)
+        self.rows = positions(0, src, n)
+        if k and not search.cut:
+            self.outs = self._expand(0)
+            self.merges = self._merge(self.outs, self.ray.put((0, src)))
         return k
 
     def level(self) -> str | None:
-        """Expand one level; a stop reason ends the run."""
-        ray, search, n = self.ray, self.search, self.n
-        pending = set(search.verdicts.pending)
-        monitors = set(range(len(search.monitor_names))) - search.monitors_seen
-        # the previous level's commit runs first in each partition (an actor runs the calls
-        # of one caller in order): no round trip of its own
-        self.commit()
-        outs = [w.expand.options(num_returns=n + 1).remote(pending) for w in self.workers]
-        merges = [w.merge.remote(pending, monitors, *[outs[p][q] for p in range(n)])
-                  for q, w in enumerate(self.workers)]
-        summaries = [o[n] for o in outs]
-        reason = _wait(merges + summaries + self.in_flight, search)
-        self.committed()
+        """Finish one level (its expansion and merges were sent a level ahead); a stop reason
+        ends the run."""
+        ray, search, n, R = self.ray, self.search, self.n, self.R
+        t0, c0, m0 = time.time(), time.process_time(), time.thread_time()
+        self.level_no += 1
+        # the next level's expansion runs in each partition right after its merge
+        self.ahead = self._expand(self.level_no)
+        summaries = [o[n] for o in self.outs]
+        reason = _wait([m[1] for m in self.merges] + summaries, search)
         if reason:
             return reason
-        expanded, merged = ray.get(summaries), ray.get(merges)
+        t1 = time.time()
+        sortkeys = ray.get([m[0] for m in self.merges])
+        merged = ray.get([m[1] for m in self.merges])
         base = search.states
-        sortkeys = [m["sortkey"] for m in merged]
         every = np.concatenate(sortkeys)
         order = np.argsort(every, kind="stable")
         glob = np.empty(len(every), dtype=np.int64)
         glob[order] = base + np.arange(len(every), dtype=np.int64)
-        positions, at = [], 0
-        for s in sortkeys:
-            positions.append(glob[at:at + len(s)])
-            at += len(s)
+        lengths = [len(x) for x in sortkeys]
+        begin = np.zeros(n + 1, dtype=np.int64)
+        begin[1:] = np.cumsum(lengths)
+        rows, self.rows = self.rows, (glob, begin)
+        # where the level's states are goes to the next level's merges at once: one byte a
+        # state, the partition of each breadth-first position
+        src = sources(np.repeat(np.arange(n), lengths)[order], n)
+        self.outs = self.ahead
+        self.merges = self._merge(self.outs, ray.put((base, src)))
+        expanded = ray.get(summaries)
+        ranked = every[order]
         self.sent += sum(e["sent"] for e in expanded)
         self.busy = max(m["busy"] for m in merged)
         self.cpu = max(m["cpu"] for m in merged)
-        self.driver += 2 * every.nbytes
+        self.links.bytes = sum(m["nbytes"] for m in merged)
+        self.driver += every.nbytes + n * src.nbytes
         # the first event of each property, in breadth-first order
         first: dict[str, Event] = {}
-        for e in expanded:
+        pglob, pbegin = rows
+        for p, e in enumerate(expanded):
             for name, (key, what) in e["found"].items():
+                key = (int(pglob[pbegin[p] + key[0]]),) + key[1:]
                 _earliest(first, name, key, what)
         for q, m in enumerate(merged):
             for name, (key, what) in m["found"].items():
-                _earliest(first, name, key, what[:-1] + (int(positions[q][what[-1]]),))
-        ranked = every[order]
-        R = self.R
+                _earliest(first, name, key, what[:-1] + (int(glob[begin[q] + what[-1]]),))
         total = len(every)
         limit, row_cut, limit_rank = base + total, NO_CUT, -1
-        reason = None
         max_states = self.options.max_states
         if max_states is not None and total > max_states - base:
             room = max_states - base
@@ -593,48 +685,49 @@ class _Run:
             if reason:
                 row_cut, limit_rank = row, -1
                 limit = base + int(np.searchsorted(ranked, (row + 1) * R))
+                if row == base - 1 and limit == base:
+                    # the last state of the last level: one process checks before expanding
+                    # a state, and none is left, so the search is exhausted
+                    reason, row_cut, limit = None, NO_CUT, base + total
                 break
         if reason is None and limit_rank >= 0:
             reason = "max-states"
-        self.to_commit = [(positions[q], limit, row_cut, limit_rank) for q in range(n)]
-        if limit > base:
-            search.max_depth_seen = search.depth + 1
-        self.links.count = limit
-        return reason
-
-    def commit(self) -> None:
-        """Send the last level's commit to the partitions (its results in `in_flight`)."""
-        todo, self.to_commit = self.to_commit, []
-        self.in_flight += [w.commit.remote(*args) for w, args in zip(self.workers, todo)]
-
-    def committed(self) -> None:
-        """Count the steps the commits in flight report (they take little time: waited for
-        even after a timeout or Ctrl-C, so the statistics are those of the levels done)."""
-        refs, self.in_flight = self.in_flight, []
-        if not refs:
-            return
-        search = self.search
-        done = self.ray.get(refs)
-        for fired, transitions, _ in done:
+        if row_cut == NO_CUT:
+            steps = [(e["fired"], e["transitions"]) for e in expanded]
+        else:      # the steps of the rows before the cut
+            steps = ray.get([w.cut.options(concurrency_group="side").remote(
+                self.level_no - 1, pglob[pbegin[p]:pbegin[p + 1]], row_cut, limit_rank)
+                for p, w in enumerate(self.workers)])
+        for fired, transitions in steps:
             for a, c in enumerate(fired):
                 search.fired[a] += c
             search.transitions += transitions
-        self.links.bytes = sum(nbytes for _, _, nbytes in done[-self.n:])
-
-    def finish(self) -> None:
-        """The last level's commit."""
-        self.commit()
-        self.committed()
+        if limit > base:
+            search.max_depth_seen = search.depth + 1
+        self.links.count = limit
+        self.last = (base, ranked[:limit - base])
+        # (phase, start, end, CPU s): the level's CPU counts Ray's threads in this process
+        self.timeline.append(("wait", t0, t1, 0.0))
+        self.timeline.append(("driver", t1, time.time(), time.process_time() - c0))
+        self.timeline.append(("driver thread", t1, t1, time.thread_time() - m0))
+        return reason
 
     def traces(self) -> None:
-        """Fetch the parent links of every state on a trace of a decided property."""
+        """Fetch the parent links of every state on a trace of a decided property (those of
+        the last level's states are the driver's)."""
         known = self.links.known
+        base, ranked = self.last
         need = {found[0] for found in self.search.verdicts.found.values()} - set(known)
         while need:
-            answers = self.ray.get([w.parents.remote(sorted(need)) for w in self.workers])
             got: dict[int, tuple[int, int]] = {}
-            for d in answers:
-                got.update(d)
+            for pos in [p for p in need if base <= p < base + len(ranked)]:
+                sk = int(ranked[pos - base])
+                got[pos] = (sk // self.R, int(self.order[sk % self.R]))
+            asked = sorted(need - set(got))
+            if asked:
+                for d in self.ray.get([w.parents.options(concurrency_group="side").remote(
+                        asked) for w in self.workers]):
+                    got.update(d)
             if set(got) != need:
                 raise RuntimeError("distributed search: a trace's state has no partition")
             known.update(got)
@@ -651,7 +744,9 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
     stop_reason = "exhausted"
     try:
         t = time.perf_counter()
-        run.R = max(run.ray.get([w.rank_count.remote() for w in run.workers]))
+        run.R, order = run.ray.get(run.workers[0].rank_order.remote())
+        run.order = np.asarray(order, dtype=np.int64)
+        run.ray.get([w.rank_count.remote() for w in run.workers[1:]])
         run.ready = time.perf_counter() - t
         width = run.seed()
         if search.cut:
@@ -670,12 +765,14 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
     except run.ray.exceptions.RayError as e:    # a worker killed (its node short of memory), lost
         stop_reason = _lost(run, e)
     try:
-        run.finish()
         run.traces()
     except run.ray.exceptions.RayError as e:
         stop_reason = _lost(run, e)
         search.verdicts.found.clear()    # no trace to show: undecided, as nothing was seen
     finally:
+        if PROFILE is not None:
+            PROFILE.append([run.timeline] + run.ray.get([w.profile.options(
+                concurrency_group="side").remote() for w in run.workers]))
         run.kill()
     search.store_bytes = run.links.bytes
     result = search.result(stop_reason, stop_reason == "exhausted")

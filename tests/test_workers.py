@@ -53,10 +53,16 @@ def summary(r):
 def agree(model, memory: str, workers=(2,), **options):
     """The partitioned search gives the reference engine's result; that result."""
     cm = compile_model(model)
-    want = explore(cm, Options(engine="reference", **options), memory)
+    # the partitions store states as found: symmetry reduction is off with --workers (and the
+    # report says so), so they give the reference engine's --no-symmetry result
+    want = explore(cm, Options(engine="reference", symmetry=not model.symmetry, **options),
+                   memory)
     for n in workers:
         got = explore(cm, Options(workers=n, **options), memory)
         assert summary(got) == summary(want), f"{n} workers differ on {model.name} {options}"
+        if model.symmetry:
+            assert any(note.startswith("symmetry: off (not with --workers") for note in
+                       got.stats.reductions)
         assert any(note.startswith(f"ray: {n} partitions") for note in got.stats.notes)
     return want
 
@@ -74,6 +80,45 @@ def test_two_workers_give_one_process_results(ray_session):
     agree(int3, "pso", max_states=700)
     dining = load_model(MODELS / "classic" / "dining.spec", {"N": "5"})
     agree(dining, "sc", stop_at_first=True, max_states=120)
+
+
+def test_levels_run_ahead_of_the_driver_with_one_process_traces(ray_session):
+    """The partitions expand a level before the driver has ranked it (rows numbered per
+    partition, translated by the next merge); the level the run stops in is counted by a look
+    back, and the last level's trace links are the driver's. Every cut below falls in a
+    different level, on 1 to 3 partitions."""
+    # broken-mutex (derivation in test_models.py): P[0] test, P[1] test, P[0] set, P[1] set,
+    # both at cs: 4 steps, found in the last level the run looks at under --stop-at-first
+    mutex = load_model(MODELS / "classic" / "broken-mutex.spec")
+    for stop in (False, True):
+        r = agree(mutex, "sc", workers=(1, 2, 3), stop_at_first=stop)
+        trace = {p.name: p.trace for p in r.properties}["mutual_exclusion"]
+        assert len(trace.steps) - 1 == 4
+        assert trace.steps[-1].state["P[0].pc"] == trace.steps[-1].state["P[1].pc"] == "cs"
+    # dining N = 5 (its header): the deadlock is every philosopher holding its left fork, N
+    # `left` steps; the run goes on to the end (forks_consistent holds), so the trace's links
+    # come from the partitions
+    dining = load_model(MODELS / "classic" / "dining.spec", {"N": "5"})
+    r = agree(dining, "sc", workers=(2, 3))
+    trace = {p.name: p.trace for p in r.properties}["deadlock_free"]
+    assert [s.label for s in trace.steps[1:]] == ["left"] * 5
+    # a deadlock in the last state of the last level: under --stop-at-first one process has
+    # no state left to stop before, so the search is exhausted (found by test_random_specs)
+    last = model_from_text("var r: 0..1 = 0;\nprocess A {\n  a0: r := 1;\n"
+                           "  a1: await r == 0;\n}\n", "last.spec", None, "sc")
+    r = agree(last, "sc", stop_at_first=True)
+    assert (r.stats.states, r.stop_reason, r.complete) == (2, "exhausted", True)
+
+
+@pytest.mark.slow
+def test_a_cut_in_every_level(ray_session):
+    # a cut by --max-states in (nearly) every level of filter N = 3 (465 states, rumur), the
+    # initial states' included, and by --max-depth
+    filt = load_model(MODELS / "classic" / "filter.spec", {"N": "3"})
+    for limit in (1, 2, 5, 17, 40, 100, 230, 464, 465, 466):
+        agree(filt, "sc", workers=(2, 3), max_states=limit, check_deadlock=False)
+    r = agree(filt, "sc", workers=(2,), check_deadlock=False, max_depth=5)
+    assert r.stop_reason == "max-depth"
 
 
 @pytest.mark.slow
@@ -119,9 +164,9 @@ def test_workers_do_not_combine_with_a_checkpoint(capsys, tmp_path):
     assert code == 2 and "--checkpoint" in err and "--workers" in err
 
 
-def start_filter6(*extra: str) -> subprocess.Popen:
+def start_filter(n: int, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "smp_explorer", "check",
-                             str(MODELS / "classic" / "filter.spec"), "--const", "N=6",
+                             str(MODELS / "classic" / "filter.spec"), "--const", f"N={n}",
                              "--no-deadlock", "--plain", "--workers", "2", *extra], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -130,10 +175,10 @@ def start_filter6(*extra: str) -> subprocess.Popen:
 @pytest.mark.slow
 def test_ctrl_c_ends_a_distributed_run_with_its_statistics():
     pytest.importorskip("ray")
-    proc = start_filter6()
+    proc = start_filter(7)      # (N = 6 can be done in 25 s)
     out = ""
     deadline = time.monotonic() + 120
-    time.sleep(25)     # Ray's start-up, then inside the search (about a minute for N = 6)
+    time.sleep(25)     # Ray's start-up, then inside the search (minutes for N = 7)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=max(10.0, deadline - time.monotonic()))
     assert proc.returncode == 3, (out, err)
@@ -144,7 +189,7 @@ def test_ctrl_c_ends_a_distributed_run_with_its_statistics():
 @pytest.mark.slow
 def test_timeout_ends_a_distributed_run_with_its_statistics():
     pytest.importorskip("ray")
-    proc = start_filter6("--timeout", "3")
+    proc = start_filter(6, "--timeout", "3")
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 3, (out, err)
     assert "distinct states" in out and "timeout" in out
