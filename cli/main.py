@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _in_big_stack(argv: list[str] | None) -> int:
     """`_main` in a thread with a large stack. Signals arrive in this (the main) thread: a
-    KeyboardInterrupt here is passed on to the worker, where the engines handle it."""
+    KeyboardInterrupt here is passed on to the worker, where the engines handle it. The stop
+    signals are held back while the worker starts, so that one arriving then is passed on
+    too (not raised between the start and the loop, which would leave the worker running
+    with the small recursion limit restored)."""
     outcome: list = []
 
     def work() -> None:
@@ -77,18 +80,22 @@ def _in_big_stack(argv: list[str] | None) -> int:
             outcome.append((False, e))
     old_limit = sys.getrecursionlimit()
     old_size = threading.stack_size()
+    held = _hold_signals({signal.SIGINT, *STOP_SIGNALS}, block=True)
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))   # before the worker can recurse
+    worker = threading.Thread(target=work, name="explorer")
     try:
         threading.stack_size(STACK_BYTES)
-        worker = threading.Thread(target=work, name="explorer")
         worker.start()
     except (RuntimeError, ValueError, MemoryError):   # no such stack (ulimit -v): run here
+        sys.setrecursionlimit(old_limit)
+        _hold_signals(held, block=False)
         return _main(argv)
     finally:
         threading.stack_size(old_size)
-    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
     try:
         while not outcome:   # (not join: interrupting a join can mark the thread stopped)
             try:
+                _hold_signals(held, block=False)   # a held signal lands here
                 time.sleep(0.02)
             except KeyboardInterrupt:
                 _raise_in(worker, KeyboardInterrupt)
@@ -99,6 +106,15 @@ def _in_big_stack(argv: list[str] | None) -> int:
     if ok:
         return value
     raise value
+
+
+def _hold_signals(signals: set[int], block: bool) -> set[int]:
+    """Block `signals` (block) or set the mask to exactly `signals`, in this thread where the
+    platform has signal masks; the previous mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return set()
+    how = signal.SIG_BLOCK if block else signal.SIG_SETMASK
+    return set(signal.pthread_sigmask(how, signals))
 
 
 def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:

@@ -626,9 +626,11 @@ class _Lowerer:
         """A whole-array store over a scalarset stores its elements in one order of its
         values: under a model that keeps stores to different locations in order (tso) that
         order is visible, so the spec is not symmetric in that scalarset (spec.symmetry)."""
-        t = where.type if isinstance(where, ArrayVal) else None
+        if not isinstance(where, ArrayVal) or not self.mm.orders_stores_across_locations:
+            return
+        t: Type = where.type
         while isinstance(t, ArrayT):
-            if isinstance(t.index, ScalarsetT) and self.mm.orders_stores_across_locations:
+            if isinstance(t.index, ScalarsetT):
                 self.ordered_stores.setdefault(
                     t.index, f"`{self._text(span)}` (L{span.line}) stores every element of "
                              f"{where.name} in one step, in one order of {t.index.name}")
