@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         saved = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     try:
         return _in_big_stack(argv)
+    except KeyboardInterrupt:   # a stop signal outside any run's own handling
+        sys.stderr.write("explorer: interrupted\n")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:   # stdout closed (`explorer ... | head`): end quietly
         quiet_stdout()
         return EXIT_INTERRUPTED
@@ -72,9 +75,17 @@ def _in_big_stack(argv: list[str] | None) -> int:
     too (not raised between the start and the loop, which would leave the worker running
     with the small recursion limit restored)."""
     outcome: list = []
+    waiting = threading.Event()   # set once this thread waits in its loop, signals unblocked
 
     def work() -> None:
         try:
+            try:
+                waiting.wait()
+                _hold_signals(held, block=False)   # what this thread starts inherits its mask
+            except KeyboardInterrupt:   # passed on before the run began
+                sys.stderr.write("explorer: interrupted\n")
+                outcome.append((True, EXIT_INTERRUPTED))
+                return
             outcome.append((True, _main(argv)))
         except BaseException as e:   # SystemExit from argparse, BrokenPipeError: re-raised below
             outcome.append((False, e))
@@ -93,9 +104,12 @@ def _in_big_stack(argv: list[str] | None) -> int:
     finally:
         threading.stack_size(old_size)
     try:
-        while not outcome:   # (not join: interrupting a join can mark the thread stopped)
+        while True:   # (not join: interrupting a join can mark the thread stopped)
             try:
-                _hold_signals(held, block=False)   # a held signal lands here
+                _hold_signals(held, block=False)   # at least once: a held signal lands here
+                waiting.set()
+                if outcome:
+                    break
                 time.sleep(0.02)
             except KeyboardInterrupt:
                 _raise_in(worker, KeyboardInterrupt)

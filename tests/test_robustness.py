@@ -325,3 +325,14 @@ def test_running_out_of_memory_ends_with_the_statistics_and_exit_3():
     assert proc.returncode == 3, (out, err)
     assert "Traceback" not in out + err
     assert "distinct states" in out and "memory ran out" in out + err
+
+
+def test_a_run_leaves_the_callers_signal_mask_as_it_found_it(capsys):
+    """The CLI holds the stop signals back while its worker thread starts; a run that ends
+    before the waiting loop's first turn must still unblock them, or every process started
+    later by the caller (a test's subprocess) inherits SIGINT/SIGTERM blocked and ignores
+    them (it happened: the signal tests then timed out in the full suite)."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    code, _, _ = cli(capsys, "check", str(ROOT / "models" / "litmus" / "sb.spec"), "--plain")
+    assert code in (0, 1)
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
