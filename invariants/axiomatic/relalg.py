@@ -29,6 +29,14 @@ Two kinds of terms:
   derivation), so the var holds exactly when the pair is in the least fixpoint; use them where
   a closure appears positively under a negation.
 Acyclicity uses integer ranks (a clock per event) over the SCC edges only.
+
+Exclusive events: an Execution may say (`exclusive(a, b)`, optional) that two events can never
+both execute (build.py: two paths of one process's unrolling tree, proved there). By the
+invariant above every pair term of such a pair is false (a one-directional var may take its
+least value, false), so no may set holds such a pair: the base relations, sequences (their
+middle events too: x ; y ; z needs all three executed), closures and fixpoints leave them out.
+Without that, a process unrolled into a tree has events on every path, and the may sets of
+composed relations grow with the product of the paths instead of with one path's length.
 """
 from __future__ import annotations
 
@@ -119,7 +127,10 @@ def to_z3(ctx: z3.Context, x: Term) -> z3.BoolRef:
     return x
 
 
-def _closure(pairs: Iterable[Pair]) -> set[Pair]:
+def _closure(pairs: Iterable[Pair],
+             apart: Callable[[int, int], bool] = lambda a, b: False) -> set[Pair]:
+    """The transitive closure, without the pairs (a, b) with apart(a, b) and without the
+    paths through such a b (the events of one path of the closure all execute)."""
     succ: dict[int, set[int]] = {}
     for a, b in pairs:
         succ.setdefault(a, set()).add(b)
@@ -129,7 +140,7 @@ def _closure(pairs: Iterable[Pair]) -> set[Pair]:
         stack = list(succ[a])
         while stack:
             b = stack.pop()
-            if b in seen:
+            if b in seen or apart(a, b):
                 continue
             seen.add(b)
             stack.extend(succ.get(b, ()))
@@ -243,7 +254,8 @@ class Diff(Rel):
 class Seq(Rel):
     def __init__(self, alg: "Algebra", a: Rel, b: Rel):
         bs = b.succ()
-        may = {(x, z) for (x, y) in a.may for z in bs.get(y, ())}
+        apart = alg.apart
+        may = {(x, z) for (x, y) in a.may for z in bs.get(y, ()) if not apart(x, z)}
         super().__init__(alg, may)
         self.a, self.b = a, b
 
@@ -308,7 +320,7 @@ class Plus(Rel):
     Over an acyclic may graph: the exact term itself, C(a,b) = r(a,b) | OR_c r(a,c) & C(c,b)."""
 
     def __init__(self, alg: "Algebra", a: Rel, name: str, exact: bool):
-        super().__init__(alg, _closure(a.may))
+        super().__init__(alg, _closure(a.may, alg.apart))
         self.a, self.name, self.exact = a, name, exact
         self._dist: dict[Pair, z3.ArithRef] = {}
         # when r's may graph has no cycle, the closure's least-fixpoint equation is
@@ -355,7 +367,7 @@ class Fixpoint(Rel):
     uses must be anti-monotone (see the module docstring)."""
 
     def __init__(self, alg: "Algebra", may: Iterable[Pair], name: str):
-        super().__init__(alg, may)
+        super().__init__(alg, ((x, y) for (x, y) in may if not alg.apart(x, y)))
         self.name = name
         self.body: Rel | None = None
 
@@ -388,6 +400,11 @@ class Algebra:
             self._exec.append(_simple(ex.executed(e.id)))
         self.all: EventSet = frozenset(e.id for e in self.events if self._exec[e.id] is not False)
         self._base: dict[str, Rel] = {}
+        self._exclusive: Callable[[int, int], bool] | None = getattr(ex, "exclusive", None)
+
+    def apart(self, a: int, b: int) -> bool:
+        """a and b can never both execute (the Execution's `exclusive`, if it has one)."""
+        return self._exclusive is not None and self._exclusive(a, b)
 
     # -- bookkeeping --------------------------------------------------------------------
     def fresh(self, name: str) -> z3.BoolRef:
@@ -459,9 +476,9 @@ class Algebra:
         def make() -> Rel:
             pairs: Iterable[Pair] = self.ex.static(name)
             if transitive:
-                pairs = _closure(pairs)
+                pairs = _closure(pairs, self.apart)
             return Base(self, {(a, b): self.both(a, b) for (a, b) in pairs
-                               if a in self.all and b in self.all})
+                               if a in self.all and b in self.all and not self.apart(a, b)})
         return self._cached("static:" + name + ("+" if transitive else ""), make)
 
     @property
@@ -508,7 +525,8 @@ class Algebra:
         def make() -> Rel:
             mem = self.M
             may = [(a, b) for a in mem for b in mem
-                   if set(self.events[a].locations) & set(self.events[b].locations)]
+                   if set(self.events[a].locations) & set(self.events[b].locations)
+                   and not self.apart(a, b)]
 
             def term(p: Pair) -> Term:
                 a, b = p
@@ -528,7 +546,8 @@ class Algebra:
         def make() -> Rel:
             return Base(self, {(a, b): self.both(a, b) for a in self.all for b in self.all
                                if self.events[a].thread >= 0
-                               and self.events[a].thread == self.events[b].thread})
+                               and self.events[a].thread == self.events[b].thread
+                               and not self.apart(a, b)})
         return self._cached("int", make)
 
     @property
@@ -545,7 +564,8 @@ class Algebra:
         return Base(self, {(a, a): self._exec[a] for a in s if a in self.all})
 
     def product(self, s: EventSet, t: EventSet) -> Rel:
-        return Base(self, {(a, b): self.both(a, b) for a in s for b in t})
+        return Base(self, {(a, b): self.both(a, b) for a in s for b in t
+                           if not self.apart(a, b)})
 
     # -- operators ------------------------------------------------------------------------
     def union(self, *rs: Rel) -> Rel:
