@@ -103,6 +103,7 @@ class Built:
         # edge (-1: an initial write); see exclusive()
         self._path: list[frozenset[int]] = []
         self._edge_of: list[int] = []
+        self._thread: list[int] = []
         self.done_nodes: list[list[Node]] = [[] for _ in model.processes]
         self._static: dict[str, set[tuple[int, int]]] = {
             n: set() for n in ("po", "addr", "data", "ctrl", "rmw", "int", "rcu-rscs",
@@ -192,6 +193,7 @@ class Built:
         names = tuple(self.model.slots[s].name for s in slots)
         self.mem.append(MemEvent(Event(eid, thread, kind, tags, names, span, label, text),
                                  executed, addr, value, slots, edge, source))
+        self._thread.append(thread)
         self._edge_of.append(edge.serial if edge is not None else -1)
         self._path.append(edge.node.path | {edge.serial} if edge is not None else frozenset())
         return eid
@@ -390,7 +392,7 @@ class Built:
         for (a, b): dropping such pairs from rf, co, the static relations and every may set
         removes nothing any execution has. Initial writes and different processes: never."""
         ea, eb = self._edge_of[a], self._edge_of[b]
-        if ea < 0 or eb < 0 or self.mem[a].event.thread != self.mem[b].event.thread:
+        if ea < 0 or eb < 0 or ea == eb or self._thread[a] != self._thread[b]:
             return False
         return ea not in self._path[b] and eb not in self._path[a]
 

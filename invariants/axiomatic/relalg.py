@@ -127,8 +127,11 @@ def to_z3(ctx: z3.Context, x: Term) -> z3.BoolRef:
     return x
 
 
-def _closure(pairs: Iterable[Pair],
-             apart: Callable[[int, int], bool] = lambda a, b: False) -> set[Pair]:
+def _never(a: int, b: int) -> bool:
+    return False
+
+
+def _closure(pairs: Iterable[Pair], apart: Callable[[int, int], bool] = _never) -> set[Pair]:
     """The transitive closure, without the pairs (a, b) with apart(a, b) and without the
     paths through such a b (the events of one path of the closure all execute)."""
     succ: dict[int, set[int]] = {}
@@ -400,11 +403,8 @@ class Algebra:
             self._exec.append(_simple(ex.executed(e.id)))
         self.all: EventSet = frozenset(e.id for e in self.events if self._exec[e.id] is not False)
         self._base: dict[str, Rel] = {}
-        self._exclusive: Callable[[int, int], bool] | None = getattr(ex, "exclusive", None)
-
-    def apart(self, a: int, b: int) -> bool:
-        """a and b can never both execute (the Execution's `exclusive`, if it has one)."""
-        return self._exclusive is not None and self._exclusive(a, b)
+        # apart(a, b): a and b can never both execute (the Execution's `exclusive`, if any)
+        self.apart: Callable[[int, int], bool] = getattr(ex, "exclusive", _never)
 
     # -- bookkeeping --------------------------------------------------------------------
     def fresh(self, name: str) -> z3.BoolRef:
