@@ -118,6 +118,8 @@ class Built:
         self._initial_writes()
         for t, inst in enumerate(model.processes):
             self._unroll(t)
+        # whether some process's tree branches (else no two events are exclusive)
+        self.branching = any(len(n.edges) > 1 for n in self.nodes)
         self.events: Sequence[Event] = [m.event for m in self.mem]
         self._rf: dict[tuple[int, int], z3.BoolRef] = {}
         self._pos: dict[int, z3.ArithRef] = {}

@@ -403,8 +403,10 @@ class Algebra:
             self._exec.append(_simple(ex.executed(e.id)))
         self.all: EventSet = frozenset(e.id for e in self.events if self._exec[e.id] is not False)
         self._base: dict[str, Rel] = {}
-        # apart(a, b): a and b can never both execute (the Execution's `exclusive`, if any)
-        self.apart: Callable[[int, int], bool] = getattr(ex, "exclusive", _never)
+        # apart(a, b): a and b can never both execute (the Execution's `exclusive`, if any;
+        # not asked when no process branches)
+        self.apart: Callable[[int, int], bool] = getattr(ex, "exclusive", _never) \
+            if getattr(ex, "branching", False) else _never
 
     # -- bookkeeping --------------------------------------------------------------------
     def fresh(self, name: str) -> z3.BoolRef:
