@@ -168,7 +168,12 @@ class _Build:
             strong_fence = strong_fence | rcu_fence
             xb = a.union(hb, pb, rb)
         else:
-            xb = hb | pb
+            # xb = hb | pb is used only through xb* below, and xb* = (hb | prop_sf)*: pb =
+            # prop_sf ; hb* is a prop_sf step followed by hb steps, and prop_sf <= pb (hb* is
+            # reflexive on executed events, and prop_sf's ends execute). The closure of the
+            # sparser relation has the same least fixpoint with far fewer definitions (one per
+            # pair and successor: pb's may set is a closure's, nearly complete).
+            xb = hb | prop_sf
 
         # -- plain accesses: plain-coherence and the data-race flag
         if not self.Plain:
