@@ -656,32 +656,47 @@ class Algebra:
                 out.append(implies(self.ctx, t, _lt(self.ctx, rank(a), rank(b))))
         return to_z3(self.ctx, _and(self.ctx, *out))
 
-    def acyclic_seq_star(self, x: Rel, y: Rel, name: str) -> z3.BoolRef:
+    def acyclic_seq_star(self, x: Rel | Sequence[Rel], y: Rel, name: str) -> z3.BoolRef:
         """acyclic (x ; y*), exactly, without encoding y's closure: two integer clocks per
         event, r and s, with x(a,d) => r(a) < s(d), y(d,e) => s(d) <= s(e) and s(d) <= r(d).
         Along x ; y* the clocks give r(a) < s(d) <= s(b) <= r(b), so a cycle is impossible;
         conversely a cycle of these constraints with a strict edge must leave every s node
         through y edges or to its own r node and every r node through an x edge, which spells
         a cycle of x ; y*, so when there is none the constraints can be met. Only the edges in
-        the strongly connected components of the may graph of x | y are encoded."""
-        keep = scc_pairs(x.may | y.may)
-        r_clock: dict[int, z3.ArithRef] = {}
-        s_clock: dict[int, z3.ArithRef] = {}
+        the strongly connected components of the may graph of x | y are encoded.
 
-        def clock(table: dict[int, z3.ArithRef], tag: str, e: int) -> z3.ArithRef:
+        x may be a sequence x1 ; ... ; xn, encoded without its composition: a clock t_i per
+        event between the steps, x1(a,b) => r(a) < t_1(b), x_i(a,b) => t_(i-1)(a) <= t_i(b),
+        xn(a,d) => t_(n-1)(a) <= s(d). A t_i node is left only by x_(i+1) edges, so a cycle
+        with a strict edge still spells x1 ; ... ; xn ; y*, and along one the clocks still
+        increase strictly: the same argument, with one constraint per pair of each step
+        instead of one per pair of the composition."""
+        xs = [x] if isinstance(x, Rel) else list(x)
+        may: set[Pair] = set(y.may)
+        for step in xs:
+            may |= step.may
+        keep = scc_pairs(may)
+        clocks: dict[str, dict[int, z3.ArithRef]] = {}
+
+        def clock(tag: str, e: int) -> z3.ArithRef:
+            table = clocks.setdefault(tag, {})
             v = table.get(e)
             if v is None:
                 v = z3.Int(f"{name}_{tag}_{e}!{next(self._ids)}", self.ctx)
                 table[e] = v
             return v
+        tags = ["r"] + [f"t{i}" for i in range(1, len(xs))] + ["s"]
         out: list[Term] = []
-        for a, d in sorted(x.may & keep):
-            out.append(implies(self.ctx, x.term((a, d)),
-                               _lt(self.ctx, clock(r_clock, "r", a), clock(s_clock, "s", d))))
+        for i, step in enumerate(xs):
+            src, dst = tags[i], tags[i + 1]
+            for a, d in sorted(step.may & keep):
+                ca, cd = clock(src, a), clock(dst, d)
+                out.append(implies(self.ctx, step.term((a, d)),
+                                   _lt(self.ctx, ca, cd) if i == 0 else ca <= cd))
         for d, e in sorted(y.may & keep):
             if d != e:
-                out.append(implies(self.ctx, y.term((d, e)),
-                                   clock(s_clock, "s", d) <= clock(s_clock, "s", e)))
+                out.append(implies(self.ctx, y.term((d, e)), clock("s", d) <= clock("s", e)))
+        r_clock, s_clock = clocks.get("r", {}), clocks.get("s", {})
         for d in sorted(set(s_clock) & set(r_clock)):
             out.append(s_clock[d] <= r_clock[d])
         return to_z3(self.ctx, _and(self.ctx, *out))

@@ -154,9 +154,13 @@ class _Build:
         axioms.append(("happens-before", a.acyclic(hb, "hb")))
         # pb = prop ; strong-fence ; hb* ; [Marked] = (prop ; strong-fence ; [Marked]) ; hb*
         # (hb is over marked events), acyclic without encoding hb*: acyclic_seq_star
-        prop_sf = a.restrict(a.seq(prop, strong_fence), rng=Marked)
-        axioms.append(("propagation", a.acyclic_seq_star(prop_sf, hb, "pb")))
-        pb = a.named(a.seq(prop_sf, hb_star), "pb")     # for RCU and the plain accesses
+        sf_m = a.restrict(strong_fence, rng=Marked)
+        prop_sf = a.seq(prop, sf_m)
+        # prop ; sf_m given as its two steps (prop only where a strong fence follows): one
+        # clock constraint per pair of each
+        axioms.append(("propagation", a.acyclic_seq_star(
+            [a.restrict(prop, rng=a.domain(sf_m)), sf_m], hb, "pb")))
+        pb = a.named(a.seq(prop_sf, hb_star), "pb")     # for RCU
         pb_star = a.star(pb, "pb")
 
         # -- RCU
