@@ -53,6 +53,7 @@ class Node:
     visits: dict[int, int]           # how often each label was entered on the path
     before: tuple[int, ...]          # the thread's events on the path so far
     rcu: tuple[tuple[int | None, int], ...]  # open RCU/SRCU sections: (srcu slot, lock event)
+    path: frozenset[int] = frozenset()  # serials of the edges taken from the root to here
     edges: list["Edge"] = field(default_factory=list)
 
 
@@ -66,6 +67,7 @@ class Edge:
     state: SymState
     failures: dict[str, Bool]
     events: list[int]
+    serial: int = 0                  # this edge's number among all edges (Built._edges)
 
 
 @dataclass
@@ -96,6 +98,12 @@ class Built:
         self.facts: list[Bool] = []       # well-formedness: must hold in every candidate
         self.nodes: list[Node] = []
         self.bound_nodes: list[Node] = []
+        self._edges = 0
+        # per event: the serials of the edges on its path (its own included) and of its own
+        # edge (-1: an initial write); see exclusive()
+        self._path: list[frozenset[int]] = []
+        self._edge_of: list[int] = []
+        self._thread: list[int] = []
         self.done_nodes: list[list[Node]] = [[] for _ in model.processes]
         self._static: dict[str, set[tuple[int, int]]] = {
             n: set() for n in ("po", "addr", "data", "ctrl", "rmw", "int", "rcu-rscs",
@@ -110,6 +118,8 @@ class Built:
         self._initial_writes()
         for t, inst in enumerate(model.processes):
             self._unroll(t)
+        # whether some process's tree branches (else no two events are exclusive)
+        self.branching = any(len(n.edges) > 1 for n in self.nodes)
         self.events: Sequence[Event] = [m.event for m in self.mem]
         self._rf: dict[tuple[int, int], z3.BoolRef] = {}
         self._pos: dict[int, z3.ArithRef] = {}
@@ -185,6 +195,9 @@ class Built:
         names = tuple(self.model.slots[s].name for s in slots)
         self.mem.append(MemEvent(Event(eid, thread, kind, tags, names, span, label, text),
                                  executed, addr, value, slots, edge, source))
+        self._thread.append(thread)
+        self._edge_of.append(edge.serial if edge is not None else -1)
+        self._path.append(edge.node.path | {edge.serial} if edge is not None else frozenset())
         return eid
 
     def _initial_writes(self) -> None:
@@ -273,7 +286,8 @@ class Built:
         self.facts.append(zt.implies(ctx, taken, zt.or_(ctx, [
             self.enc.term(terms_.enabled),
             zt.not_(ctx, self.enc.term(terms_.guard_defined))])))
-        edge = Edge(node, a, taken, st, terms_.failures, [])
+        self._edges += 1
+        edge = Edge(node, a, taken, st, terms_.failures, [], self._edges)
         node.edges.append(edge)
         before = list(node.before)
         rcu = list(node.rcu)
@@ -341,7 +355,7 @@ class Built:
             new_taint[slot] = frozenset(self._taint(e, taint))
         ctrl_next = set(node.ctrl) | self._taint(a.guard, taint)
         return Node(t, pc_next.value, child_active, values, new_taint, frozenset(ctrl_next),
-                    visits, tuple(before), tuple(rcu))
+                    visits, tuple(before), tuple(rcu), node.path | {edge.serial})
 
     @staticmethod
     def _taint(e: Expr, taint: dict[int, frozenset[int]]) -> set[int]:
@@ -364,6 +378,26 @@ class Built:
             what = "srcu_read_unlock()" if se.srcu is not None else "rcu_read_unlock()"
             raise SpecError(f"{what} without a matching lock before it on this path", se.span)
 
+    # ---- exclusive paths ------------------------------------------------------------------
+    def exclusive(self, a: int, b: int) -> bool:
+        """Whether events a and b can never both execute because they lie on two different
+        paths of one process's tree: neither one's edge is on the other's path from the root.
+
+        Proof: let n be the last node the two paths share; they leave n by two different edges
+        (an edge's events lie on the path through it, so neither edge is the other's ancestor).
+        An edge's `taken` is `n.active & sel_n == k` with k its action's position, an event's
+        `executed` implies its edge's `taken`, and a child's `active` implies the `taken` of
+        the edge that made it; so executed(a) implies sel_n == k1 and executed(b) implies
+        sel_n == k2 with k1 != k2. Hence executed(a) & executed(b) is unsatisfiable on its own,
+        and every pair term of every relation (relalg: a pair's term implies that both events
+        execute; a one-directional var may always take its least value, false here) is false
+        for (a, b): dropping such pairs from rf, co, the static relations and every may set
+        removes nothing any execution has. Initial writes and different processes: never."""
+        ea, eb = self._edge_of[a], self._edge_of[b]
+        if ea < 0 or eb < 0 or ea == eb or self._thread[a] != self._thread[b]:
+            return False
+        return ea not in self._path[b] and eb not in self._path[a]
+
     # ---- rf, co, final values -----------------------------------------------------------
     def _relations(self) -> None:
         ctx = self.ctx
@@ -377,7 +411,8 @@ class Built:
         for i, a in enumerate(writes):
             for b in writes[i + 1:]:
                 if set(a.slots) & set(b.slots) and not (a.event.thread < 0 and
-                                                        b.event.thread < 0):
+                                                        b.event.thread < 0) \
+                        and not self.exclusive(a.event.id, b.event.id):
                     self.facts.append(zt.implies(
                         ctx, zt.and_(ctx, a.executed, b.executed, zt.eq(ctx, a.addr, b.addr)),
                         zt.distinct(ctx, self._pos[a.event.id], self._pos[b.event.id])))
@@ -386,7 +421,7 @@ class Built:
                 continue
             choices = []
             for w in writes:
-                if not set(w.slots) & set(r.slots):
+                if not set(w.slots) & set(r.slots) or self.exclusive(w.event.id, r.event.id):
                     continue
                 v = zt.bool_const(ctx, f"rf#{w.event.id}>{r.event.id}")
                 self._rf[(w.event.id, r.event.id)] = v
@@ -399,7 +434,8 @@ class Built:
                 self.facts.append(zt.at_most_one(ctx, choices))
         for m in self.mem:
             for n in self.mem:
-                if m.event.thread == n.event.thread >= 0 and m is not n:
+                if m.event.thread == n.event.thread >= 0 and m is not n \
+                        and not self.exclusive(m.event.id, n.event.id):
                     self._static["int"].add((m.event.id, n.event.id))
 
     def _final_values(self) -> dict[int, z3.ArithRef]:
@@ -415,7 +451,8 @@ class Built:
                                zt.eq(ctx, w.addr, self.enc.num(self.address[s])))
                 later = [zt.and_(ctx, o.executed, zt.eq(ctx, o.addr, w.addr),
                                  zt.gt(ctx, self._pos[o.event.id], self._pos[w.event.id]))
-                         for o in mine if o is not w]
+                         for o in mine
+                         if o is not w and not self.exclusive(o.event.id, w.event.id)]
                 last = zt.and_(ctx, here, zt.not_(ctx, zt.or_(ctx, later + [zt.false(ctx)])))
                 self.facts.append(zt.implies(ctx, last, zt.eq(ctx, v, w.value)))
         return final
@@ -436,7 +473,8 @@ class Built:
     def co(self, w1: int, w2: int) -> z3.BoolRef | None:
         a, b = self.mem[w1], self.mem[w2]
         if a.event.kind != WRITE or b.event.kind != WRITE or w1 == w2 or \
-                b.event.thread < 0 or not set(a.slots) & set(b.slots):
+                b.event.thread < 0 or not set(a.slots) & set(b.slots) or \
+                self.exclusive(w1, w2):
             return None
         return zt.and_(self.ctx, a.executed, b.executed, zt.eq(self.ctx, a.addr, b.addr),
                        zt.lt(self.ctx, self._pos[w1], self._pos[w2]))

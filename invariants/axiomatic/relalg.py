@@ -29,6 +29,14 @@ Two kinds of terms:
   derivation), so the var holds exactly when the pair is in the least fixpoint; use them where
   a closure appears positively under a negation.
 Acyclicity uses integer ranks (a clock per event) over the SCC edges only.
+
+Exclusive events: an Execution may say (`exclusive(a, b)`, optional) that two events can never
+both execute (build.py: two paths of one process's unrolling tree, proved there). By the
+invariant above every pair term of such a pair is false (a one-directional var may take its
+least value, false), so no may set holds such a pair: the base relations, sequences (their
+middle events too: x ; y ; z needs all three executed), closures and fixpoints leave them out.
+Without that, a process unrolled into a tree has events on every path, and the may sets of
+composed relations grow with the product of the paths instead of with one path's length.
 """
 from __future__ import annotations
 
@@ -119,7 +127,13 @@ def to_z3(ctx: z3.Context, x: Term) -> z3.BoolRef:
     return x
 
 
-def _closure(pairs: Iterable[Pair]) -> set[Pair]:
+def _never(a: int, b: int) -> bool:
+    return False
+
+
+def _closure(pairs: Iterable[Pair], apart: Callable[[int, int], bool] = _never) -> set[Pair]:
+    """The transitive closure, without the pairs (a, b) with apart(a, b) and without the
+    paths through such a b (the events of one path of the closure all execute)."""
     succ: dict[int, set[int]] = {}
     for a, b in pairs:
         succ.setdefault(a, set()).add(b)
@@ -129,7 +143,7 @@ def _closure(pairs: Iterable[Pair]) -> set[Pair]:
         stack = list(succ[a])
         while stack:
             b = stack.pop()
-            if b in seen:
+            if b in seen or apart(a, b):
                 continue
             seen.add(b)
             stack.extend(succ.get(b, ()))
@@ -243,7 +257,8 @@ class Diff(Rel):
 class Seq(Rel):
     def __init__(self, alg: "Algebra", a: Rel, b: Rel):
         bs = b.succ()
-        may = {(x, z) for (x, y) in a.may for z in bs.get(y, ())}
+        apart = alg.apart
+        may = {(x, z) for (x, y) in a.may for z in bs.get(y, ()) if not apart(x, z)}
         super().__init__(alg, may)
         self.a, self.b = a, b
 
@@ -308,7 +323,7 @@ class Plus(Rel):
     Over an acyclic may graph: the exact term itself, C(a,b) = r(a,b) | OR_c r(a,c) & C(c,b)."""
 
     def __init__(self, alg: "Algebra", a: Rel, name: str, exact: bool):
-        super().__init__(alg, _closure(a.may))
+        super().__init__(alg, _closure(a.may, alg.apart))
         self.a, self.name, self.exact = a, name, exact
         self._dist: dict[Pair, z3.ArithRef] = {}
         # when r's may graph has no cycle, the closure's least-fixpoint equation is
@@ -355,7 +370,7 @@ class Fixpoint(Rel):
     uses must be anti-monotone (see the module docstring)."""
 
     def __init__(self, alg: "Algebra", may: Iterable[Pair], name: str):
-        super().__init__(alg, may)
+        super().__init__(alg, ((x, y) for (x, y) in may if not alg.apart(x, y)))
         self.name = name
         self.body: Rel | None = None
 
@@ -388,6 +403,10 @@ class Algebra:
             self._exec.append(_simple(ex.executed(e.id)))
         self.all: EventSet = frozenset(e.id for e in self.events if self._exec[e.id] is not False)
         self._base: dict[str, Rel] = {}
+        # apart(a, b): a and b can never both execute (the Execution's `exclusive`, if any;
+        # not asked when no process branches)
+        self.apart: Callable[[int, int], bool] = getattr(ex, "exclusive", _never) \
+            if getattr(ex, "branching", False) else _never
 
     # -- bookkeeping --------------------------------------------------------------------
     def fresh(self, name: str) -> z3.BoolRef:
@@ -459,9 +478,9 @@ class Algebra:
         def make() -> Rel:
             pairs: Iterable[Pair] = self.ex.static(name)
             if transitive:
-                pairs = _closure(pairs)
+                pairs = _closure(pairs, self.apart)
             return Base(self, {(a, b): self.both(a, b) for (a, b) in pairs
-                               if a in self.all and b in self.all})
+                               if a in self.all and b in self.all and not self.apart(a, b)})
         return self._cached("static:" + name + ("+" if transitive else ""), make)
 
     @property
@@ -508,7 +527,8 @@ class Algebra:
         def make() -> Rel:
             mem = self.M
             may = [(a, b) for a in mem for b in mem
-                   if set(self.events[a].locations) & set(self.events[b].locations)]
+                   if set(self.events[a].locations) & set(self.events[b].locations)
+                   and not self.apart(a, b)]
 
             def term(p: Pair) -> Term:
                 a, b = p
@@ -528,7 +548,8 @@ class Algebra:
         def make() -> Rel:
             return Base(self, {(a, b): self.both(a, b) for a in self.all for b in self.all
                                if self.events[a].thread >= 0
-                               and self.events[a].thread == self.events[b].thread})
+                               and self.events[a].thread == self.events[b].thread
+                               and not self.apart(a, b)})
         return self._cached("int", make)
 
     @property
@@ -545,7 +566,8 @@ class Algebra:
         return Base(self, {(a, a): self._exec[a] for a in s if a in self.all})
 
     def product(self, s: EventSet, t: EventSet) -> Rel:
-        return Base(self, {(a, b): self.both(a, b) for a in s for b in t})
+        return Base(self, {(a, b): self.both(a, b) for a in s for b in t
+                           if not self.apart(a, b)})
 
     # -- operators ------------------------------------------------------------------------
     def union(self, *rs: Rel) -> Rel:
@@ -634,32 +656,47 @@ class Algebra:
                 out.append(implies(self.ctx, t, _lt(self.ctx, rank(a), rank(b))))
         return to_z3(self.ctx, _and(self.ctx, *out))
 
-    def acyclic_seq_star(self, x: Rel, y: Rel, name: str) -> z3.BoolRef:
+    def acyclic_seq_star(self, x: Rel | Sequence[Rel], y: Rel, name: str) -> z3.BoolRef:
         """acyclic (x ; y*), exactly, without encoding y's closure: two integer clocks per
         event, r and s, with x(a,d) => r(a) < s(d), y(d,e) => s(d) <= s(e) and s(d) <= r(d).
         Along x ; y* the clocks give r(a) < s(d) <= s(b) <= r(b), so a cycle is impossible;
         conversely a cycle of these constraints with a strict edge must leave every s node
         through y edges or to its own r node and every r node through an x edge, which spells
         a cycle of x ; y*, so when there is none the constraints can be met. Only the edges in
-        the strongly connected components of the may graph of x | y are encoded."""
-        keep = scc_pairs(x.may | y.may)
-        r_clock: dict[int, z3.ArithRef] = {}
-        s_clock: dict[int, z3.ArithRef] = {}
+        the strongly connected components of the may graph of x | y are encoded.
 
-        def clock(table: dict[int, z3.ArithRef], tag: str, e: int) -> z3.ArithRef:
+        x may be a sequence x1 ; ... ; xn, encoded without its composition: a clock t_i per
+        event between the steps, x1(a,b) => r(a) < t_1(b), x_i(a,b) => t_(i-1)(a) <= t_i(b),
+        xn(a,d) => t_(n-1)(a) <= s(d). A t_i node is left only by x_(i+1) edges, so a cycle
+        with a strict edge still spells x1 ; ... ; xn ; y*, and along one the clocks still
+        increase strictly: the same argument, with one constraint per pair of each step
+        instead of one per pair of the composition."""
+        xs = [x] if isinstance(x, Rel) else list(x)
+        may: set[Pair] = set(y.may)
+        for step in xs:
+            may |= step.may
+        keep = scc_pairs(may)
+        clocks: dict[str, dict[int, z3.ArithRef]] = {}
+
+        def clock(tag: str, e: int) -> z3.ArithRef:
+            table = clocks.setdefault(tag, {})
             v = table.get(e)
             if v is None:
                 v = z3.Int(f"{name}_{tag}_{e}!{next(self._ids)}", self.ctx)
                 table[e] = v
             return v
+        tags = ["r"] + [f"t{i}" for i in range(1, len(xs))] + ["s"]
         out: list[Term] = []
-        for a, d in sorted(x.may & keep):
-            out.append(implies(self.ctx, x.term((a, d)),
-                               _lt(self.ctx, clock(r_clock, "r", a), clock(s_clock, "s", d))))
+        for i, step in enumerate(xs):
+            src, dst = tags[i], tags[i + 1]
+            for a, d in sorted(step.may & keep):
+                ca, cd = clock(src, a), clock(dst, d)
+                out.append(implies(self.ctx, step.term((a, d)),
+                                   _lt(self.ctx, ca, cd) if i == 0 else ca <= cd))
         for d, e in sorted(y.may & keep):
             if d != e:
-                out.append(implies(self.ctx, y.term((d, e)),
-                                   clock(s_clock, "s", d) <= clock(s_clock, "s", e)))
+                out.append(implies(self.ctx, y.term((d, e)), clock("s", d) <= clock("s", e)))
+        r_clock, s_clock = clocks.get("r", {}), clocks.get("s", {})
         for d in sorted(set(s_clock) & set(r_clock)):
             out.append(s_clock[d] <= r_clock[d])
         return to_z3(self.ctx, _and(self.ctx, *out))

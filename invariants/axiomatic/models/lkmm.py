@@ -154,9 +154,13 @@ class _Build:
         axioms.append(("happens-before", a.acyclic(hb, "hb")))
         # pb = prop ; strong-fence ; hb* ; [Marked] = (prop ; strong-fence ; [Marked]) ; hb*
         # (hb is over marked events), acyclic without encoding hb*: acyclic_seq_star
-        prop_sf = a.restrict(a.seq(prop, strong_fence), rng=Marked)
-        axioms.append(("propagation", a.acyclic_seq_star(prop_sf, hb, "pb")))
-        pb = a.named(a.seq(prop_sf, hb_star), "pb")     # for RCU and the plain accesses
+        sf_m = a.restrict(strong_fence, rng=Marked)
+        prop_sf = a.seq(prop, sf_m)
+        # prop ; sf_m given as its two steps (prop only where a strong fence follows): one
+        # clock constraint per pair of each
+        axioms.append(("propagation", a.acyclic_seq_star(
+            [a.restrict(prop, rng=a.domain(sf_m)), sf_m], hb, "pb")))
+        pb = a.named(a.seq(prop_sf, hb_star), "pb")     # for RCU
         pb_star = a.star(pb, "pb")
 
         # -- RCU
@@ -168,7 +172,12 @@ class _Build:
             strong_fence = strong_fence | rcu_fence
             xb = a.union(hb, pb, rb)
         else:
-            xb = hb | pb
+            # xb = hb | pb is used only through xb* below, and xb* = (hb | prop_sf)*: pb =
+            # prop_sf ; hb* is a prop_sf step followed by hb steps, and prop_sf <= pb (hb* is
+            # reflexive on executed events, and prop_sf's ends execute). The closure of the
+            # sparser relation has the same least fixpoint with far fewer definitions (one per
+            # pair and successor: pb's may set is a closure's, nearly complete).
+            xb = hb | prop_sf
 
         # -- plain accesses: plain-coherence and the data-race flag
         if not self.Plain:
