@@ -412,6 +412,7 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
 MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
 MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
 MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
+BATCH_CHUNK = 16384      # states canonicalised together by `BatchCanonical._all_perms`
 
 
 def refusal(model: Model) -> str | None:
@@ -547,76 +548,177 @@ class BatchCanonical:
         self.t = t
         self.general = True
         self.vplans: dict[Perm, tuple] = {}
+        np = self.np
+        self.lo = np.array([f.lo for f in fields], dtype=np.int64)
+        # the slots a permutation writes (in slot order: the least image differs first in
+        # one of them) and the ones it reads besides (a renamed entry's count, flags, `at`)
+        self.written_slots = sorted(t.touched)
+        read = set(t.touched)
+        for r in t.st.renames:
+            read |= {x for x in (r.count, r.at, *r.flags) if x >= 0}
+        self.read = sorted(read)
+        self.written: list[list[tuple[int, int]]] = [[] for _ in range(self.layout.nwords)]
+        self.keep = [(1 << 64) - 1] * self.layout.nwords
+        for i in self.written_slots:
+            f = fields[i]
+            if f.width:
+                self.written[f.word].append((i, f.shift))
+                self.keep[f.word] &= ~(f.mask << f.shift)
+        # a state without tied signatures: its elements in sorted order, as a number, give
+        # its one candidate
+        self.by_code: dict[int, Perm] = {}
+        for order in itertools.permutations(range(t.n)):
+            code = 0
+            p = [0] * t.n
+            for i, k in enumerate(order):
+                code = code * t.n + k
+                p[k] = i
+            self.by_code[code] = tuple(p)
+        self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
+        self._digits(t)
+        self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
+        self.other_slots = sorted(read - set(self.key_slots))
 
     def _keys(self, cols):
-        """Per state and element: its signature as one integer, ordered as the tuples."""
+        """Per state and element: its signature as one integer, ordered as the tuples (the
+        digits of `_digits`, weighted as a mixed-radix number)."""
         np, t = self.np, self.t
-        fields = self.layout.fields
-        key = np.zeros((len(cols), t.n), dtype=np.int64)
-        for row in t.rows:
-            for k, slot in enumerate(row):
-                v = cols[:, slot] + fields[slot].lo
-                if slot in t.row_values:
-                    key[:, k] = key[:, k] * 2 + (v != k)
-                elif slot in t.row_sets:
-                    pop = np.zeros(len(cols), dtype=np.int64)
-                    for j in range(t.n):
-                        pop += (v >> j) & 1
-                    key[:, k] = (key[:, k] * (t.n + 1) + pop) * 2 + ((v >> k) & 1)
-                else:
-                    key[:, k] = key[:, k] * (fields[slot].mask + 1) + cols[:, slot]
-        for slot in t.global_values:
-            v = cols[:, slot] + fields[slot].lo
-            for k in range(t.n):
-                key[:, k] = key[:, k] * 2 + (v == k)
-        for slot in t.global_sets:
-            v = cols[:, slot]
-            for k in range(t.n):
-                key[:, k] = key[:, k] * 2 + ((v >> k) & 1)
+        key = np.empty((len(cols), t.n), dtype=np.int64)
+        for k in range(t.n):
+            slots, special = self.digit_slots[k]
+            d = cols[:, slots] if slots else np.zeros((len(cols), 0), dtype=np.int64)
+            if special:
+                d = d.copy()
+                for j, kind, slot in special:
+                    v = cols[:, slot] + self.lo[slot]
+                    if kind == "row_value":
+                        d[:, j] = v != k
+                    elif kind == "row_set":
+                        pop = np.zeros(len(cols), dtype=np.int64)
+                        for i in range(t.n):
+                            pop += (v >> i) & 1
+                        d[:, j] = pop * 2 + ((v >> k) & 1)
+                    elif kind == "global_value":
+                        d[:, j] = v == k
+                    else:
+                        d[:, j] = (v >> k) & 1
+            key[:, k] = d @ self.weights
         return key
 
+    def _digits(self, t: _Type) -> None:
+        """Per element, the slots of its signature's digits and the digits that are not the
+        slot's value (`_keys`), and the weight of each digit."""
+        fields = self.layout.fields
+        bases: list[int] = []
+        self.digit_slots: list[tuple[list[int], list[tuple[int, str, int]]]] = []
+        for k in range(t.n):
+            slots: list[int] = []
+            special: list[tuple[int, str, int]] = []
+            for row in t.rows:
+                slot = row[k]
+                kind = "row_value" if slot in t.row_values else \
+                    "row_set" if slot in t.row_sets else ""
+                if kind:
+                    special.append((len(slots), kind, slot))
+                slots.append(slot)
+                if not k:
+                    bases.append(2 if kind == "row_value" else 2 * (t.n + 1)
+                                 if kind == "row_set" else fields[slot].mask + 1)
+            for kind, group in (("global_value", t.global_values),
+                                ("global_set", t.global_sets)):
+                for slot in group:
+                    special.append((len(slots), kind, slot))
+                    slots.append(slot)
+                    if not k:
+                        bases.append(2)
+            self.digit_slots.append((slots, special))
+        weights = [1] * len(bases)
+        for i in range(len(bases) - 2, -1, -1):
+            weights[i] = weights[i + 1] * bases[i + 1]
+        self.weights = self.np.array(weights, dtype=self.np.int64)
+
     def _all_perms(self, words: list) -> list:
-        """`Symmetry.canonical` for one scalarset of few values over a batch: for every
-        permutation, whether it sorts each state's signatures (a candidate) and the state's
-        image under it (moves, renamings while in use); the least image among the candidates,
-        by the first slot where two differ."""
+        """`Symmetry.canonical` for one scalarset of few values over a batch. Per state, the
+        signatures (`_keys`) are sorted: a state without ties has one candidate (the
+        permutation that sorts them), and the states are grouped by it and permuted together
+        (the identity's group is left as it is); only the states with tied signatures try
+        every permutation that sorts them (moves, renamings while in use) and keep the least
+        image, by the first slot where two differ. Only the slots a permutation reads or
+        writes are unpacked, and only those it writes are packed back."""
         np, t = self.np, self.t
         fields = self.layout.fields
         nslots = len(fields)
-        lo = np.array([f.lo for f in fields], dtype=np.int64)
-        out = []
+        lo = self.lo
+        n = t.n
         batch = len(words[0])
-        for start in range(0, batch, 4096):
-            chunk = [w[start:start + 4096] for w in words]
-            cols = np.stack([self._get(chunk, i).astype(np.int64) for i in range(nslots)],
-                            axis=1)
+        out = [w.copy() for w in words]
+        for start in range(0, batch, BATCH_CHUNK):
+            chunk = [w[start:start + BATCH_CHUNK] for w in words]
+            m = len(chunk[0])
+            cols = np.empty((nslots, m), dtype=np.int64).T   # a column per slot read
+            for i in self.key_slots:
+                cols[:, i] = self._get(chunk, i)
             key = self._keys(cols)
+            order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
+            ranked = np.take_along_axis(key, order, axis=1)
+            tied = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+            code = np.zeros(m, dtype=np.int64)
+            for i in range(n):
+                code = code * n + order[:, i]
+            code[tied] = -1
+            hit = np.flatnonzero(code != self.identity_code)   # the states that may move
+            if not hit.size:
+                continue
+            sub = [w[hit] for w in chunk]
+            cols = cols[hit]
+            for i in self.other_slots:
+                cols[:, i] = self._get(sub, i)
+            code = code[hit]
             best = cols.copy()
-            have = np.zeros(len(cols), dtype=bool)
-            rows = np.arange(len(cols))
-            for p in itertools.permutations(range(t.n)):
-                inv = [0] * t.n
-                for k, v in enumerate(p):
-                    inv[v] = k
-                valid = np.ones(len(cols), dtype=bool)
-                for i in range(t.n - 1):
-                    valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
-                if not valid.any():
+            for c in np.unique(code).tolist():
+                if c >= 0:
+                    rows = np.flatnonzero(code == c)
+                    best[rows] = self._image(cols[rows], lo, self.by_code[c])
+            tie = np.flatnonzero(code < 0)
+            if tie.size:
+                best[tie] = self._least(cols[tie], key[hit[tie]])
+            for w in range(len(words)):
+                spots = self.written[w]
+                if not spots:
                     continue
-                img = self._image(cols, lo, p)
-                diff = img != best
-                first = np.argmax(diff, axis=1)
-                less = diff[rows, first] & (img[rows, first] < best[rows, first])
-                take = valid & (~have | less)
-                best[take] = img[take]
-                have |= valid
-            out.append(best)
-        cols = np.concatenate(out) if out else np.zeros((0, nslots), dtype=np.int64)
-        res = [np.zeros(batch, dtype=np.uint64) for _ in words]
-        for i, f in enumerate(fields):
-            if f.width:
-                res[f.word] |= cols[:, i].astype(np.uint64) << np.uint64(f.shift)
-        return res
+                v = sub[w] & np.uint64(self.keep[w])
+                for i, shift in spots:
+                    v |= best[:, i].astype(np.uint64) << np.uint64(shift)
+                out[w][start + hit] = v
+        return out
+
+    def _least(self, cols, key):
+        """The least image of each state (with tied signatures) over the permutations that
+        sort its signatures."""
+        np, t = self.np, self.t
+        best = cols.copy()
+        have = np.zeros(len(cols), dtype=bool)
+        written = self.written_slots
+        for p in itertools.permutations(range(t.n)):
+            inv = [0] * t.n
+            for k, v in enumerate(p):
+                inv[v] = k
+            valid = np.ones(len(cols), dtype=bool)
+            for i in range(t.n - 1):
+                valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
+            rows = np.flatnonzero(valid)
+            if not rows.size:
+                continue
+            img = self._image(cols[rows], self.lo, p)
+            old = best[rows][:, written]
+            diff = img[:, written] != old
+            first = np.argmax(diff, axis=1)
+            at = np.arange(len(rows))
+            less = diff[at, first] & (img[:, written][at, first] < old[at, first])
+            take = ~have[rows] | less
+            best[rows[take]] = img[take]
+            have[rows] = True
+        return best
 
     def _image(self, cols, lo, p: Perm):
         """Every state of a chunk under p, as columns of field values."""

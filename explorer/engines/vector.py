@@ -420,6 +420,25 @@ class VectorLevels:
             a = cut + 1
         return None
 
+    def canonical_keys(self, words: list) -> tuple[list, list]:
+        """The canonical representatives of successors (word columns) and their keys. The
+        visited set holds canonical states only: a successor found there is its own
+        representative, and only the others are canonicalised."""
+        keys = self.layout.key_words_numpy(words)
+        todo = np.flatnonzero(~self.visited.contains(keys))
+        if todo.size == len(words[0]):
+            words = self.code.canonical(words)
+            return words, self.layout.key_words_numpy(words)
+        if todo.size:
+            made = self.code.canonical([w[todo] for w in words])
+            words = [w.copy() for w in words]
+            keys = [k.copy() for k in keys]
+            for w, m in zip(words, made):
+                w[todo] = m
+            for k, m in zip(keys, self.layout.key_words_numpy(made)):
+                k[todo] = m
+        return words, keys
+
     def batch(self, W, a: int, b: int, pos0: int, out: list) -> int | None:
         """Expand rows a..b-1 as one batch; commit the rows before the first row that needs
         the exact step and return that row (None: all committed)."""
@@ -480,8 +499,9 @@ class VectorLevels:
         # slots their action wrote, which a canonical permutation may have moved
         made = words
         if code.canonical is not None:   # symmetry reduction (explorer.symmetry)
-            words = code.canonical(words)
-        keys = layout.key_words_numpy(words)
+            words, keys = self.canonical_keys(words)
+        else:
+            keys = layout.key_words_numpy(words)
         # one probe that tests and inserts the candidates of the rows that may commit: the new
         # states, deduplicated (the smallest rank of equal keys), in breadth-first order
         pre = cut
