@@ -581,29 +581,34 @@ class BatchCanonical:
 
     def _keys(self, cols):
         """Per state and element: its signature as one integer, ordered as the tuples (the
-        digits of `_digits`, weighted as a mixed-radix number)."""
+        digits of `_digits` as a mixed-radix number)."""
         np, t = self.np, self.t
-        key = np.empty((len(cols), t.n), dtype=np.int64)
+        key = np.empty((t.n, len(cols)), dtype=np.int64)
         for k in range(t.n):
             slots, special = self.digit_slots[k]
-            d = cols[:, slots] if slots else np.zeros((len(cols), 0), dtype=np.int64)
-            if special:
-                d = d.copy()
-                for j, kind, slot in special:
-                    v = cols[:, slot] + self.lo[slot]
-                    if kind == "row_value":
-                        d[:, j] = v != k
-                    elif kind == "row_set":
-                        pop = np.zeros(len(cols), dtype=np.int64)
-                        for i in range(t.n):
-                            pop += (v >> i) & 1
-                        d[:, j] = pop * 2 + ((v >> k) & 1)
-                    elif kind == "global_value":
-                        d[:, j] = v == k
-                    else:
-                        d[:, j] = (v >> k) & 1
-            key[:, k] = d @ self.weights
-        return key
+            kinds = {j: kind for j, kind, _ in special}
+            acc = key[k]
+            acc[:] = 0
+            for j, slot in enumerate(slots):
+                if j:
+                    acc *= self.bases[j]
+                kind = kinds.get(j)
+                if not kind:
+                    acc += cols[:, slot]
+                    continue
+                v = cols[:, slot] + self.lo[slot]
+                if kind == "row_value":
+                    acc += v != k
+                elif kind == "row_set":
+                    pop = np.zeros(len(cols), dtype=np.int64)
+                    for i in range(t.n):
+                        pop += (v >> i) & 1
+                    acc += pop * 2 + ((v >> k) & 1)
+                elif kind == "global_value":
+                    acc += v == k
+                else:
+                    acc += (v >> k) & 1
+        return key.T
 
     def _digits(self, t: _Type) -> None:
         """Per element, the slots of its signature's digits and the digits that are not the
@@ -632,10 +637,7 @@ class BatchCanonical:
                     if not k:
                         bases.append(2)
             self.digit_slots.append((slots, special))
-        weights = [1] * len(bases)
-        for i in range(len(bases) - 2, -1, -1):
-            weights[i] = weights[i + 1] * bases[i + 1]
-        self.weights = self.np.array(weights, dtype=self.np.int64)
+        self.bases = bases
 
     def _all_perms(self, words: list) -> list:
         """`Symmetry.canonical` for one scalarset of few values over a batch. Per state, the
@@ -670,15 +672,18 @@ class BatchCanonical:
             if not hit.size:
                 continue
             sub = [w[hit] for w in chunk]
-            cols = cols[hit]
+            moving = np.empty((nslots, len(hit)), dtype=np.int64).T
+            for i in self.key_slots:
+                moving[:, i] = cols[hit, i]
             for i in self.other_slots:
-                cols[:, i] = self._get(sub, i)
+                moving[:, i] = self._get(sub, i)
+            cols = moving
             code = code[hit]
-            best = cols.copy()
-            for c in np.unique(code).tolist():
-                if c >= 0:
-                    rows = np.flatnonzero(code == c)
-                    best[rows] = self._image(cols[rows], lo, self.by_code[c])
+            best = cols.copy(order="F")
+            present = np.bincount(code + 1, minlength=1)   # (the tied ones at 0)
+            for c in (np.flatnonzero(present[1:])).tolist():
+                rows = np.flatnonzero(code == c)
+                best[rows] = self._image(cols[rows], lo, self.by_code[c])
             tie = np.flatnonzero(code < 0)
             if tie.size:
                 best[tie] = self._least(cols[tie], key[hit[tie]])

@@ -423,20 +423,29 @@ class VectorLevels:
     def canonical_keys(self, words: list) -> tuple[list, list]:
         """The canonical representatives of successors (word columns) and their keys. The
         visited set holds canonical states only: a successor found there is its own
-        representative, and only the others are canonicalised."""
+        representative. Of the others, each distinct state is canonicalised once (equal
+        first key words, checked equal in every word)."""
         keys = self.layout.key_words_numpy(words)
         todo = np.flatnonzero(~self.visited.contains(keys))
-        if todo.size == len(words[0]):
-            words = self.code.canonical(words)
-            return words, self.layout.key_words_numpy(words)
-        if todo.size:
-            made = self.code.canonical([w[todo] for w in words])
-            words = [w.copy() for w in words]
-            keys = [k.copy() for k in keys]
-            for w, m in zip(words, made):
-                w[todo] = m
-            for k, m in zip(keys, self.layout.key_words_numpy(made)):
-                k[todo] = m
+        if not todo.size:
+            return words, keys
+        _, first, inv = np.unique(keys[0][todo], return_index=True, return_inverse=True)
+        rep = first[inv.reshape(-1)]   # per successor to do: the first equal one
+        same = np.ones(len(todo), dtype=bool)
+        for w in words:
+            same &= w[todo] == w[todo[rep]]
+        sel = np.union1d(first, np.flatnonzero(~same))
+        at = np.full(len(todo), -1, dtype=np.int64)
+        at[sel] = np.arange(len(sel))
+        at = np.where(same, at[rep], at)
+        made = self.code.canonical([w[todo[sel]] for w in words])
+        made_keys = self.layout.key_words_numpy(made)
+        words = [w.copy() for w in words]
+        keys = [k.copy() for k in keys]
+        for w, m in zip(words, made):
+            w[todo] = m[at]
+        for k, m in zip(keys, made_keys):
+            k[todo] = m[at]
         return words, keys
 
     def batch(self, W, a: int, b: int, pos0: int, out: list) -> int | None:
