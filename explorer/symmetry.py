@@ -548,6 +548,7 @@ class BatchCanonical:
         self.t = t
         self.general = True
         self.vplans: dict[Perm, tuple] = {}
+        self.sources: dict[Perm, object] = {}
         np = self.np
         self.lo = np.array([f.lo for f in fields], dtype=np.int64)
         # the slots a permutation writes (in slot order: the least image differs first in
@@ -564,6 +565,9 @@ class BatchCanonical:
             if f.width:
                 self.written[f.word].append((i, f.shift))
                 self.keep[f.word] &= ~(f.mask << f.shift)
+        self.spots = [(np.array([i for i, _ in w], dtype=np.int64),
+                       np.array([shift for _, shift in w], dtype=np.uint64))
+                      for w in self.written]
         # a state without tied signatures: its elements in sorted order, as a number, give
         # its one candidate
         self.by_code: dict[int, Perm] = {}
@@ -577,7 +581,6 @@ class BatchCanonical:
         self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
-        self.other_slots = sorted(read - set(self.key_slots))
 
     def _keys(self, cols):
         """Per state and element: its signature as one integer, ordered as the tuples (the
@@ -671,70 +674,72 @@ class BatchCanonical:
             hit = np.flatnonzero(code != self.identity_code)   # the states that may move
             if not hit.size:
                 continue
+            hit = hit[np.argsort(code[hit], kind="stable")]   # each candidate's states together
             sub = [w[hit] for w in chunk]
-            moving = np.empty((nslots, len(hit)), dtype=np.int64).T
-            for i in self.key_slots:
-                moving[:, i] = cols[hit, i]
-            for i in self.other_slots:
-                moving[:, i] = self._get(sub, i)
-            cols = moving
+            cols = np.empty((nslots, len(hit)), dtype=np.int64)   # a row per slot read
+            for i in self.read:
+                cols[i] = self._get(sub, i)
             code = code[hit]
-            best = cols.copy(order="F")
-            present = np.bincount(code + 1, minlength=1)   # (the tied ones at 0)
-            for c in (np.flatnonzero(present[1:])).tolist():
-                rows = np.flatnonzero(code == c)
-                best[rows] = self._image(cols[rows], lo, self.by_code[c])
-            tie = np.flatnonzero(code < 0)
-            if tie.size:
-                best[tie] = self._least(cols[tie], key[hit[tie]])
+            best = np.empty_like(cols)
+            bounds = np.flatnonzero(np.diff(code)) + 1
+            for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hit)]):
+                c = int(code[a])
+                if c < 0:   # tied signatures
+                    best[:, a:b] = self._least(cols[:, a:b], key[hit[a:b]])
+                else:
+                    best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
             for w in range(len(words)):
-                spots = self.written[w]
-                if not spots:
+                if not self.written[w]:
                     continue
-                v = sub[w] & np.uint64(self.keep[w])
-                for i, shift in spots:
-                    v |= best[:, i].astype(np.uint64) << np.uint64(shift)
-                out[w][start + hit] = v
+                slots, shifts = self.spots[w]
+                v = np.bitwise_or.reduce(best[slots].astype(np.uint64) << shifts[:, None],
+                                         axis=0)
+                out[w][start + hit] = (sub[w] & np.uint64(self.keep[w])) | v
         return out
 
     def _least(self, cols, key):
         """The least image of each state (with tied signatures) over the permutations that
-        sort its signatures."""
+        sort its signatures (`cols`: a row per slot, a column per state)."""
         np, t = self.np, self.t
+        m = cols.shape[1]
         best = cols.copy()
-        have = np.zeros(len(cols), dtype=bool)
+        have = np.zeros(m, dtype=bool)
         written = self.written_slots
         for p in itertools.permutations(range(t.n)):
             inv = [0] * t.n
             for k, v in enumerate(p):
                 inv[v] = k
-            valid = np.ones(len(cols), dtype=bool)
+            valid = np.ones(m, dtype=bool)
             for i in range(t.n - 1):
                 valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
             rows = np.flatnonzero(valid)
             if not rows.size:
                 continue
-            img = self._image(cols[rows], self.lo, p)
-            old = best[rows][:, written]
-            diff = img[:, written] != old
-            first = np.argmax(diff, axis=1)
+            img = self._image(cols[:, rows], self.lo, p)
+            new = img[written]
+            old = best[:, rows][written]
+            diff = new != old
+            first = np.argmax(diff, axis=0)
             at = np.arange(len(rows))
-            less = diff[at, first] & (img[:, written][at, first] < old[at, first])
+            less = diff[first, at] & (new[first, at] < old[first, at])
             take = ~have[rows] | less
-            best[rows[take]] = img[take]
+            best[:, rows[take]] = img[:, take]
             have[rows] = True
         return best
 
     def _image(self, cols, lo, p: Perm):
-        """Every state of a chunk under p, as columns of field values."""
+        """Every state of a chunk under p: `cols` and the image hold a row of values per slot
+        (a column per state)."""
         np, t = self.np, self.t
         plan = self.vplans.get(p)
         if plan is None:
             plan = self.vplans[p] = self._vplan(p, lo)
         moved, values, sets, counted, flagged, perm, addr_map, typed = plan
-        img = cols.copy()
-        if len(moved[0]):
-            img[:, moved[1]] = cols[:, moved[0]]
+        source = self.sources.get(p)
+        if source is None:   # per slot: the slot whose value it takes
+            source = self.sources[p] = np.arange(cols.shape[0])
+            source[moved[1]] = moved[0]
+        img = cols[source]
 
         def rename(c, where):   # values of the type (field values, lows `where`)
             v = c + where
@@ -742,31 +747,32 @@ class BatchCanonical:
             return np.where(ok, perm[np.clip(v, 0, t.n - 1)] - where, c)
         src, dst = values
         if len(src):
-            img[:, dst] = rename(cols[:, src], lo[src])
+            img[dst] = rename(cols[src], lo[src][:, None])
         for src, dst in sets:
-            c = cols[:, src]
+            c = cols[src]
             m = np.zeros(len(c), dtype=np.int64)
             for k in range(t.n):
                 m |= ((c >> k) & 1) << p[k]
-            img[:, dst] = m
+            img[dst] = m
         for kind, (src, dst, count, entry, at) in counted.items():
             if not len(src):
                 continue
-            c = cols[:, src]
-            used = cols[:, count] + lo[count] > entry
+            c = cols[src]
+            where = lo[src][:, None]
+            used = cols[count] + lo[count][:, None] > entry[:, None]
             if kind == "address":
-                new = addr_map[np.clip(c + lo[src], 0, len(addr_map) - 1)] - lo[src]
+                new = addr_map[np.clip(c + where, 0, len(addr_map) - 1)] - where
             else:
                 if kind == "value_at":
-                    used &= typed[np.clip(cols[:, at] + lo[at], 0, len(typed) - 1)]
-                new = rename(c, lo[src])
-            img[:, dst] = np.where(used, new, c)
+                    used &= typed[np.clip(cols[at] + lo[at][:, None], 0, len(typed) - 1)]
+                new = rename(c, where)
+            img[dst] = np.where(used, new, c)
         for (src, dst, count, entry, at, kind) in flagged:
-            c = cols[:, src]
+            c = cols[src]
             if count is not None:
-                used = cols[:, count] + lo[count] > entry
+                used = cols[count] + lo[count] > entry
             elif entry is not None:   # flags: in use while one is set
-                used = (cols[:, entry] + lo[entry] != 0).any(axis=1)
+                used = (cols[entry] + lo[entry][:, None] != 0).any(axis=0)
             else:
                 used = np.ones(len(c), dtype=bool)
             if kind == "address":
@@ -774,9 +780,9 @@ class BatchCanonical:
                 new = addr_map[np.clip(a, 0, len(addr_map) - 1)] - lo[src]
             else:
                 if kind == "value_at":
-                    used = used & typed[np.clip(cols[:, at] + lo[at], 0, len(typed) - 1)]
+                    used = used & typed[np.clip(cols[at] + lo[at], 0, len(typed) - 1)]
                 new = rename(c, lo[src])
-            img[:, dst] = np.where(used, new, c)
+            img[dst] = np.where(used, new, c)
         return img
 
     def _vplan(self, p: Perm, lo) -> tuple:
