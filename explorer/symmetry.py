@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from typing import Callable, Sequence, cast
+from typing import Any, Callable, Sequence, cast
 
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import M63, WORD_BITS, Layout
@@ -505,7 +505,10 @@ class BatchCanonical:
 
     One scalarset whose signatures decide everything (`_Type.complete`, as TwoPhase's resource
     managers): NumPy sorts each state's elements by their signature as one integer, and moves
-    the rows and the set bits. Otherwise each state goes through the Python canonicaliser."""
+    the rows and the set bits. One scalarset of up to `MAX_BATCH_VALUES` values otherwise
+    (memory-model slots, two-dimensional arrays): `_all_perms`, every sorting permutation of
+    the states with tied signatures. Otherwise each state goes through the Python
+    canonicaliser."""
 
     def __init__(self, sym: Symmetry, layout: Layout):
         import numpy as np
@@ -548,7 +551,7 @@ class BatchCanonical:
         self.t = t
         self.general = True
         self.vplans: dict[Perm, tuple] = {}
-        self.sources: dict[Perm, object] = {}
+        self.sources: dict[Perm, Any] = {}
         np = self.np
         self.lo = np.array([f.lo for f in fields], dtype=np.int64)
         # the slots a permutation writes (in slot order: the least image differs first in

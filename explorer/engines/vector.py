@@ -429,12 +429,19 @@ class VectorLevels:
         todo = np.flatnonzero(~self.visited.contains(keys))
         if not todo.size:
             return words, keys
-        _, first, inv = np.unique(keys[0][todo], return_index=True, return_inverse=True)
-        rep = first[inv.reshape(-1)]   # per successor to do: the first equal one
+        k0 = keys[0][todo]
+        order = np.argsort(k0)
+        ranked = k0[order]
+        lead = np.ones(len(todo), dtype=bool)
+        lead[1:] = ranked[1:] != ranked[:-1]
+        rep = np.empty(len(todo), dtype=np.int64)   # per successor to do: one equal to it
+        rep[order] = order[lead][np.cumsum(lead) - 1]
         same = np.ones(len(todo), dtype=bool)
         for w in words:
             same &= w[todo] == w[todo[rep]]
-        sel = np.union1d(first, np.flatnonzero(~same))
+        mine = same & (rep == np.arange(len(todo)))   # the ones canonicalised
+        mine |= ~same
+        sel = np.flatnonzero(mine)
         at = np.full(len(todo), -1, dtype=np.int64)
         at[sel] = np.arange(len(sel))
         at = np.where(same, at[rep], at)
