@@ -425,6 +425,8 @@ class VectorLevels:
         visited set holds canonical states only: a successor found there is its own
         representative. Of the others, each distinct state is canonicalised once (equal
         first key words, checked equal in every word)."""
+        canonical = self.code.canonical
+        assert canonical is not None
         keys = self.layout.key_words_numpy(words)
         todo = np.flatnonzero(~self.visited.contains(keys))
         if not todo.size:
@@ -445,7 +447,7 @@ class VectorLevels:
         at = np.full(len(todo), -1, dtype=np.int64)
         at[sel] = np.arange(len(sel))
         at = np.where(same, at[rep], at)
-        made = self.code.canonical([w[todo[sel]] for w in words])
+        made = canonical([w[todo[sel]] for w in words])
         made_keys = self.layout.key_words_numpy(made)
         words = [w.copy() for w in words]
         keys = [k.copy() for k in keys]
