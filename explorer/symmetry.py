@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from typing import Callable, Sequence, cast
+from typing import Any, Callable, Sequence, cast
 
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import M63, WORD_BITS, Layout
@@ -412,6 +412,7 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
 MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
 MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
 MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
+BATCH_CHUNK = 16384      # states canonicalised together by `BatchCanonical._all_perms`
 
 
 def refusal(model: Model) -> str | None:
@@ -504,7 +505,10 @@ class BatchCanonical:
 
     One scalarset whose signatures decide everything (`_Type.complete`, as TwoPhase's resource
     managers): NumPy sorts each state's elements by their signature as one integer, and moves
-    the rows and the set bits. Otherwise each state goes through the Python canonicaliser."""
+    the rows and the set bits. One scalarset of up to `MAX_BATCH_VALUES` values otherwise
+    (memory-model slots, two-dimensional arrays): `_all_perms`, every sorting permutation of
+    the states with tied signatures. Otherwise each state goes through the Python
+    canonicaliser."""
 
     def __init__(self, sym: Symmetry, layout: Layout):
         import numpy as np
@@ -547,87 +551,198 @@ class BatchCanonical:
         self.t = t
         self.general = True
         self.vplans: dict[Perm, tuple] = {}
+        self.sources: dict[Perm, Any] = {}
+        np = self.np
+        self.lo = np.array([f.lo for f in fields], dtype=np.int64)
+        # the slots a permutation writes (in slot order: the least image differs first in
+        # one of them) and the ones it reads besides (a renamed entry's count, flags, `at`)
+        self.written_slots = sorted(t.touched)
+        read = set(t.touched)
+        for r in t.st.renames:
+            read |= {x for x in (r.count, r.at, *r.flags) if x >= 0}
+        self.read = sorted(read)
+        self.written: list[list[tuple[int, int]]] = [[] for _ in range(self.layout.nwords)]
+        self.keep = [(1 << 64) - 1] * self.layout.nwords
+        for i in self.written_slots:
+            f = fields[i]
+            if f.width:
+                self.written[f.word].append((i, f.shift))
+                self.keep[f.word] &= ~(f.mask << f.shift)
+        self.spots = [(np.array([i for i, _ in w], dtype=np.int64),
+                       np.array([shift for _, shift in w], dtype=np.uint64))
+                      for w in self.written]
+        # a state without tied signatures: its elements in sorted order, as a number, give
+        # its one candidate
+        self.by_code: dict[int, Perm] = {}
+        for order in itertools.permutations(range(t.n)):
+            code = 0
+            p = [0] * t.n
+            for i, k in enumerate(order):
+                code = code * t.n + k
+                p[k] = i
+            self.by_code[code] = tuple(p)
+        self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
+        self._digits(t)
+        self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
 
     def _keys(self, cols):
-        """Per state and element: its signature as one integer, ordered as the tuples."""
+        """Per state and element: its signature as one integer, ordered as the tuples (the
+        digits of `_digits` as a mixed-radix number)."""
         np, t = self.np, self.t
-        fields = self.layout.fields
-        key = np.zeros((len(cols), t.n), dtype=np.int64)
-        for row in t.rows:
-            for k, slot in enumerate(row):
-                v = cols[:, slot] + fields[slot].lo
-                if slot in t.row_values:
-                    key[:, k] = key[:, k] * 2 + (v != k)
-                elif slot in t.row_sets:
+        key = np.empty((t.n, len(cols)), dtype=np.int64)
+        for k in range(t.n):
+            slots, special = self.digit_slots[k]
+            kinds = {j: kind for j, kind, _ in special}
+            acc = key[k]
+            acc[:] = 0
+            for j, slot in enumerate(slots):
+                if j:
+                    acc *= self.bases[j]
+                kind = kinds.get(j)
+                if not kind:
+                    acc += cols[:, slot]
+                    continue
+                v = cols[:, slot] + self.lo[slot]
+                if kind == "row_value":
+                    acc += v != k
+                elif kind == "row_set":
                     pop = np.zeros(len(cols), dtype=np.int64)
-                    for j in range(t.n):
-                        pop += (v >> j) & 1
-                    key[:, k] = (key[:, k] * (t.n + 1) + pop) * 2 + ((v >> k) & 1)
+                    for i in range(t.n):
+                        pop += (v >> i) & 1
+                    acc += pop * 2 + ((v >> k) & 1)
+                elif kind == "global_value":
+                    acc += v == k
                 else:
-                    key[:, k] = key[:, k] * (fields[slot].mask + 1) + cols[:, slot]
-        for slot in t.global_values:
-            v = cols[:, slot] + fields[slot].lo
-            for k in range(t.n):
-                key[:, k] = key[:, k] * 2 + (v == k)
-        for slot in t.global_sets:
-            v = cols[:, slot]
-            for k in range(t.n):
-                key[:, k] = key[:, k] * 2 + ((v >> k) & 1)
-        return key
+                    acc += (v >> k) & 1
+        return key.T
+
+    def _digits(self, t: _Type) -> None:
+        """Per element, the slots of its signature's digits and the digits that are not the
+        slot's value (`_keys`), and the weight of each digit."""
+        fields = self.layout.fields
+        bases: list[int] = []
+        self.digit_slots: list[tuple[list[int], list[tuple[int, str, int]]]] = []
+        for k in range(t.n):
+            slots: list[int] = []
+            special: list[tuple[int, str, int]] = []
+            for row in t.rows:
+                slot = row[k]
+                kind = "row_value" if slot in t.row_values else \
+                    "row_set" if slot in t.row_sets else ""
+                if kind:
+                    special.append((len(slots), kind, slot))
+                slots.append(slot)
+                if not k:
+                    bases.append(2 if kind == "row_value" else 2 * (t.n + 1)
+                                 if kind == "row_set" else fields[slot].mask + 1)
+            for kind, group in (("global_value", t.global_values),
+                                ("global_set", t.global_sets)):
+                for slot in group:
+                    special.append((len(slots), kind, slot))
+                    slots.append(slot)
+                    if not k:
+                        bases.append(2)
+            self.digit_slots.append((slots, special))
+        self.bases = bases
 
     def _all_perms(self, words: list) -> list:
-        """`Symmetry.canonical` for one scalarset of few values over a batch: for every
-        permutation, whether it sorts each state's signatures (a candidate) and the state's
-        image under it (moves, renamings while in use); the least image among the candidates,
-        by the first slot where two differ."""
+        """`Symmetry.canonical` for one scalarset of few values over a batch. Per state, the
+        signatures (`_keys`) are sorted: a state without ties has one candidate (the
+        permutation that sorts them), and the states are grouped by it and permuted together
+        (the identity's group is left as it is); only the states with tied signatures try
+        every permutation that sorts them (moves, renamings while in use) and keep the least
+        image, by the first slot where two differ. Only the slots a permutation reads or
+        writes are unpacked, and only those it writes are packed back."""
         np, t = self.np, self.t
         fields = self.layout.fields
         nslots = len(fields)
-        lo = np.array([f.lo for f in fields], dtype=np.int64)
-        out = []
+        lo = self.lo
+        n = t.n
         batch = len(words[0])
-        for start in range(0, batch, 4096):
-            chunk = [w[start:start + 4096] for w in words]
-            cols = np.stack([self._get(chunk, i).astype(np.int64) for i in range(nslots)],
-                            axis=1)
+        out = [w.copy() for w in words]
+        for start in range(0, batch, BATCH_CHUNK):
+            chunk = [w[start:start + BATCH_CHUNK] for w in words]
+            m = len(chunk[0])
+            cols = np.empty((nslots, m), dtype=np.int64).T   # a column per slot read
+            for i in self.key_slots:
+                cols[:, i] = self._get(chunk, i)
             key = self._keys(cols)
-            best = cols.copy()
-            have = np.zeros(len(cols), dtype=bool)
-            rows = np.arange(len(cols))
-            for p in itertools.permutations(range(t.n)):
-                inv = [0] * t.n
-                for k, v in enumerate(p):
-                    inv[v] = k
-                valid = np.ones(len(cols), dtype=bool)
-                for i in range(t.n - 1):
-                    valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
-                if not valid.any():
+            order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
+            ranked = np.take_along_axis(key, order, axis=1)
+            tied = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+            code = np.zeros(m, dtype=np.int64)
+            for i in range(n):
+                code = code * n + order[:, i]
+            code[tied] = -1
+            hit = np.flatnonzero(code != self.identity_code)   # the states that may move
+            if not hit.size:
+                continue
+            hit = hit[np.argsort(code[hit], kind="stable")]   # each candidate's states together
+            sub = [w[hit] for w in chunk]
+            cols = np.empty((nslots, len(hit)), dtype=np.int64)   # a row per slot read
+            for i in self.read:
+                cols[i] = self._get(sub, i)
+            code = code[hit]
+            best = np.empty_like(cols)
+            bounds = np.flatnonzero(np.diff(code)) + 1
+            for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hit)]):
+                c = int(code[a])
+                if c < 0:   # tied signatures
+                    best[:, a:b] = self._least(cols[:, a:b], key[hit[a:b]])
+                else:
+                    best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
+            for w in range(len(words)):
+                if not self.written[w]:
                     continue
-                img = self._image(cols, lo, p)
-                diff = img != best
-                first = np.argmax(diff, axis=1)
-                less = diff[rows, first] & (img[rows, first] < best[rows, first])
-                take = valid & (~have | less)
-                best[take] = img[take]
-                have |= valid
-            out.append(best)
-        cols = np.concatenate(out) if out else np.zeros((0, nslots), dtype=np.int64)
-        res = [np.zeros(batch, dtype=np.uint64) for _ in words]
-        for i, f in enumerate(fields):
-            if f.width:
-                res[f.word] |= cols[:, i].astype(np.uint64) << np.uint64(f.shift)
-        return res
+                slots, shifts = self.spots[w]
+                v = np.bitwise_or.reduce(best[slots].astype(np.uint64) << shifts[:, None],
+                                         axis=0)
+                out[w][start + hit] = (sub[w] & np.uint64(self.keep[w])) | v
+        return out
+
+    def _least(self, cols, key):
+        """The least image of each state (with tied signatures) over the permutations that
+        sort its signatures (`cols`: a row per slot, a column per state)."""
+        np, t = self.np, self.t
+        m = cols.shape[1]
+        best = cols.copy()
+        have = np.zeros(m, dtype=bool)
+        written = self.written_slots
+        for p in itertools.permutations(range(t.n)):
+            inv = [0] * t.n
+            for k, v in enumerate(p):
+                inv[v] = k
+            valid = np.ones(m, dtype=bool)
+            for i in range(t.n - 1):
+                valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
+            rows = np.flatnonzero(valid)
+            if not rows.size:
+                continue
+            img = self._image(cols[:, rows], self.lo, p)
+            new = img[written]
+            old = best[:, rows][written]
+            diff = new != old
+            first = np.argmax(diff, axis=0)
+            at = np.arange(len(rows))
+            less = diff[first, at] & (new[first, at] < old[first, at])
+            take = ~have[rows] | less
+            best[:, rows[take]] = img[:, take]
+            have[rows] = True
+        return best
 
     def _image(self, cols, lo, p: Perm):
-        """Every state of a chunk under p, as columns of field values."""
+        """Every state of a chunk under p: `cols` and the image hold a row of values per slot
+        (a column per state)."""
         np, t = self.np, self.t
         plan = self.vplans.get(p)
         if plan is None:
             plan = self.vplans[p] = self._vplan(p, lo)
         moved, values, sets, counted, flagged, perm, addr_map, typed = plan
-        img = cols.copy()
-        if len(moved[0]):
-            img[:, moved[1]] = cols[:, moved[0]]
+        source = self.sources.get(p)
+        if source is None:   # per slot: the slot whose value it takes
+            source = self.sources[p] = np.arange(cols.shape[0])
+            source[moved[1]] = moved[0]
+        img = cols[source]
 
         def rename(c, where):   # values of the type (field values, lows `where`)
             v = c + where
@@ -635,31 +750,32 @@ class BatchCanonical:
             return np.where(ok, perm[np.clip(v, 0, t.n - 1)] - where, c)
         src, dst = values
         if len(src):
-            img[:, dst] = rename(cols[:, src], lo[src])
+            img[dst] = rename(cols[src], lo[src][:, None])
         for src, dst in sets:
-            c = cols[:, src]
+            c = cols[src]
             m = np.zeros(len(c), dtype=np.int64)
             for k in range(t.n):
                 m |= ((c >> k) & 1) << p[k]
-            img[:, dst] = m
+            img[dst] = m
         for kind, (src, dst, count, entry, at) in counted.items():
             if not len(src):
                 continue
-            c = cols[:, src]
-            used = cols[:, count] + lo[count] > entry
+            c = cols[src]
+            where = lo[src][:, None]
+            used = cols[count] + lo[count][:, None] > entry[:, None]
             if kind == "address":
-                new = addr_map[np.clip(c + lo[src], 0, len(addr_map) - 1)] - lo[src]
+                new = addr_map[np.clip(c + where, 0, len(addr_map) - 1)] - where
             else:
                 if kind == "value_at":
-                    used &= typed[np.clip(cols[:, at] + lo[at], 0, len(typed) - 1)]
-                new = rename(c, lo[src])
-            img[:, dst] = np.where(used, new, c)
+                    used &= typed[np.clip(cols[at] + lo[at][:, None], 0, len(typed) - 1)]
+                new = rename(c, where)
+            img[dst] = np.where(used, new, c)
         for (src, dst, count, entry, at, kind) in flagged:
-            c = cols[:, src]
+            c = cols[src]
             if count is not None:
-                used = cols[:, count] + lo[count] > entry
+                used = cols[count] + lo[count] > entry
             elif entry is not None:   # flags: in use while one is set
-                used = (cols[:, entry] + lo[entry] != 0).any(axis=1)
+                used = (cols[entry] + lo[entry][:, None] != 0).any(axis=0)
             else:
                 used = np.ones(len(c), dtype=bool)
             if kind == "address":
@@ -667,9 +783,9 @@ class BatchCanonical:
                 new = addr_map[np.clip(a, 0, len(addr_map) - 1)] - lo[src]
             else:
                 if kind == "value_at":
-                    used = used & typed[np.clip(cols[:, at] + lo[at], 0, len(typed) - 1)]
+                    used = used & typed[np.clip(cols[at] + lo[at], 0, len(typed) - 1)]
                 new = rename(c, lo[src])
-            img[:, dst] = np.where(used, new, c)
+            img[dst] = np.where(used, new, c)
         return img
 
     def _vplan(self, p: Perm, lo) -> tuple:

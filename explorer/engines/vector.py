@@ -420,6 +420,43 @@ class VectorLevels:
             a = cut + 1
         return None
 
+    def canonical_keys(self, words: list) -> tuple[list, list]:
+        """The canonical representatives of successors (word columns) and their keys. The
+        visited set holds canonical states only: a successor found there is its own
+        representative. Of the others, each distinct state is canonicalised once (equal
+        first key words, checked equal in every word)."""
+        canonical = self.code.canonical
+        assert canonical is not None
+        keys = self.layout.key_words_numpy(words)
+        todo = np.flatnonzero(~self.visited.contains(keys))
+        if not todo.size:
+            return words, keys
+        k0 = keys[0][todo]
+        order = np.argsort(k0)
+        ranked = k0[order]
+        lead = np.ones(len(todo), dtype=bool)
+        lead[1:] = ranked[1:] != ranked[:-1]
+        rep = np.empty(len(todo), dtype=np.int64)   # per successor to do: one equal to it
+        rep[order] = order[lead][np.cumsum(lead) - 1]
+        same = np.ones(len(todo), dtype=bool)
+        for w in words:
+            same &= w[todo] == w[todo[rep]]
+        mine = same & (rep == np.arange(len(todo)))   # the ones canonicalised
+        mine |= ~same
+        sel = np.flatnonzero(mine)
+        at = np.full(len(todo), -1, dtype=np.int64)
+        at[sel] = np.arange(len(sel))
+        at = np.where(same, at[rep], at)
+        made = canonical([w[todo[sel]] for w in words])
+        made_keys = self.layout.key_words_numpy(made)
+        words = [w.copy() for w in words]
+        keys = [k.copy() for k in keys]
+        for w, m in zip(words, made):
+            w[todo] = m[at]
+        for k, m in zip(keys, made_keys):
+            k[todo] = m[at]
+        return words, keys
+
     def batch(self, W, a: int, b: int, pos0: int, out: list) -> int | None:
         """Expand rows a..b-1 as one batch; commit the rows before the first row that needs
         the exact step and return that row (None: all committed)."""
@@ -480,8 +517,9 @@ class VectorLevels:
         # slots their action wrote, which a canonical permutation may have moved
         made = words
         if code.canonical is not None:   # symmetry reduction (explorer.symmetry)
-            words = code.canonical(words)
-        keys = layout.key_words_numpy(words)
+            words, keys = self.canonical_keys(words)
+        else:
+            keys = layout.key_words_numpy(words)
         # one probe that tests and inserts the candidates of the rows that may commit: the new
         # states, deduplicated (the smallest rank of equal keys), in breadth-first order
         pre = cut
