@@ -2,10 +2,18 @@
 """`--workers 2` against one process and `--workers 1` on this machine, with the bytes each
 state costs on the wire (the cost at 100 machines is estimated from them, on paper).
 
-    python bench/workers.py                                  # filter N = 6 under sc (5.9M states)
-    python bench/workers.py --spec classic/dining.spec --const N=14 --workers 1 2 4
+    python bench/workers.py          # both workloads below, one table each
+    python bench/workers.py --workload filter6               # filter N = 6 under sc (5.9M states)
+    python bench/workers.py --workload int3-pso3             # the mission's own workload (17.7M)
+    python bench/workers.py --spec models/classic/dining.spec --const N=14 --workers 1 2 4
     python bench/workers.py --ray auto                       # on a running Ray cluster
     python bench/workers.py --repeat 3                       # the fastest of 3 runs each
+
+The workloads: `filter6` (models/classic/filter.spec, N = 6, sc, no deadlock check: small
+states, little work per state, 71 levels) and `int3-pso3` (bench/int3/percpu-refs.spec, N = 3
+CPUs, pso, deadlocks checked: 317-bit states stored as fingerprints, heavier steps, 152 levels).
+Symmetry and partial-order reduction are off in every run (`--workers` turns both off, and the
+counts must be the same).
 
 Needs Ray (pip install -e '.[ray]'). Ray starts once, before the runs (its start-up is printed,
 not counted). Each run is one search in this process: one process's vector engine, then the
@@ -38,14 +46,23 @@ NOTE = re.compile(r"ready in ([\d.]+) s; ([\d.]+) bytes/state sent between parti
                   r"\(([\d.]+) s of CPU\)")
 
 
+WORKLOADS = {   # name: (spec, consts, memory, check deadlocks)
+    "filter6": ("models/classic/filter.spec", {"N": "6"}, "sc", False),
+    "int3-pso3": ("bench/int3/percpu-refs.spec", {"N": "3"}, "pso", True),
+    "int3-weak2": ("bench/int3/percpu-refs.spec", {"N": "2"}, "weak", True),
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--spec", default="classic/filter.spec", help="under models/")
+    ap.add_argument("--workload", nargs="*", choices=sorted(WORKLOADS),
+                    default=["filter6", "int3-pso3"])
+    ap.add_argument("--spec", help="instead: this spec (a path from the repository's root)")
     ap.add_argument("--const", action="append", default=None, metavar="NAME=VALUE")
     ap.add_argument("--memory", default="sc")
     ap.add_argument("--workers", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--ray", metavar="ADDRESS", help="join this Ray cluster")
-    ap.add_argument("--deadlock", action="store_true", help="check deadlocks too")
+    ap.add_argument("--deadlock", action="store_true", help="(--spec) check deadlocks too")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the fastest is shown")
     a = ap.parse_args()
     try:
@@ -53,24 +70,38 @@ def main() -> int:
     except ImportError:
         print("bench/workers.py needs Ray: pip install -e '.[ray]'", file=sys.stderr)
         return 2
+    t = time.perf_counter()
+    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    if a.ray:
+        ray.init(address=a.ray, **quiet)
+    else:
+        # as `--workers` starts it (explorer.distributed.SYSTEM_CONFIG: workers at niceness 0)
+        from smp_explorer.explorer.distributed import SYSTEM_CONFIG
+        ray.init(num_cpus=max(a.workers), _system_config=SYSTEM_CONFIG, **quiet)
+    print(f"Ray started in {time.perf_counter() - t:.1f} s, "
+          f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs")
+    if a.spec:
+        consts = dict(c.split("=", 1) for c in (a.const or []))
+        work = [(a.spec, consts, a.memory, a.deadlock)]
+    else:
+        work = [WORKLOADS[w] for w in a.workload]
+    same = True
+    for spec, consts, memory, deadlock in work:
+        same &= workload(a, spec, consts, memory, deadlock)
+    return 0 if same else 1
+
+
+def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
+    """One workload's two tables; whether every run gave the same counts."""
     from smp_explorer.explorer import distributed
     from smp_explorer.explorer.engines import explore
     from smp_explorer.explorer.options import Options
     from smp_explorer.runs.compiled import compile_model
     from smp_explorer.spec.pipeline import load_model
 
-    consts = dict(c.split("=", 1) for c in (a.const or ["N=6"]))
-    model = load_model(ROOT / "models" / a.spec, consts, memory=a.memory)
+    model = load_model(ROOT / spec, consts, memory=memory)
     cm = compile_model(model)
-    t = time.perf_counter()
-    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    if a.ray:
-        ray.init(address=a.ray, **quiet)
-    else:
-        # as `--workers` starts it: Ray's default niceness of 15 for workers would starve them
-        ray.init(num_cpus=max(a.workers), _system_config={"worker_niceness": 0}, **quiet)
-    print(f"{a.spec} {consts} [{a.memory}]; Ray started in {time.perf_counter() - t:.1f} s, "
-          f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs\n")
+    print(f"\n{spec} {consts} [{memory}]{' deadlocks checked' if deadlock else ''}\n")
     print("| run | states | transitions | total s | workers ready s | search s | states/s "
           "| vs one process | vs 1 worker | B/state between workers | B/state driver "
           "| busiest worker s (CPU s) |")
@@ -80,15 +111,16 @@ def main() -> int:
     counts = set()
     splits = []
     for name, n in runs:
-        options = Options(engine="vector", check_deadlock=a.deadlock, workers=n,
-                          ray_address=a.ray if n else None)
+        options = Options(engine="vector", check_deadlock=deadlock, workers=n,
+                          ray_address=a.ray if n else None, symmetry=False, reduction=False)
         best = None
         for _ in range(a.repeat):
             distributed.PROFILE = []
             cpu0 = time.process_time()
-            r = explore(cm, options, a.memory)
+            r = explore(cm, options, memory)
             counts.add((r.stats.states, r.stats.transitions, r.stats.depth,
-                        tuple(sorted(r.stats.coverage.items()))))
+                        tuple(sorted(r.stats.coverage.items())),
+                        tuple((p.name, p.status) for p in r.properties)))
             note = next((x for x in r.stats.notes if x.startswith("ray:")), "")
             m = NOTE.search(note)
             ready, between, driver, busy, cpu = (float(x) for x in m.groups()) if m else \
@@ -117,7 +149,8 @@ def main() -> int:
               f" | {own:.2f} ({total:.2f}) | {path:.2f} |")
     print()
     print("same counts in every run" if len(counts) == 1 else "COUNTS DIFFER")
-    return 0 if len(counts) == 1 else 1
+    sys.stdout.flush()
+    return len(counts) == 1
 
 
 def split(timeline: list) -> tuple:

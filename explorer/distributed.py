@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from typing import Any, Sequence, cast
 
@@ -55,6 +56,10 @@ _SPLIT = np.uint64(0xD6E8FEB86659FD93)   # owner hash (not the table's: its slot
 _S32 = np.uint64(32)
 NO_CUT = np.iinfo(np.int64).max
 PROFILE: list | None = None          # set to a list: each run appends its timeline (bench/)
+# the local Ray that --workers starts: its workers at niceness 0 (Ray's default of 15 is for
+# background work: ours are the search itself), and no per-task events recorded and sent to
+# its GCS for the dashboard (each level's tasks would cost CPU the partitions share)
+SYSTEM_CONFIG = {"worker_niceness": 0, "task_events_report_interval_ms": 0}
 
 
 def ray_missing() -> str | None:
@@ -153,7 +158,10 @@ class Partition:
         self.check_deadlock = check_deadlock
         self.index, self.count = index, count
         self.R = len(self.code.order)
-        self.table = KeyTable(layout.key_words, 1 << 12)
+        # as the one-process engines' table: a 64-bit key may be all ones (kept apart), and a
+        # key of 63 + e bits takes one word (quotient)
+        self.table = KeyTable(layout.key_words, 1 << 12, layout.full_width, None,
+                              layout.used0, layout.quotient)
         nw = layout.nwords
         self.frontier = [np.zeros(0, dtype=np.uint64) for _ in range(nw)]
         self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (pos, parent, via)
@@ -162,6 +170,10 @@ class Partition:
         self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
         self.via = np.asarray(self.code.order, dtype=np.int64)
         self.own: tuple | None = None    # the batch of candidates it sends itself
+        self.peers: list = []            # the partitions' actor handles (`connect`)
+        # level -> the batches of candidates the other partitions sent (`receive`)
+        self.inbox: dict[int, list[tuple]] = {}
+        self.arrived = threading.Condition()
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
         self.timeline: list[tuple] = []
@@ -180,6 +192,25 @@ class Partition:
     def rank_count(self) -> int:
         return self.R
 
+    def connect(self, peers: list) -> None:
+        """The partitions, this one's index among them included: each expansion sends the
+        other partitions their candidates itself."""
+        self.peers = peers
+
+    def receive(self, level: int, batch: tuple) -> None:
+        """A batch of candidates another partition's expansion of `level` sends here (its
+        thread of its own, beside the rounds: the merge of `level` waits for it)."""
+        with self.arrived:
+            self.inbox.setdefault(level, []).append(batch)
+            self.arrived.notify_all()
+
+    def _received(self, level: int) -> list[tuple]:
+        """The other partitions' batches of `level`, once all have arrived (the order does not
+        matter: each candidate is ranked by its source's placement)."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.inbox.get(level, ())) == self.count - 1)
+            return self.inbox.pop(level, [])
+
     def rank_order(self) -> tuple[int, list[int]]:
         """The number of action ranks, and the action of each rank."""
         return self.R, list(self.code.order)
@@ -194,9 +225,10 @@ class Partition:
 
     # ---- round 1 ---------------------------------------------------------------------------
     def expand(self, level: int, pending: set[str]) -> tuple:
-        """Expand the frontier; one batch of candidates per owner, then a summary. Rows are
-        numbered here in this partition's breadth-first order (0, 1, ...): the frontier's
-        positions need not be known yet, and the owners translate."""
+        """Expand the frontier and send each other partition its batch of candidates (its
+        own batch stays here); a summary. Rows are numbered here in this partition's
+        breadth-first order (0, 1, ...): the frontier's positions need not be known yet, and the
+        owners translate (each batch says where it comes from)."""
         start, cpu = time.perf_counter(), time.process_time()
         code, layout, R = self.code, self.layout, self.R
         W = self.frontier
@@ -236,21 +268,21 @@ class Partition:
         self.enabled[level] = steps
         self.enabled.pop(level - 2, None)
         fired = np.bincount(steps[1], minlength=len(self.cm.model.actions))
-        batches: list[tuple | None] = []
         sent = 0
+        # one batch per partition, straight to it through Ray's store (no round trip through
+        # the driver); its own stays here (the next merge takes it)
         for q in range(self.count):
             mine = np.flatnonzero(owner == q) if self.count > 1 else slice(None)
-            batch = ([x[mine] for x in words], sortkey[mine])
-            if q == self.index:     # its own batch stays here (the next merge takes it)
+            batch = ([x[mine] for x in words], sortkey[mine], self.index)
+            if q == self.index:
                 self.own = batch
-                batches.append(None)
             else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
-                batches.append(batch)
+                self.peers[q].receive.options(concurrency_group="recv").remote(level, batch)
         self._exact_values(found)
         self._done('expand', start, cpu)
-        return (*batches, dict(found=found, sent=sent, fired=fired.tolist(),
-                               transitions=int(np.count_nonzero(steps[2]))))
+        return dict(found=found, sent=sent, fired=fired.tolist(),
+                    transitions=int(np.count_nonzero(steps[2])))
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
                      found) -> None:
@@ -325,14 +357,16 @@ class Partition:
             found[name] = (key, ("step", ai, fid, value))
 
     # ---- round 2 ---------------------------------------------------------------------------
-    def merge(self, pending: set[str], monitors: set[int], placed: tuple, *batches) -> tuple:
-        """Keep the new states among the candidates sent here (they become the frontier); their
-        sort keys, and a summary: per pending property its first event among them.
+    def merge(self, level: int, pending: set[str], monitors: set[int], placed: tuple) -> tuple:
+        """Keep the new states among the candidates of `level`'s expansion sent here (they
+        become the frontier); their sort keys, and a summary: per pending property its first
+        event among them.
 
         `placed` says where the frontier the candidates come from is in breadth-first order:
         its first position, and per position the partition that holds that state (one byte
         a state). A candidate's parent row becomes its position, and this partition's own
         frontier is linked to its parents."""
+        batches = self._received(level)
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
         nw = layout.nwords
@@ -343,11 +377,11 @@ class Partition:
             sk = self.unlinked
             self.links.append((mine, sk // R, self.via[sk % R]))
         self.unlinked = None
-        batches = tuple(self.own if b is None else b for b in batches)
+        assert self.own is not None
+        batches.append(self.own)
         self.own = None
         words = [np.concatenate([b[0][k] for b in batches]) for k in range(nw)]
-        sortkey = np.concatenate([glob[begin[p] + b[1] // R] * R + b[1] % R
-                                  for p, b in enumerate(batches)])
+        sortkey = np.concatenate([glob[begin[p] + k // R] * R + k % R for _, k, p in batches])
         keys = layout.key_words_numpy(words)
         # the new states go into the table now: a level cut short (a decision, a limit) is the
         # run's last, so only the links need to know where it stops
@@ -492,9 +526,9 @@ def _connect(options: Options) -> tuple[int, float, str, str]:
         if options.ray_address:
             ray.init(address=options.ray_address, include_dashboard=False,
                      log_to_driver=False, logging_level=logging.ERROR)
-        else:   # Ray's workers run at niceness 15 by default: ours are the search itself
+        else:
             ray.init(num_cpus=options.workers, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.ERROR, _system_config={"worker_niceness": 0})
+                     logging_level=logging.ERROR, _system_config=SYSTEM_CONFIG)
         started = f" (started in {time.perf_counter() - t:.1f} s)"
     cpus = float(ray.cluster_resources().get("CPU", 1))
     n = options.workers or max(1, int(cpus))
@@ -555,7 +589,8 @@ class _Run:
         # handles typed Any: Ray's generic stubs do not follow `.options(...).remote` chains.
         # A second group of one thread runs `cut` and `parents` beside the rounds of a level
         # the driver has already gone past.
-        actor: Any = ray.remote(concurrency_groups={"side": 1})(Partition).options(
+        # A third, "recv", takes the batches the other partitions send.
+        actor: Any = ray.remote(concurrency_groups={"side": 1, "recv": 1})(Partition).options(
             num_cpus=cpus, scheduling_strategy="SPREAD")
         model = ray.put(cm.model)
         names = cm.invariant_names + cm.goal_names
@@ -565,8 +600,8 @@ class _Run:
         self.R = 0
         self.order: np.ndarray = np.zeros(0, dtype=np.int64)   # action of each rank
         self.level_no = 0
-        self.outs: list = []          # the expansion under way: per partition its batches
-        self.merges: list = []        # and the merges of those
+        self.outs: list = []          # the expansion under way: per partition its summary
+        self.merges: list = []        # and the merges of its candidates
         self.ahead: list = []         # the next level's expansion (submitted already)
         self.rows = (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
         self.last: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
@@ -584,17 +619,14 @@ class _Run:
 
     def _expand(self, level: int) -> list:
         pending = set(self.search.verdicts.pending)
-        n = self.n
-        return [w.expand.options(num_returns=n + 1).remote(level, pending)
-                for w in self.workers]
+        return [w.expand.remote(level, pending) for w in self.workers]
 
-    def _merge(self, outs: list, placed: Any) -> list:
-        search, n = self.search, self.n
+    def _merge(self, level: int, placed: Any) -> list:
+        search = self.search
         pending = set(search.verdicts.pending)
         monitors = set(range(len(search.monitor_names))) - search.monitors_seen
-        return [w.merge.options(num_returns=2).remote(pending, monitors, placed,
-                                                       *[outs[p][q] for p in range(n)])
-                for q, w in enumerate(self.workers)]
+        return [w.merge.options(num_returns=2).remote(level, pending, monitors, placed)
+                for w in self.workers]
 
     def seed(self) -> int:
         """Discover the initial states (here), hand each to its partition, and start the
@@ -607,12 +639,13 @@ class _Run:
         words = _to_words(layout, [layout.pack(s) for s in search.initial])
         owner = owner_of(layout.key_words_numpy(words), n) if k else np.zeros(0, np.int64)
         self.ray.get([w.seed.remote([x[owner == q] for x in words])
-                      for q, w in enumerate(self.workers)])
+                      for q, w in enumerate(self.workers)] +
+                     [w.connect.remote(self.workers) for w in self.workers])
         src = sources(owner, n)
         self.rows = positions(0, src, n)
         if k and not search.cut:
             self.outs = self._expand(0)
-            self.merges = self._merge(self.outs, self.ray.put((0, src)))
+            self.merges = self._merge(0, self.ray.put((0, src)))
         return k
 
     def level(self) -> str | None:
@@ -623,7 +656,7 @@ class _Run:
         self.level_no += 1
         # the next level's expansion runs in each partition right after its merge
         self.ahead = self._expand(self.level_no)
-        summaries = [o[n] for o in self.outs]
+        summaries = self.outs
         reason = _wait([m[1] for m in self.merges] + summaries, search)
         if reason:
             return reason
@@ -643,7 +676,7 @@ class _Run:
         # state, the partition of each breadth-first position
         src = sources(np.repeat(np.arange(n), lengths)[order], n)
         self.outs = self.ahead
-        self.merges = self._merge(self.outs, ray.put((base, src)))
+        self.merges = self._merge(self.level_no, ray.put((base, src)))
         expanded = ray.get(summaries)
         ranked = every[order]
         self.sent += sum(e["sent"] for e in expanded)
