@@ -57,9 +57,8 @@ _S32 = np.uint64(32)
 NO_CUT = np.iinfo(np.int64).max
 PROFILE: list | None = None          # set to a list: each run appends its timeline (bench/)
 # the local Ray that --workers starts: its workers at niceness 0 (Ray's default of 15 is for
-# background work: ours are the search itself), and no per-task events recorded and sent to
-# its GCS for the dashboard (each level's tasks would cost CPU the partitions share)
-SYSTEM_CONFIG = {"worker_niceness": 0, "task_events_report_interval_ms": 0}
+# background work: ours are the search itself)
+SYSTEM_CONFIG = {"worker_niceness": 0}
 
 
 def ray_missing() -> str | None:
