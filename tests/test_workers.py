@@ -132,6 +132,17 @@ def test_every_shipped_model(ray_session, name):
 
 
 @pytest.mark.slow
+def test_wide_exact_states_in_the_partitions(ray_session):
+    """The partitions' tables are the one-process engines': dining at N = 16 takes exactly 64
+    bits (a one-word key that may be all ones, the free slot's marker, kept apart) and at
+    N = 18 72 bits (a quotient table, test_visited.py); counts, verdicts and traces as the
+    reference engine's Python set of whole states."""
+    for n in (16, 18):
+        model = load_model(MODELS / "classic" / "dining.spec", {"N": str(n)})
+        agree(model, "sc", workers=(2, 3), max_states=20000)
+
+
+@pytest.mark.slow
 def test_filter4_counts_on_one_to_four_workers(ray_session):
     model = load_model(MODELS / "classic" / "filter.spec", {"N": "4"})
     r = agree(model, "sc", workers=(1, 2, 4), check_deadlock=False)
