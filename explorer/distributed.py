@@ -12,9 +12,9 @@ the driver, which runs a level behind them:
    (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code cannot take),
    numbering its rows 0, 1, ... in its own breadth-first order (their positions need not be
    known yet), ranks each successor by (row, action rank) and sends the successors to their
-   owners: one batch per other owner, object to object through Ray's store (its own batch
-   stays in place);
-2. merge: every owner translates its candidates' rows into breadth-first positions (from the
+   owners itself: one batch per other owner, an actor call straight to it through Ray's store
+   (`Partition.receive`; not through the driver), its own batch staying in place;
+2. merge: once the level's batches have arrived, every owner translates its candidates' rows into breadth-first positions (from the
    previous level's placement, below), keeps the best candidate of each key it does not hold
    yet (they are its next frontier, expanded at once), links the previous frontier to its
    parents, evaluates the pending properties on the new states and returns their sort keys
@@ -223,7 +223,7 @@ class Partition:
         self.frontier = words
 
     # ---- round 1 ---------------------------------------------------------------------------
-    def expand(self, level: int, pending: set[str]) -> tuple:
+    def expand(self, level: int, pending: set[str]) -> dict:
         """Expand the frontier and send each other partition its batch of candidates (its
         own batch stays here); a summary. Rows are numbered here in this partition's
         breadth-first order (0, 1, ...): the frontier's positions need not be known yet, and the
