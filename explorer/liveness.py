@@ -29,16 +29,17 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+import numpy as np
+
+from smp_explorer.explorer.livegraph import (FairGroups, GraphLimit, PackedGraph, build_graph_packed,
+                                             condition_values, cycle_packed, fair_states,
+                                             product_bfs)
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
 from smp_explorer.ir.properties import Property
 from smp_explorer.runs.compiled import CompiledModel
 from smp_explorer.runs.results import PropertyResult, Trace
 from smp_explorer.runs.traces import TraceBuilder
-
-
-class GraphLimit(Exception):
-    """The reachable graph is larger than the limit: liveness is unknown."""
 
 
 @dataclass
@@ -366,26 +367,66 @@ def cycle(g: Graph, comp: FairComponent, entry: int,
 @dataclass
 class LivenessRun:
     results: list[PropertyResult]
-    graph: Graph | None
-    seconds: float
+    graph: Graph | PackedGraph | None
+    seconds: float              # the whole stage
+    graph_seconds: float = 0.0  # building the graph (the rest: the fair-cycle analysis)
 
 
 def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairness: bool = True,
-                   max_states: int | None = None, timeout: float | None = None) -> LivenessRun:
-    """Every liveness property's verdict, with a lasso for each violated one."""
+                   max_states: int | None = None, timeout: float | None = None,
+                   max_memory: int | None = None, reference: bool = False) -> LivenessRun:
+    """Every liveness property's verdict, with a lasso for each violated one. The graph and
+    the analysis run on NumPy arrays (`explorer.livegraph`); `reference`: the first,
+    state-by-state implementation in this module (what the tests compare it with)."""
     t0 = time.perf_counter()
     model = cm.model
     deadline = None if timeout is None else time.monotonic() + timeout
+    g: Graph | PackedGraph
     try:
-        g = build_graph(cm, max_states, deadline)
+        g = build_graph(cm, max_states, deadline) if reference else \
+            build_graph_packed(cm, max_states, deadline, max_memory)
     except GraphLimit as e:
+        seconds = time.perf_counter() - t0
         return LivenessRun([PropertyResult(p.name, p.kind.value, "unknown", p.description,
                                            p.span.line if p.span else None,
                                            f"liveness not checked: the graph hit {e}")
-                            for p in properties], None, time.perf_counter() - t0)
+                            for p in properties], None, seconds, seconds)
     groups = [f for f in model.fairness if buffer_fairness or not f.memory]
-    results = [_check_one(model, g, p, groups) for p in properties]
-    return LivenessRun(results, g, time.perf_counter() - t0)
+    if isinstance(g, PackedGraph):
+        fg = FairGroups(g, groups)
+        results = [_check_one_packed(model, g, p, fg) for p in properties]
+    else:
+        results = [_check_one(model, g, p, groups) for p in properties]
+    return LivenessRun(results, g, time.perf_counter() - t0, g.seconds)
+
+
+def _check_one_packed(model: Model, g: PackedGraph, prop: Property,
+                      fg: FairGroups) -> PropertyResult:
+    """`_check_one` on the arrays of a packed graph."""
+    line = prop.span.line if prop.span else None
+    t = prop.temporal
+    assert t is not None
+    try:
+        pv = condition_values(g, t.p)
+        qv = np.zeros(len(pv), dtype=bool) if t.q is None else condition_values(g, t.q)
+    except EvalError as e:
+        return PropertyResult(prop.name, prop.kind.value, "unknown", prop.description, line,
+                              f"cannot evaluate the property: {e}")
+    product = product_bfs(g, t.form, pv, qv)
+    accepting = ~pv if t.form == "eventually_always" else None
+    comp_of, terminal = fair_states(g, product.pending(len(pv)), fg, accepting)
+    if not (comp_of >= 0).any():
+        return PropertyResult(prop.name, prop.kind.value, "holds", prop.description, line)
+    # the shortest prefix to any fair component, then a cycle in the one it reaches
+    path = product.path_to(comp_of >= 0)
+    entry = path[-1][1]
+    k = int(comp_of[entry])
+    inside = comp_of == k
+    loop = cycle_packed(g, inside, bool(terminal[k]), fg.groups, entry, accepting)
+    trace = lasso_trace(model, g, path, loop)
+    comp = FairComponent(set(), bool(terminal[k]), fg.groups)
+    return PropertyResult(prop.name, prop.kind.value, "violated", prop.description, line,
+                          lasso_message(model, g, prop, comp, entry, loop), trace)
 
 
 def _check_one(model: Model, g: Graph, prop: Property, groups: list[Fairness]) -> PropertyResult:
@@ -406,7 +447,7 @@ def _check_one(model: Model, g: Graph, prop: Property, groups: list[Fairness]) -
                           lasso_message(model, g, prop, comp, path[-1][1], loop), trace)
 
 
-def lasso_trace(model: Model, g: Graph, path: list[tuple[int, int]],
+def lasso_trace(model: Model, g: Graph | PackedGraph, path: list[tuple[int, int]],
                 loop: list[tuple[int, int]]) -> Trace:
     builder = TraceBuilder(model, g.states, [], [], [])
     steps = []
@@ -419,7 +460,7 @@ def lasso_trace(model: Model, g: Graph, path: list[tuple[int, int]],
                  {p.name: list(p.labels) for p in model.processes}, len(path) - 1)
 
 
-def lasso_message(model: Model, g: Graph, prop: Property, comp: FairComponent, entry: int,
+def lasso_message(model: Model, g: Graph | PackedGraph, prop: Property, comp: FairComponent, entry: int,
                   loop: list[tuple[int, int]]) -> str:
     """What the run does forever: which processes never move, or that it ends."""
     state = g.states[entry]
