@@ -148,7 +148,7 @@ class _Builder:
         self.edges += len(acts)
         if self.max_bytes is not None:
             nw = self.layout.nwords
-            used = self.edges * (8 * nw + 12) + self.n * 8 * nw + self.table.nbytes()
+            used = self.edges * (8 * nw + 12) + self.n * 8 * nw + self.table.nbytes
             if used > self.max_bytes:
                 raise GraphLimit(f"the memory budget ({self.max_bytes / (1 << 20):,.0f} MB)")
 
@@ -405,21 +405,26 @@ def product_bfs(g: PackedGraph, form: str, pv: np.ndarray, qv: np.ndarray) -> Pr
 # ---- fair components --------------------------------------------------------------------------
 
 class FairGroups:
-    """The fairness groups' edges: for each group, the indices of the edges whose action is in
-    it and that change the state (a step that changes nothing is neither taken nor enabled)."""
+    """The fairness groups' edges as one incidence list: `edge[i]` is a step whose action is in
+    group `group[i]` and that changes the state (a step that changes nothing is neither taken
+    nor enabled), grouped by group."""
 
     def __init__(self, g: PackedGraph, groups: list[Fairness]):
         self.groups = groups
+        self.strong = np.array([f.strong for f in groups], dtype=bool)
         moving = np.flatnonzero(g.src != g.dst)
         acts = g.act[moving]
         by_act = np.argsort(acts, kind="stable")
         top = max([int(acts.max(initial=0))] + [max(f.actions, default=0) for f in groups]) + 1
         bounds = np.searchsorted(acts[by_act], np.arange(top + 1)).tolist()
-        self.edges: list[np.ndarray] = []
-        for f in groups:
-            parts = [moving[by_act[bounds[a]:bounds[a + 1]]] for a in sorted(f.actions)]
-            self.edges.append(np.sort(np.concatenate(parts)) if parts
-                              else np.zeros(0, dtype=np.int64))
+        edges, owners = [], []
+        for k, f in enumerate(groups):
+            for a in sorted(f.actions):
+                part = moving[by_act[bounds[a]:bounds[a + 1]]]
+                edges.append(part)
+                owners.append(np.full(len(part), k, dtype=np.int64))
+        self.edge = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
+        self.group = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
 
 
 def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
@@ -437,7 +442,9 @@ def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
     while work.any():
         inside = work[src] & work[dst]
         es, ed = src[inside], dst[inside]
-        m = csr_matrix((np.ones(len(es), dtype=np.int8), (es, ed)), shape=(n, n))
+        indptr = np.zeros(n + 1, dtype=np.int64)   # the edges are in order of source state
+        np.cumsum(np.bincount(es, minlength=n), out=indptr[1:])
+        m = csr_matrix((np.ones(len(es), dtype=np.int8), ed, indptr), shape=(n, n))
         _k, lab = connected_components(m, directed=True, connection="strong")
         lab = lab.astype(np.int64)
         idx = np.flatnonzero(work)
@@ -449,27 +456,7 @@ def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
         single = np.zeros(nc, dtype=bool)
         single[lab[idx[outdeg[idx] == 0]]] = True   # an end state: the run stays there
         terminal = single & (size == 1)
-        unfair = np.zeros(nc, dtype=bool)
-        remove = np.zeros(n, dtype=bool)
-        removing = np.zeros(nc, dtype=bool)
-        same_w = work[dst] & (lab[src] == lab[dst])
-        for f, e in zip(fg.groups, fg.edges):
-            e = e[work[src[e]]]
-            if not len(e):
-                continue
-            fired = np.zeros(nc, dtype=bool)
-            fired[lab[src[e[same_w[e]]]]] = True
-            enabled = np.zeros(n, dtype=bool)
-            enabled[src[e]] = True
-            en_states = np.flatnonzero(enabled)
-            count = np.bincount(lab[en_states], minlength=nc)
-            idle = ~fired & (count > 0)
-            if f.strong:
-                drop = idle[lab[en_states]]
-                remove[en_states[drop]] = True
-                removing |= idle
-            else:
-                unfair |= idle & (count == size)
+        unfair, removing, remove = _idle_groups(g, fg, work, lab, size, nc)
         live = (cyc | terminal) & ~unfair
         if accepting is not None:
             acc = np.zeros(nc, dtype=bool)
@@ -491,6 +478,51 @@ def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
         work = nxt
     terminal_all = np.concatenate(terminal_l) if terminal_l else np.zeros(0, dtype=bool)
     return comp_of, terminal_all
+
+
+def _distinct(x: np.ndarray, counts: bool = False):
+    """The distinct values, sorted (and how often each occurs): by sorting, which is several
+    times faster here than `np.unique`'s hash table in NumPy 2.3."""
+    x = np.sort(x)
+    first = np.ones(len(x), dtype=bool)
+    first[1:] = x[1:] != x[:-1]
+    if not counts:
+        return x[first]
+    at = np.flatnonzero(first)
+    return x[at], np.diff(np.append(at, len(x)))
+
+
+def _idle_groups(g: PackedGraph, fg: FairGroups, work: np.ndarray, lab: np.ndarray,
+                 size: np.ndarray, nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per component (numbered by `lab` on the states in `work`): is it unfair (a weakly fair
+    group enabled in every state, never taken inside), does a strongly fair group enabled in
+    it go untaken (then its states where such a group is enabled are removed: the third
+    result, per state)? All groups at once, as (component, group) pairs."""
+    n = len(work)
+    G = max(1, len(fg.groups))
+    unfair = np.zeros(nc, dtype=bool)
+    removing = np.zeros(nc, dtype=bool)
+    remove = np.zeros(n, dtype=bool)
+    keep = work[g.src[fg.edge]]
+    e, grp = fg.edge[keep], fg.group[keep]
+    if not len(e):
+        return unfair, removing, remove
+    s, t = g.src[e].astype(np.int64), g.dst[e]
+    ls = lab[s]
+    inside = work[t] & (lab[t] == ls)
+    fired = _distinct(ls[inside] * G + grp[inside])             # (component, group) taken
+    enabled = _distinct(s * G + grp)                               # (state, group) enabled
+    es, eg = enabled // G, enabled % G
+    pairs, count = _distinct(lab[es] * G + eg, counts=True)       # states enabling, per pair
+    idle = ~np.isin(pairs, fired, assume_unique=True)
+    pc, pg = pairs // G, pairs % G
+    strong = fg.strong[pg]
+    unfair[pc[idle & ~strong & (count == size[pc])]] = True
+    removing[pc[idle & strong]] = True
+    idle_strong = pairs[idle & strong]
+    if len(idle_strong):
+        remove[es[np.isin(lab[es] * G + eg, idle_strong)]] = True
+    return unfair, removing, remove
 
 
 # ---- the cycle ----------------------------------------------------------------------------------
