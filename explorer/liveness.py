@@ -400,33 +400,54 @@ def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairnes
     return LivenessRun(results, g, time.perf_counter() - t0, g.seconds)
 
 
-def _check_one_packed(model: Model, g: PackedGraph, prop: Property,
-                      fg: FairGroups) -> PropertyResult:
-    """`_check_one` on the arrays of a packed graph."""
-    line = prop.span.line if prop.span else None
+@dataclass
+class Lasso:
+    """A fair run violating a property: `path` from an initial state (action -1) to `entry`,
+    then `loop` (steps as (action, state)) back to `entry`, forever; `terminal`: the run ends in
+    `entry`, where no step is enabled (`loop` is empty)."""
+    path: list[tuple[int, int]]
+    loop: list[tuple[int, int]]
+    terminal: bool
+
+    @property
+    def entry(self) -> int:
+        return self.path[-1][1]
+
+
+def find_lasso(g: PackedGraph, prop: Property, fg: FairGroups) -> Lasso | None:
+    """A lasso violating the property on the packed graph, None if it holds (EvalError: the
+    property cannot be evaluated in some state). The prefix is the shortest to any fair
+    component (over the product with the monitor bit), the cycle as `cycle` makes it."""
     t = prop.temporal
     assert t is not None
-    try:
-        pv = condition_values(g, t.p)
-        qv = np.zeros(len(pv), dtype=bool) if t.q is None else condition_values(g, t.q)
-    except EvalError as e:
-        return PropertyResult(prop.name, prop.kind.value, "unknown", prop.description, line,
-                              f"cannot evaluate the property: {e}")
+    pv = condition_values(g, t.p)
+    qv = np.zeros(len(pv), dtype=bool) if t.q is None else condition_values(g, t.q)
     product = product_bfs(g, t.form, pv, qv)
     accepting = ~pv if t.form == "eventually_always" else None
     comp_of, terminal = fair_states(g, product.pending(len(pv)), fg, accepting)
     if not (comp_of >= 0).any():
-        return PropertyResult(prop.name, prop.kind.value, "holds", prop.description, line)
-    # the shortest prefix to any fair component, then a cycle in the one it reaches
+        return None
     path = product.path_to(comp_of >= 0)
-    entry = path[-1][1]
-    k = int(comp_of[entry])
-    inside = comp_of == k
-    loop = cycle_packed(g, inside, bool(terminal[k]), fg.groups, entry, accepting)
-    trace = lasso_trace(model, g, path, loop)
-    comp = FairComponent(set(), bool(terminal[k]), fg.groups)
+    k = int(comp_of[path[-1][1]])
+    loop = cycle_packed(g, comp_of == k, bool(terminal[k]), fg.groups, path[-1][1], accepting)
+    return Lasso(path, loop, bool(terminal[k]))
+
+
+def _check_one_packed(model: Model, g: PackedGraph, prop: Property,
+                      fg: FairGroups) -> PropertyResult:
+    """`_check_one` on the arrays of a packed graph."""
+    line = prop.span.line if prop.span else None
+    try:
+        lasso = find_lasso(g, prop, fg)
+    except EvalError as e:
+        return PropertyResult(prop.name, prop.kind.value, "unknown", prop.description, line,
+                              f"cannot evaluate the property: {e}")
+    if lasso is None:
+        return PropertyResult(prop.name, prop.kind.value, "holds", prop.description, line)
+    trace = lasso_trace(model, g, lasso.path, lasso.loop)
+    comp = FairComponent(set(), lasso.terminal, fg.groups)
     return PropertyResult(prop.name, prop.kind.value, "violated", prop.description, line,
-                          lasso_message(model, g, prop, comp, entry, loop), trace)
+                          lasso_message(model, g, prop, comp, lasso.entry, lasso.loop), trace)
 
 
 def _check_one(model: Model, g: Graph, prop: Property, groups: list[Fairness]) -> PropertyResult:
