@@ -183,3 +183,14 @@ def test_random_specs_with_fairness(text: str) -> None:
             return
         for buffer_fairness in ((True, False) if memory != "sc" else (True,)):
             compare(model, buffer_fairness)
+
+
+@pytest.mark.parametrize("limit", [dict(max_states=100), dict(max_memory=50_000),
+                                   dict(timeout=0.0)])
+def test_a_graph_over_a_limit_leaves_the_verdicts_unknown(limit: dict) -> None:
+    """v2-atomic under tso has 659 states and 1,924 steps: each limit stops the graph."""
+    model = load_model(ROOT / "models/ftrace/v2-atomic.spec", memory="tso")
+    run = check_liveness(compile_model(model, []), list(model.liveness), **limit)
+    assert run.graph is None and run.results
+    for r in run.results:
+        assert r.status == "unknown" and r.message.startswith("liveness not checked: the graph hit")
