@@ -404,6 +404,9 @@ def product_bfs(g: PackedGraph, form: str, pv: np.ndarray, qv: np.ndarray) -> Pr
 
 # ---- fair components --------------------------------------------------------------------------
 
+DENSE_CELLS = 1 << 27   # (group, state) cells of FairGroups.enabled, a bool each
+
+
 class FairGroups:
     """The fairness groups' edges as one incidence list: `edge[i]` is a step whose action is in
     group `group[i]` and that changes the state (a step that changes nothing is neither taken
@@ -425,6 +428,12 @@ class FairGroups:
                 owners.append(np.full(len(part), k, dtype=np.int64))
         self.edge = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
         self.group = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        # where each group is enabled, one row of states per group (when it fits DENSE_CELLS)
+        n = len(g.states)
+        self.enabled: np.ndarray | None = None
+        if len(groups) * n <= DENSE_CELLS:
+            self.enabled = np.zeros((len(groups), n), dtype=bool)
+            self.enabled[self.group, g.src[self.edge]] = True
 
 
 def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
@@ -498,6 +507,8 @@ def _idle_groups(g: PackedGraph, fg: FairGroups, work: np.ndarray, lab: np.ndarr
     group enabled in every state, never taken inside), does a strongly fair group enabled in
     it go untaken (then its states where such a group is enabled are removed: the third
     result, per state)? All groups at once, as (component, group) pairs."""
+    if fg.enabled is not None:
+        return _idle_groups_dense(g, fg, fg.enabled, work, lab, size, nc)
     n = len(work)
     G = max(1, len(fg.groups))
     unfair = np.zeros(nc, dtype=bool)
@@ -522,6 +533,41 @@ def _idle_groups(g: PackedGraph, fg: FairGroups, work: np.ndarray, lab: np.ndarr
     idle_strong = pairs[idle & strong]
     if len(idle_strong):
         remove[es[np.isin(lab[es] * G + eg, idle_strong)]] = True
+    return unfair, removing, remove
+
+
+def _idle_groups_dense(g: PackedGraph, fg: FairGroups, enabled: np.ndarray, work: np.ndarray,
+                       lab: np.ndarray, size: np.ndarray,
+                       nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_idle_groups` with the groups' enabled states as rows of bools: a matrix (component,
+    group) of steps taken inside and one of states enabling, with no sorting."""
+    n = len(work)
+    unfair = np.zeros(nc, dtype=bool)
+    removing = np.zeros(nc, dtype=bool)
+    remove = np.zeros(n, dtype=bool)
+    states = np.flatnonzero(work)
+    comps, cs = np.unique(lab[states], return_inverse=True)   # the components, numbered 0..
+    cs = cs.ravel()
+    cid = np.full(nc, -1, dtype=np.int64)
+    cid[comps] = np.arange(len(comps))
+    m = len(comps)
+    e, grp = fg.edge, fg.group
+    s, t = g.src[e], g.dst[e]
+    inside = work[s] & work[t] & (lab[s] == lab[t])
+    fired = np.zeros((m, max(1, len(fg.groups))), dtype=bool)
+    fired[cid[lab[s[inside]]], grp[inside]] = True
+    csize = size[comps]
+    for k, f in enumerate(fg.groups):
+        row = enabled[k][states]
+        count = np.bincount(cs[row], minlength=m)
+        idle = ~fired[:, k] & (count > 0)
+        if not idle.any():
+            continue
+        if f.strong:
+            removing[comps[idle]] = True
+            remove[states[row & idle[cs]]] = True
+        else:
+            unfair[comps[idle & (count == csize)]] = True
     return unfair, removing, remove
 
 

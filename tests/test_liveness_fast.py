@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzzspecs import specs
-from smp_explorer.explorer.livegraph import FairGroups
+from smp_explorer.explorer.livegraph import FairGroups, build_graph_packed
 from smp_explorer.explorer.liveness import Graph, Lasso, check_liveness, find_lasso
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
@@ -194,3 +194,16 @@ def test_a_graph_over_a_limit_leaves_the_verdicts_unknown(limit: dict) -> None:
     assert run.graph is None and run.results
     for r in run.results:
         assert r.status == "unknown" and r.message.startswith("liveness not checked: the graph hit")
+
+
+@pytest.mark.parametrize("spec", ["ftrace/v1-plain-int.spec", "classic/spinlock-strong.spec",
+                                  "classic/spinlock.spec"])
+def test_fairness_checks_without_the_dense_matrix(spec: str, monkeypatch) -> None:
+    """Past livegraph.DENSE_CELLS the fairness checks run on sorted (component, group) pairs."""
+    import smp_explorer.explorer.livegraph as livegraph
+    monkeypatch.setattr(livegraph, "DENSE_CELLS", 0)
+    for memory in (["sc", "weak"] if "ftrace" in spec else ["sc"]):
+        model = load_model(ROOT / "models" / spec, memory=memory)
+        g = build_graph_packed(compile_model(model, []))
+        assert FairGroups(g, list(model.fairness)).enabled is None
+        compare(model, buffer_fairness=memory == "sc")
