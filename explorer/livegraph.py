@@ -57,7 +57,7 @@ class PackedStates(Sequence):
     def __len__(self) -> int:
         return len(self.words[0])
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         packed = 0
