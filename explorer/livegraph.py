@@ -244,6 +244,17 @@ def build_graph_packed(cm: CompiledModel, max_states: int | None = None,
     return b.graph(initial, time.perf_counter() - t0)
 
 
+def packed_from_tuples(cm: CompiledModel, states: Sequence[tuple[int, ...]], start, act, dst,
+                       initial: list[int], seconds: float) -> PackedGraph:
+    """The graph of the state-by-state search (`liveness.build_graph`) as a PackedGraph: on a
+    small graph that search is quicker than generating the vector engine's code."""
+    layout = Layout(cm.model, exact=True)
+    words = _words(layout, [layout.pack(s) for s in states])
+    return PackedGraph(layout, words, np.asarray(start, dtype=np.int64),
+                       np.asarray(act, dtype=np.int32), np.asarray(dst, dtype=np.int32),
+                       list(initial), seconds, [(s.lo, s.hi) for s in cm.model.slots])
+
+
 def _batch(cm: CompiledModel, code: VectorCode, layout: Layout, b: _Builder,
            rank: np.ndarray, R: int, Wc: list[np.ndarray]) -> None:
     """The steps of one batch of states (consecutive numbers, word columns `Wc`)."""

@@ -33,7 +33,7 @@ import numpy as np
 
 from smp_explorer.explorer.livegraph import (FairGroups, GraphLimit, PackedGraph, build_graph_packed,
                                              condition_values, cycle_packed, fair_states,
-                                             product_bfs)
+                                             packed_from_tuples, product_bfs)
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
 from smp_explorer.ir.properties import Property
@@ -372,19 +372,37 @@ class LivenessRun:
     graph_seconds: float = 0.0  # building the graph (the rest: the fair-cycle analysis)
 
 
+SMALL = 2048   # a graph of at most this many states is built state by state
+
+
 def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairness: bool = True,
                    max_states: int | None = None, timeout: float | None = None,
-                   max_memory: int | None = None, reference: bool = False) -> LivenessRun:
+                   max_memory: int | None = None, reference: bool = False,
+                   small: int = SMALL) -> LivenessRun:
     """Every liveness property's verdict, with a lasso for each violated one. The graph and
-    the analysis run on NumPy arrays (`explorer.livegraph`); `reference`: the first,
-    state-by-state implementation in this module (what the tests compare it with)."""
+    the analysis run on NumPy arrays (`explorer.livegraph`); a graph of at most `small` states
+    is built state by state (the same graph, without generating the vector engine's code; a
+    larger one stops that search at `small` states and starts the vector engine's).
+    `reference`: the first, state-by-state implementation in this module throughout (what the
+    tests compare the other with)."""
     t0 = time.perf_counter()
     model = cm.model
     deadline = None if timeout is None else time.monotonic() + timeout
-    g: Graph | PackedGraph
+    g: Graph | PackedGraph | None = None
     try:
-        g = build_graph(cm, max_states, deadline) if reference else \
-            build_graph_packed(cm, max_states, deadline, max_memory)
+        if reference:
+            g = build_graph(cm, max_states, deadline)
+        elif small and (max_states is None or max_states > small):
+            try:
+                h = build_graph(cm, small, deadline)
+                g = packed_from_tuples(cm, h.states, h.start, h.act, h.dst, h.initial,
+                                       time.perf_counter() - t0)
+            except GraphLimit as e:
+                if not str(e).startswith("max-states"):
+                    raise
+        if g is None:
+            g = build_graph_packed(cm, max_states, deadline, max_memory)
+        g.seconds = time.perf_counter() - t0
     except GraphLimit as e:
         seconds = time.perf_counter() - t0
         return LivenessRun([PropertyResult(p.name, p.kind.value, "unknown", p.description,

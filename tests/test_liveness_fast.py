@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from fuzzspecs import specs
 from smp_explorer.explorer.livegraph import FairGroups, build_graph_packed
-from smp_explorer.explorer.liveness import Graph, Lasso, check_liveness, find_lasso
+from smp_explorer.explorer.liveness import SMALL, Graph, Lasso, check_liveness, find_lasso
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
 from smp_explorer.ir.properties import Property
@@ -87,7 +87,7 @@ def is_fair_violation(h: Graph, prop: Property, groups: list[Fairness], lasso: L
 def compare(model: Model, buffer_fairness: bool = True) -> None:
     cm = compile_model(model, [])
     props = list(model.liveness)
-    fast = check_liveness(cm, props, buffer_fairness)
+    fast = check_liveness(cm, props, buffer_fairness, small=0)
     ref = check_liveness(cm, props, buffer_fairness, reference=True)
     g, h = fast.graph, ref.graph
     assert g is not None and isinstance(h, Graph)
@@ -190,7 +190,7 @@ def test_random_specs_with_fairness(text: str) -> None:
 def test_a_graph_over_a_limit_leaves_the_verdicts_unknown(limit: dict) -> None:
     """v2-atomic under tso has 659 states and 1,924 steps: each limit stops the graph."""
     model = load_model(ROOT / "models/ftrace/v2-atomic.spec", memory="tso")
-    run = check_liveness(compile_model(model, []), list(model.liveness), **limit)
+    run = check_liveness(compile_model(model, []), list(model.liveness), small=0, **limit)
     assert run.graph is None and run.results
     for r in run.results:
         assert r.status == "unknown" and r.message.startswith("liveness not checked: the graph hit")
@@ -207,3 +207,20 @@ def test_fairness_checks_without_the_dense_matrix(spec: str, monkeypatch) -> Non
         g = build_graph_packed(compile_model(model, []))
         assert FairGroups(g, list(model.fairness)).enabled is None
         compare(model, buffer_fairness=memory == "sc")
+
+
+@pytest.mark.parametrize("spec", ["ftrace/v2-atomic.spec", "classic/spinlock.spec"])
+def test_small_graphs_built_state_by_state_are_the_same(spec: str) -> None:
+    """Up to liveness.SMALL states the graph is built by the tuple code: the same arrays, the
+    same verdicts and lassos as the vector engine's graph."""
+    model = load_model(ROOT / "models" / spec, memory="weak" if "ftrace" in spec else None)
+    cm = compile_model(model, [])
+    small = check_liveness(cm, list(model.liveness), False)
+    big = check_liveness(cm, list(model.liveness), False, small=0)
+    assert len(small.graph.states) < SMALL
+    assert small.graph is not None and big.graph is not None
+    for name in ("start", "act", "dst"):
+        assert np.array_equal(getattr(small.graph, name), getattr(big.graph, name))
+    assert all(np.array_equal(a, b) for a, b in zip(small.graph.words, big.graph.words))
+    assert [(r.status, r.message, r.trace) for r in small.results] == \
+        [(r.status, r.message, r.trace) for r in big.results]
