@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -66,8 +66,28 @@ class PackedStates(Sequence):
         return self.layout.unpack(packed)
 
 
+class EdgeArrays:
+    """What both graphs (this module's and `liveness.Graph`) say of their size: `states`, and
+    every step in the arrays `start`, `act`, `dst` (NumPy or `array.array`)."""
+
+    states: Sequence
+    start: Any
+    act: Any
+    dst: Any
+
+    @property
+    def edges(self) -> int:
+        return len(self.act)
+
+    @property
+    def bytes_per_state(self) -> float:
+        """The edge storage (start, act, dst) per state, in bytes."""
+        n = len(self.states) or 1
+        return sum(len(x) * x.itemsize for x in (self.start, self.act, self.dst)) / n
+
+
 @dataclass
-class PackedGraph:
+class PackedGraph(EdgeArrays):
     """The reachable states (word columns, `states` unpacks them) and every step between them:
     state i's steps are act[start[i]:start[i+1]] to dst[start[i]:start[i+1]], in the order
     the tuple code emits them."""
@@ -86,15 +106,6 @@ class PackedGraph:
         n = len(self.words[0])
         self.src = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.start))
 
-    @property
-    def edges(self) -> int:
-        return len(self.act)
-
-    @property
-    def bytes_per_state(self) -> float:
-        """The edge storage (start, act, dst) per state, in bytes."""
-        n = len(self.states) or 1
-        return (self.start.nbytes + self.act.nbytes + self.dst.nbytes) / n
 
     def steps(self, s: int):
         lo, hi = int(self.start[s]), int(self.start[s + 1])

@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from smp_explorer.explorer.livegraph import (FairGroups, GraphLimit, PackedGraph, build_graph_packed,
+from smp_explorer.explorer.livegraph import (EdgeArrays, FairGroups, GraphLimit, PackedGraph, build_graph_packed,
                                              condition_values, cycle_packed, fair_states,
                                              packed_from_tuples, product_bfs)
 from smp_explorer.ir.evaluate import EvalError, evaluate
@@ -43,7 +43,7 @@ from smp_explorer.runs.traces import TraceBuilder
 
 
 @dataclass
-class Graph:
+class Graph(EdgeArrays):
     """The reachable states and every step between them: state i's steps are
     act[start[i]:start[i+1]] (action indices) to dst[start[i]:start[i+1]] (state indices)."""
 
@@ -53,17 +53,6 @@ class Graph:
     dst: array
     initial: list[int]
     seconds: float
-
-    @property
-    def edges(self) -> int:
-        return len(self.act)
-
-    @property
-    def bytes_per_state(self) -> float:
-        """The edge storage (the arrays above) per state, in bytes."""
-        n = len(self.states) or 1
-        return (len(self.start) * self.start.itemsize + len(self.act) * self.act.itemsize +
-                len(self.dst) * self.dst.itemsize) / n
 
     def steps(self, s: int) -> Iterable[tuple[int, int]]:
         lo, hi = self.start[s], self.start[s + 1]
