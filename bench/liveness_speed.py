@@ -10,7 +10,8 @@ Per row: the safety search (`explore`, the time the report used to print alone),
 liveness stage (`check_liveness`: the graph with the vector engine's code, then the fair cycles
 with SciPy / NumPy) split into graph and analysis, and the old state-by-state stage
 (`check_liveness(reference=True)`, the code of a91eb44, kept as the tests' reference); CPU
-seconds of this process (steadier than wall time on a shared machine) and wall seconds. The
+seconds of this process (steadier than wall time on a shared machine) and wall seconds (the
+graph / analysis split is the report's, in wall seconds). The
 verdicts of both stages are compared: a difference is printed and the exit status is 1.
 """
 from __future__ import annotations
