@@ -41,7 +41,7 @@ from smp_explorer.invariants.z3enc import EncodingError
 from smp_explorer.ir.model import Model
 from smp_explorer.explorer.spill import default_budget
 from smp_explorer.runs.compiled import CompiledModel, compile_model
-from smp_explorer.runs.results import RunResult, exit_status
+from smp_explorer.runs.results import LivenessStats, RunResult, exit_status
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.spec.errors import SpecError, SpecErrors
 
@@ -223,11 +223,15 @@ def fold_findings(result: RunResult, model: Model, findings: list[Finding]) -> N
 def liveness(cm: CompiledModel, names: list[str], result: RunResult,
              request: CheckRequest) -> None:
     """The named liveness properties' verdicts, after the safety ones (a graph search of its
-    own: a safety-only run keeps no edges)."""
+    own: a safety-only run keeps no edges), and what the stage cost."""
     run = check_liveness(cm, [p for p in cm.model.liveness if p.name in names],
-                         request.buffer_fairness, request.max_states, request.timeout)
+                         request.buffer_fairness, request.max_states, request.timeout,
+                         request.max_memory or default_budget())
     result.properties.extend(run.results)
     g = run.graph
+    result.stats.liveness = LivenessStats(run.seconds, run.graph_seconds,
+                                          0 if g is None else len(g.states),
+                                          0 if g is None else g.edges)
     if g is not None:
         fair = "" if request.buffer_fairness or not any(f.memory for f in cm.model.fairness) \
             else "; buffer fairness off"

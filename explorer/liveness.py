@@ -29,6 +29,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+import numpy as np
+
+from smp_explorer.explorer.livegraph import (EdgeArrays, FairGroups, GraphLimit, PackedGraph, build_graph_packed,
+                                             condition_values, cycle_packed, fair_states,
+                                             packed_from_tuples, product_bfs)
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
 from smp_explorer.ir.properties import Property
@@ -37,12 +42,8 @@ from smp_explorer.runs.results import PropertyResult, Trace
 from smp_explorer.runs.traces import TraceBuilder
 
 
-class GraphLimit(Exception):
-    """The reachable graph is larger than the limit: liveness is unknown."""
-
-
 @dataclass
-class Graph:
+class Graph(EdgeArrays):
     """The reachable states and every step between them: state i's steps are
     act[start[i]:start[i+1]] (action indices) to dst[start[i]:start[i+1]] (state indices)."""
 
@@ -52,17 +53,6 @@ class Graph:
     dst: array
     initial: list[int]
     seconds: float
-
-    @property
-    def edges(self) -> int:
-        return len(self.act)
-
-    @property
-    def bytes_per_state(self) -> float:
-        """The edge storage (the arrays above) per state, in bytes."""
-        n = len(self.states) or 1
-        return (len(self.start) * self.start.itemsize + len(self.act) * self.act.itemsize +
-                len(self.dst) * self.dst.itemsize) / n
 
     def steps(self, s: int) -> Iterable[tuple[int, int]]:
         lo, hi = self.start[s], self.start[s + 1]
@@ -366,26 +356,105 @@ def cycle(g: Graph, comp: FairComponent, entry: int,
 @dataclass
 class LivenessRun:
     results: list[PropertyResult]
-    graph: Graph | None
-    seconds: float
+    graph: Graph | PackedGraph | None
+    seconds: float              # the whole stage
+    graph_seconds: float = 0.0  # building the graph (the rest: the fair-cycle analysis)
+
+
+SMALL = 2048   # a graph of at most this many states is built state by state
 
 
 def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairness: bool = True,
-                   max_states: int | None = None, timeout: float | None = None) -> LivenessRun:
-    """Every liveness property's verdict, with a lasso for each violated one."""
+                   max_states: int | None = None, timeout: float | None = None,
+                   max_memory: int | None = None, reference: bool = False,
+                   small: int = SMALL) -> LivenessRun:
+    """Every liveness property's verdict, with a lasso for each violated one. The graph and
+    the analysis run on NumPy arrays (`explorer.livegraph`); a graph of at most `small` states
+    is built state by state (the same graph, without generating the vector engine's code; a
+    larger one stops that search at `small` states and starts the vector engine's).
+    `reference`: the first, state-by-state implementation in this module throughout (what the
+    tests compare the other with)."""
     t0 = time.perf_counter()
     model = cm.model
     deadline = None if timeout is None else time.monotonic() + timeout
+    g: Graph | PackedGraph | None = None
     try:
-        g = build_graph(cm, max_states, deadline)
+        if reference:
+            g = build_graph(cm, max_states, deadline)
+        elif small and (max_states is None or max_states > small):
+            try:
+                h = build_graph(cm, small, deadline)
+                g = packed_from_tuples(cm, h.states, h.start, h.act, h.dst, h.initial,
+                                       time.perf_counter() - t0)
+            except GraphLimit as e:
+                if not str(e).startswith("max-states"):
+                    raise
+        if g is None:
+            g = build_graph_packed(cm, max_states, deadline, max_memory)
+        g.seconds = time.perf_counter() - t0
     except GraphLimit as e:
+        seconds = time.perf_counter() - t0
         return LivenessRun([PropertyResult(p.name, p.kind.value, "unknown", p.description,
                                            p.span.line if p.span else None,
                                            f"liveness not checked: the graph hit {e}")
-                            for p in properties], None, time.perf_counter() - t0)
+                            for p in properties], None, seconds, seconds)
     groups = [f for f in model.fairness if buffer_fairness or not f.memory]
-    results = [_check_one(model, g, p, groups) for p in properties]
-    return LivenessRun(results, g, time.perf_counter() - t0)
+    if isinstance(g, PackedGraph):
+        fg = FairGroups(g, groups)
+        results = [_check_one_packed(model, g, p, fg) for p in properties]
+    else:
+        results = [_check_one(model, g, p, groups) for p in properties]
+    return LivenessRun(results, g, time.perf_counter() - t0, g.seconds)
+
+
+@dataclass
+class Lasso:
+    """A fair run violating a property: `path` from an initial state (action -1) to `entry`,
+    then `loop` (steps as (action, state)) back to `entry`, forever; `terminal`: the run ends in
+    `entry`, where no step is enabled (`loop` is empty)."""
+    path: list[tuple[int, int]]
+    loop: list[tuple[int, int]]
+    terminal: bool
+
+    @property
+    def entry(self) -> int:
+        return self.path[-1][1]
+
+
+def find_lasso(g: PackedGraph, prop: Property, fg: FairGroups) -> Lasso | None:
+    """A lasso violating the property on the packed graph, None if it holds (EvalError: the
+    property cannot be evaluated in some state). The prefix is the shortest to any fair
+    component (over the product with the monitor bit), the cycle as `cycle` makes it."""
+    t = prop.temporal
+    assert t is not None
+    pv = condition_values(g, t.p)
+    qv = np.zeros(len(pv), dtype=bool) if t.q is None else condition_values(g, t.q)
+    product = product_bfs(g, t.form, pv, qv)
+    accepting = ~pv if t.form == "eventually_always" else None
+    comp_of, terminal = fair_states(g, product.pending(len(pv)), fg, accepting)
+    if not (comp_of >= 0).any():
+        return None
+    path = product.path_to(comp_of >= 0)
+    k = int(comp_of[path[-1][1]])
+    loop = cycle_packed(g, comp_of == k, bool(terminal[k]), fg.groups, path[-1][1], accepting)
+    return Lasso(path, loop, bool(terminal[k]))
+
+
+def _check_one_packed(model: Model, g: PackedGraph, prop: Property,
+                      fg: FairGroups) -> PropertyResult:
+    """`_check_one` on the arrays of a packed graph."""
+    line = prop.span.line if prop.span else None
+    try:
+        lasso = find_lasso(g, prop, fg)
+    except EvalError as e:
+        return PropertyResult(prop.name, prop.kind.value, "unknown", prop.description, line,
+                              f"cannot evaluate the property: {e}")
+    if lasso is None:
+        return PropertyResult(prop.name, prop.kind.value, "holds", prop.description, line)
+    trace = lasso_trace(model, g, lasso.path, lasso.loop)
+    comp = FairComponent(set(), lasso.terminal, fg.groups)
+    return PropertyResult(prop.name, prop.kind.value, "violated", prop.description, line,
+                          lasso_message(model, g, prop, comp, lasso.entry, lasso.loop), trace)
 
 
 def _check_one(model: Model, g: Graph, prop: Property, groups: list[Fairness]) -> PropertyResult:
@@ -406,7 +475,7 @@ def _check_one(model: Model, g: Graph, prop: Property, groups: list[Fairness]) -
                           lasso_message(model, g, prop, comp, path[-1][1], loop), trace)
 
 
-def lasso_trace(model: Model, g: Graph, path: list[tuple[int, int]],
+def lasso_trace(model: Model, g: Graph | PackedGraph, path: list[tuple[int, int]],
                 loop: list[tuple[int, int]]) -> Trace:
     builder = TraceBuilder(model, g.states, [], [], [])
     steps = []
@@ -419,7 +488,7 @@ def lasso_trace(model: Model, g: Graph, path: list[tuple[int, int]],
                  {p.name: list(p.labels) for p in model.processes}, len(path) - 1)
 
 
-def lasso_message(model: Model, g: Graph, prop: Property, comp: FairComponent, entry: int,
+def lasso_message(model: Model, g: Graph | PackedGraph, prop: Property, comp: FairComponent, entry: int,
                   loop: list[tuple[int, int]]) -> str:
     """What the run does forever: which processes never move, or that it ends."""
     state = g.states[entry]

@@ -107,6 +107,24 @@ class PropertyResult:
 
 
 @dataclass
+class LivenessStats:
+    """The liveness stage's cost: building the graph of every step, then the fair cycles."""
+    seconds: float = 0.0          # the whole stage
+    graph_seconds: float = 0.0    # the graph (including its code generation)
+    states: int = 0               # of the graph (0: it hit a limit)
+    edges: int = 0
+
+    @property
+    def analysis_seconds(self) -> float:
+        return max(0.0, self.seconds - self.graph_seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seconds": round(self.seconds, 6), "graph_seconds": round(self.graph_seconds, 6),
+                "analysis_seconds": round(self.analysis_seconds, 6), "states": self.states,
+                "edges": self.edges}
+
+
+@dataclass
 class Stats:
     states: int = 0
     transitions: int = 0
@@ -117,6 +135,8 @@ class Stats:
     notes: list[str] = field(default_factory=list)  # e.g. a store buffer reached its capacity
     reductions: list[str] = field(default_factory=list)  # which reductions ran, what they saved
     peak_memory: int = 0          # the process's peak resident memory after the run, bytes
+    # the liveness stage after the search (`seconds` is the search's only): None if it did not run
+    liveness: LivenessStats | None = None
     # facts about the engine, not part of the result's JSON
     engine: str = ""              # which engine ran: reference | scalar | vector | auto
     storage: str = ""             # how states were stored (exact, fingerprint, ...)
@@ -197,6 +217,7 @@ class RunResult:
                 "generated_code_bytes": self.stats.code_bytes,
                 "notes": self.stats.notes,
                 **({"reductions": self.stats.reductions} if self.stats.reductions else {}),
+                **({"liveness": self.stats.liveness.to_json()} if self.stats.liveness else {}),
                 "properties": [p.to_json() for p in self.properties]}
 
 

@@ -87,6 +87,24 @@ def test_json_document_follows_the_schema(spec, capsys):
     assert props["deadlock_free"]["status"] == "holds" and props["deadlock_free"]["trace"] is None
 
 
+def test_json_liveness_stage_is_timed_apart(spec, capsys):
+    """A run with liveness properties has `liveness` (the stage after the search: its time,
+    split into the graph and the fair-cycle analysis, and the graph's size); `seconds` stays
+    the search's; a run without them has no `liveness` key."""
+    text = ("var x: 0..2 = 0;\nfair process P { a: x := 1; b: x := 2; }\n"
+            "liveness Two: eventually x == 2;\n")
+    code, out, _ = cli(capsys, "check", spec(text), "--json")
+    assert code == 0
+    [res] = json.loads(out)["results"]
+    live = res["liveness"]
+    assert set(live) == {"seconds", "graph_seconds", "analysis_seconds", "states", "edges"}
+    assert live["states"] == 3 and live["edges"] == 2   # x = 0, 1, 2 (P at a, b, Done)
+    assert live["seconds"] >= live["graph_seconds"] >= 0 and live["analysis_seconds"] >= 0
+    assert isinstance(res["seconds"], float)
+    code, out, _ = cli(capsys, "check", spec(COUNTER), "--json")
+    assert "liveness" not in json.loads(out)["results"][0]
+
+
 def test_invariant_flag_selects_properties(spec, capsys):
     text = COUNTER + "invariant Zero: x == 0;"
     code, out, _ = cli(capsys, "check", spec(text), "--invariant", "Fine", "--json")

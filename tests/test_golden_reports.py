@@ -74,6 +74,8 @@ _TIMING = [
     (re.compile(r"peak memory [0-9.,]+ MiB"), "peak memory M"),
     (re.compile(r'"peak_memory_bytes": [0-9]+'), '"peak_memory_bytes": M'),
     (re.compile(r'"codegen_seconds": [0-9.e-]+'), '"codegen_seconds": T'),
+    (re.compile(r'"(graph_|analysis_)seconds": [0-9.e-]+'), r'"\1seconds": T'),
+    (re.compile(r"\b(graph|fair cycles) [0-9.,]+ ?(?:µs|us|ms|s|min)\b"), r"\1 T"),
     (re.compile(r'"generated_code_bytes": [0-9]+'), '"generated_code_bytes": B'),
     # a longer time can push its unit onto the next line of a heading: that break goes too
     (re.compile(r"(depth \d+|k up to \d+),\s+[0-9.,]+\s*(?:µs|us|ms|s|min)\b"), r"\1, T"),

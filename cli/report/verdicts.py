@@ -160,6 +160,14 @@ class StatsView:
         yield Text(" " * len(prefix) + f"time {_duration(s.seconds)}, {s.rate:,.0f} states/s"
                    + (f", peak memory {mebibytes(s.peak_memory)}" if s.peak_memory else ""),
                    style=DIM)
+        if s.liveness is not None:   # the stage after the search: its time, and the total
+            live = s.liveness
+            pad = " " * len(prefix)
+            yield Text(pad + f"liveness time {_duration(live.seconds)} (graph "
+                       f"{_duration(live.graph_seconds)}, fair cycles "
+                       f"{_duration(live.analysis_seconds)})", style=DIM)
+            yield Text(pad + f"total time {_duration(s.seconds + live.seconds)}: search and "
+                       "liveness", style=DIM)
         if r.complete:
             yield Text("search complete: every reachable state was explored", style=DIM)
         elif r.stop_reason == "all decided":

@@ -1,0 +1,226 @@
+"""The NumPy liveness path (explorer/livegraph.py) against the first, state-by-state one kept in
+explorer/liveness.py (`reference=True`): on the shipped models with liveness properties and on
+random specs with fairness and liveness properties, both must build the same graph (edge for
+edge) and give the same verdicts; each lasso of the NumPy path is checked here, on the
+reference's graph, to be a fair run violating its property (its steps are the model's, its
+cycle's states are pending for the property's monitor, every weakly fair group fires in the
+cycle or is disabled in one of its states, every strongly fair group fires in it or is
+disabled in all of them), with a prefix no longer than the reference's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzzspecs import specs
+from smp_explorer.explorer.livegraph import FairGroups, build_graph_packed
+from smp_explorer.explorer.liveness import SMALL, Graph, Lasso, check_liveness, find_lasso
+from smp_explorer.ir.evaluate import EvalError, evaluate
+from smp_explorer.ir.model import Fairness, Model
+from smp_explorer.ir.properties import Property
+from smp_explorer.runs.compiled import compile_model
+from smp_explorer.spec.pipeline import load_model, model_from_text
+
+ROOT = Path(__file__).resolve().parent.parent
+FTRACE = sorted(p.name for p in (ROOT / "models/ftrace").glob("*.spec"))
+
+
+def is_fair_violation(h: Graph, prop: Property, groups: list[Fairness], lasso: Lasso) -> str:
+    """Why the lasso is not a fair run violating the property ('' if it is one), decided on
+    the reference graph `h` from the definitions in docs/language.md ("Liveness")."""
+    t = prop.temporal
+    assert t is not None
+    p = lambda s: bool(evaluate(t.p, h.states[s]))   # noqa: E731
+    q = lambda s: t.q is not None and bool(evaluate(t.q, h.states[s]))   # noqa: E731
+    steps = {s: list(h.steps(s)) for _, s in lasso.path + lasso.loop}
+    a0, s0 = lasso.path[0]
+    if a0 != -1 or s0 not in h.initial:
+        return "the prefix does not start in an initial state"
+    prev = s0
+    for a, s in lasso.path[1:] + lasso.loop:
+        if (a, s) not in steps[prev]:
+            return f"({a}, {s}) is not a step of state {prev}"
+        prev = s
+    entry = lasso.entry
+    if lasso.terminal:
+        if lasso.loop or list(h.steps(entry)):
+            return "an end state with a step enabled"
+    elif not lasso.loop or lasso.loop[-1][1] != entry:
+        return "the cycle does not come back to its first state"
+    # the monitor: "P not yet" (eventually), "P not now" (always eventually), "P seen, Q not
+    # yet" (leads to); eventually always: the cycle has a state where P is false
+    cycle_states = [entry] + [s for _, s in lasso.loop]
+    if t.form == "eventually":
+        bad = [s for _, s in lasso.path] + cycle_states
+        if any(p(s) for s in bad):
+            return "P holds on the run"
+    elif t.form == "always_eventually":
+        if any(p(s) for s in cycle_states):
+            return "P holds in the cycle"
+    elif t.form == "leads_to":
+        # some P after which no Q ever comes (the cycle repeats: no Q in it either)
+        run = [s for _, s in lasso.path] + [s for _, s in lasso.loop]
+        if any(q(s) for s in cycle_states) or \
+                not any(p(run[i]) and not any(q(s) for s in run[i:]) for i in range(len(run))):
+            return "every P is followed by a Q"
+    else:
+        if all(p(s) for s in cycle_states):
+            return "P holds throughout the cycle"
+    if lasso.terminal:
+        return ""
+    taken = {a for (a, s), (_, before) in zip(lasso.loop, [(0, entry)] + lasso.loop)
+             if s != before}
+    for f in groups:
+        if f.actions & taken:
+            continue
+        enabled = [any(a in f.actions and t2 != s for a, t2 in h.steps(s)) for s in cycle_states]
+        if f.strong and any(enabled):
+            return f"strongly fair {f.name} enabled in the cycle, never taken"
+        if not f.strong and all(enabled):
+            return f"weakly fair {f.name} enabled throughout the cycle, never taken"
+    return ""
+
+
+def compare(model: Model, buffer_fairness: bool = True) -> None:
+    cm = compile_model(model, [])
+    props = list(model.liveness)
+    fast = check_liveness(cm, props, buffer_fairness, small=0)
+    ref = check_liveness(cm, props, buffer_fairness, reference=True)
+    g, h = fast.graph, ref.graph
+    assert g is not None and isinstance(h, Graph)
+    assert g.initial == h.initial
+    assert np.array_equal(g.start, np.asarray(h.start))
+    assert np.array_equal(g.act, np.asarray(h.act))
+    assert np.array_equal(g.dst, np.asarray(h.dst))
+    assert all(g.states[i] == h.states[i] for i in range(len(h.states)))
+    groups = [f for f in model.fairness if buffer_fairness or not f.memory]
+    fg = FairGroups(g, groups)
+    for prop, a, b in zip(props, fast.results, ref.results):
+        assert (a.name, a.status) == (b.name, b.status), model.name
+        if a.status != "violated":
+            continue
+        lasso = find_lasso(g, prop, fg)
+        assert lasso is not None
+        why = is_fair_violation(h, prop, groups, lasso)
+        assert not why, f"{a.name}: {why}"
+        assert b.trace is not None and a.trace is not None
+        assert b.trace.loop_start is not None and a.trace.loop_start == len(lasso.path) - 1
+        assert len(lasso.path) - 1 <= b.trace.loop_start, "a longer prefix than the reference's"
+        assert len(a.trace.steps) == len(lasso.path) + len(lasso.loop)
+
+
+@pytest.mark.parametrize("spec", FTRACE)
+@pytest.mark.parametrize("memory", ["sc", "tso", "pso", "weak"])
+def test_shipped_ftrace_models(spec: str, memory: str) -> None:
+    compare(load_model(ROOT / "models/ftrace" / spec, memory=memory))
+
+
+@pytest.mark.parametrize("spec", FTRACE)
+@pytest.mark.parametrize("memory", ["tso", "weak"])
+def test_shipped_ftrace_models_without_buffer_fairness(spec: str, memory: str) -> None:
+    compare(load_model(ROOT / "models/ftrace" / spec, memory=memory), buffer_fairness=False)
+
+
+@pytest.mark.parametrize("spec", ["classic/spinlock.spec", "classic/spinlock-strong.spec"])
+def test_shipped_classic_models(spec: str) -> None:
+    compare(load_model(ROOT / "models" / spec))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("memory", ["sc", "tso", "pso", "weak"])
+def test_v2_atomic_three_cpus(memory: str) -> None:
+    compare(load_model(ROOT / "models/ftrace/v2-atomic.spec", {"N": "3"}, memory=memory))
+
+
+# ---- random specs ------------------------------------------------------------------------------
+
+@st.composite
+def live_specs(draw) -> str:
+    """A random spec (tests/fuzzspecs.py) with fair processes and labels and liveness
+    properties of every form over program counters, shared variables and locals."""
+    text = draw(specs())
+    lines = text.splitlines()
+    instances: list[tuple[str, str]] = []   # (instance, process name)
+    for k, line in enumerate(lines):
+        if line.startswith("process "):
+            name = line.split()[1].split("[")[0]
+            fairness = draw(st.sampled_from(["", "fair ", "fair(strong) "]))
+            lines[k] = fairness + line
+            instances += [(f"{name}[0]", name), (f"{name}[1]", name)] if "[" in line.split()[1] \
+                else [(name, name)]
+        elif line.startswith("  ") and ":" in line and not line.startswith("  local") \
+                and draw(st.integers(0, 3)) == 0:
+            label = line.split(":")[0].strip()
+            lines[k] = f"  {draw(st.sampled_from(['fair', 'fair(strong)']))} {label}:" + \
+                line.split(":", 1)[1]
+
+    def cond() -> str:
+        who, name = draw(st.sampled_from(instances))
+        label = draw(st.sampled_from(["Done", f"{name.lower()}0"]))
+        return draw(st.sampled_from([f"{who} at {label}", f"x0 == {draw(st.integers(0, 1))}",
+                                     f"{who}.r == {draw(st.integers(0, 1))}"]))
+
+    for k in range(draw(st.integers(1, 3))):
+        form = draw(st.sampled_from(["eventually {}", "always eventually {}",
+                                     "eventually always {}", "{} leads_to {}"]))
+        lines.append(f"liveness L{k}: {form.format(cond(), cond())};")
+    return "\n".join(lines) + "\n"
+
+
+@settings(derandomize=True, max_examples=30, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(live_specs())
+def test_random_specs_with_fairness(text: str) -> None:
+    for memory in ("sc", "tso", "weak"):
+        try:
+            model = model_from_text(text, "random.spec", None, memory)
+        except EvalError:
+            return
+        if model.initial_state_count() > 4 or not model.liveness:
+            return
+        for buffer_fairness in ((True, False) if memory != "sc" else (True,)):
+            compare(model, buffer_fairness)
+
+
+@pytest.mark.parametrize("limit", [dict(max_states=100), dict(max_memory=50_000),
+                                   dict(timeout=0.0)])
+def test_a_graph_over_a_limit_leaves_the_verdicts_unknown(limit: dict) -> None:
+    """v2-atomic under tso has 659 states and 1,924 steps: each limit stops the graph."""
+    model = load_model(ROOT / "models/ftrace/v2-atomic.spec", memory="tso")
+    run = check_liveness(compile_model(model, []), list(model.liveness), small=0, **limit)
+    assert run.graph is None and run.results
+    for r in run.results:
+        assert r.status == "unknown" and r.message.startswith("liveness not checked: the graph hit")
+
+
+@pytest.mark.parametrize("spec", ["ftrace/v1-plain-int.spec", "classic/spinlock-strong.spec",
+                                  "classic/spinlock.spec"])
+def test_fairness_checks_without_the_dense_matrix(spec: str, monkeypatch) -> None:
+    """Past livegraph.DENSE_CELLS the fairness checks run on sorted (component, group) pairs."""
+    import smp_explorer.explorer.livegraph as livegraph
+    monkeypatch.setattr(livegraph, "DENSE_CELLS", 0)
+    for memory in (["sc", "weak"] if "ftrace" in spec else ["sc"]):
+        model = load_model(ROOT / "models" / spec, memory=memory)
+        g = build_graph_packed(compile_model(model, []))
+        assert FairGroups(g, list(model.fairness)).enabled is None
+        compare(model, buffer_fairness=memory == "sc")
+
+
+@pytest.mark.parametrize("spec", ["ftrace/v2-atomic.spec", "classic/spinlock.spec"])
+def test_small_graphs_built_state_by_state_are_the_same(spec: str) -> None:
+    """Up to liveness.SMALL states the graph is built by the tuple code: the same arrays, the
+    same verdicts and lassos as the vector engine's graph."""
+    model = load_model(ROOT / "models" / spec, memory="weak" if "ftrace" in spec else None)
+    cm = compile_model(model, [])
+    small = check_liveness(cm, list(model.liveness), False)
+    big = check_liveness(cm, list(model.liveness), False, small=0)
+    assert len(small.graph.states) < SMALL
+    assert small.graph is not None and big.graph is not None
+    for name in ("start", "act", "dst"):
+        assert np.array_equal(getattr(small.graph, name), getattr(big.graph, name))
+    assert all(np.array_equal(a, b) for a, b in zip(small.graph.words, big.graph.words))
+    assert [(r.status, r.message, r.trace) for r in small.results] == \
+        [(r.status, r.message, r.trace) for r in big.results]
