@@ -77,9 +77,10 @@ shortest traces (as SPIN's -i does); `Stats.reductions` says so.
 Engines: the reduced levels are expanded by the compiled tuple code (`runs.compiled`, as the
 reference engine does) over the engine's own state form (packed states and keys for scalar,
 vector and auto): the stubborn set needs each state's enabled actions and conjunct values, which
-the generated scalar loop and the NumPy batches do not expose. A packed run whose first levels
-show little reduction hands the search to the packed engine unreduced (full expansion is always
-sound) and says so.
+the generated scalar loop and the NumPy batches do not expose, several times slower per state.
+So a packed run is first judged by a reduced search of its first SAMPLE states (`worth`): where
+the reduction cannot pay, the run is unreduced from the start (full expansion is always sound),
+with the counts of an unreduced run, and says so.
 """
 from __future__ import annotations
 
