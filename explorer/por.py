@@ -107,11 +107,11 @@ WORTH = 0.5           # ... and the states it must have saved, per state found, 
 class Reducer:
     """The stubborn sets of one compiled model (per state: `ample`)."""
 
-    def __init__(self, cm: CompiledModel):
+    def __init__(self, cm: CompiledModel, fps: list[Footprint] | None = None):
         model = cm.model
         self.cm = cm
         actions = model.actions
-        self.fps: list[Footprint] = [footprint(a) for a in actions]
+        self.fps: list[Footprint] = fps if fps is not None else [footprint(a) for a in actions]
         conditions = property_exprs(model, cm.invariant_names + cm.goal_names)
         # per condition (a property's name, or a monitor's index): the actions that may change it
         tags: list[str | int] = [p.name for p in model.properties if p.per_state and
@@ -131,19 +131,12 @@ class Reducer:
             for s in f.reads:
                 readers.setdefault(s, []).append(i)
         self.writers = writers
-        self.deps: list[tuple[int, ...]] = []
-        for i, f in enumerate(self.fps):
-            near: set[int] = set()
-            for s in f.writes:
-                near.update(writers.get(s, ()))
-                near.update(readers.get(s, ()))
-            for s in f.reads:
-                near.update(writers.get(s, ()))
-            near.discard(i)
-            self.deps.append(tuple(sorted(b for b in near if dependent(f, self.fps[b]))))
+        self.readers = readers
+        # per action, the actions dependent on it (a bit set), computed when a stubborn set
+        # first needs them: all at once is quadratic in the actions that share a slot
+        self.dep_bits: list[int | None] = [None] * len(actions)
         self.conjs = [conjuncts(a.guard) for a in actions]
         self.nes: dict[tuple[int, int], int] = {}
-        self.dep_bits = [_bits(d) for d in self.deps]
         self.visible_bits = _bits(i for i, v in enumerate(self.visible) if v)
         self.first_false = self._compile_guards()
         # an action no proper ample set can hold (it is visible) is no seed
@@ -203,6 +196,21 @@ class Reducer:
         load_source(em.source(), model, "por", ns)
         return [ns[f"g{a.index}"] for a in model.actions]
 
+    def dependents(self, t: int) -> int:
+        """The actions dependent on action t (a bit set)."""
+        got = self.dep_bits[t]
+        if got is None:
+            f = self.fps[t]
+            near: set[int] = set()
+            for s in f.writes:
+                near.update(self.writers.get(s, ()))
+                near.update(self.readers.get(s, ()))
+            for s in f.reads:
+                near.update(self.writers.get(s, ()))
+            near.discard(t)
+            got = self.dep_bits[t] = _bits(b for b in near if dependent(f, self.fps[b]))
+        return got
+
     def enabling(self, t: int, k: int) -> int:
         """The actions that may make conjunct k of action t's guard true (a bit set)."""
         got = self.nes.get((t, k))
@@ -248,6 +256,8 @@ class Reducer:
             t = low.bit_length() - 1
             if en & low:
                 more = deps[t]
+                if more is None:
+                    more = self.dependents(t)
             else:
                 k = first_false[t](state)
                 if k < 0:   # cannot happen for a disabled action; be safe
@@ -389,12 +399,22 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     if options.max_depth is not None:
         why = "--max-depth bounds the unreduced search"
     else:
-        reducer = Reducer(cm)
+        fps = [footprint(a) for a in cm.model.actions]
+        common = set(fps[0].writes).intersection(*(f.writes for f in fps[1:])) if fps else set()
+        if common:
+            # two steps enabled in one state cannot need different values of a slot, so each
+            # is dependent on the other: every stubborn set holds every enabled step
+            name = cm.model.slots[min(common)].name
+            why = f"every step writes {name}: no two steps are independent"
+            reducer = None
+        else:
+            reducer = Reducer(cm, fps)
+    if reducer is not None:
         if not reducer.useful:
             why = "every step changes what an invariant reads: nothing to reduce"
         elif engine != "reference":
             began = time.perf_counter()
-            why = worth(cm, options, memory, engine)
+            why = worth(cm, options, memory, engine, reducer.fps)
             if options.timeout is not None:   # --timeout bounds the whole run, the sample too
                 options = replace(options, timeout=max(
                     options.timeout - (time.perf_counter() - began), 1e-3))
@@ -418,7 +438,8 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     return result
 
 
-def worth(cm: CompiledModel, options: Options, memory: str, engine: str) -> str | None:
+def worth(cm: CompiledModel, options: Options, memory: str, engine: str,
+          fps: list[Footprint] | None = None) -> str | None:
     """Whether a reduced run of a packed engine can pay for its slower expansion (the tuple
     code and a stubborn set per state, several times slower per state than the generated
     loop): None if it can, else why not, for the report. A reduced search of the first SAMPLE
@@ -430,7 +451,7 @@ def worth(cm: CompiledModel, options: Options, memory: str, engine: str) -> str 
     machine: the decision is the same for the same spec and flags (--timeout aside)."""
     cap = SAMPLE if options.max_states is None else min(SAMPLE, options.max_states)
     probe = replace(options, max_states=cap, progress=None, checkpoint=None, visitor=None)
-    reducer = Reducer(cm)
+    reducer = Reducer(cm, fps)
     # states as tuples (packing each one costs more than the step): the same graph, the same order
     search = Search(cm, probe, memory, engine, None)
     policy = ReducedPolicy(search, reducer)
