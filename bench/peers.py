@@ -63,7 +63,7 @@ model = load_model(spec, consts, memory, buffer)
 cm = compile_model(model)
 load = time.perf_counter() - t0
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-r = explore(cm, Options(engine=engine), memory)
+r = explore(cm, Options(engine=engine, reduction=False), memory)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"states": r.stats.states, "transitions": r.stats.transitions,
                   "seconds": r.stats.seconds, "load": load,

@@ -8,8 +8,9 @@ without it, under tso, pso and weak, one command:
 
 Each row runs the same compiled model twice in this process: reduced with the reference
 strategy (the tuple code; the reduced count is the reduction's own, never handed over to the
-unreduced engines) and with the default engine (auto: reduced for the first levels, unreduced
-from there if little is pruned), then unreduced with the default engine. "factor" is unreduced
+unreduced engines) and with the default engine (auto: reduced where a reduced search of the
+first 1,000 states shows it pays, else unreduced from the start), then unreduced with the
+default engine. "factor" is unreduced
 states / reduced states; a run stopped by --timeout shows its count with a "+".
 """
 from __future__ import annotations

@@ -56,7 +56,7 @@ def ours(spec: Path, const: str | None, n: int, symmetry: bool, memory: str | No
          ) -> tuple[int, int, float]:
     cm = compile_model(load_model(spec, {const: str(n)} if const else {}, memory=memory))
     t = time.perf_counter()
-    r = explore(cm, Options(symmetry=symmetry, check_deadlock=False))
+    r = explore(cm, Options(symmetry=symmetry, check_deadlock=False, reduction=False))
     if symmetry and not (r.stats.reductions and r.stats.reductions[0].startswith("symmetry: on")):
         print(f"{spec.name} under {memory}: {'; '.join(r.stats.reductions)}")
     return r.stats.states, r.stats.transitions, time.perf_counter() - t

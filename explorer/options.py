@@ -34,5 +34,5 @@ class Options:
     workers: int | None = None           # partitions on Ray (explorer.distributed); None: here
     ray_address: str | None = None       # join this Ray cluster instead of starting one
     symmetry: bool = True                # canonical states of the spec's scalarsets (--no-symmetry)
-    reduction: bool = False              # partial-order reduction (explorer.por), --reduction
+    reduction: bool = False              # partial-order reduction (explorer.por); the CLI's default
     until_found: set[str] | None = None  # stop once these properties are all found (explorer.por)

@@ -77,19 +77,21 @@ shortest traces (as SPIN's -i does); `Stats.reductions` says so.
 Engines: the reduced levels are expanded by the compiled tuple code (`runs.compiled`, as the
 reference engine does) over the engine's own state form (packed states and keys for scalar,
 vector and auto): the stubborn set needs each state's enabled actions and conjunct values, which
-the generated scalar loop and the NumPy batches do not expose. A packed run whose first levels
-show little reduction hands the search to the packed engine unreduced (full expansion is always
-sound) and says so.
+the generated scalar loop and the NumPy batches do not expose, several times slower per state.
+So a packed run is first judged by a reduced search of its first SAMPLE states (`worth`): where
+the reduction cannot pay, the run is unreduced from the start (full expansion is always sound),
+with the counts of an unreduced run, and says so.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Callable, Collection, Hashable
 
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop
 from smp_explorer.explorer.engines.driver import Strategy, run
 from smp_explorer.explorer.options import Options
-from smp_explorer.explorer.store import KeySet, Layout, VisitedSet
+from smp_explorer.explorer.store import KeySet, Layout
 from smp_explorer.ir.expr import conjuncts, slots_read
 from smp_explorer.ir.footprint import Footprint, dependent, footprint, may_change, \
     may_make_true, property_exprs
@@ -98,18 +100,18 @@ from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.runs.results import RunResult
 
 TICK = 1024           # states between two looks at the clock
-SAMPLE = 2_000        # packed engines: states expanded reduced before judging the reduction
-WORTH = 0.5           # ... and the states it must have saved, per state found, to go on
+SAMPLE = 1_000        # packed engines: states found by a reduced search that judges the reduction
+WORTH = 0.5           # ... and the states it must have saved, per state found, to run reduced
 
 
 class Reducer:
     """The stubborn sets of one compiled model (per state: `ample`)."""
 
-    def __init__(self, cm: CompiledModel):
+    def __init__(self, cm: CompiledModel, fps: list[Footprint] | None = None):
         model = cm.model
         self.cm = cm
         actions = model.actions
-        self.fps: list[Footprint] = [footprint(a) for a in actions]
+        self.fps: list[Footprint] = fps if fps is not None else [footprint(a) for a in actions]
         conditions = property_exprs(model, cm.invariant_names + cm.goal_names)
         # per condition (a property's name, or a monitor's index): the actions that may change it
         tags: list[str | int] = [p.name for p in model.properties if p.per_state and
@@ -129,19 +131,12 @@ class Reducer:
             for s in f.reads:
                 readers.setdefault(s, []).append(i)
         self.writers = writers
-        self.deps: list[tuple[int, ...]] = []
-        for i, f in enumerate(self.fps):
-            near: set[int] = set()
-            for s in f.writes:
-                near.update(writers.get(s, ()))
-                near.update(readers.get(s, ()))
-            for s in f.reads:
-                near.update(writers.get(s, ()))
-            near.discard(i)
-            self.deps.append(tuple(sorted(b for b in near if dependent(f, self.fps[b]))))
+        self.readers = readers
+        # per action, the actions dependent on it (a bit set), computed when a stubborn set
+        # first needs them: all at once is quadratic in the actions that share a slot
+        self.dep_bits: list[int | None] = [None] * len(actions)
         self.conjs = [conjuncts(a.guard) for a in actions]
         self.nes: dict[tuple[int, int], int] = {}
-        self.dep_bits = [_bits(d) for d in self.deps]
         self.visible_bits = _bits(i for i, v in enumerate(self.visible) if v)
         self.first_false = self._compile_guards()
         # an action no proper ample set can hold (it is visible) is no seed
@@ -157,9 +152,8 @@ class Reducer:
         self.pruned = 0       # steps not followed in those states
         self.saved = 0        # their successors the level did not find otherwise (an estimate)
         self.expanded = 0     # states expanded by the reduced levels
-        self.handed_at: int | None = None   # states when the unreduced engine took over
 
-    COUNTERS = ("partial", "pruned", "saved", "expanded", "handed_at")
+    COUNTERS = ("partial", "pruned", "saved", "expanded")
 
     def counters(self) -> dict:
         """What a checkpoint keeps of the reduction, so a resumed run reports as a whole one."""
@@ -201,6 +195,21 @@ class Reducer:
         ns: dict = dict(HELPERS)
         load_source(em.source(), model, "por", ns)
         return [ns[f"g{a.index}"] for a in model.actions]
+
+    def dependents(self, t: int) -> int:
+        """The actions dependent on action t (a bit set)."""
+        got = self.dep_bits[t]
+        if got is None:
+            f = self.fps[t]
+            near: set[int] = set()
+            for s in f.writes:
+                near.update(self.writers.get(s, ()))
+                near.update(self.readers.get(s, ()))
+            for s in f.reads:
+                near.update(self.writers.get(s, ()))
+            near.discard(t)
+            got = self.dep_bits[t] = _bits(b for b in near if dependent(f, self.fps[b]))
+        return got
 
     def enabling(self, t: int, k: int) -> int:
         """The actions that may make conjunct k of action t's guard true (a bit set)."""
@@ -247,6 +256,8 @@ class Reducer:
             t = low.bit_length() - 1
             if en & low:
                 more = deps[t]
+                if more is None:
+                    more = self.dependents(t)
             else:
                 k = first_false[t](state)
                 if k < 0:   # cannot happen for a disabled action; be safe
@@ -364,116 +375,99 @@ class ReducedLevels(SetFrontier):
 
 
 class ReducedPolicy:
-    """Reduced levels throughout (reference), or until the first SAMPLE expanded states show
-    that the reduction saved less than WORTH states per state found (estimated: the successors
-    it skipped that the level did not find otherwise): then the packed engine's policy,
-    unreduced (scalar, vector, auto), whose generated code expands states several times faster
-    than the tuple code the reduced levels use."""
+    """Reduced levels throughout (the first SAMPLE states only when `worth` probes)."""
 
-    def __init__(self, search: Search, reducer: Reducer, fallback: Callable[[], Callable] | None):
+    def __init__(self, search: Search, reducer: Reducer):
         self.search = search
         self.reducer = reducer
-        self.fallback = fallback
         self.reduced: ReducedLevels | None = None
-        self.handed: Callable | None = None
 
     def __call__(self, width: int) -> Strategy:
-        if self.handed is not None:
-            return Handed(self.handed(width), self.reducer)
         if self.reduced is None:
             self.reduced = ReducedLevels(self.search, self.reducer)
-        r, reducer = self.reduced, self.reducer
-        if self.fallback is not None and (reducer.handed_at is not None or (
-                reducer.expanded >= SAMPLE and reducer.saved < WORTH * self.search.states)):
-            policy = self.fallback()
-            strategy = policy(len(r.frontier))
-            strategy.restore(dict(frontier=r.frontier, visited=list(r.visited.keys)))
-            self.handed = policy
-            if reducer.handed_at is None:   # (else a resumed run that had handed over)
-                reducer.handed_at = self.search.states
-            return Handed(policy(width), reducer)
-        return r
-
-
-class Handed:
-    """The unreduced engine's strategy after the hand-over; its checkpoints keep the
-    reduction's counters."""
-
-    def __init__(self, strategy: Strategy, reducer: Reducer):
-        self.strategy = strategy
-        self.reducer = reducer
-
-    @property
-    def visited(self) -> VisitedSet:
-        return self.strategy.visited
-
-    def width(self) -> int:
-        return self.strategy.width()
-
-    def snapshot(self) -> dict:
-        return dict(self.strategy.snapshot(), por=self.reducer.counters())
-
-    def restore(self, d: dict) -> None:
-        self.strategy.restore(d)
-
-    def level(self, pos0: int) -> str | None:
-        return self.strategy.level(pos0)
+        return self.reduced
 
 
 def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: str) -> RunResult:
     """A breadth-first run with partial-order reduction (see the module's docstring), its traces
-    shortened to the full graph's shortest."""
+    shortened to the full graph's shortest; or, where the reduction cannot pay (`worth`), the
+    unreduced run, whose report says why."""
     from smp_explorer.explorer.engines import explore
     unreduced = replace(options, reduction=False)
+    why = None
+    reducer = None
     if options.max_depth is not None:
+        why = "--max-depth bounds the unreduced search"
+    else:
+        fps = [footprint(a) for a in cm.model.actions]
+        common = set(fps[0].writes).intersection(*(f.writes for f in fps[1:])) if fps else set()
+        if common:
+            # two steps enabled in one state cannot need different values of a slot, so each
+            # is dependent on the other: every stubborn set holds every enabled step
+            name = cm.model.slots[min(common)].name
+            why = f"every step writes {name}: no two steps are independent"
+            reducer = None
+        else:
+            reducer = Reducer(cm, fps)
+    if reducer is not None:
+        if not reducer.useful:
+            why = "every step changes what an invariant reads: nothing to reduce"
+        elif engine != "reference":
+            began = time.perf_counter()
+            why = worth(cm, options, memory, engine, reducer.fps)
+            if options.timeout is not None:   # --timeout bounds the whole run, the sample too
+                options = replace(options, timeout=max(
+                    options.timeout - (time.perf_counter() - began), 1e-3))
+                unreduced = replace(options, reduction=False)
+    if why is not None:
         result = explore(cm, unreduced, memory)
-        result.stats.reductions.append("partial-order reduction: off (--max-depth bounds the "
-                                       "unreduced search)")
+        result.stats.reductions.append(f"partial-order reduction: off ({why})")
         return result
-    reducer = Reducer(cm)
-    if not reducer.useful:
-        result = explore(cm, unreduced, memory)
-        result.stats.reductions.append("partial-order reduction: on (every step changes what an "
-                                       "invariant reads: nothing to reduce)")
-        return result
+    assert reducer is not None
     layout = None if engine == "reference" else Layout(cm.model, options.exact)
     search = Search(cm, options, memory, engine, layout)
-    fallback = code_of = None
-    if engine != "reference":
-        from smp_explorer.explorer.engines.packed import PackedPolicy
-        from smp_explorer.explorer.engines.scalar import ScalarCode
-        codes: list[ScalarCode] = []
-
-        def code_of() -> ScalarCode:
-            """The generated loop, once (the unreduced rest of the run and the shortening
-            search share it: generating it can take seconds)."""
-            if not codes:
-                assert layout is not None
-                codes.append(ScalarCode(cm, layout, options))
-            return codes[0]
-
-        def fallback() -> Callable:
-            return PackedPolicy(search, code_of(), engine)
-    policy = ReducedPolicy(search, reducer, fallback)
-    result = run(search, policy)
+    result = run(search, ReducedPolicy(search, reducer))
     if engine == "reference":
         result.stats.bytes_per_state = 0.0
     stats = result.stats
-    if reducer.handed_at is not None:
-        line = (f"partial-order reduction: on for the first {reducer.handed_at:,} states, then "
-                f"off: it saved too few states to pay for its slower expansion")
-    else:
-        line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
-                f"expanded partly, {reducer.pruned:,} steps pruned)")
+    line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
+            f"expanded partly, {reducer.pruned:,} steps pruned)")
     if reducer.partial:   # (a resumed run counts the states before its checkpoint too)
-        line += shorten(cm, unreduced, memory, result,
-                        code_of if options.visitor is None else None)
+        line += shorten(cm, unreduced, memory, result)
     stats.reductions.append(line)
     return result
 
 
-def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResult,
-            code_of: Callable | None = None) -> str:
+def worth(cm: CompiledModel, options: Options, memory: str, engine: str,
+          fps: list[Footprint] | None = None) -> str | None:
+    """Whether a reduced run of a packed engine can pay for its slower expansion (the tuple
+    code and a stubborn set per state, several times slower per state than the generated
+    loop): None if it can, else why not, for the report. A reduced search of the first SAMPLE
+    states, alone (no checkpoints, progress or visitor): a state space it exhausts (or a run
+    it decides) is small, and is searched reduced; else the reduction must have saved WORTH
+    states per state found (estimated: the successors it skipped that the search did not find
+    otherwise), or the run is unreduced from the start, its counts those of --no-reduction.
+    The sample is a breadth-first search over the same levels in the same order whatever the
+    machine: the decision is the same for the same spec and flags (--timeout aside)."""
+    cap = SAMPLE if options.max_states is None else min(SAMPLE, options.max_states)
+    probe = replace(options, max_states=cap, progress=None, checkpoint=None, visitor=None)
+    reducer = Reducer(cm, fps)
+    # states as tuples (packing each one costs more than the step): the same graph, the same order
+    search = Search(cm, probe, memory, engine, None)
+    policy = ReducedPolicy(search, reducer)
+    result = run(search, policy)
+    if result.stop_reason != "max-states" or cap < SAMPLE:
+        return None
+    levels = policy.reduced
+    assert levels is not None
+    saved = reducer.saved + sum(1 for k in levels.skipped if k not in levels.visited.keys)
+    if saved >= WORTH * result.stats.states:
+        return None
+    return (f"it saved {saved:,} of the first {result.stats.states:,} states: too few to pay "
+            f"for its slower expansion")
+
+
+def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResult) -> str:
     """Replace each trace by a shortest one: an unreduced search bounded by the longest trace
     found, until it has found every property the reduced run found. What it did, for the
     report."""
@@ -493,13 +487,7 @@ def shorten(cm: CompiledModel, unreduced: Options, memory: str, result: RunResul
     bounded = replace(unreduced, max_depth=bound + 1, until_found=set(found), progress=None,
                       checkpoint=None, visitor=None, stop_at_first=False, max_states=None,
                       timeout=left)
-    if code_of is None:
-        full = explore(cm, bounded, memory)
-    else:   # the packed engine with the scalar loop already generated
-        from smp_explorer.explorer.engines.packed import PackedPolicy
-        code = code_of()
-        again = Search(cm, bounded, memory, bounded.engine, code.layout)
-        full = run(again, PackedPolicy(again, code, bounded.engine))
+    full = explore(cm, bounded, memory)
     by_name = {p.name: p for p in full.properties}
     for p in result.properties:
         q = by_name.get(p.name)

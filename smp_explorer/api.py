@@ -57,13 +57,13 @@ def check(spec: str | Path | Model, *, consts: Mapping[str, Const] | None = None
           invariants: list[str] | None = None, max_states: int | None = None,
           max_depth: int | None = None, timeout: float | None = None, deadlock: bool = True,
           stop_at_first: bool = False, engine: str = "auto", z3: bool = True,
-          reduction: bool = False) -> RunResult:
+          reduction: bool = True) -> RunResult:
     """Check a spec (a path, its text, or a Model from `load`) under one memory model, as
     `explorer check` does; the result is labelled with the memory model it was checked under.
 
     Keyword arguments mirror the CLI: `invariants` (--invariant), `max_states`, `max_depth`,
     `timeout`, `deadlock=False` (--no-deadlock), `stop_at_first`, `engine`, `z3=False`
-    (--no-z3), `reduction=True` (--reduction: partial-order reduction). With a Model, `consts`, `memory` and `buffer` must be left out (it is lowered)."""
+    (--no-z3), `reduction=False` (--no-reduction: no partial-order reduction). With a Model, `consts`, `memory` and `buffer` must be left out (it is lowered)."""
     if isinstance(spec, Model):
         if consts or memory or buffer:
             raise ValueError("check(model): consts, memory and buffer are fixed by load()")

@@ -29,7 +29,7 @@ def test_a_small_budget_spills_and_gives_the_counts_of_rumur(shared, engine):
     row = rumur_rows(shared)["filter5"]
     model = load_model(FILTER5, {"N": "5"})
     r = explore(compile_model(model), Options(engine=engine, check_deadlock=False,
-                                              max_memory=10 << 20))
+                                              max_memory=10 << 20, reduction=False))
     assert r.stop_reason == "exhausted"
     assert (r.stats.states, r.stats.transitions) == (int(row["states"]), int(row["transitions"]))
     assert all(p.status == "holds" for p in r.properties)

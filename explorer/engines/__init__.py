@@ -30,13 +30,17 @@ def explore(cm: CompiledModel, options: Options | None = None,
         raise ValueError(f"explore: the model was lowered under {model_memory}, not {memory}")
     options = options or Options()
     # partial-order reduction is not combined with the Ray partitions or symmetry reduction
-    # (untested together): it is turned off, and the report says so
+    # (untested together): symmetry, whose factor is the larger on the mission's models, wins;
+    # the report says so
     distributed = options.workers is not None or options.ray_address is not None
     skipped = None
     if options.reduction and distributed:
         skipped = "partial-order reduction: off (not with --workers)"
     elif options.reduction and cm.model.symmetry and options.symmetry:
-        skipped = "partial-order reduction: off (not combined with symmetry reduction)"
+        from smp_explorer.explorer.symmetry import refusal
+        if refusal(cm.model) is None:
+            skipped = ("partial-order reduction: off (symmetry reduction ran; the two are not "
+                       "combined: --no-symmetry for partial-order reduction)")
     if skipped is not None:
         options = replace(options, reduction=False)
     engine = options.engine
