@@ -32,7 +32,7 @@ import numpy as np
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Stop, Watch
-from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
+from smp_explorer.explorer.engines.numpy_expr import VecCompiler, VecMemo, vectorisable
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
@@ -43,6 +43,7 @@ from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref
 
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
+PC_BITS = 12           # `VectorCode.enabled` counts the values of program counters this narrow
 
 class VectorCode:
     """The generated NumPy functions of one model: one per action and one per property."""
@@ -61,6 +62,7 @@ class VectorCode:
         self.em = Emitter()
         self.consts: dict = {}
         self.vc = VecCompiler(layout, self.em, self.consts)
+        self.vmemo = VecMemo()             # `vectorisable` over all the model's expressions
         self.order: list[int] = []          # actions in emit order
         # rows where these word tests pass need the exact step (`Layout.word_tests`)
         self.fallback_masks: list[list[tuple[int, int, int]]] = []
@@ -69,15 +71,20 @@ class VectorCode:
         nw = layout.nwords
         self.wargs = ", ".join(f"w{k}" for k in range(nw))
         em = self.em
+        # action -> the (program-counter slot, value) its guard tests (`enabled` skips it on
+        # a batch where no row has that value)
+        self.pc_of: dict[int, tuple[int, int]] = {}
         for pc_slot, groups, rest in _dispatch(self.model):
             acts = [(a, {pc_slot: v}) for v, group in groups for a in group] if pc_slot is not None else []
             acts += [(a, {}) for a in rest]
             for a, known in acts:
                 self.order.append(a.index)
                 self._action(a, known)
+                if known and layout.fields[pc_slot].width <= PC_BITS:
+                    self.pc_of[a.index] = (pc_slot, known[pc_slot] - layout.fields[pc_slot].lo)
         self.props: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
-            if partial or not vectorisable(whole, self.ranges):
+            if partial or not vectorisable(whole, self.ranges, self.vmemo):
                 self.props.append((kind, k, flag, None))
                 continue
             name = f"prop{len(self.props)}"
@@ -109,9 +116,23 @@ class VectorCode:
         """Each vectorised action, in emit order, with its result on the rows `W` (word
         columns): (rows where enabled, rows that succeed, failing rows per check, successor
         words, success mask or None), when it is enabled on some row."""
+        present: dict[int, list[bool]] = {}    # pc slot -> which values some row has
+        fields = self.layout.fields
         for ai in self.order:
             f = self.funcs.get(ai)
-            r = None if f is None else f(*W)
+            if f is None:
+                continue
+            pv = self.pc_of.get(ai)
+            if pv is not None:
+                seen = present.get(pv[0])
+                if seen is None:
+                    fl = fields[pv[0]]
+                    col = (W[fl.word] >> np.uint64(fl.shift)) & np.uint64(fl.mask)
+                    seen = present[pv[0]] = \
+                        np.bincount(col.astype(np.intp), minlength=fl.mask + 1).astype(bool).tolist()
+                if not seen[pv[1]]:
+                    continue        # no row is at this action's program counter
+            r = f(*W)
             if r is not None:
                 yield ai, r
 
@@ -140,7 +161,7 @@ class VectorCode:
         masks = layout.word_tests(facts)
         self.action_checks[a.index] = [c.property for c, _ in checks]
         exprs = rest + [cond for _, cond in checks] + [e for _, e in updates]
-        if not all(vectorisable(x, rg) for x in exprs):
+        if not all(vectorisable(x, rg, self.vmemo) for x in exprs):
             # rows where it may be enabled go through the exact step
             self.fallback_masks.append(masks)
             return
@@ -193,7 +214,7 @@ class VectorCode:
         for kind, k, flag, whole, parts, partial in scalar.props:
             if kind is Watch.MONITOR:
                 continue
-            if partial or not vectorisable(whole, rg):
+            if partial or not vectorisable(whole, rg, self.vmemo):
                 if scalar._reads(whole) & changed:
                     out.append((kind, k, flag, None))
                 continue
