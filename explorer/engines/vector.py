@@ -25,6 +25,7 @@ code computed for it, and each new state with the NumPy property functions evalu
 """
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -43,6 +44,7 @@ from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref
 
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
+_WORD = re.compile(r"\bw(\d+)\b")   # a word column in generated code
 PC_BITS = 12           # `VectorCode.enabled` counts the values of program counters this narrow
 
 class VectorCode:
@@ -94,7 +96,7 @@ class VectorCode:
                 src = self.vc.boolean(whole)
                 em.line(f"return {src}")
             self.props.append((kind, k, flag, name))
-        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64}
+        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64, "_as_u64": _as_u64}
         for bits in range(0, 64):
             ns[f"_U{bits}"] = np.uint64(bits)
         for bits in range(64):
@@ -169,22 +171,29 @@ class VectorCode:
         with em.indent():
             self.vc.reset()
             test = " & ".join(f"((w{w} & _u64({m})) == _u64({v}))" for w, m, v in masks)
+            gathered = list(range(layout.nwords))   # the words taken at the rows `r` so far
             if test:
                 em.line(f"r = _np.flatnonzero({test})")
                 em.line("if not r.size: return None")
-                for w in range(layout.nwords):
-                    em.line(f"w{w} = w{w}[r]")
+                at = len(em.lines)
+                gathered = list(range(layout.nwords)) if not rest else \
+                    self._guard_words(rest, at)   # (their lines go in at `at`)
+                em.lines[at:at] = [f"{'    ' * em.level}w{w} = w{w}[r]" for w in gathered]
             else:
                 em.line("r = _np.arange(len(w0))")
+                if rest:
+                    self._guard_words(rest, len(em.lines))
             if rest:
-                g = " & ".join(self.vc.boolean(c) for c in rest)
-                em.line(f"g = {g}")
                 em.line("if not g.all():")
                 with em.indent():
                     em.line("r = r[g]")
-                    for w in range(layout.nwords):
+                    for w in gathered:
                         em.line(f"w{w} = w{w}[g]")
                     em.line("if not r.size: return None")
+                # the other words once, at the rows that pass the guard
+                for w in range(layout.nwords):
+                    if w not in gathered:
+                        em.line(f"w{w} = w{w}[r]")
                 self.vc.reset()
             em.line("fails = []")
             if checks:
@@ -198,9 +207,16 @@ class VectorCode:
                 em.line("okr = r[ok]")
             else:
                 em.line("ok = None; okr = r")
-            words = self._successor(updates, facts)
+            words = self._successor(updates, facts, fresh=bool(test))
             em.line(f"return r, okr, fails, ({', '.join(words)},), ok")
         self._residuals(a.index, facts, updates)
+
+    def _guard_words(self, rest: list, at: int) -> list[int]:
+        """Emit `g = ` the guard conjuncts `rest`; the words its lines (from line `at`) read."""
+        em = self.em
+        g = " & ".join(self.vc.boolean(c) for c in rest)
+        em.line(f"g = {g}")
+        return sorted({int(m) for line in em.lines[at:] for m in _WORD.findall(line)})
 
     def _residuals(self, ai: int, facts, updates) -> None:
         """Per property, the parts this action can change, as functions of the new states."""
@@ -239,7 +255,9 @@ class VectorCode:
             out.append((kind, k, flag, name))
         self.residuals[ai] = out
 
-    def _successor(self, updates, facts) -> list[str]:
+    def _successor(self, updates, facts, fresh: bool) -> list[str]:
+        """The successor's words (`fresh`: the word columns were gathered here, so a word the
+        action leaves alone is returned as it is, not copied)."""
         layout = self.layout
         nw = layout.nwords
         delta = [0] * nw
@@ -263,7 +281,7 @@ class VectorCode:
             src = self.vc(e)
             if f.lo:
                 src = f"({src} - {f.lo})"
-            src = f"_np.asarray({src}).astype(_u64)"
+            src = f"_as_u64({src})"
             parts[f.word].append(f"({src} << _U{f.shift})" if f.shift else src)
         out = []
         for w in range(nw):
@@ -274,7 +292,7 @@ class VectorCode:
                 t = f"({t} & _u64({((1 << 64) - 1) & ~clear[w]}))"
             for p in parts[w]:
                 t = f"({t} | {p})"
-            if t == f"w{w}":
+            if t == f"w{w}" and not fresh:
                 t = f"w{w}.copy()"
             out.append(t)
         return out
@@ -612,6 +630,13 @@ class VectorLevels:
                         search.monitor_seen(k)
                 self.flags()
         return None if cut >= n else a + cut
+
+
+def _as_u64(x):
+    """A column (or a scalar) of int64 or bool values as uint64: an int64 column's bits as
+    they are (what `astype` would compute, without the copy)."""
+    x = np.asarray(x)
+    return x.view(np.uint64) if x.dtype == np.int64 else x.astype(np.uint64)
 
 
 def _to_ints(words: list) -> list[int]:
