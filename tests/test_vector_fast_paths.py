@@ -1,21 +1,27 @@
 """The vector engine's shortcuts against what they shortcut: skipping the actions whose
 program counter no row of a batch holds (`VectorCode.enabled`) against calling every action's
-function, and the shared `vectorisable` memo against judging each expression on its own.
+function, the shared `vectorisable` memo against judging each expression on its own, a counter
+stepped under a condition against a hand evaluation, and the cache of compiled code.
 (The engines' agreement with the reference engine is tests/test_engines.py's.)"""
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
 
 from conftest import MODELS, ROOT
 from smp_explorer.explorer.engines.common import Search
-from smp_explorer.explorer.engines.numpy_expr import VecMemo, vectorisable
+from smp_explorer.explorer.engines.numpy_expr import VecCompiler, VecMemo, vectorisable
 from smp_explorer.explorer.engines.scalar import ScalarCode
 from smp_explorer.explorer.engines.vector import VectorCode, _as_u64, _to_words
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import Layout
 from smp_explorer.ir.expr import Const, Op, Ref, nodes
+from smp_explorer.ir.model import Model, Slot
+from smp_explorer.ir.types import BOOL, IntT
 from smp_explorer.runs.compiled import compile_model
+from smp_explorer.runs.pysource import Emitter
 from smp_explorer.spec.pipeline import load_model
 
 CASES = [(MODELS / "classic" / "peterson.spec", {}, "sc"),
@@ -123,3 +129,74 @@ def test_packing_columns_as_uint64():
     assert _as_u64(np.array([True, False, True])).tolist() == [1, 0, 1]
     assert _as_u64(7).tolist() == 7
     assert (_as_u64(np.array([1, 2], dtype=np.int64)) << np.uint64(3)).tolist() == [8, 16]
+
+
+def test_counter_steps_under_a_condition_without_a_choice():
+    """ite(c, x + k, x) and ite(c, x, x + k) compile to x + k * c (no `_np.where`), with the
+    values a hand evaluation gives on every state; a condition over a slot of one value (a
+    Python scalar in the generated code, where ~True is -2) keeps the choice."""
+    slots = (Slot(0, "x", IntT(-4, 4), None, "x"), Slot(1, "y", IntT(-3, 3), None, "y"),
+             Slot(2, "b", BOOL, None, "b"), Slot(3, "z", IntT(5, 5), None, "z"))
+    model = Model("t", slots, ((0,), (0,), (0,), (5,)), (), (), ())
+    layout = Layout(model)
+    states = list(itertools.product(range(-4, 5), range(-3, 4), (0, 1), (5,)))
+    x, y, b, z = Ref(0), Ref(1), Ref(2), Ref(3)
+    lt = Op("lt", (x, y))
+    cases = [  # expression, the code has no choice, the value by hand
+        (Op("ite", (lt, Op("add", (x, Const(1))), x)), True,
+         lambda s: s[0] + 1 if s[0] < s[1] else s[0]),
+        (Op("ite", (b, Op("sub", (y, Const(1))), y)), True,
+         lambda s: s[1] - 1 if s[2] else s[1]),
+        (Op("ite", (lt, x, Op("add", (Const(3), x)))), True,
+         lambda s: s[0] if s[0] < s[1] else s[0] + 3),
+        (Op("ite", (Op("eq", (z, Const(5))), x, Op("add", (x, Const(-2))))), False,
+         lambda s: s[0] if s[3] == 5 else s[0] - 2),
+    ]
+    words = np.array([layout.pack(s) for s in states], dtype=np.uint64)
+    for e, fast, by_hand in cases:
+        em = Emitter()
+        consts: dict[tuple[int, ...], str] = {}
+        vc = VecCompiler(layout, em, consts)
+        em.line("def f(w0):")
+        with em.indent():
+            em.line(f"return {vc(e)}")
+        assert ("_np.where" not in em.source()) is fast, em.source()
+        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64}
+        ns.update({f"_U{k}": np.uint64(k) for k in range(64)})
+        ns.update({f"_U{(1 << k) - 1}": np.uint64((1 << k) - 1) for k in range(64)})
+        exec(em.source(), ns)
+        got = np.broadcast_to(np.asarray(ns["f"](words)), (len(states),)).astype(np.int64)
+        assert got.tolist() == [by_hand(s) for s in states], e
+
+
+def test_compiled_code_is_cached_by_its_source(tmp_path, monkeypatch):
+    from smp_explorer.runs import pysource
+    monkeypatch.setenv("SMP_EXPLORER_CACHE", str(tmp_path))
+    model = Model("cached.spec", (Slot(0, "x", IntT(0, 1), None, "x"),), ((0,),), (), (), ())
+    padding = "".join(f"v{k} = {k}\n" for k in range(pysource.CODE_CACHE_MIN // 8))
+    calls: list = []
+    real = compile
+    monkeypatch.setattr(pysource, "compile", lambda *a: calls.append(a) or real(*a),
+                        raising=False)
+
+    def load(value: int) -> int:
+        ns: dict = {}
+        pysource.load_source(padding + f"def f():\n    return {value}\n", model, "vector", ns)
+        return ns["f"]()
+
+    def files():
+        return sorted(tmp_path.glob("code-*.marshal"))
+    assert load(7) == 7 and len(calls) == 1 and len(files()) == 1
+    assert load(7) == 7 and len(calls) == 1          # from the cache
+    assert load(8) == 8 and len(calls) == 2          # another source: compiled, not 7's code
+    assert len(files()) == 2
+    for p in files():
+        p.write_bytes(b"not code")
+    assert load(7) == 7 and len(calls) == 3          # unreadable: compiled again
+    monkeypatch.setattr(pysource, "CODE_CACHE_BYTES", max(p.stat().st_size for p in files()))
+    assert load(9) == 9 and len(calls) == 4
+    assert len(files()) == 1                         # the least recently used went
+    assert load(9) == 9 and len(calls) == 4          # the newest stayed
+    ns: dict = {}
+    pysource.load_source("def f():\n    return 1\n", model, "vector", ns)   # short: not cached
+    assert len(calls) == 5 and len(files()) == 1

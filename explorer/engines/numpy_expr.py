@@ -8,7 +8,7 @@ from typing import Iterable
 from smp_explorer.explorer.store import Layout
 from smp_explorer.ir.bounds import Interval, Ranges, interval, may_fail, node_may_fail
 from smp_explorer.ir.compile import ExprVisitor
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, nodes
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, nodes, slots_read
 from smp_explorer.ir.ops import BOOLEAN
 from smp_explorer.runs.compiled import BINARY
 from smp_explorer.ir.share import worth_naming
@@ -155,7 +155,20 @@ class VecCompiler(ExprVisitor[str]):
 
     def on_ite(self, e: Op) -> str:
         c, a, b = e.args
+        # x + k if c else x (a counter stepped where c holds: the stale views of weak memory
+        # age so): x + k * c, one operation instead of a sum and a choice
+        k = _step(a, b) if self._column(c) else None
+        if k is not None:
+            return _plus(self(b), self.boolean(c), k)
+        k = _step(b, a) if self._column(c) else None
+        if k is not None:
+            return _plus(self(a), f"(~{self.boolean(c)})", k)
         return f"_np.where({self.boolean(c)}, {self(a)}, {self(b)})"
+
+    def _column(self, e: Expr) -> bool:
+        """Whether the code of `e` is a column (it reads a slot of more than one value), not
+        a Python scalar."""
+        return any(self.layout.fields[slot].width for slot in slots_read(e))
 
     def on_bit(self, e: Op) -> str:
         return f"((({self(e.args[0])} >> {self(e.args[1])}) & 1) != 0)"
@@ -178,3 +191,26 @@ class VecCompiler(ExprVisitor[str]):
         for k in range(len(options) - 2, -1, -1):
             chain = f"_np.where({idx} == {k}, {self(options[k])}, {chain})"
         return chain
+
+
+def _step(a: Expr, b: Expr) -> int | None:
+    """k when `a` is `b + k` or `b - (-k)` for a constant k, else None."""
+    if not isinstance(a, Op) or len(a.args) != 2:
+        return None
+    x, y = a.args
+    if a.op == "add" and x == b and isinstance(y, Const):
+        return y.value
+    if a.op == "add" and y == b and isinstance(x, Const):
+        return x.value
+    if a.op == "sub" and x == b and isinstance(y, Const):
+        return -y.value
+    return None
+
+
+def _plus(x: str, cond: str, k: int) -> str:
+    """x + k where the bool column `cond` holds (NumPy counts True as 1)."""
+    if k == 1:
+        return f"({x} + {cond})"
+    if k == -1:
+        return f"({x} - {cond})"
+    return f"({x} + {cond} * {k})"
