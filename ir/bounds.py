@@ -132,19 +132,21 @@ def may_fail(e: Expr, ranges: Ranges) -> bool:
     if not isinstance(e, Op) or not contains_partial(e):
         return False
     memo: dict[int, Interval] = {}
-    for x in nodes(e):
-        failure = OPS[x.op].failure
-        if failure is Failure.DIVISION_BY_ZERO:
-            lo, hi = interval(x.args[1], ranges, memo)
-            if lo <= 0 <= hi:
-                return True
-        elif failure is Failure.NEGATIVE_SHIFT:
-            if interval(x.args[1], ranges, memo)[0] < 0:
-                return True
-        elif failure is Failure.INDEX:
-            lo, hi = interval(x.args[0], ranges, memo)
-            if lo < 0 or hi >= len(x.args) - 1:
-                return True
+    return any(node_may_fail(x, ranges, memo) for x in nodes(e))
+
+
+def node_may_fail(x: Op, ranges: Ranges, memo: dict[int, Interval]) -> bool:
+    """Whether the operator of `x` itself can fail on the values its operands may take (its
+    operands' own failures aside); `memo` as `interval`'s."""
+    failure = OPS[x.op].failure
+    if failure is Failure.DIVISION_BY_ZERO:
+        lo, hi = interval(x.args[1], ranges, memo)
+        return lo <= 0 <= hi
+    if failure is Failure.NEGATIVE_SHIFT:
+        return interval(x.args[1], ranges, memo)[0] < 0
+    if failure is Failure.INDEX:
+        lo, hi = interval(x.args[0], ranges, memo)
+        return lo < 0 or hi >= len(x.args) - 1
     return False
 
 

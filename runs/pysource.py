@@ -7,13 +7,20 @@ them to a file (one per spec, memory model and generator), and tracebacks point 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import marshal
 import os
 import sys
+import types
 from pathlib import Path
 from typing import Any, Iterator
 
 from smp_explorer.ir.model import Model
 from smp_explorer.spec.errors import SpecError
+from smp_explorer.spec.lark_cache import cache_dir
+
+CODE_CACHE_MIN = 16_000        # generated sources at least this long are cached compiled
+CODE_CACHE_BYTES = 64 << 20    # the cached code files stay within this (the least recently used go)
 
 
 class Emitter:
@@ -60,7 +67,7 @@ def load_source(source: str, model: Model, generator: str, namespace: dict[str, 
         path.write_text(source)
         filename = str(path)
     try:
-        code = compile(source, filename, "exec")
+        code = _compile(source, filename)
     except SyntaxError as e:   # Python's parser caps nesting (200 parentheses), not our code
         if "too many nested" not in str(e):
             raise
@@ -68,3 +75,51 @@ def load_source(source: str, model: Model, generator: str, namespace: dict[str, 
                         f"deeper than Python's compiler allows ({e.msg}); a smaller --buffer or "
                         f"simpler expressions keep it within the limit") from None
     exec(code, namespace)
+
+
+def _compile(source: str, filename: str) -> types.CodeType:
+    """`compile(source, filename, "exec")`, through a cache of compiled code for long sources
+    (Python's compiler takes about 0.1 s per 100 KB of generated code, at every run): in the
+    parser tables' private directory (`spec.lark_cache.cache_dir`), one file per source and
+    file name, named by their SHA-256 and the interpreter's cache tag (marshal's format is the
+    interpreter's own), so a file never stands for another source. A file that cannot be read
+    or is not code is compiled again; a directory that cannot be written only costs that."""
+    base = cache_dir() if len(source) >= CODE_CACHE_MIN else None
+    if base is None:
+        return compile(source, filename, "exec")
+    digest = hashlib.sha256(f"{filename}\0{source}".encode("utf-8")).hexdigest()[:32]
+    path = base / f"code-{digest}-{sys.implementation.cache_tag}.marshal"
+    try:
+        code = marshal.loads(path.read_bytes())
+        if isinstance(code, types.CodeType) and code.co_filename == filename:
+            os.utime(path)      # recently used: pruned last
+            return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, filename, "exec")
+    try:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(code))
+        os.replace(tmp, path)
+        _prune(base)
+    except OSError:
+        pass
+    return code
+
+
+def _prune(base: Path) -> None:
+    """Remove the least recently used cached code files beyond `CODE_CACHE_BYTES`."""
+    files = []
+    for p in base.glob("code-*.marshal"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in files)
+    for _, size, p in sorted(files, key=lambda f: f[0]):
+        if total <= CODE_CACHE_BYTES:
+            break
+        with contextlib.suppress(OSError):
+            p.unlink()
+        total -= size

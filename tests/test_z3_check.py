@@ -77,8 +77,8 @@ def _corrupt_scalar(monkeypatch) -> None:
 def _corrupt_vector(monkeypatch) -> None:
     from smp_explorer.explorer.engines.vector import VectorCode
     successor = VectorCode._successor
-    monkeypatch.setattr(VectorCode, "_successor", lambda self, updates, facts:
-                        [f"({w} ^ _u64(1))" for w in successor(self, updates, facts)])
+    monkeypatch.setattr(VectorCode, "_successor", lambda self, *args, **kw:
+                        [f"({w} ^ _u64(1))" for w in successor(self, *args, **kw)])
 
 
 @pytest.mark.parametrize("engine, corrupt", [("scalar", _corrupt_scalar),

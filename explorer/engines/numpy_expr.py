@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from smp_explorer.explorer.store import Layout
-from smp_explorer.ir.bounds import Interval, Ranges, interval, may_fail
+from smp_explorer.ir.bounds import Interval, Ranges, interval, may_fail, node_may_fail
 from smp_explorer.ir.compile import ExprVisitor
-from smp_explorer.ir.expr import Const, Expr, Op, Ref, nodes
+from smp_explorer.ir.expr import Const, Expr, Op, Ref, nodes, slots_read
 from smp_explorer.ir.ops import BOOLEAN
 from smp_explorer.runs.compiled import BINARY
 from smp_explorer.ir.share import worth_naming
@@ -21,22 +21,55 @@ LIMIT = 1 << 62   # every intermediate value stays within +-LIMIT: no int64 over
 _INFIX = {**BINARY, "div": "//", "mod": "%", "shl": "<<"}
 
 
-def vectorisable(e: Expr, ranges: Ranges) -> bool:
+def vectorisable(e: Expr, ranges: Ranges, memo: VecMemo | None = None) -> bool:
     """Every subexpression has a value range within int64, shifts are by 0..62, and nothing
-    can fail."""
-    if may_fail(e, ranges):
-        return False
+    can fail. With a `memo` (one per `ranges`), each distinct node of all the expressions it
+    was given is judged once."""
+    if memo is None:
+        if may_fail(e, ranges):
+            return False
+        intervals: dict[int, Interval] = {}
+        return all(_node_ok(x, ranges, intervals) for x in nodes(e))   # each distinct node once
+    if not isinstance(e, Op):
+        return True
+    judged = memo.judged
+    got = judged.get(id(e))
+    if got is not None:
+        return got[1]
+    stack: list[tuple[Op, bool]] = [(e, False)]
+    while stack:   # children first, each node not judged yet once
+        x, ready = stack.pop()
+        if id(x) in judged:
+            continue
+        if ready:
+            ok = all(judged[id(a)][1] for a in x.args if isinstance(a, Op)) and \
+                not node_may_fail(x, ranges, memo.intervals) and _node_ok(x, ranges, memo.intervals)
+            judged[id(x)] = (x, ok)   # (keeps the node alive: its id is not reused)
+        else:
+            stack.append((x, True))
+            stack.extend((a, False) for a in x.args if isinstance(a, Op) and id(a) not in judged)
+    return judged[id(e)][1]
 
-    memo: dict[int, Interval] = {}
-    for x in nodes(e):   # each distinct node once
-        if x.op in ("bit", "shl"):
-            lo, hi = interval(x.args[1], ranges, memo)
-            if lo < 0 or hi > 62:
-                return False
-        if x.op not in BOOLEAN:
-            lo, hi = interval(x, ranges, memo)
-            if lo <= -LIMIT or hi >= LIMIT:
-                return False
+
+class VecMemo:
+    """What `vectorisable` found about the nodes it judged under one `ranges` (keyed by node
+    id, the nodes kept alive with their verdicts, so the intervals' ids stay theirs)."""
+
+    def __init__(self) -> None:
+        self.judged: dict[int, tuple[Op, bool]] = {}
+        self.intervals: dict[int, Interval] = {}
+
+
+def _node_ok(x: Op, ranges: Ranges, intervals: dict[int, Interval]) -> bool:
+    """`x`'s own value range within int64, and a shift by 0..62 (its operands aside)."""
+    if x.op in ("bit", "shl"):
+        lo, hi = interval(x.args[1], ranges, intervals)
+        if lo < 0 or hi > 62:
+            return False
+    if x.op not in BOOLEAN:
+        lo, hi = interval(x, ranges, intervals)
+        if lo <= -LIMIT or hi >= LIMIT:
+            return False
     return True
 
 
@@ -122,7 +155,20 @@ class VecCompiler(ExprVisitor[str]):
 
     def on_ite(self, e: Op) -> str:
         c, a, b = e.args
+        # x + k if c else x (a counter stepped where c holds: the stale views of weak memory
+        # age so): x + k * c, one operation instead of a sum and a choice
+        k = _step(a, b) if self._column(c) else None
+        if k is not None:
+            return _plus(self(b), self.boolean(c), k)
+        k = _step(b, a) if self._column(c) else None
+        if k is not None:
+            return _plus(self(a), f"(~{self.boolean(c)})", k)
         return f"_np.where({self.boolean(c)}, {self(a)}, {self(b)})"
+
+    def _column(self, e: Expr) -> bool:
+        """Whether the code of `e` is a column (it reads a slot of more than one value), not
+        a Python scalar."""
+        return any(self.layout.fields[slot].width for slot in slots_read(e))
 
     def on_bit(self, e: Op) -> str:
         return f"((({self(e.args[0])} >> {self(e.args[1])}) & 1) != 0)"
@@ -145,3 +191,26 @@ class VecCompiler(ExprVisitor[str]):
         for k in range(len(options) - 2, -1, -1):
             chain = f"_np.where({idx} == {k}, {self(options[k])}, {chain})"
         return chain
+
+
+def _step(a: Expr, b: Expr) -> int | None:
+    """k when `a` is `b + k` or `b - (-k)` for a constant k, else None."""
+    if not isinstance(a, Op) or len(a.args) != 2:
+        return None
+    x, y = a.args
+    if a.op == "add" and x == b and isinstance(y, Const):
+        return y.value
+    if a.op == "add" and y == b and isinstance(x, Const):
+        return x.value
+    if a.op == "sub" and x == b and isinstance(y, Const):
+        return -y.value
+    return None
+
+
+def _plus(x: str, cond: str, k: int) -> str:
+    """x + k where the bool column `cond` holds (NumPy counts True as 1)."""
+    if k == 1:
+        return f"({x} + {cond})"
+    if k == -1:
+        return f"({x} - {cond})"
+    return f"({x} + {cond} * {k})"

@@ -21,6 +21,7 @@ code (`state_properties`); without one, the code is exactly the plain loop.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
@@ -85,6 +86,7 @@ class ScalarCode:
         self.flags: list[tuple[Watch, int]] = []   # A[i]: what flag i watches, its position
         self.visiting = options.visitor is not None
         self._reads_cache: dict[int, set[int]] = {}
+        self._rewriters: dict[tuple, Callable[[Expr], Expr]] = {}   # `_rewriter`'s
         self._plan_properties()
         self.source = self._generate()
         ns: dict = dict(HELPERS)
@@ -418,12 +420,22 @@ class ScalarCode:
         self.scope.pop()
 
     def _rewriter(self, env: dict[int, Expr]):
-        """e -> e with `env` substituted and simplified; each distinct node rewritten once."""
+        """e -> e with `env` substituted and simplified; each distinct node rewritten once
+        (for an `env` of constants, once per model: the scalar code, the vector code and the
+        actions at one program counter share the work)."""
+        key = None
+        if all(isinstance(v, Const) for v in env.values()):
+            key = tuple(sorted((slot, v.value) for slot, v in env.items() if isinstance(v, Const)))
+            got = self._rewriters.get(key)
+            if got is not None:
+                return got
         subs: dict = {}
         simp: dict = {}
 
         def fix(e: Expr) -> Expr:
             return simplify(substitute(e, env, subs), self.ranges, simp)
+        if key is not None:
+            self._rewriters[key] = fix
         return fix
 
     def _successor(self, updates, facts) -> str:

@@ -25,6 +25,7 @@ code computed for it, and each new state with the NumPy property functions evalu
 """
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Stop, Watch
-from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
+from smp_explorer.explorer.engines.numpy_expr import VecCompiler, VecMemo, vectorisable
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
                                                   split_guard)
 from smp_explorer.explorer.options import Options
@@ -43,6 +44,8 @@ from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.expr import Const, Expr, Ref
 
 CHUNK = 1 << 17        # rows per batch (bounds the memory of one batch)
+_WORD = re.compile(r"\bw(\d+)\b")   # a word column in generated code
+PC_BITS = 12           # `VectorCode.enabled` counts the values of program counters this narrow
 
 class VectorCode:
     """The generated NumPy functions of one model: one per action and one per property."""
@@ -61,6 +64,7 @@ class VectorCode:
         self.em = Emitter()
         self.consts: dict = {}
         self.vc = VecCompiler(layout, self.em, self.consts)
+        self.vmemo = VecMemo()             # `vectorisable` over all the model's expressions
         self.order: list[int] = []          # actions in emit order
         # rows where these word tests pass need the exact step (`Layout.word_tests`)
         self.fallback_masks: list[list[tuple[int, int, int]]] = []
@@ -69,15 +73,20 @@ class VectorCode:
         nw = layout.nwords
         self.wargs = ", ".join(f"w{k}" for k in range(nw))
         em = self.em
+        # action -> the (program-counter slot, value) its guard tests (`enabled` skips it on
+        # a batch where no row has that value)
+        self.pc_of: dict[int, tuple[int, int]] = {}
         for pc_slot, groups, rest in _dispatch(self.model):
             acts = [(a, {pc_slot: v}) for v, group in groups for a in group] if pc_slot is not None else []
             acts += [(a, {}) for a in rest]
             for a, known in acts:
                 self.order.append(a.index)
                 self._action(a, known)
+                if known and layout.fields[pc_slot].width <= PC_BITS:
+                    self.pc_of[a.index] = (pc_slot, known[pc_slot] - layout.fields[pc_slot].lo)
         self.props: list[tuple[Watch, int, int, str | None]] = []
         for kind, k, flag, whole, parts, partial in scalar.props:
-            if partial or not vectorisable(whole, self.ranges):
+            if partial or not vectorisable(whole, self.ranges, self.vmemo):
                 self.props.append((kind, k, flag, None))
                 continue
             name = f"prop{len(self.props)}"
@@ -87,7 +96,7 @@ class VectorCode:
                 src = self.vc.boolean(whole)
                 em.line(f"return {src}")
             self.props.append((kind, k, flag, name))
-        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64}
+        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64, "_as_u64": _as_u64}
         for bits in range(0, 64):
             ns[f"_U{bits}"] = np.uint64(bits)
         for bits in range(64):
@@ -109,9 +118,23 @@ class VectorCode:
         """Each vectorised action, in emit order, with its result on the rows `W` (word
         columns): (rows where enabled, rows that succeed, failing rows per check, successor
         words, success mask or None), when it is enabled on some row."""
+        present: dict[int, list[bool]] = {}    # pc slot -> which values some row has
+        fields = self.layout.fields
         for ai in self.order:
             f = self.funcs.get(ai)
-            r = None if f is None else f(*W)
+            if f is None:
+                continue
+            pv = self.pc_of.get(ai)
+            if pv is not None:
+                seen = present.get(pv[0])
+                if seen is None:
+                    fl = fields[pv[0]]
+                    col = (W[fl.word] >> np.uint64(fl.shift)) & np.uint64(fl.mask)
+                    seen = present[pv[0]] = \
+                        np.bincount(col.astype(np.intp), minlength=fl.mask + 1).astype(bool).tolist()
+                if not seen[pv[1]]:
+                    continue        # no row is at this action's program counter
+            r = f(*W)
             if r is not None:
                 yield ai, r
 
@@ -140,7 +163,7 @@ class VectorCode:
         masks = layout.word_tests(facts)
         self.action_checks[a.index] = [c.property for c, _ in checks]
         exprs = rest + [cond for _, cond in checks] + [e for _, e in updates]
-        if not all(vectorisable(x, rg) for x in exprs):
+        if not all(vectorisable(x, rg, self.vmemo) for x in exprs):
             # rows where it may be enabled go through the exact step
             self.fallback_masks.append(masks)
             return
@@ -148,22 +171,29 @@ class VectorCode:
         with em.indent():
             self.vc.reset()
             test = " & ".join(f"((w{w} & _u64({m})) == _u64({v}))" for w, m, v in masks)
+            gathered = list(range(layout.nwords))   # the words taken at the rows `r` so far
             if test:
                 em.line(f"r = _np.flatnonzero({test})")
                 em.line("if not r.size: return None")
-                for w in range(layout.nwords):
-                    em.line(f"w{w} = w{w}[r]")
+                at = len(em.lines)
+                gathered = list(range(layout.nwords)) if not rest else \
+                    self._guard_words(rest, at)   # (their lines go in at `at`)
+                em.lines[at:at] = [f"{'    ' * em.level}w{w} = w{w}[r]" for w in gathered]
             else:
                 em.line("r = _np.arange(len(w0))")
+                if rest:
+                    self._guard_words(rest, len(em.lines))
             if rest:
-                g = " & ".join(self.vc.boolean(c) for c in rest)
-                em.line(f"g = {g}")
                 em.line("if not g.all():")
                 with em.indent():
                     em.line("r = r[g]")
-                    for w in range(layout.nwords):
+                    for w in gathered:
                         em.line(f"w{w} = w{w}[g]")
                     em.line("if not r.size: return None")
+                # the other words once, at the rows that pass the guard
+                for w in range(layout.nwords):
+                    if w not in gathered:
+                        em.line(f"w{w} = w{w}[r]")
                 self.vc.reset()
             em.line("fails = []")
             if checks:
@@ -177,9 +207,16 @@ class VectorCode:
                 em.line("okr = r[ok]")
             else:
                 em.line("ok = None; okr = r")
-            words = self._successor(updates, facts)
+            words = self._successor(updates, facts, fresh=bool(test))
             em.line(f"return r, okr, fails, ({', '.join(words)},), ok")
         self._residuals(a.index, facts, updates)
+
+    def _guard_words(self, rest: list, at: int) -> list[int]:
+        """Emit `g = ` the guard conjuncts `rest`; the words its lines (from line `at`) read."""
+        em = self.em
+        g = " & ".join(self.vc.boolean(c) for c in rest)
+        em.line(f"g = {g}")
+        return sorted({int(m) for line in em.lines[at:] for m in _WORD.findall(line)})
 
     def _residuals(self, ai: int, facts, updates) -> None:
         """Per property, the parts this action can change, as functions of the new states."""
@@ -193,7 +230,7 @@ class VectorCode:
         for kind, k, flag, whole, parts, partial in scalar.props:
             if kind is Watch.MONITOR:
                 continue
-            if partial or not vectorisable(whole, rg):
+            if partial or not vectorisable(whole, rg, self.vmemo):
                 if scalar._reads(whole) & changed:
                     out.append((kind, k, flag, None))
                 continue
@@ -218,7 +255,9 @@ class VectorCode:
             out.append((kind, k, flag, name))
         self.residuals[ai] = out
 
-    def _successor(self, updates, facts) -> list[str]:
+    def _successor(self, updates, facts, fresh: bool) -> list[str]:
+        """The successor's words (`fresh`: the word columns were gathered here, so a word the
+        action leaves alone is returned as it is, not copied)."""
         layout = self.layout
         nw = layout.nwords
         delta = [0] * nw
@@ -242,7 +281,7 @@ class VectorCode:
             src = self.vc(e)
             if f.lo:
                 src = f"({src} - {f.lo})"
-            src = f"_np.asarray({src}).astype(_u64)"
+            src = f"_as_u64({src})"
             parts[f.word].append(f"({src} << _U{f.shift})" if f.shift else src)
         out = []
         for w in range(nw):
@@ -253,7 +292,7 @@ class VectorCode:
                 t = f"({t} & _u64({((1 << 64) - 1) & ~clear[w]}))"
             for p in parts[w]:
                 t = f"({t} | {p})"
-            if t == f"w{w}":
+            if t == f"w{w}" and not fresh:
                 t = f"w{w}.copy()"
             out.append(t)
         return out
@@ -591,6 +630,13 @@ class VectorLevels:
                         search.monitor_seen(k)
                 self.flags()
         return None if cut >= n else a + cut
+
+
+def _as_u64(x):
+    """A column (or a scalar) of int64 or bool values as uint64: an int64 column's bits as
+    they are (what `astype` would compute, without the copy)."""
+    x = np.asarray(x)
+    return x.view(np.uint64) if x.dtype == np.int64 else x.astype(np.uint64)
 
 
 def _to_ints(words: list) -> list[int]:
