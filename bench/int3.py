@@ -143,9 +143,8 @@ def main() -> int:
     if a.cpu:
         base = check_cpu(FILTER, {"N": "6"}, "sc", a.engine, None, None, a.timeout)
     else:
-        base = check(FILTER, ["--const", "N=6", "--memory", "sc", "--no-symmetry", "--no-reduction"]
-                         + engine,
-                     a.timeout)
+        base = check(FILTER, ["--const", "N=6", "--memory", "sc", "--no-symmetry",
+                              "--no-reduction"] + engine, a.timeout)
     if "error" in base:
         print(f"filter6: {base['error']}", file=sys.stderr)
         return 1
