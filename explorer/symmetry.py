@@ -539,17 +539,11 @@ class BatchCanonical:
         self.vectorised = True
 
     def _general(self, t: _Type) -> None:
-        """Prepare `_all_perms`: the signature of each element as one integer (their order is
-        the order of `_Type.signatures`' tuples), if it fits."""
+        """Prepare `_all_perms`: the signature of each element as a few integers, each the
+        digits of a run of the signature that fits in 62 bits (their order, first integer
+        first, is the order of `_Type.signatures`' tuples)."""
         fields = self.layout.fields
-        span = 2 ** (len(t.global_values) + len(t.global_sets))
-        for row in t.rows:
-            span *= 2 if row[0] in t.row_values else 2 * (t.n + 1) if row[0] in t.row_sets \
-                else fields[row[0]].mask + 1
-        if span >= 1 << 62:
-            return
         self.t = t
-        self.general = True
         self.vplans: dict[Perm, tuple] = {}
         self.sources: dict[Perm, Any] = {}
         np = self.np
@@ -584,10 +578,30 @@ class BatchCanonical:
         self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
+        self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
 
     def _keys(self, cols):
-        """Per state and element: its signature as one integer, ordered as the tuples (the
-        digits of `_digits` as a mixed-radix number)."""
+        """Per state and element: its signature as one integer, ordered as the tuples. Each
+        run of digits (`_digits`, `self.groups`) is a mixed-radix number; with several runs,
+        the elements' signatures of the whole chunk are ranked (equal signatures, equal
+        ranks; ordered as the runs, first run first)."""
+        np, t = self.np, self.t
+        m = len(cols)
+        parts = [self._group_keys(cols, a, b) for a, b in self.groups]
+        if len(parts) == 1:
+            return parts[0].T
+        flat = [p.reshape(-1) for p in parts]   # element-major: index k * m + state
+        order = np.lexsort(flat[::-1])
+        differs = np.zeros(len(order), dtype=bool)
+        for f in flat:
+            g = f[order]
+            differs[1:] |= g[1:] != g[:-1]
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.cumsum(differs)
+        return rank.reshape(t.n, m).T
+
+    def _group_keys(self, cols, a: int, b: int):
+        """The digits a..b-1 of each element's signature as one integer: (elements, states)."""
         np, t = self.np, self.t
         key = np.empty((t.n, len(cols)), dtype=np.int64)
         for k in range(t.n):
@@ -595,8 +609,9 @@ class BatchCanonical:
             kinds = {j: kind for j, kind, _ in special}
             acc = key[k]
             acc[:] = 0
-            for j, slot in enumerate(slots):
-                if j:
+            for j in range(a, b):
+                slot = slots[j]
+                if j > a:
                     acc *= self.bases[j]
                 kind = kinds.get(j)
                 if not kind:
@@ -614,7 +629,7 @@ class BatchCanonical:
                     acc += v == k
                 else:
                     acc += (v >> k) & 1
-        return key.T
+        return key
 
     def _digits(self, t: _Type) -> None:
         """Per element, the slots of its signature's digits and the digits that are not the
@@ -644,6 +659,15 @@ class BatchCanonical:
                         bases.append(2)
             self.digit_slots.append((slots, special))
         self.bases = bases
+        # runs of digits whose mixed-radix number stays below 2 ** 62
+        self.groups: list[tuple[int, int]] = []
+        start, span = 0, 1
+        for j, base in enumerate(bases):
+            if j > start and span * base >= 1 << 62:
+                self.groups.append((start, j))
+                start, span = j, 1
+            span *= base
+        self.groups.append((start, len(bases)))
 
     def _all_perms(self, words: list) -> list:
         """`Symmetry.canonical` for one scalarset of few values over a batch. Per state, the
