@@ -413,6 +413,7 @@ MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
 MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
 MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
 BATCH_CHUNK = 16384      # states canonicalised together by `BatchCanonical._all_perms`
+KEY_BITS = 62            # `BatchCanonical._all_perms`: the bits of one run of a signature's digits
 
 
 def refusal(model: Model) -> str | None:
@@ -581,15 +582,16 @@ class BatchCanonical:
         self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
 
     def _keys(self, cols):
-        """Per state and element: its signature as one integer, ordered as the tuples. Each
+        """Per element and state: its signature as one integer, ordered as the tuples (`cols`:
+        a row per slot, a column per state; the keys: a row per element). Each
         run of digits (`_digits`, `self.groups`) is a mixed-radix number; with several runs,
         the elements' signatures of the whole chunk are ranked (equal signatures, equal
         ranks; ordered as the runs, first run first)."""
         np, t = self.np, self.t
-        m = len(cols)
+        m = cols.shape[1]
         parts = [self._group_keys(cols, a, b) for a, b in self.groups]
         if len(parts) == 1:
-            return parts[0].T
+            return parts[0]
         flat = [p.reshape(-1) for p in parts]   # element-major: index k * m + state
         order = np.lexsort(flat[::-1])
         differs = np.zeros(len(order), dtype=bool)
@@ -598,12 +600,12 @@ class BatchCanonical:
             differs[1:] |= g[1:] != g[:-1]
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.cumsum(differs)
-        return rank.reshape(t.n, m).T
+        return rank.reshape(t.n, m)
 
     def _group_keys(self, cols, a: int, b: int):
         """The digits a..b-1 of each element's signature as one integer: (elements, states)."""
         np, t = self.np, self.t
-        key = np.empty((t.n, len(cols)), dtype=np.int64)
+        key = np.empty((t.n, cols.shape[1]), dtype=np.int64)
         for k in range(t.n):
             slots, special = self.digit_slots[k]
             kinds = {j: kind for j, kind, _ in special}
@@ -615,13 +617,13 @@ class BatchCanonical:
                     acc *= self.bases[j]
                 kind = kinds.get(j)
                 if not kind:
-                    acc += cols[:, slot]
+                    acc += cols[slot]
                     continue
-                v = cols[:, slot] + self.lo[slot]
+                v = cols[slot] + self.lo[slot]
                 if kind == "row_value":
                     acc += v != k
                 elif kind == "row_set":
-                    pop = np.zeros(len(cols), dtype=np.int64)
+                    pop = np.zeros(cols.shape[1], dtype=np.int64)
                     for i in range(t.n):
                         pop += (v >> i) & 1
                     acc += pop * 2 + ((v >> k) & 1)
@@ -659,11 +661,11 @@ class BatchCanonical:
                         bases.append(2)
             self.digit_slots.append((slots, special))
         self.bases = bases
-        # runs of digits whose mixed-radix number stays below 2 ** 62
+        # runs of digits whose mixed-radix number stays below 2 ** KEY_BITS
         self.groups: list[tuple[int, int]] = []
         start, span = 0, 1
         for j, base in enumerate(bases):
-            if j > start and span * base >= 1 << 62:
+            if j > start and span * base >= 1 << KEY_BITS:
                 self.groups.append((start, j))
                 start, span = j, 1
             span *= base
@@ -687,16 +689,24 @@ class BatchCanonical:
         for start in range(0, batch, BATCH_CHUNK):
             chunk = [w[start:start + BATCH_CHUNK] for w in words]
             m = len(chunk[0])
-            cols = np.empty((nslots, m), dtype=np.int64).T   # a column per slot read
+            cols = np.empty((nslots, m), dtype=np.int64)   # a row per slot read
             for i in self.key_slots:
-                cols[:, i] = self._get(chunk, i)
+                cols[i] = self._get(chunk, i)
             key = self._keys(cols)
-            order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
-            ranked = np.take_along_axis(key, order, axis=1)
-            tied = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+            # the position of each element in the stable sort of the signatures (the number
+            # of elements before it), and the code of the sorted order (`by_code`)
+            pos = [np.zeros(m, dtype=np.int64) for _ in range(n)]
+            tied = np.zeros(m, dtype=bool)
+            for j in range(n):
+                for k in range(j + 1, n):
+                    less = key[j] <= key[k]   # j, before k, stays before it when equal
+                    pos[k] += less
+                    pos[j] += ~less
+                    tied |= key[j] == key[k]
             code = np.zeros(m, dtype=np.int64)
-            for i in range(n):
-                code = code * n + order[:, i]
+            weight = np.array([n ** (n - 1 - i) for i in range(n)], dtype=np.int64)
+            for k in range(1, n):
+                code += k * weight[pos[k]]
             code[tied] = -1
             hit = np.flatnonzero(code != self.identity_code)   # the states that may move
             if not hit.size:
@@ -712,7 +722,7 @@ class BatchCanonical:
             for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hit)]):
                 c = int(code[a])
                 if c < 0:   # tied signatures
-                    best[:, a:b] = self._least(cols[:, a:b], key[hit[a:b]])
+                    best[:, a:b] = self._least(cols[:, a:b], key[:, hit[a:b]])
                 else:
                     best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
             for w in range(len(words)):
@@ -738,7 +748,7 @@ class BatchCanonical:
                 inv[v] = k
             valid = np.ones(m, dtype=bool)
             for i in range(t.n - 1):
-                valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
+                valid &= key[inv[i]] <= key[inv[i + 1]]
             rows = np.flatnonzero(valid)
             if not rows.size:
                 continue
