@@ -579,6 +579,8 @@ class BatchCanonical:
         self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
+        self.key_unpack = self._unpacking(self.key_slots)
+        self.read_unpack = self._unpacking(self.read)
         self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
 
     def _keys(self, cols):
@@ -690,8 +692,7 @@ class BatchCanonical:
             chunk = [w[start:start + BATCH_CHUNK] for w in words]
             m = len(chunk[0])
             cols = np.empty((nslots, m), dtype=np.int64)   # a row per slot read
-            for i in self.key_slots:
-                cols[i] = self._get(chunk, i)
+            self._unpack(chunk, self.key_unpack, cols)
             key = self._keys(cols)
             # the position of each element in the stable sort of the signatures (the number
             # of elements before it), and the code of the sorted order (`by_code`)
@@ -714,8 +715,7 @@ class BatchCanonical:
             hit = hit[np.argsort(code[hit], kind="stable")]   # each candidate's states together
             sub = [w[hit] for w in chunk]
             cols = np.empty((nslots, len(hit)), dtype=np.int64)   # a row per slot read
-            for i in self.read:
-                cols[i] = self._get(sub, i)
+            self._unpack(sub, self.read_unpack, cols)
             code = code[hit]
             best = np.empty_like(cols)
             bounds = np.flatnonzero(np.diff(code)) + 1
@@ -854,6 +854,27 @@ class BatchCanonical:
                 (np.array([a for a, _ in vals], dtype=ints),
                  np.array([b for _, b in vals], dtype=ints)),
                 sets, counted, flagged, np.array(p, dtype=ints), addr_map, typed)
+
+    def _unpacking(self, slots: list[int]) -> list:
+        """`_unpack`'s plan for these slots: per word, (word, slots, shifts, masks)."""
+        np = self.np
+        fields = self.layout.fields
+        out = []
+        for w in range(self.layout.nwords):
+            mine = [i for i in slots if fields[i].word == w and fields[i].width]
+            if mine:
+                out.append((w, np.array(mine, dtype=np.int64),
+                            np.array([fields[i].shift for i in mine], dtype=np.uint64)[:, None],
+                            np.array([fields[i].mask for i in mine], dtype=np.uint64)[:, None]))
+        zero = [i for i in slots if not fields[i].width]
+        if zero:
+            out.append((-1, np.array(zero, dtype=np.int64), None, None))
+        return out
+
+    def _unpack(self, words, plan: list, cols) -> None:
+        """The field values of the planned slots (`_unpacking`) into the rows of `cols`."""
+        for w, slots, shifts, masks in plan:
+            cols[slots] = 0 if w < 0 else (words[w][None, :] >> shifts) & masks
 
     def _get(self, words, slot: int):
         f = self.layout.fields[slot]
