@@ -14,6 +14,12 @@ each workload and memory model, three searches:
   symmetry  the default (symmetry on where the tool applies it; the workloads' CPUs are a
             scalarset): states, seconds, factor, or the tool's reason when it is off.
 The issue's time targets: the N = 2 models under weak in under 30 s, N = 3 within ten minutes.
+
+    python bench/int3.py --n 3 --memories weak --symmetry-only --timeout 600
+
+runs only the symmetric search (no filter6, no unreduced or POR search, which do not finish at
+N = 3): orbits (the reduced state count), depth, search seconds, states/s, peak RSS and each
+property's verdict.
 A search stopped by --timeout shows its count with a "+". The verdicts of the three searches of
 a row must agree (a reduction never changes one); a difference is printed and exits 1.
 """
@@ -84,8 +90,12 @@ def main() -> int:
     ap.add_argument("--engine", default="auto", choices=["auto", "scalar", "vector"])
     ap.add_argument("--only", help="the workloads whose name contains this")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per search")
+    ap.add_argument("--symmetry-only", action="store_true",
+                    help="only the symmetric search of each workload (see above)")
     a = ap.parse_args()
     engine = ["--engine", a.engine]
+    if a.symmetry_only:
+        return symmetric(a, engine)
 
     base = check(FILTER, ["--const", "N=6", "--memory", "sc", "--no-symmetry"] + engine,
                  a.timeout)
@@ -134,6 +144,34 @@ def main() -> int:
                     print(f"VERDICTS DIFFER: {name} {memory}", file=sys.stderr)
                     status = 1
             print("| " + " | ".join(cells) + " |", flush=True)
+    return status
+
+
+def symmetric(a: argparse.Namespace, engine: list[str]) -> int:
+    """`--symmetry-only`: one row per workload and memory model."""
+    print(f"engine {a.engine}, N = {a.n}, symmetry on (the default); each search a fresh "
+          "process (timings are noisy on a busy machine)\n")
+    print("| workload | memory | orbits | depth | search s | states/s | peak RSS MB | "
+          "verdicts |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    status = 0
+    for name, spec in WORKLOADS:
+        if a.only and a.only not in name:
+            continue
+        for memory in a.memories.split(","):
+            args = ["--const", f"N={a.n}", "--memory", memory] + engine \
+                + ([] if a.buffer is None else ["--buffer", str(a.buffer)])
+            r = check(spec, args, a.timeout)
+            if "error" in r:
+                print(f"| {name} | {memory} | {r['error']} |", flush=True)
+                status = 1
+                continue
+            if not symmetry_note(r).startswith("on"):
+                status = 1
+            shown = ", ".join(f"{p} {v}" for p, v in verdicts(r))
+            print(f"| {name} | {memory} | {count(r)} | {r['depth']} | {r['seconds']:.1f} | "
+                  f"{rate(r):,.0f} | {r['peak_memory_bytes'] / 2**20:.0f} | {shown} |",
+                  flush=True)
     return status
 
 
