@@ -580,6 +580,9 @@ class BatchCanonical:
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
         self.key_unpack = self._unpacking(self.key_slots)
+        # the values unpacked: 32 bits where every field read fits (less memory to move)
+        small = all(fields[i].mask < 1 << 30 and abs(fields[i].lo) < 1 << 30 for i in read)
+        self.dtype = np.int32 if small else np.int64
         self.read_unpack = self._unpacking(self.read)
         self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
 
@@ -691,7 +694,7 @@ class BatchCanonical:
         for start in range(0, batch, BATCH_CHUNK):
             chunk = [w[start:start + BATCH_CHUNK] for w in words]
             m = len(chunk[0])
-            cols = np.empty((nslots, m), dtype=np.int64)   # a row per slot read
+            cols = np.empty((nslots, m), dtype=self.dtype)   # a row per slot read
             self._unpack(chunk, self.key_unpack, cols)
             key = self._keys(cols)
             # the position of each element in the stable sort of the signatures (the number
@@ -714,7 +717,7 @@ class BatchCanonical:
                 continue
             hit = hit[np.argsort(code[hit], kind="stable")]   # each candidate's states together
             sub = [w[hit] for w in chunk]
-            cols = np.empty((nslots, len(hit)), dtype=np.int64)   # a row per slot read
+            cols = np.empty((nslots, len(hit)), dtype=self.dtype)   # a row per slot read
             self._unpack(sub, self.read_unpack, cols)
             code = code[hit]
             best = np.empty_like(cols)

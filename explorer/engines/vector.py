@@ -438,16 +438,17 @@ class VectorLevels:
         lead[1:] = ranked[1:] != ranked[:-1]
         rep = np.empty(len(todo), dtype=np.int64)   # per successor to do: one equal to it
         rep[order] = order[lead][np.cumsum(lead) - 1]
+        mine_words = [w[todo] for w in words]
         same = np.ones(len(todo), dtype=bool)
-        for w in words:
-            same &= w[todo] == w[todo[rep]]
+        for w in mine_words:
+            same &= w == w[rep]
         mine = same & (rep == np.arange(len(todo)))   # the ones canonicalised
         mine |= ~same
         sel = np.flatnonzero(mine)
         at = np.full(len(todo), -1, dtype=np.int64)
         at[sel] = np.arange(len(sel))
         at = np.where(same, at[rep], at)
-        made = canonical([w[todo[sel]] for w in words])
+        made = canonical([w[sel] for w in mine_words])
         made_keys = self.layout.key_words_numpy(made)
         words = [w.copy() for w in words]
         keys = [k.copy() for k in keys]
