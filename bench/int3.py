@@ -112,39 +112,44 @@ def main() -> int:
           "symmetry s | symmetry factor |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     status = 0
+    for name, spec, memory, common in searches(a, engine):
+        full = check(spec, common + ["--no-symmetry"], a.timeout)
+        if "error" in full:
+            print(f"| {name} | {memory} | {full['error']} |", flush=True)
+            status = 1
+            continue
+        por = check(spec, common + ["--no-symmetry", "--reduction"], a.timeout)
+        sym = check(spec, common, a.timeout)
+        cells = [name, memory, count(full), f"{full['transitions']:,}",
+                 f"{full['seconds']:.2f}", f"{rate(full):,.0f}",
+                 f"{rate(full) / rate(base):.2f}" if rate(base) else "?",
+                 f"{full['codegen_seconds']:.2f}",
+                 f"{full['peak_memory_bytes'] / 2**20:.0f}"]
+        for red in (por, sym):
+            if "error" in red:
+                cells += ["", "", red["error"]]
+                status = 1
+                continue
+            note = symmetry_note(red) if red is sym else ""
+            if red is sym and not note.startswith("on"):
+                cells += ["", "", note]
+            else:
+                cells += [count(red), f"{red['seconds']:.2f}", factor(full, red)]
+            if full["complete"] and red["complete"] and verdicts(full) != verdicts(red):
+                print(f"VERDICTS DIFFER: {name} {memory}", file=sys.stderr)
+                status = 1
+        print("| " + " | ".join(cells) + " |", flush=True)
+    return status
+
+
+def searches(a: argparse.Namespace, engine: list[str]):
+    """Per workload chosen and memory model: (name, spec, memory, the common arguments)."""
     for name, spec in WORKLOADS:
         if a.only and a.only not in name:
             continue
         for memory in a.memories.split(","):
-            common = ["--const", f"N={a.n}", "--memory", memory] + engine \
+            yield name, spec, memory, ["--const", f"N={a.n}", "--memory", memory] + engine \
                 + ([] if a.buffer is None else ["--buffer", str(a.buffer)])
-            full = check(spec, common + ["--no-symmetry"], a.timeout)
-            if "error" in full:
-                print(f"| {name} | {memory} | {full['error']} |", flush=True)
-                status = 1
-                continue
-            por = check(spec, common + ["--no-symmetry", "--reduction"], a.timeout)
-            sym = check(spec, common, a.timeout)
-            cells = [name, memory, count(full), f"{full['transitions']:,}",
-                     f"{full['seconds']:.2f}", f"{rate(full):,.0f}",
-                     f"{rate(full) / rate(base):.2f}" if rate(base) else "?",
-                     f"{full['codegen_seconds']:.2f}",
-                     f"{full['peak_memory_bytes'] / 2**20:.0f}"]
-            for red in (por, sym):
-                if "error" in red:
-                    cells += ["", "", red["error"]]
-                    status = 1
-                    continue
-                note = symmetry_note(red) if red is sym else ""
-                if red is sym and not note.startswith("on"):
-                    cells += ["", "", note]
-                else:
-                    cells += [count(red), f"{red['seconds']:.2f}", factor(full, red)]
-                if full["complete"] and red["complete"] and verdicts(full) != verdicts(red):
-                    print(f"VERDICTS DIFFER: {name} {memory}", file=sys.stderr)
-                    status = 1
-            print("| " + " | ".join(cells) + " |", flush=True)
-    return status
 
 
 def symmetric(a: argparse.Namespace, engine: list[str]) -> int:
@@ -155,23 +160,18 @@ def symmetric(a: argparse.Namespace, engine: list[str]) -> int:
           "verdicts |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     status = 0
-    for name, spec in WORKLOADS:
-        if a.only and a.only not in name:
+    for name, spec, memory, args in searches(a, engine):
+        r = check(spec, args, a.timeout)
+        if "error" in r:
+            print(f"| {name} | {memory} | {r['error']} |", flush=True)
+            status = 1
             continue
-        for memory in a.memories.split(","):
-            args = ["--const", f"N={a.n}", "--memory", memory] + engine \
-                + ([] if a.buffer is None else ["--buffer", str(a.buffer)])
-            r = check(spec, args, a.timeout)
-            if "error" in r:
-                print(f"| {name} | {memory} | {r['error']} |", flush=True)
-                status = 1
-                continue
-            if not symmetry_note(r).startswith("on"):
-                status = 1
-            shown = ", ".join(f"{p} {v}" for p, v in verdicts(r))
-            print(f"| {name} | {memory} | {count(r)} | {r['depth']} | {r['seconds']:.1f} | "
-                  f"{rate(r):,.0f} | {r['peak_memory_bytes'] / 2**20:.0f} | {shown} |",
-                  flush=True)
+        if not symmetry_note(r).startswith("on"):
+            status = 1
+        shown = ", ".join(f"{p} {v}" for p, v in verdicts(r))
+        print(f"| {name} | {memory} | {count(r)} | {r['depth']} | {r['seconds']:.1f} | "
+              f"{rate(r):,.0f} | {r['peak_memory_bytes'] / 2**20:.0f} | {shown} |",
+              flush=True)
     return status
 
 
