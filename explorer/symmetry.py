@@ -413,6 +413,7 @@ MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
 MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
 MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
 BATCH_CHUNK = 16384      # states canonicalised together by `BatchCanonical._all_perms`
+KEY_BITS = 62            # `BatchCanonical._all_perms`: the bits of one run of a signature's digits
 
 
 def refusal(model: Model) -> str | None:
@@ -539,17 +540,11 @@ class BatchCanonical:
         self.vectorised = True
 
     def _general(self, t: _Type) -> None:
-        """Prepare `_all_perms`: the signature of each element as one integer (their order is
-        the order of `_Type.signatures`' tuples), if it fits."""
+        """Prepare `_all_perms`: the signature of each element as a few integers, each the
+        digits of a run of the signature that fits in 62 bits (their order, first integer
+        first, is the order of `_Type.signatures`' tuples)."""
         fields = self.layout.fields
-        span = 2 ** (len(t.global_values) + len(t.global_sets))
-        for row in t.rows:
-            span *= 2 if row[0] in t.row_values else 2 * (t.n + 1) if row[0] in t.row_sets \
-                else fields[row[0]].mask + 1
-        if span >= 1 << 62:
-            return
         self.t = t
-        self.general = True
         self.vplans: dict[Perm, tuple] = {}
         self.sources: dict[Perm, Any] = {}
         np = self.np
@@ -584,29 +579,56 @@ class BatchCanonical:
         self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
+        self.key_unpack = self._unpacking(self.key_slots)
+        # the values unpacked: 32 bits where every field read fits (less memory to move)
+        small = all(fields[i].mask < 1 << 30 and abs(fields[i].lo) < 1 << 30 for i in read)
+        self.dtype = np.int32 if small else np.int64
+        self.read_unpack = self._unpacking(self.read)
+        self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
 
     def _keys(self, cols):
-        """Per state and element: its signature as one integer, ordered as the tuples (the
-        digits of `_digits` as a mixed-radix number)."""
+        """Per element and state: its signature as one integer, ordered as the tuples (`cols`:
+        a row per slot, a column per state; the keys: a row per element). Each
+        run of digits (`_digits`, `self.groups`) is a mixed-radix number; with several runs,
+        the elements' signatures of the whole chunk are ranked (equal signatures, equal
+        ranks; ordered as the runs, first run first)."""
         np, t = self.np, self.t
-        key = np.empty((t.n, len(cols)), dtype=np.int64)
+        m = cols.shape[1]
+        parts = [self._group_keys(cols, a, b) for a, b in self.groups]
+        if len(parts) == 1:
+            return parts[0]
+        flat = [p.reshape(-1) for p in parts]   # element-major: index k * m + state
+        order = np.lexsort(flat[::-1])
+        differs = np.zeros(len(order), dtype=bool)
+        for f in flat:
+            g = f[order]
+            differs[1:] |= g[1:] != g[:-1]
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.cumsum(differs)
+        return rank.reshape(t.n, m)
+
+    def _group_keys(self, cols, a: int, b: int):
+        """The digits a..b-1 of each element's signature as one integer: (elements, states)."""
+        np, t = self.np, self.t
+        key = np.empty((t.n, cols.shape[1]), dtype=np.int64)
         for k in range(t.n):
             slots, special = self.digit_slots[k]
             kinds = {j: kind for j, kind, _ in special}
             acc = key[k]
             acc[:] = 0
-            for j, slot in enumerate(slots):
-                if j:
+            for j in range(a, b):
+                slot = slots[j]
+                if j > a:
                     acc *= self.bases[j]
                 kind = kinds.get(j)
                 if not kind:
-                    acc += cols[:, slot]
+                    acc += cols[slot]
                     continue
-                v = cols[:, slot] + self.lo[slot]
+                v = cols[slot] + self.lo[slot]
                 if kind == "row_value":
                     acc += v != k
                 elif kind == "row_set":
-                    pop = np.zeros(len(cols), dtype=np.int64)
+                    pop = np.zeros(cols.shape[1], dtype=np.int64)
                     for i in range(t.n):
                         pop += (v >> i) & 1
                     acc += pop * 2 + ((v >> k) & 1)
@@ -614,7 +636,7 @@ class BatchCanonical:
                     acc += v == k
                 else:
                     acc += (v >> k) & 1
-        return key.T
+        return key
 
     def _digits(self, t: _Type) -> None:
         """Per element, the slots of its signature's digits and the digits that are not the
@@ -644,6 +666,15 @@ class BatchCanonical:
                         bases.append(2)
             self.digit_slots.append((slots, special))
         self.bases = bases
+        # runs of digits whose mixed-radix number stays below 2 ** KEY_BITS
+        self.groups: list[tuple[int, int]] = []
+        start, span = 0, 1
+        for j, base in enumerate(bases):
+            if j > start and span * base >= 1 << KEY_BITS:
+                self.groups.append((start, j))
+                start, span = j, 1
+            span *= base
+        self.groups.append((start, len(bases)))
 
     def _all_perms(self, words: list) -> list:
         """`Symmetry.canonical` for one scalarset of few values over a batch. Per state, the
@@ -663,32 +694,38 @@ class BatchCanonical:
         for start in range(0, batch, BATCH_CHUNK):
             chunk = [w[start:start + BATCH_CHUNK] for w in words]
             m = len(chunk[0])
-            cols = np.empty((nslots, m), dtype=np.int64).T   # a column per slot read
-            for i in self.key_slots:
-                cols[:, i] = self._get(chunk, i)
+            cols = np.empty((nslots, m), dtype=self.dtype)   # a row per slot read
+            self._unpack(chunk, self.key_unpack, cols)
             key = self._keys(cols)
-            order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
-            ranked = np.take_along_axis(key, order, axis=1)
-            tied = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+            # the position of each element in the stable sort of the signatures (the number
+            # of elements before it), and the code of the sorted order (`by_code`)
+            pos = [np.zeros(m, dtype=np.int64) for _ in range(n)]
+            tied = np.zeros(m, dtype=bool)
+            for j in range(n):
+                for k in range(j + 1, n):
+                    less = key[j] <= key[k]   # j, before k, stays before it when equal
+                    pos[k] += less
+                    pos[j] += ~less
+                    tied |= key[j] == key[k]
             code = np.zeros(m, dtype=np.int64)
-            for i in range(n):
-                code = code * n + order[:, i]
+            weight = np.array([n ** (n - 1 - i) for i in range(n)], dtype=np.int64)
+            for k in range(1, n):
+                code += k * weight[pos[k]]
             code[tied] = -1
             hit = np.flatnonzero(code != self.identity_code)   # the states that may move
             if not hit.size:
                 continue
             hit = hit[np.argsort(code[hit], kind="stable")]   # each candidate's states together
             sub = [w[hit] for w in chunk]
-            cols = np.empty((nslots, len(hit)), dtype=np.int64)   # a row per slot read
-            for i in self.read:
-                cols[i] = self._get(sub, i)
+            cols = np.empty((nslots, len(hit)), dtype=self.dtype)   # a row per slot read
+            self._unpack(sub, self.read_unpack, cols)
             code = code[hit]
             best = np.empty_like(cols)
             bounds = np.flatnonzero(np.diff(code)) + 1
             for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hit)]):
                 c = int(code[a])
                 if c < 0:   # tied signatures
-                    best[:, a:b] = self._least(cols[:, a:b], key[hit[a:b]])
+                    best[:, a:b] = self._least(cols[:, a:b], key[:, hit[a:b]])
                 else:
                     best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
             for w in range(len(words)):
@@ -714,7 +751,7 @@ class BatchCanonical:
                 inv[v] = k
             valid = np.ones(m, dtype=bool)
             for i in range(t.n - 1):
-                valid &= key[:, inv[i]] <= key[:, inv[i + 1]]
+                valid &= key[inv[i]] <= key[inv[i + 1]]
             rows = np.flatnonzero(valid)
             if not rows.size:
                 continue
@@ -820,6 +857,27 @@ class BatchCanonical:
                 (np.array([a for a, _ in vals], dtype=ints),
                  np.array([b for _, b in vals], dtype=ints)),
                 sets, counted, flagged, np.array(p, dtype=ints), addr_map, typed)
+
+    def _unpacking(self, slots: list[int]) -> list:
+        """`_unpack`'s plan for these slots: per word, (word, slots, shifts, masks)."""
+        np = self.np
+        fields = self.layout.fields
+        out = []
+        for w in range(self.layout.nwords):
+            mine = [i for i in slots if fields[i].word == w and fields[i].width]
+            if mine:
+                out.append((w, np.array(mine, dtype=np.int64),
+                            np.array([fields[i].shift for i in mine], dtype=np.uint64)[:, None],
+                            np.array([fields[i].mask for i in mine], dtype=np.uint64)[:, None]))
+        zero = [i for i in slots if not fields[i].width]
+        if zero:
+            out.append((-1, np.array(zero, dtype=np.int64), None, None))
+        return out
+
+    def _unpack(self, words, plan: list, cols) -> None:
+        """The field values of the planned slots (`_unpacking`) into the rows of `cols`."""
+        for w, slots, shifts, masks in plan:
+            cols[slots] = 0 if w < 0 else (words[w][None, :] >> shifts) & masks
 
     def _get(self, words, slot: int):
         f = self.layout.fields[slot]

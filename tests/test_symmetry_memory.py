@@ -197,8 +197,6 @@ def test_traces_are_concrete_runs_under_memory_models(text, consts, memory):
 @pytest.mark.parametrize("text,consts,memory", [(PEER, {}, "weak"), (STORES, {}, "tso"),
                                                 (COMMIT, {}, "pso")])
 def test_batch_canonical_equals_the_scalar_one_under_memory_models(text, consts, memory):
-    import numpy as np
-
     from smp_explorer.explorer.store import Layout
     from smp_explorer.explorer.symmetry import BatchCanonical, Symmetry
     model, _, states = graph(text, consts, memory)
@@ -206,7 +204,12 @@ def test_batch_canonical_equals_the_scalar_one_under_memory_models(text, consts,
     sym = Symmetry(model)
     batch = BatchCanonical(sym, layout)
     assert batch.general   # every permutation over the batch, in NumPy
-    some = sorted(states)[:3000]
+    assert_batch_is_scalar(layout, sym, batch, sorted(states)[:3000])
+
+
+def assert_batch_is_scalar(layout, sym, batch, some) -> None:
+    """The batch canonicaliser gives the scalar one's states on `some`."""
+    import numpy as np
     packed = [layout.pack(s) for s in some]
     words = [np.array([(t >> (63 * k)) & ((1 << 63) - 1) for t in packed], dtype=np.uint64)
              for k in range(layout.nwords)]
@@ -337,3 +340,23 @@ def test_a_whole_array_store_over_the_type_refuses_the_reduction_under_tso():
         reduced = explore(cm)
         assert reduced.stats.reductions[0].startswith("symmetry: on ("), memory
         assert reduced.stats.states == orbits < len(states)
+
+
+@pytest.mark.parametrize("text,consts,memory,name,size", [
+    (STORES, {}, "weak", "CPUS", 3), (COMMIT, {}, "pso", "RM", 3), (PEER, {}, "weak", "CPUS", 2)])
+def test_signatures_split_into_several_runs_keep_the_orbit_counts(monkeypatch, text, consts,
+                                                                  memory, name, size):
+    # a signature wider than one int64 is split into runs of digits, ranked over the batch
+    # (`BatchCanonical._keys`); 3 bits a run forces several runs on these small specs
+    from smp_explorer.explorer import symmetry
+    from smp_explorer.explorer.store import Layout
+    monkeypatch.setattr(symmetry, "KEY_BITS", 3)
+    model, cm, states = graph(text, consts, memory)
+    sym = symmetry.Symmetry(model)
+    layout = Layout(model)
+    batch = symmetry.BatchCanonical(sym, layout)
+    assert batch.general and len(batch.groups) > 2
+    assert_batch_is_scalar(layout, sym, batch, sorted(states))
+    perms = permutations_by_layout(model, name, size)
+    orbits = len({min(p(s) for p in perms) for s in states})
+    assert explore(cm, Options(engine="vector")).stats.states == orbits

@@ -462,31 +462,32 @@ class VectorLevels:
     def canonical_keys(self, words: list) -> tuple[list, list]:
         """The canonical representatives of successors (word columns) and their keys. The
         visited set holds canonical states only: a successor found there is its own
-        representative. Of the others, each distinct state is canonicalised once (equal
-        first key words, checked equal in every word)."""
+        representative. Of the others, each distinct state is canonicalised about once: the
+        successors are scattered into buckets by their first key word, and one equal (in every
+        word) to its bucket's last is not canonicalised again."""
         canonical = self.code.canonical
         assert canonical is not None
         keys = self.layout.key_words_numpy(words)
         todo = np.flatnonzero(~self.visited.contains(keys))
         if not todo.size:
             return words, keys
-        k0 = keys[0][todo]
-        order = np.argsort(k0)
-        ranked = k0[order]
-        lead = np.ones(len(todo), dtype=bool)
-        lead[1:] = ranked[1:] != ranked[:-1]
-        rep = np.empty(len(todo), dtype=np.int64)   # per successor to do: one equal to it
-        rep[order] = order[lead][np.cumsum(lead) - 1]
+        bits = max(8, (2 * len(todo)).bit_length())   # at least twice as many buckets
+        bucket = ((keys[0][todo] * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)
+                  ).astype(np.int64)
+        last = np.empty(1 << bits, dtype=np.int64)
+        last[bucket] = np.arange(len(todo))
+        rep = last[bucket]   # per successor to do: the last in its bucket (itself or another)
+        mine_words = [w[todo] for w in words]
         same = np.ones(len(todo), dtype=bool)
-        for w in words:
-            same &= w[todo] == w[todo[rep]]
+        for w in mine_words:
+            same &= w == w[rep]
         mine = same & (rep == np.arange(len(todo)))   # the ones canonicalised
         mine |= ~same
         sel = np.flatnonzero(mine)
         at = np.full(len(todo), -1, dtype=np.int64)
         at[sel] = np.arange(len(sel))
         at = np.where(same, at[rep], at)
-        made = canonical([w[todo[sel]] for w in words])
+        made = canonical([w[sel] for w in mine_words])
         made_keys = self.layout.key_words_numpy(made)
         words = [w.copy() for w in words]
         keys = [k.copy() for k in keys]
