@@ -243,12 +243,7 @@ class Partition:
             b = min(n, a + CHUNK)
             Wc = [x[a:b] for x in W]
             Pc = P[a:b]
-            fb = np.zeros(b - a, dtype=bool)
-            for masks in code.fallback_masks:
-                sel = np.ones(b - a, dtype=bool)
-                for w, m, v in masks:
-                    sel &= (Wc[w] & np.uint64(m)) == np.uint64(v)
-                fb |= sel
+            fb = code.fallback_rows(Wc)
             if fb.any():
                 self._exact_rows([x[fb] for x in Wc], Pc[fb], pending, cand_w, cand_k,
                                  en_pos, en_act, en_ok, found)

@@ -270,12 +270,7 @@ def _batch(cm: CompiledModel, code: VectorCode, layout: Layout, b: _Builder,
            rank: np.ndarray, R: int, Wc: list[np.ndarray]) -> None:
     """The steps of one batch of states (consecutive numbers, word columns `Wc`)."""
     n = len(Wc[0])
-    exact = np.zeros(n, dtype=bool)   # rows where an action that is not vectorised may fire
-    for masks in code.fallback_masks:
-        sel = np.ones(n, dtype=bool)
-        for w, m, v in masks:
-            sel &= (Wc[w] & np.uint64(m)) == np.uint64(v)
-        exact |= sel
+    exact = code.fallback_rows(Wc)   # rows where an action that is not vectorised may fire
     rows_l, acts_l, words_l = [], [], []
     for ai, (_rows, okr, _fails, wd, ok) in code.enabled(Wc):
         keep = ~exact[okr]

@@ -114,6 +114,17 @@ class VectorCode:
                                for kind, k, flag, name in lst]
                           for ai, lst in self.residuals.items()}
 
+    def fallback_rows(self, W) -> np.ndarray:
+        """The rows of word columns `W` where an action that is not vectorised may be enabled
+        (those rows take the exact step)."""
+        rows = np.zeros(len(W[0]), dtype=bool)
+        for masks in self.fallback_masks:
+            sel = np.ones(len(W[0]), dtype=bool)
+            for w, m, v in masks:
+                sel &= (W[w] & np.uint64(m)) == np.uint64(v)
+            rows |= sel
+        return rows
+
     def enabled(self, W):
         """Each vectorised action, in emit order, with its result on the rows `W` (word
         columns): (rows where enabled, rows that succeed, failing rows per check, successor
@@ -506,14 +517,10 @@ class VectorLevels:
         Wc = [x[a:b] for x in W]
         n = b - a
         cut = n
-        # rows where a non-vectorised action may be enabled
-        for masks in code.fallback_masks:
-            sel = np.ones(n, dtype=bool)
-            for w, m, v in masks:
-                sel &= (Wc[w] & np.uint64(m)) == np.uint64(v)
-            hit = np.flatnonzero(sel)
+        if code.fallback_masks:   # the first row where a non-vectorised action may be enabled
+            hit = np.flatnonzero(code.fallback_rows(Wc))
             if hit.size:
-                cut = min(cut, int(hit[0]))
+                cut = int(hit[0])
         res = []
         fired_any = np.zeros(n, dtype=bool) if A and search.options.check_deadlock else None
         for ai, (rows, okr, fails, words, ok) in code.enabled(Wc):
