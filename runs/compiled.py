@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Sequence
 
 from smp_explorer.ir.properties import RUNTIME_NAME, Kind
@@ -298,13 +299,11 @@ def compile_model(model: Model, properties: list[str] | None = None) -> Compiled
         em.line("bad = []")
         for pc_slot, groups, rest in _dispatch(model):
             if pc_slot is not None:
-                first = True
-                for value, acts in groups:
-                    em.line(f"{'if' if first else 'elif'} s{pc_slot} == {value}:")
-                    first = False
-                    with em.indent():
-                        for a in acts:
-                            _emit_action(em, ex, model, a, skip=(pc_slot, value), failures=failures)
+                def case(value: int, acts: list[Action], pc_slot: int = pc_slot) -> None:
+                    for a in acts:
+                        _emit_action(em, ex, model, a, skip=(pc_slot, value), failures=failures)
+                em.switch(f"s{pc_slot}", [(value, partial(case, value, acts))
+                                          for value, acts in groups])
             for a in rest:
                 _emit_action(em, ex, model, a, skip=None, failures=failures)
         em.line("return out, bad")

@@ -13,7 +13,7 @@ import os
 import sys
 import types
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from smp_explorer.ir.model import Model
 from smp_explorer.spec.errors import SpecError
@@ -21,6 +21,7 @@ from smp_explorer.spec.lark_cache import cache_dir
 
 CODE_CACHE_MIN = 16_000        # generated sources at least this long are cached compiled
 CODE_CACHE_BYTES = 64 << 20    # the cached code files stay within this (the least recently used go)
+SWITCH_CHAIN = 8              # a switch of at most this many cases is one if/elif chain
 
 
 class Emitter:
@@ -50,6 +51,26 @@ class Emitter:
     def fresh(self, prefix: str) -> str:
         self.counter += 1
         return f"{prefix}{self.counter}"
+
+    def switch(self, var: str, cases: Sequence[tuple[int, Callable[[], None]]]) -> None:
+        """Run the body of the case whose value `var` equals (none if no case matches): the
+        cases (in increasing order of value) emit their bodies when called. More than
+        SWITCH_CHAIN cases are split in halves by `var < middle` first: one long if/elif chain
+        costs a test per case on every call, and Python cannot compile a chain of thousands
+        (each elif nests one level deeper; a process of 12,000 labels ran out of memory)."""
+        if len(cases) <= SWITCH_CHAIN:
+            for i, (value, body) in enumerate(cases):
+                self.line(f"{'elif' if i else 'if'} {var} == {value}:")
+                with self.indent():
+                    body()
+            return
+        mid = len(cases) // 2
+        self.line(f"if {var} < {cases[mid][0]}:")
+        with self.indent():
+            self.switch(var, cases[:mid])
+        self.line("else:")
+        with self.indent():
+            self.switch(var, cases[mid:])
 
     def source(self) -> str:
         return "\n".join(self.lines) + "\n"

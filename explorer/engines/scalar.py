@@ -21,6 +21,7 @@ code (`state_properties`); without one, the code is exactly the plain loop.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Callable
 
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
@@ -36,6 +37,10 @@ from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read, su
 from smp_explorer.ir.model import Action, Model
 
 SLICE = 1024
+# with more actions than this, the generated code counts their firings in the search's own
+# list: locals would be set up and returned per call, a cost per action on every call (a process
+# of 12,000 labels runs 12,000 levels of one state)
+LOCAL_COUNTERS = 256
 
 
 def disjuncts(e: Expr) -> tuple[Expr, ...]:
@@ -182,11 +187,12 @@ class ScalarCode:
         model = self.model
         layout = self.layout
         nact = len(model.actions)
-        counters = [f"c{i}" for i in range(nact)]
+        self.local_counters = nact <= LOCAL_COUNTERS
+        counters = [f"c{i}" for i in range(nact)] if self.local_counters else ["nf"]
         opts = self.options
         self.max_succ = self._max_successors()
         em.line("def expand(cur, i0, i1, pos, npos, lim, seen, nxt, par, via, A, "
-                "evI, evG, evM, evU, evB, evD, evN, evX):")
+                "evI, evG, evM, evU, evB, evD, evN, evX, F):")
         with em.indent():
             em.line("seen_add = seen.add; nxt_append = nxt.append; "
                     "par_append = par.append; via_append = via.append")
@@ -270,17 +276,16 @@ class ScalarCode:
                 f = self.layout.fields[pc_slot]
                 m = f.mask << f.offset
                 em.line(f"p = s & {m}")
-                first = True
-                for value, acts in groups:
-                    v = (value - f.lo) << f.offset
-                    em.line(f"{'if' if first else 'elif'} p == {v}:")
-                    first = False
-                    with em.indent():
-                        self.scope.push()
-                        shared = self._shared_conditions(acts, {pc_slot: value})
-                        for a in acts:
-                            self._emit_action(a, {pc_slot: value}, shared)
-                        self.scope.pop()
+
+                def case(value: int, acts: list, pc_slot: int = pc_slot) -> None:
+                    self.scope.push()
+                    shared = self._shared_conditions(acts, {pc_slot: value})
+                    for a in acts:
+                        self._emit_action(a, {pc_slot: value}, shared)
+                    self.scope.pop()
+                # (the masked pc grows with the label's value: the switch's order holds)
+                em.switch("p", [((value - f.lo) << f.offset, partial(case, value, acts))
+                                for value, acts in groups])
             for a in rest:
                 self.scope.push()
                 self._emit_action(a, {})
@@ -385,7 +390,7 @@ class ScalarCode:
                 vname = "v"
             em.line(f"if not {self.expr(cond)}:")
             with em.indent():
-                em.line(f"en = 1; c{k} += 1; nb += 1")
+                em.line(f"en = 1; {self._fire(k)}; nb += 1")
                 if self.visiting:
                     em.line(f"vis_bad.append(({k}, {fid}))")
                 em.line(f"if evB(pos, {k}, {fid}, {vname}): stop = 1")
@@ -406,7 +411,7 @@ class ScalarCode:
             self.scope.pop()
             em.line("except Undefined as u:")
             with em.indent():
-                em.line(f"en = 1; c{k} += 1; nb += 1; t = -1")
+                em.line(f"en = 1; {self._fire(k)}; nb += 1; t = -1")
                 if self.visiting:
                     em.line(f"vis_bad.append(({k}, u.site))")
                 em.line(f"if evB(pos, {k}, u.site, u.value): stop = 1")
@@ -479,10 +484,14 @@ class ScalarCode:
             t = f"{t} | {p}"
         return t
 
+    def _fire(self, k: int) -> str:
+        """The statement that counts a firing of action `k`."""
+        return f"c{k} += 1" if self.local_counters else f"F[{k}] += 1; nf += 1"
+
     def _emit_insert(self, a: Action, updates, facts) -> None:
         em, layout = self.em, self.layout
         k = a.index
-        em.line(f"en = 1; c{k} += 1")
+        em.line(f"en = 1; {self._fire(k)}")
         if self.symmetry is not None:
             em.line("t = _canon(t)")
         key = layout.key_source("t")
@@ -717,12 +726,15 @@ class ScalarLevels(SetFrontier):
             npos0 = len(links)
             j, npos, nb, interrupted, counts = expand(
                 cur, i, min(n, i + SLICE), pos0 + i, npos0, lim, self.visited.keys, nxt,
-                links.parent, links.via, self.A, *ev)
+                links.parent, links.via, self.A, *ev, fired)
             tr = -nb
-            for a, c in enumerate(counts):
-                if c:
-                    fired[a] += c
-                    tr += c
+            if self.code.local_counters:
+                for a, c in enumerate(counts):
+                    if c:
+                        fired[a] += c
+                        tr += c
+            else:            # counted in `fired` itself; `counts` is (how many fired,)
+                tr += counts[0]
             search.transitions += tr
             if npos > npos0:
                 search.max_depth_seen = search.depth + 1
