@@ -430,8 +430,13 @@ def explore_reduced(cm: CompiledModel, options: Options, memory: str, engine: st
     if engine == "reference":
         result.stats.bytes_per_state = 0.0
     stats = result.stats
-    line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
-            f"expanded partly, {reducer.pruned:,} step{'' if reducer.pruned == 1 else 's'} pruned)")
+    if reducer.partial:
+        line = (f"partial-order reduction: on ({reducer.partial:,} of {stats.states:,} states "
+                f"expanded partly, {reducer.pruned:,} step{'' if reducer.pruned == 1 else 's'} "
+                "pruned)")
+    else:
+        line = (f"partial-order reduction: on (pruned nothing: {stats.states:,} "
+                f"state{'' if stats.states == 1 else 's'} expanded fully)")
     if reducer.partial:   # (a resumed run counts the states before its checkpoint too)
         line += shorten(cm, unreduced, memory, result)
     stats.reductions.append(line)

@@ -405,3 +405,15 @@ def test_symmetry_wins_over_partial_order_reduction(capsys):
     assert r.stats.reductions[0].startswith("symmetry: off")
     assert r.stats.reductions[1].startswith("partial-order reduction: ")
     assert "symmetry reduction ran" not in r.stats.reductions[1]
+
+
+def test_a_reduction_that_prunes_nothing_says_so():
+    """A copies y into x while B copies x into y: each step reads what the other writes, so
+    no stubborn set leaves one out. By hand: (x, y) = (1, 2); A first: (2, 2), then B: (2, 2)
+    at B's end; B first: (1, 1), then A: (1, 1) at A's end: 5 states, 4 transitions."""
+    text = ("var x: 0..3 = 1;\nvar y: 0..3 = 2;\n"
+            "process A {\n  a0: x := y;\n}\nprocess B {\n  b0: y := x;\n}\n")
+    r = run(text)
+    assert (r.stats.states, r.stats.transitions) == (5, 4)
+    assert r.stats.reductions == [
+        "partial-order reduction: on (pruned nothing: 5 states expanded fully)"]
