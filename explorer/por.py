@@ -93,8 +93,8 @@ from smp_explorer.explorer.engines.driver import Strategy, run
 from smp_explorer.explorer.options import Options
 from smp_explorer.explorer.store import KeySet, Layout
 from smp_explorer.ir.expr import conjuncts, slots_read
-from smp_explorer.ir.footprint import Footprint, dependent, footprint, may_change, \
-    may_make_true, property_exprs
+from smp_explorer.ir.footprint import Footprint, condition_parts, dependent, footprint, \
+    may_change, may_make_true, property_exprs
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, TupleCompiler
 from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.runs.results import RunResult
@@ -118,9 +118,11 @@ class Reducer:
                                  p.expr is not None and p.name in cm.invariant_names +
                                  cm.goal_names] + list(range(len(model.monitors)))
         assert len(tags) == len(conditions)
+        parts = [condition_parts(e) for e in conditions]
         self.changers: dict[str | int, int] = {
-            tag: _bits(i for i, (a, f) in enumerate(zip(actions, self.fps)) if may_change(a, f, e))
-            for tag, e in zip(tags, conditions)}
+            tag: _bits(i for i, (a, f) in enumerate(zip(actions, self.fps))
+                       if may_change(a, f, ps))
+            for tag, ps in zip(tags, parts)}
         self.visible = [any(c >> i & 1 for c in self.changers.values())
                         for i in range(len(actions))]
         writers: dict[int, list[int]] = {}

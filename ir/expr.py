@@ -168,6 +168,7 @@ def disj(args: Iterable[Expr]) -> Expr:
 
 def _junction(name: str, args: Iterable[Expr], absorbing: int) -> Expr:
     parts: list[Expr] = []
+    seen: set[Expr] = set()    # (a list's `in` made a `forall` over N processes quadratic)
     for a in args:
         if isinstance(a, Const):
             if bool(a.value) == bool(absorbing):
@@ -175,8 +176,10 @@ def _junction(name: str, args: Iterable[Expr], absorbing: int) -> Expr:
             continue
         if isinstance(a, Op) and a.op == name:
             parts.extend(a.args)
-        elif a not in parts:
+            seen.update(a.args)
+        elif a not in seen:
             parts.append(a)
+            seen.add(a)
     if not parts:
         return Const(1 - absorbing)
     return parts[0] if len(parts) == 1 else make(name, tuple(parts))

@@ -92,14 +92,49 @@ def property_exprs(model: Model, names: list[str] | None = None) -> list[Expr]:
         [e for _, e, _ in model.monitors]
 
 
-def may_change(a: Action, f: Footprint, e: Expr) -> bool:
-    """Whether action `a` may change the value of condition `e`: it writes a slot `e` reads,
-    and `e` after the step, with the slot values the guard requires put in, is not the same
-    expression as `e` before it (`Cpu[0] at check` keeps its value when Cpu[0] moves from
-    `run` to `trap`)."""
-    if not f.writes & slots_read(e):
+@dataclass(frozen=True)
+class ConditionParts:
+    """A condition's top-level conjuncts (or disjuncts), and per slot the parts that read it:
+    `may_change` looks only at the parts an action writes (a `forall` over N processes is N
+    parts; every action substituting into all of them was quadratic)."""
+
+    parts: tuple[Expr, ...]
+    by_slot: dict[int, tuple[int, ...]]
+    absorbing: Const | None     # false for conjuncts, true for disjuncts
+
+    def reading(self, slots: set[int]) -> list[Expr]:
+        """The parts that read one of `slots`, in order."""
+        return [self.parts[j] for j in sorted({j for s in slots
+                                               for j in self.by_slot.get(s, ())})]
+
+
+def condition_parts(e: Expr) -> ConditionParts:
+    junction = isinstance(e, Op) and e.op in ("and", "or")
+    parts = e.args if isinstance(e, Op) and junction else (e,)
+    absorbing = Const(int(e.op == "or")) if isinstance(e, Op) and junction else None
+    by_slot: dict[int, list[int]] = {}
+    for j, p in enumerate(parts):
+        for slot in slots_read(p):
+            by_slot.setdefault(slot, []).append(j)
+    return ConditionParts(parts, {s: tuple(js) for s, js in by_slot.items()}, absorbing)
+
+
+def may_change(a: Action, f: Footprint, cond: ConditionParts) -> bool:
+    """Whether action `a` may change the value of a condition: it writes a slot some part of
+    it reads, and that part after the step, with the slot values the guard requires put in, is
+    not the same expression as before it (`Cpu[0] at check` keeps its value when Cpu[0] moves
+    from `run` to `trap`). Parts the same before and after make the whole the same."""
+    parts = cond.reading(f.writes)
+    if not parts:
         return False
     known: dict[int, Expr] = {slot: Const(v) for slot, v in f.requires}
-    before = substitute(e, known)
-    after = substitute(substitute(e, dict(a.updates)), known)
-    return before != after
+    updates = dict(a.updates)
+    if cond.absorbing is not None:
+        # a part the guard's values make absorbing (false in a conjunction) before and after
+        # the step: the whole is that constant both times
+        for p in cond.reading(set(known)):
+            if substitute(p, known) == cond.absorbing and \
+                    substitute(substitute(p, updates), known) == cond.absorbing:
+                return False
+    return any(substitute(p, known) != substitute(substitute(p, updates), known)
+               for p in parts)

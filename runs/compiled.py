@@ -369,6 +369,10 @@ def _dispatch(model: Model):
         yield None, [], rest
 
 
+SPREAD_SLOTS = 32   # a successor of more slots than this takes its untouched runs by slices
+SPREAD_RUN = 8      # of at least this many slots
+
+
 def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
                  skip: tuple[int, int] | None, failures: list[Failure]) -> None:
     line = a.span.line if a.span else "?"
@@ -408,12 +412,22 @@ def _emit_action(em: Emitter, ex: TupleCompiler, model: Model, a: Action,
         updates = dict(a.updates)
         ex.bind(em, [e for _, e in a.updates if e not in temps])
         parts = []
-        for i in range(len(model.slots)):
-            if i in updates:
+        same = 0            # slots left as they are just before slot i
+        spread = len(model.slots) > SPREAD_SLOTS
+        for i in range(len(model.slots) + 1):
+            if i < len(model.slots) and i not in updates:
+                same += 1
+                continue
+            # a long run of untouched slots is a slice of the state: the source stays the size
+            # of the step, not of the state (800 dining philosophers made 33 MB of source)
+            if spread and same >= SPREAD_RUN:
+                parts.append(f"*state[{i - same}:{i}]")
+            else:
+                parts.extend(f"s{j}" for j in range(i - same, i))
+            same = 0
+            if i < len(model.slots):
                 e = updates[i]
                 parts.append(temps.get(e) or ex(e))
-            else:
-                parts.append(f"s{i}")
         em.line(f"out.append(({a.index}, ({''.join(p + ', ' for p in parts)})))")
         em.level -= len(a.checks)
     ex.pop()

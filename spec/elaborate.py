@@ -111,6 +111,22 @@ def var_value(ctx: Context, layout: Layout, t: Type, name: str, shared: bool = F
     return Scalar(ctx.read(layout), t)
 
 
+def _array_var(e: ast.Expr, ctx: Context) -> tuple[Layout, ArrayT, str, bool] | None:
+    """The layout, type, name and sharing of the array variable `e` names (a process's local or
+    a global), or None when `e` is anything else."""
+    if not isinstance(e, ast.Name) or e.id in ctx.bound:
+        return None
+    if ctx.instance is not None and e.id in ctx.instance.locals:
+        local = ctx.instance.locals[e.id]
+        if isinstance(local.type, ArrayT):
+            return local.layout, local.type, f"{ctx.instance.name}.{e.id}", False
+        return None
+    sym = ctx.symbols.get(e.id)
+    if isinstance(sym, VarSym) and isinstance(sym.type, ArrayT):
+        return sym.layout, sym.type, e.id, sym.shared
+    return None
+
+
 def select_value(index: Expr, options: list[Value], span: Span, info: ir.IndexInfo) -> Value:
     """options[index] for a dynamic index, component by component for arrays."""
     first = options[0]
@@ -416,12 +432,28 @@ class Elaborator:
                 shown = show_text(proc.param_type, index_value(proc.param_type, pos.value))
                 raise SpecError(f"{proc.name} has no instance {shown}", e.index.span)
             return ProcRef(proc.name, pos)
-        base = self.value(e.base, ctx)
-        if not isinstance(base, ArrayVal):
-            raise SpecError(f"only arrays can be indexed; this is {_describe(base)}", e.base.span)
-        idx = self.scalar(e.index, ctx)
-        self.check_index_type(idx, base.type.index, e.index.span, base.name)
-        pos = position(base.type.index, idx.expr)
+        var = _array_var(e.base, ctx)
+        if var is not None:
+            # a variable indexed by a constant: that element alone (the whole array's values
+            # per access made specs of N processes over N-element arrays quadratic to load)
+            layout, t, name, shared = var
+            idx = self.scalar(e.index, ctx)
+            self.check_index_type(idx, t.index, e.index.span, name)
+            pos = position(t.index, idx.expr)
+            if isinstance(pos, Const) and isinstance(layout, tuple) and \
+                    0 <= pos.value < len(layout):
+                shown = show_text(t.index, index_value(t.index, pos.value))
+                return var_value(ctx, layout[pos.value], t.elem, f"{name}[{shown}]", shared)
+            base = var_value(ctx, layout, t, name, shared)
+            assert isinstance(base, ArrayVal)
+        else:
+            base = self.value(e.base, ctx)
+            if not isinstance(base, ArrayVal):
+                raise SpecError(f"only arrays can be indexed; this is {_describe(base)}",
+                                e.base.span)
+            idx = self.scalar(e.index, ctx)
+            self.check_index_type(idx, base.type.index, e.index.span, base.name)
+            pos = position(base.type.index, idx.expr)
         if isinstance(pos, Const):
             if not 0 <= pos.value < len(base.elems):
                 raise SpecError(f"index {index_value(base.type.index, pos.value)} is outside "
@@ -450,10 +482,12 @@ class Elaborator:
             known = ", ".join(proc.instances[0].locals) or "none"
             raise SpecError(f"process '{proc.name}' has no local '{e.name}' (locals: {known})",
                             e.span)
+        if isinstance(base.index, Const):
+            i = proc.instances[base.index.value]
+            return var_value(ctx, i.locals[e.name].layout, i.locals[e.name].type,
+                             f"{i.name}.{e.name}")
         options = [var_value(ctx, i.locals[e.name].layout, i.locals[e.name].type,
                              f"{i.name}.{e.name}") for i in proc.instances]
-        if isinstance(base.index, Const):
-            return options[base.index.value]
         return select_value(base.index, options, e.span, ir.IndexInfo(proc.name, instances=True))
 
     def _At(self, e: ast.At, ctx: Context) -> Value:
@@ -466,9 +500,12 @@ class Elaborator:
             raise SpecError(f"process '{proc.name}' has no label '{e.label}' (labels: "
                             f"{', '.join(proc.pc_labels)})", e.span)
         pc = proc.pc_labels.index(e.label)
-        options: list[Value] = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
-        sel = options[base.index.value] if isinstance(base.index, Const) else \
-            select_value(base.index, options, e.span, ir.IndexInfo(proc.name, instances=True))
+        if isinstance(base.index, Const):
+            sel: Value = Scalar(ctx.read(proc.instances[base.index.value].pc_slot), INT)
+        else:
+            options: list[Value] = [Scalar(ctx.read(i.pc_slot), INT) for i in proc.instances]
+            sel = select_value(base.index, options, e.span,
+                               ir.IndexInfo(proc.name, instances=True))
         assert isinstance(sel, Scalar)  # a program counter is a scalar
         return Scalar(op("eq", sel.expr, Const(pc)), BOOL)
 

@@ -66,3 +66,23 @@ def test_twelve_thousand_labels_in_one_process():
         assert r.stats.transitions == n
         assert r.stats.depth == n
         assert set(r.stats.coverage.values()) == {1}
+
+
+def test_wide_states_keep_every_slot():
+    """States of more than SPREAD_SLOTS slots: the tuple code copies the untouched runs of a
+    successor as slices of the state. A relay of N processes, each setting its flag once its
+    predecessor's is set: by hand N + 1 states in one line, the last with every flag set."""
+    from smp_explorer.runs.compiled import SPREAD_RUN, SPREAD_SLOTS
+    n = 40
+    text = (f"const N = {n};\ntype PID = 0..N-1;\nvar x: array[PID] of bool = false;\n"
+            "process P[i in PID] {\n  a: await i == 0 or x[(i + N - 1) % N];\n"
+            "     x[i] := true;\n}\n"
+            "invariant relay: forall i in PID: x[i] implies (i == 0 or x[(i + N - 1) % N]);\n"
+            "reachable all_set: forall i in PID: x[i];\n")
+    assert 2 * n > SPREAD_SLOTS and n > SPREAD_RUN    # (a pc and a flag per process)
+    for engine in ("reference", "auto"):
+        r = run(text, engine=engine)
+        assert (r.stats.states, r.stats.transitions, r.stats.depth) == (n + 1, n, n)
+        assert prop(r, "relay").status == "holds"
+        goal = prop(r, "all_set")
+        assert goal.status == "holds" and goal.trace is not None and len(goal.trace) == n

@@ -114,6 +114,8 @@ class ScalarCode:
         for k, (_, e, _) in enumerate(model.monitors):
             props.append((Watch.MONITOR, k, e))
         self.props = []
+        # per property: slot -> the parts (indexes) that read it
+        self.parts_by_slot: list[dict[int, list[int]]] = []
         for kind, k, e in props:
             e = simplify(e, self.ranges)
             partial = may_fail(e, self.ranges)
@@ -126,6 +128,11 @@ class ScalarCode:
                     parts = (e,)
             self.flags.append((kind, k))
             self.props.append((kind, k, len(self.flags) - 1, e, parts, partial))
+            by_slot: dict[int, list[int]] = {}
+            for j, part in enumerate(parts):
+                for slot in self._reads(part):
+                    by_slot.setdefault(slot, []).append(j)
+            self.parts_by_slot.append(by_slot)
         if self.options.check_deadlock:
             self.flags.append((Watch.DEADLOCK, 0))
 
@@ -517,11 +524,9 @@ class ScalarCode:
             env_t[slot] = e
         changed = {slot for slot, e in upd.items() if e != Ref(slot)}
         fix_s, fix_t = self._rewriter(env_s), self._rewriter(env_t)
-        for kind, k, flag, whole, parts, partial in self.props:
+        for pi, (kind, k, flag, whole, parts, partial) in enumerate(self.props):
             todo = []
-            for part in parts:
-                if not (self._reads(part) & changed):
-                    continue   # the step changes nothing it reads
+            for part in self.parts_reading(pi, changed):
                 before = fix_s(part)
                 after = fix_t(part)
                 if before == after:
@@ -560,6 +565,14 @@ class ScalarCode:
                 em.line(f"if A[{flag}] and {test}:")
                 with em.indent():
                     self._event(kind, k)
+
+    def parts_reading(self, prop: int, slots: set[int]) -> list[Expr]:
+        """The parts of property `prop` (an index into `props`) that read one of `slots`, in
+        order (looked up by slot: a step that skipped the others one by one made a `forall`
+        over N processes cost N per action)."""
+        by_slot = self.parts_by_slot[prop]
+        parts = self.props[prop][4]
+        return [parts[j] for j in sorted({j for s in slots for j in by_slot.get(s, ())})]
 
     def _reads(self, e: Expr) -> set[int]:
         key = id(e)

@@ -238,7 +238,7 @@ class VectorCode:
         changed = {slot for slot, e in updates if e != Ref(slot)}
         fix_s, fix_t = scalar._rewriter(env_s), scalar._rewriter(env_t)
         out: list[tuple[Watch, int, int, str | None]] = []
-        for kind, k, flag, whole, parts, partial in scalar.props:
+        for pi, (kind, k, flag, whole, parts, partial) in enumerate(scalar.props):
             if kind is Watch.MONITOR:
                 continue
             if partial or not vectorisable(whole, rg, self.vmemo):
@@ -246,9 +246,7 @@ class VectorCode:
                     out.append((kind, k, flag, None))
                 continue
             todo = []
-            for part in parts:
-                if not (scalar._reads(part) & changed):
-                    continue
+            for part in scalar.parts_reading(pi, changed):
                 if fix_s(part) == fix_t(part):
                     continue
                 todo.append(part)
