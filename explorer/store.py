@@ -28,6 +28,7 @@ from smp_explorer.explorer.spill import DiskRuns
 WORD_BITS = 63
 M63 = (1 << WORD_BITS) - 1
 M64 = (1 << 64) - 1
+INLINE_KEY_WORDS = 8             # generated code computes wider states' keys by a call
 EMPTY = M64                      # an unused table slot (no key equals it: see `Layout.key`)
 EXACT_WORDS = 2                  # exact keys up to this many words unless told otherwise
 QUOTIENT_BITS = 12               # two-word states of up to 63 + this many bits: one word a slot
@@ -49,6 +50,11 @@ def fp_python(words) -> int:
     h = ((h ^ (h >> 27)) * _K2) & M64
     h ^= h >> 31
     return h if h != EMPTY else EMPTY - 1
+
+
+def fp_packed(t: int, nwords: int) -> int:
+    """`fp_python` of the words of a packed state of `nwords` words."""
+    return fp_python([(t >> (WORD_BITS * w)) & M63 for w in range(nwords)])
 
 
 def fp_numpy(words):
@@ -234,6 +240,10 @@ class Layout:
             return f"{var} ^ ({var} >> {self.fold})"
         if self.exact:
             return var
+        if self.nwords > INLINE_KEY_WORDS:
+            # one call (`fp_packed`): inline, the key is a line the width of the state in
+            # every step of the generated code
+            return f"_fpk({var}, {self.nwords})"
         words = ", ".join(f"({var} >> {WORD_BITS * w}) & {M63}" if w else f"{var} & {M63}"
                           for w in range(self.nwords))
         return f"_fp(({words},))"

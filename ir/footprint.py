@@ -14,6 +14,7 @@ changes whether the other fails an assertion or an operation): their slot sets a
 """
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 from smp_explorer.ir.expr import Const, Expr, Op, Ref, conjuncts, slots_read, substitute
@@ -102,7 +103,7 @@ class ConditionParts:
     by_slot: dict[int, tuple[int, ...]]
     absorbing: Const | None     # false for conjuncts, true for disjuncts
 
-    def reading(self, slots: set[int]) -> list[Expr]:
+    def reading(self, slots: Set[int]) -> list[Expr]:
         """The parts that read one of `slots`, in order."""
         return [self.parts[j] for j in sorted({j for s in slots
                                                for j in self.by_slot.get(s, ())})]

@@ -68,19 +68,23 @@ def test_twelve_thousand_labels_in_one_process():
         assert set(r.stats.coverage.values()) == {1}
 
 
-def test_wide_states_keep_every_slot():
+@pytest.mark.parametrize("n", [40, 300])
+def test_wide_states_keep_every_slot(n):
     """States of more than SPREAD_SLOTS slots: the tuple code copies the untouched runs of a
-    successor as slices of the state. A relay of N processes, each setting its flag once its
-    predecessor's is set: by hand N + 1 states in one line, the last with every flag set."""
+    successor as slices of the state; at N = 300 (600 bits) the scalar engine's fingerprints
+    are computed by a call (`fp_packed`). A relay of N processes, each setting its flag once
+    its predecessor's is set: by hand N + 1 states in one line, the last with every flag set."""
+    from smp_explorer.explorer.store import INLINE_KEY_WORDS, WORD_BITS
     from smp_explorer.runs.compiled import SPREAD_RUN, SPREAD_SLOTS
-    n = 40
+    if n == 300:
+        assert 2 * n > WORD_BITS * INLINE_KEY_WORDS
     text = (f"const N = {n};\ntype PID = 0..N-1;\nvar x: array[PID] of bool = false;\n"
             "process P[i in PID] {\n  a: await i == 0 or x[(i + N - 1) % N];\n"
             "     x[i] := true;\n}\n"
             "invariant relay: forall i in PID: x[i] implies (i == 0 or x[(i + N - 1) % N]);\n"
             "reachable all_set: forall i in PID: x[i];\n")
     assert 2 * n > SPREAD_SLOTS and n > SPREAD_RUN    # (a pc and a flag per process)
-    for engine in ("reference", "auto"):
+    for engine in ("reference", "scalar", "auto"):
         r = run(text, engine=engine)
         assert (r.stats.states, r.stats.transitions, r.stats.depth) == (n + 1, n, n)
         assert prop(r, "relay").status == "holds"

@@ -29,7 +29,7 @@ from smp_explorer.runs.pysource import Emitter, load_source
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop, Watch
 from smp_explorer.explorer.engines.packed_expr import PackedCompiler, simplify, size
 from smp_explorer.explorer.options import Options
-from smp_explorer.explorer.store import KeySet, Layout, fp_python
+from smp_explorer.explorer.store import KeySet, Layout, fp_packed, fp_python
 from smp_explorer.explorer.symmetry import Symmetry
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.ir.bounds import may_fail
@@ -96,6 +96,7 @@ class ScalarCode:
         self.source = self._generate()
         ns: dict = dict(HELPERS)
         ns["_fp"] = fp_python
+        ns["_fpk"] = fp_packed
         if symmetry is not None:
             ns["_canon"] = symmetry.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
         load_source(self.source, self.model, "scalar", ns)
