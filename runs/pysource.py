@@ -132,10 +132,11 @@ def load_generated(key: bytes) -> Any:
     return value
 
 
-def save_generated(key: bytes, value: Any) -> None:
-    """Store a code generator's output under `key` (see `load_generated`); the files stay
-    within `CODE_CACHE_BYTES` together with the compiled code."""
-    path = _generated_path(key)
+def save_generated(key: bytes, value: Any, size: int) -> None:
+    """Store a code generator's output under `key` (see `load_generated`) when its source
+    (`size` characters) is at least `CODE_CACHE_MIN` long (a short one is quick to generate);
+    the files stay within `CODE_CACHE_BYTES` together with the compiled code."""
+    path = _generated_path(key) if size >= CODE_CACHE_MIN else None
     if path is None:
         return
     try:

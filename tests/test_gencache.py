@@ -100,7 +100,8 @@ def test_unreadable_or_off_generates_afresh(cache, monkeypatch):
 @pytest.mark.parametrize("path, consts, memory", [
     (SPEC, CONSTS, "pso"),
     (MODELS / "ftrace" / "v2-atomic.spec", {"N": "2"}, "weak"),
-    (MODELS / "classic" / "broken-mutex.spec", {}, "tso")])
+    (MODELS / "classic" / "filter.spec", {"N": "3"}, "tso"),
+    (ROOT / "bench" / "int3" / "desc-stack.spec", {"N": "1"}, "tso")])
 def test_search_with_cached_code_agrees_with_reference(cache, monkeypatch, path, consts, memory):
     def run(engine):
         cm = compile_model(model(path, consts, memory))
@@ -114,3 +115,14 @@ def test_search_with_cached_code_agrees_with_reference(cache, monkeypatch, path,
         no_generation(m)
         for engine in ("scalar", "vector", "auto"):
             assert run(engine) == reference                # read from the cache
+
+
+def test_short_code_is_not_stored(cache):
+    from smp_explorer.runs import pysource
+    cm = compile_model(model(MODELS / "classic" / "broken-mutex.spec", {}, "tso"))
+    options = Options(symmetry=False)
+    layout = Layout(cm.model, options.exact)
+    scalar = ScalarCode(cm, layout, options)
+    vector = VectorCode(cm, layout, options, scalar)
+    assert max(len(scalar.source), len(vector.source)) < pysource.CODE_CACHE_MIN
+    assert not list(cache.glob("gen-*.pickle"))

@@ -14,8 +14,9 @@ of a search of 10,000-150,000 states (bench/int3.py). Their output depends only 
 so the key is the SHA-256 of all of that (the IR pickled: a deterministic encoding of frozen
 dataclasses; two equal models that pickled differently would only miss). The value is what the
 generator computed: its source and the tables beside it (`ScalarCode`, `VectorCode`). Stored
-with `runs.pysource.save_generated` in the private cache directory, within the compiled-code
-cache's byte budget; SMP_EXPLORER_GEN_CACHE=off generates afresh every time.
+with `runs.pysource.save_generated` in the private cache directory when the source is at least
+`CODE_CACHE_MIN` long (shorter ones are quick to generate), within the compiled-code cache's
+byte budget; SMP_EXPLORER_GEN_CACHE=off generates afresh every time.
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ def load(k: bytes | None) -> Any:
     return None if k is None else load_generated(k)
 
 
-def save(k: bytes | None, value: Any) -> None:
+def save(k: bytes | None, value: Any, source: str) -> None:
+    """Store `value` (which holds `source`) under key `k` (if the source is long enough to
+    be worth it: `runs.pysource.save_generated`)."""
     if k is not None:
-        save_generated(k, value)
+        save_generated(k, value, len(source))

@@ -99,7 +99,7 @@ class ScalarCode:
             self.failures.extend(added)
         else:
             self.source = self._generate()
-            gencache.save(ck, (self.source, self.max_succ, self.failures[n0:]))
+            gencache.save(ck, (self.source, self.max_succ, self.failures[n0:]), self.source)
         ns: dict = dict(HELPERS)
         ns["_fp"] = fp_python
         if symmetry is not None:

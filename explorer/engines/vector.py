@@ -90,7 +90,7 @@ class VectorCode:
             self.source = self.em.source()
             gencache.save(ck, (self.order, self.fallback_masks, self.action_checks,
                                self.residuals, self.pc_of, self.props, self.consts,
-                               self.source))
+                               self.source), self.source)
         ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64, "_as_u64": _as_u64}
         for bits in range(0, 64):
             ns[f"_U{bits}"] = np.uint64(bits)
@@ -201,7 +201,7 @@ class VectorCode:
             test = " & ".join(f"((w{w} & _u64({m})) == _u64({v}))" for w, m, v in masks)
             gathered = list(range(layout.nwords))   # the words taken at the rows `r` so far
             if test:
-                em.line(f"r = _np.flatnonzero({test})")
+                em.line(f"r = ({test}).nonzero()[0]")   # (flatnonzero: two calls more)
                 em.line("if not r.size: return None")
                 at = len(em.lines)
                 gathered = list(range(layout.nwords)) if not rest else \
@@ -304,7 +304,8 @@ class VectorCode:
                 continue
             clear[f.word] |= f.mask << f.shift
             if isinstance(e, Const):
-                parts[f.word].append(f"_u64({(e.value - f.lo) << f.shift})")
+                if e.value != f.lo:      # (the field is cleared: 0 needs no bits)
+                    parts[f.word].append(f"_u64({(e.value - f.lo) << f.shift})")
                 continue
             src = self.vc(e)
             if f.lo:
@@ -564,11 +565,12 @@ class VectorLevels:
             per_row = 8 * (6 + 3 * layout.nwords) * max(1.0, sum(len(r[2]) for r in res) / n)
             self.rows = int(min(CHUNK, max(1024, self.batch_bytes // per_row)))
         if res:
+            # one call per column (not one per action: batches of narrow levels are many)
             rows_c = np.concatenate([okr for _, _, okr, _, _, _ in res])
-            acts = np.concatenate([np.full(len(okr), ai, dtype=np.int16)
-                                   for ai, _, okr, _, _, _ in res])
-            rank = np.concatenate([(okr.astype(np.int64) * R + code.rank[ai])
-                                   for ai, _, okr, _, _, _ in res])
+            lens = [len(okr) for _, _, okr, _, _, _ in res]
+            acts = np.repeat(np.array([ai for ai, *_ in res], dtype=np.int16), lens)
+            rank = rows_c.astype(np.int64) * R + \
+                np.repeat(np.array([code.rank[ai] for ai, *_ in res], dtype=np.int64), lens)
             words = [np.concatenate([wd[k] if ok is None else wd[k][ok]
                                      for _, _, _, _, wd, ok in res])
                      for k in range(layout.nwords)]
