@@ -21,7 +21,11 @@ them (at N = 3: the states/s of the first M states, beside filter6's). `--cpu` r
 search (filter6's too) in a fresh process that times the search in CPU seconds
 (`time.process_time` around `explore`: code generation during the search included, start-up,
 parsing and the tuple code not), and adds the states per CPU-second and their ratio to
-filter6's: on a busy machine the steadier figure.
+filter6's: on a busy machine the steadier figure. The engines' generated code is cached
+(explorer/engines/gencache.py): by default (`--codegen-cache warm`) each full search, filter6's
+too, is run once untimed first so that its timing reads the code from the cache;
+`--codegen-cache cold` turns that cache off, so code generation is timed in every search. The
+first line of the output says which.
 
     python bench/int3.py --n 3 --timeout 600      # N = 3
     python bench/int3.py --memories weak --buffer 3 --engine vector
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -60,12 +65,16 @@ WORKLOADS = [("desc-stack", ROOT / "bench" / "int3" / "desc-stack.spec"),
 FILTER = ROOT / "models" / "classic" / "filter.spec"
 
 
+ENV = dict(os.environ)   # the searches' environment (--codegen-cache cold turns a cache off)
+
+
 def check(spec: Path, args: list[str], timeout: float) -> dict:
     """One `explorer check --json` in a fresh process: its single result, or {"error": ...}."""
     cmd = EXPLORER + ["check", str(spec), "--json", "--timeout", str(timeout)] + args
     t = time.perf_counter()
     try:
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120)
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
+                           env=ENV)
     except subprocess.TimeoutExpired:
         return {"error": f"no answer within {timeout + 120:.0f} s"}
     try:
@@ -84,7 +93,8 @@ def check_cpu(spec: Path, consts: dict[str, str], memory: str, engine: str,
                max_states=max_states, timeout=timeout)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--cpu-child", json.dumps(job)]
     try:
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120)
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
+                           env=ENV)
     except subprocess.TimeoutExpired:
         return {"error": f"no answer within {timeout + 120:.0f} s"}
     try:
@@ -95,6 +105,9 @@ def check_cpu(spec: Path, consts: dict[str, str], memory: str, engine: str,
 
 
 def cpu_child(job: dict) -> int:
+    # the engines' modules (and NumPy) are imported here, before the clock starts: start-up
+    import smp_explorer.explorer.engines.packed  # noqa: F401
+    import smp_explorer.explorer.engines.vector  # noqa: F401
     from smp_explorer.explorer.engines import explore
     from smp_explorer.explorer.options import Options
     from smp_explorer.runs.compiled import compile_model
@@ -153,6 +166,12 @@ def main() -> int:
     ap.add_argument("--max-states", type=int, help="cap each search at this many states")
     ap.add_argument("--cpu", action="store_true", help="time the full searches in CPU "
                     "seconds, each in a fresh process (see above)")
+    ap.add_argument("--codegen-cache", choices=["warm", "cold"], default="warm",
+                    help="warm (the default): each full search is run once untimed first "
+                    "(`--engine vector --max-states 1`), so the engines' generated code comes "
+                    "from the cache (explorer/engines/gencache.py) and the codegen column is "
+                    "reading it; cold: that cache is off (SMP_EXPLORER_GEN_CACHE=off), the "
+                    "code is generated in every search (the compiled-code cache stays on)")
     ap.add_argument("--cpu-child", help=argparse.SUPPRESS)
     ap.add_argument("--symmetry-only", action="store_true",
                     help="only the symmetric search of each workload (see above)")
@@ -160,9 +179,14 @@ def main() -> int:
     if a.cpu_child:
         return cpu_child(json.loads(a.cpu_child))
     engine = ["--engine", a.engine]
+    if a.codegen_cache == "cold":
+        ENV["SMP_EXPLORER_GEN_CACHE"] = "off"
     if a.symmetry_only:
         return symmetric(a, engine)
 
+    warm = a.codegen_cache == "warm"
+    if warm:
+        warm_up(a, FILTER, {"N": "6"}, "sc", None)
     if a.cpu:
         base = check_cpu(FILTER, {"N": "6"}, "sc", a.engine, None, None, a.timeout)
     else:
@@ -173,7 +197,9 @@ def main() -> int:
         return 1
     depth = "default" if a.buffer is None else a.buffer
     print(f"engine {a.engine}, --buffer {depth}, N = {a.n}; each search a fresh process "
-          "(timings are noisy on a busy machine)")
+          "(timings are noisy on a busy machine); generated code: "
+          + ("warm (read from the cache: each search run once untimed first)" if warm else
+             "cold (generated in every search: --codegen-cache cold)"))
     print(f"filter6 (sc, the same engine): {base['states']:,} states in {base['seconds']:.2f} s, "
           f"{rate(base):,.0f} states/s" + (f"; {base['cpu_seconds']:.2f} CPU s, "
                                            f"{cpu_rate(base):,.0f} states/CPU-s" if a.cpu else "")
@@ -186,6 +212,8 @@ def main() -> int:
     print("|---|---|" + "---:|" * (len(heads) - 2))
     status = 0
     for name, spec, memory, common in searches(a, engine):
+        if warm:
+            warm_up(a, spec, {"N": str(a.n)}, memory, a.buffer)
         if a.cpu:
             full = check_cpu(spec, {"N": str(a.n)}, memory, a.engine, a.buffer,
                              a.max_states, a.timeout)
@@ -223,6 +251,20 @@ def main() -> int:
                 status = 1
         print("| " + " | ".join(cells) + " |", flush=True)
     return status
+
+
+def warm_up(a: argparse.Namespace, spec: Path, consts: dict[str, str], memory: str,
+            buffer: int | None) -> None:
+    """Run the search untimed with `--engine vector --max-states 1`: it generates the scalar
+    and the NumPy code (at its first level) and leaves both in the generated-code cache, under
+    the keys the timed search then reads (the same model and options)."""
+    if a.cpu:
+        check_cpu(spec, consts, memory, "vector", buffer, 1, a.timeout)
+        return
+    args = [x for k, v in consts.items() for x in ("--const", f"{k}={v}")]
+    args += ["--memory", memory, "--no-symmetry", "--no-reduction", "--engine", "vector",
+             "--max-states", "1"] + ([] if buffer is None else ["--buffer", str(buffer)])
+    check(spec, args, a.timeout)
 
 
 def searches(a: argparse.Namespace, engine: list[str]):

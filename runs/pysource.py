@@ -3,6 +3,9 @@
 Every backend that generates code (the tuple successor functions in `runs.compiled`, the scalar
 and NumPy engines) compiles it through `load_source`, so SMP_EXPLORER_DUMP=DIR writes each of
 them to a file (one per spec, memory model and generator), and tracebacks point into it.
+`load_generated` / `save_generated` keep a generator's whole output (its source and what it
+computed beside it) in the same private cache, under a key the generator computes
+(`explorer.engines.gencache`).
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import contextlib
 import hashlib
 import marshal
 import os
+import pickle
 import sys
 import types
 from pathlib import Path
@@ -128,10 +132,58 @@ def _compile(source: str, filename: str) -> types.CodeType:
     return code
 
 
+def load_generated(key: bytes) -> Any:
+    """What `save_generated(key, ...)` stored (a code generator's output), or None: not there,
+    unreadable, or another key's (the file name holds half of the key's SHA-256, the file the
+    whole of it). In the private directory of the compiled code (`_compile`); pickled, as Lark
+    pickles its tables there (the directory is created 0700: no one else writes into it).
+    SMP_EXPLORER_GEN_CACHE=off turns the generated-code cache off (`bench/int3.py
+    --codegen-cache cold`); SMP_EXPLORER_CACHE= (empty) turns off every cache."""
+    path = _generated_path(key)
+    if path is None:
+        return None
+    try:
+        digest, value = pickle.loads(path.read_bytes())
+    except Exception:     # missing, truncated, or written by another version: generate again
+        return None
+    if digest != hashlib.sha256(key).hexdigest():
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)    # recently used: pruned last
+    return value
+
+
+def save_generated(key: bytes, value: Any, size: int) -> None:
+    """Store a code generator's output under `key` (see `load_generated`) when its source
+    (`size` characters) is at least `CODE_CACHE_MIN` long (a short one is quick to generate);
+    the files stay within `CODE_CACHE_BYTES` together with the compiled code."""
+    path = _generated_path(key) if size >= CODE_CACHE_MIN else None
+    if path is None:
+        return
+    try:
+        data = pickle.dumps((hashlib.sha256(key).hexdigest(), value), protocol=4)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        _prune(path.parent)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+
+
+def _generated_path(key: bytes) -> Path | None:
+    if os.environ.get("SMP_EXPLORER_GEN_CACHE", "").lower() in ("off", "0", "no"):
+        return None
+    base = cache_dir()
+    if base is None:
+        return None
+    digest = hashlib.sha256(key).hexdigest()[:32]
+    return base / f"gen-{digest}-{sys.implementation.cache_tag}.pickle"
+
+
 def _prune(base: Path) -> None:
     """Remove the least recently used cached code files beyond `CODE_CACHE_BYTES`."""
     files = []
-    for p in base.glob("code-*.marshal"):
+    for p in [*base.glob("code-*.marshal"), *base.glob("gen-*.pickle")]:
         try:
             st = p.stat()
         except OSError:

@@ -18,8 +18,9 @@ from smp_explorer.runs.results import RunResult
 WIDE = 4096            # auto: a level at least this wide is expanded by the vector engine
 # ... or this wide when states are fingerprinted (several words, not exact): the scalar loop
 # then hashes every successor's words in Python (`store.fp_python`, about half its time on the
-# int3 workloads under pso), so the NumPy batches pay off on narrower levels (bench/int3.py)
-WIDE_FINGERPRINTED = 1024
+# int3 workloads under pso), so the NumPy batches pay off on narrower levels: from about 200
+# states on there (bench/int3.py at N = 2 under pso: 256 beat 128, 512 and 1024)
+WIDE_FINGERPRINTED = 256
 
 
 class PackedPolicy:

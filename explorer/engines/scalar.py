@@ -26,6 +26,7 @@ from typing import Callable
 
 from smp_explorer.runs.compiled import HELPERS, CompiledModel, Failure
 from smp_explorer.runs.pysource import Emitter, load_source
+from smp_explorer.explorer.engines import gencache
 from smp_explorer.explorer.engines.common import Search, SetFrontier, Stop, Watch
 from smp_explorer.explorer.engines.packed_expr import PackedCompiler, simplify, size
 from smp_explorer.explorer.options import Options
@@ -93,7 +94,17 @@ class ScalarCode:
         self._reads_cache: dict[int, set[int]] = {}
         self._rewriters: dict[tuple, Callable[[Expr], Expr]] = {}   # `_rewriter`'s
         self._plan_properties()
-        self.source = self._generate()
+        # the source, `max_succ` and the failure sites it adds: cached by what they are
+        # generated from (`gencache`)
+        n0 = len(self.failures)
+        ck = gencache.key("scalar", cm, layout, options, symmetry is not None, n0)
+        saved = gencache.load(ck)
+        if saved is not None:
+            self.source, self.max_succ, added = saved
+            self.failures.extend(added)
+        else:
+            self.source = self._generate()
+            gencache.save(ck, (self.source, self.max_succ, self.failures[n0:]), self.source)
         ns: dict = dict(HELPERS)
         ns["_fp"] = fp_python
         ns["_fpk"] = fp_packed

@@ -32,6 +32,7 @@ import numpy as np
 
 from smp_explorer.runs.compiled import CompiledModel, _dispatch
 from smp_explorer.runs.pysource import Emitter, load_source
+from smp_explorer.explorer.engines import gencache
 from smp_explorer.explorer.engines.common import Stop, Watch
 from smp_explorer.explorer.engines.numpy_expr import VecCompiler, VecMemo, vectorisable
 from smp_explorer.explorer.engines.scalar import (ScalarCode, ScalarLevels, _increment, _slot_test,
@@ -72,10 +73,44 @@ class VectorCode:
         self.residuals: dict[int, list] = {}
         nw = layout.nwords
         self.wargs = ", ".join(f"w{k}" for k in range(nw))
-        em = self.em
         # action -> the (program-counter slot, value) its guard tests (`enabled` skips it on
         # a batch where no row has that value)
         self.pc_of: dict[int, tuple[int, int]] = {}
+        self.props: list[tuple[Watch, int, int, str | None]] = []
+        # the source and the tables beside it: cached by what they are generated from
+        # (`gencache`)
+        ck = gencache.key("vector", cm, layout, options, scalar.symmetry is not None,
+                          len(cm.failures))
+        saved = gencache.load(ck)
+        if saved is not None:
+            (self.order, self.fallback_masks, self.action_checks, self.residuals, self.pc_of,
+             self.props, self.consts, self.source) = saved
+        else:
+            self._generate()
+            self.source = self.em.source()
+            gencache.save(ck, (self.order, self.fallback_masks, self.action_checks,
+                               self.residuals, self.pc_of, self.props, self.consts,
+                               self.source), self.source)
+        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64, "_as_u64": _as_u64}
+        for bits in range(0, 64):
+            ns[f"_U{bits}"] = np.uint64(bits)
+        for bits in range(64):
+            ns[f"_U{(1 << bits) - 1}"] = np.uint64((1 << bits) - 1)
+        for values, name in self.consts.items():
+            ns[name] = np.array(values, dtype=np.uint64)
+        load_source(self.source, self.model, "vector", ns)
+        cm.note_codegen("vector", started, self.source)
+        self.funcs = {a: ns.get(f"act{a}") for a in self.order}
+        self.prop_funcs = [(kind, k, flag, ns[name] if name else None)
+                           for kind, k, flag, name in self.props]
+        self.rank = {a: r for r, a in enumerate(self.order)}
+        self.res_funcs = {ai: [(kind, k, flag, ns[name] if name else None)
+                               for kind, k, flag, name in lst]
+                          for ai, lst in self.residuals.items()}
+
+    def _generate(self) -> None:
+        """Emit the functions of every action and property (into `self.em`)."""
+        em, layout = self.em, self.layout
         for pc_slot, groups, rest in _dispatch(self.model):
             acts = [(a, {pc_slot: v}) for v, group in groups for a in group] if pc_slot is not None else []
             acts += [(a, {}) for a in rest]
@@ -84,8 +119,7 @@ class VectorCode:
                 self._action(a, known)
                 if known and layout.fields[pc_slot].width <= PC_BITS:
                     self.pc_of[a.index] = (pc_slot, known[pc_slot] - layout.fields[pc_slot].lo)
-        self.props: list[tuple[Watch, int, int, str | None]] = []
-        for kind, k, flag, whole, parts, partial in scalar.props:
+        for kind, k, flag, whole, parts, partial in self.scalar.props:
             if partial or not vectorisable(whole, self.ranges, self.vmemo):
                 self.props.append((kind, k, flag, None))
                 continue
@@ -96,23 +130,6 @@ class VectorCode:
                 src = self.vc.boolean(whole)
                 em.line(f"return {src}")
             self.props.append((kind, k, flag, name))
-        ns: dict = {"_np": np, "_i64": np.int64, "_u64": np.uint64, "_as_u64": _as_u64}
-        for bits in range(0, 64):
-            ns[f"_U{bits}"] = np.uint64(bits)
-        for bits in range(64):
-            ns[f"_U{(1 << bits) - 1}"] = np.uint64((1 << bits) - 1)
-        for values, name in self.consts.items():
-            ns[name] = np.array(values, dtype=np.uint64)
-        self.source = em.source()
-        load_source(self.source, self.model, "vector", ns)
-        cm.note_codegen("vector", started, self.source)
-        self.funcs = {a: ns.get(f"act{a}") for a in self.order}
-        self.prop_funcs = [(kind, k, flag, ns[name] if name else None)
-                           for kind, k, flag, name in self.props]
-        self.rank = {a: r for r, a in enumerate(self.order)}
-        self.res_funcs = {ai: [(kind, k, flag, ns[name] if name else None)
-                               for kind, k, flag, name in lst]
-                          for ai, lst in self.residuals.items()}
 
     def fallback_rows(self, W) -> np.ndarray:
         """The rows of word columns `W` where an action that is not vectorised may be enabled
@@ -184,7 +201,7 @@ class VectorCode:
             test = " & ".join(f"((w{w} & _u64({m})) == _u64({v}))" for w, m, v in masks)
             gathered = list(range(layout.nwords))   # the words taken at the rows `r` so far
             if test:
-                em.line(f"r = _np.flatnonzero({test})")
+                em.line(f"r = ({test}).nonzero()[0]")   # (flatnonzero: two calls more)
                 em.line("if not r.size: return None")
                 at = len(em.lines)
                 gathered = list(range(layout.nwords)) if not rest else \
@@ -285,7 +302,8 @@ class VectorCode:
                 continue
             clear[f.word] |= f.mask << f.shift
             if isinstance(e, Const):
-                parts[f.word].append(f"_u64({(e.value - f.lo) << f.shift})")
+                if e.value != f.lo:      # (the field is cleared: 0 needs no bits)
+                    parts[f.word].append(f"_u64({(e.value - f.lo) << f.shift})")
                 continue
             src = self.vc(e)
             if f.lo:
@@ -545,11 +563,12 @@ class VectorLevels:
             per_row = 8 * (6 + 3 * layout.nwords) * max(1.0, sum(len(r[2]) for r in res) / n)
             self.rows = int(min(CHUNK, max(1024, self.batch_bytes // per_row)))
         if res:
+            # one call per column (not one per action: batches of narrow levels are many)
             rows_c = np.concatenate([okr for _, _, okr, _, _, _ in res])
-            acts = np.concatenate([np.full(len(okr), ai, dtype=np.int16)
-                                   for ai, _, okr, _, _, _ in res])
-            rank = np.concatenate([(okr.astype(np.int64) * R + code.rank[ai])
-                                   for ai, _, okr, _, _, _ in res])
+            lens = [len(okr) for _, _, okr, _, _, _ in res]
+            acts = np.repeat(np.array([ai for ai, *_ in res], dtype=np.int16), lens)
+            rank = rows_c.astype(np.int64) * R + \
+                np.repeat(np.array([code.rank[ai] for ai, *_ in res], dtype=np.int64), lens)
             words = [np.concatenate([wd[k] if ok is None else wd[k][ok]
                                      for _, _, _, _, wd, ok in res])
                      for k in range(layout.nwords)]
