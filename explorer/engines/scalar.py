@@ -94,6 +94,8 @@ class ScalarCode:
         self._reads_cache: dict[int, set[int]] = {}
         self._rewriters: dict[tuple, Callable[[Expr], Expr]] = {}   # `_rewriter`'s
         self._plan_properties()
+        # how the generated loop counts firings (its signature depends on it)
+        self.local_counters = len(self.model.actions) <= LOCAL_COUNTERS
         # the source, `max_succ` and the failure sites it adds: cached by what they are
         # generated from (`gencache`)
         n0 = len(self.failures)
@@ -206,7 +208,6 @@ class ScalarCode:
         model = self.model
         layout = self.layout
         nact = len(model.actions)
-        self.local_counters = nact <= LOCAL_COUNTERS
         counters = [f"c{i}" for i in range(nact)] if self.local_counters else ["nf"]
         opts = self.options
         self.max_succ = self._max_successors()
