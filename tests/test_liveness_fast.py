@@ -307,3 +307,20 @@ def test_small_graphs_built_state_by_state_are_the_same(spec: str) -> None:
     assert all(np.array_equal(a, b) for a, b in zip(small.graph.words, big.graph.words))
     assert [(r.status, r.message, r.trace) for r in small.results] == \
         [(r.status, r.message, r.trace) for r in big.results]
+
+
+@pytest.mark.parametrize("args, imported", [
+    (["models/classic/dining.spec"], False),                  # no liveness property
+    (["models/classic/spinlock.spec"], False),                # 11 states, 26 steps
+    (["models/ftrace/v2-atomic.spec", "--memory", "weak", "--const", "N=3"], True),
+])
+def test_scipy_is_imported_only_for_a_large_graph(args: list[str], imported: bool) -> None:
+    """Importing SciPy costs about 0.3 s: a run imports it only when a liveness graph has more
+    than livegraph.TARJAN_STEPS (16,384) steps: v2-atomic N = 3 under weak has 23,624 states."""
+    import subprocess
+    import sys
+    code = ("import sys; from smp_explorer.cli.main import main; "
+            "main(['check', *sys.argv[1:], '--quiet']); print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.stdout.strip().splitlines()[-1] == str(imported), out.stderr
