@@ -492,24 +492,25 @@ class FairGroups:
             for a in sorted(f.actions):
                 part = moving[by_act[bounds[a]:bounds[a + 1]]]
                 edges.append(part)
-                owners.append(np.full(len(part), k, dtype=np.int64))
+                owners.append(np.full(len(part), k, dtype=np.int32))
         edge = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
-        group = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        group = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
         n = len(g.states)
-        fsrc, fdst = g.src[edge].astype(np.int64), g.dst[edge].astype(np.int64)
+        fsrc, fdst = g.src[edge], g.dst[edge]   # state numbers: int32 throughout
+        del edge
         enabled, en_key = None, None
         if len(groups) * n <= DENSE_CELLS:
             enabled = np.zeros((len(groups), n), dtype=bool)
             enabled[group, fsrc] = True
         else:
-            en_key = _distinct(fsrc * len(groups) + group)
-        return cls(groups, n, g.src.astype(np.int64), g.dst.astype(np.int64),
+            en_key = _distinct(fsrc.astype(np.int64) * len(groups) + group)
+        return cls(groups, n, g.src, g.dst,
                    np.diff(g.start) == 0, fsrc, fdst, group, enabled, en_key)
 
     def restrict(self, keep: np.ndarray, comp: np.ndarray) -> FairGroups:
         """The states `keep` (sorted), numbered 0.. in that order, with the steps inside one
         component of `comp` (per state, -1: none); where the groups are enabled is kept."""
-        local = np.full(self.n, -1, dtype=np.int64)
+        local = np.full(self.n, -1, dtype=np.int32)
         local[keep] = np.arange(len(keep))
         same = (comp[self.src] >= 0) & (comp[self.src] == comp[self.dst])
         fsame = (comp[self.fsrc] >= 0) & (comp[self.fsrc] == comp[self.fdst])
@@ -521,7 +522,7 @@ class FairGroups:
             assert self.en_key is not None
             state = self.en_key // G
             inside = local[state] >= 0
-            en_key = local[state[inside]] * G + self.en_key[inside] % G
+            en_key = local[state[inside]].astype(np.int64) * G + self.en_key[inside] % G
         return FairGroups(self.groups, len(keep), local[self.src[same]], local[self.dst[same]],
                           self.end[keep], local[self.fsrc[fsame]], local[self.fdst[fsame]],
                           self.fgroup[fsame], enabled, en_key)
@@ -539,7 +540,7 @@ def scc_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
     m = csr_matrix((np.ones(len(dst), dtype=np.int8), dst, indptr), shape=(n, n))
-    return connected_components(m, directed=True, connection="strong")[1].astype(np.int64)
+    return connected_components(m, directed=True, connection="strong")[1].astype(np.int32)
 
 
 def _tarjan(n: int, ptr: list[int], nxt: list[int]) -> np.ndarray:
@@ -591,7 +592,7 @@ def _tarjan(n: int, ptr: list[int], nxt: list[int]) -> np.ndarray:
                     if w == v:
                         break
                 nc += 1
-    return np.array(lab, dtype=np.int64)
+    return np.array(lab, dtype=np.int32)
 
 
 def fair_states(fg: FairGroups, members: np.ndarray,
@@ -608,13 +609,13 @@ def fair_states(fg: FairGroups, members: np.ndarray,
     work = members.copy()
     while work.any():
         idx = np.flatnonzero(work)
-        local = np.full(n, -1, dtype=np.int64)
+        local = np.full(n, -1, dtype=np.int32)
         local[idx] = np.arange(len(idx))
         inside = work[src] & work[dst]
         es, ed = local[src[inside]], local[dst[inside]]
         lab_w = scc_labels(len(idx), es, ed)
         nc = int(lab_w.max()) + 1
-        lab = np.full(n, -1, dtype=np.int64)
+        lab = np.full(n, -1, dtype=np.int32)
         lab[idx] = lab_w
         size = np.bincount(lab_w, minlength=nc)
         cyc = size > 1
@@ -685,9 +686,10 @@ def _idle_groups(fg: FairGroups, work: np.ndarray, idx: np.ndarray, lab: np.ndar
     if not len(enabled):
         return unfair, removing, remove
     fc, fgr = _fired(fg, work, lab)
-    fired = _distinct(fc * G + fgr)                                # (component, group) taken
+    fired = _distinct(fc.astype(np.int64) * G + fgr)             # (component, group) taken
     es, eg = enabled // G, enabled % G
-    pairs, count = _distinct(lab[es] * G + eg, counts=True)       # states enabling, per pair
+    key = lab[es].astype(np.int64) * G + eg
+    pairs, count = _distinct(key, counts=True)                    # states enabling, per pair
     idle = ~np.isin(pairs, fired, assume_unique=True)
     pc, pg = pairs // G, pairs % G
     strong = fg.strong[pg]
@@ -695,7 +697,7 @@ def _idle_groups(fg: FairGroups, work: np.ndarray, idx: np.ndarray, lab: np.ndar
     removing[pc[idle & strong]] = True
     idle_strong = pairs[idle & strong]
     if len(idle_strong):
-        remove[es[np.isin(lab[es] * G + eg, idle_strong)]] = True
+        remove[es[np.isin(key, idle_strong)]] = True
     return unfair, removing, remove
 
 
