@@ -32,7 +32,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from smp_explorer.explorer.livegraph import (EdgeArrays, FairCore, GraphLimit, PackedGraph,
-                                             build_graph_packed, condition_values,
+                                             analysis_bytes, build_graph_packed, condition_values,
                                              cycle_packed, may_pend, packed_from_tuples,
                                              product_bfs)
 from smp_explorer.ir.evaluate import EvalError, evaluate
@@ -393,19 +393,37 @@ def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairnes
         if g is None:
             g = build_graph_packed(cm, max_states, deadline, max_memory)
         g.seconds = time.perf_counter() - t0
-    except GraphLimit as e:
+    except (GraphLimit, MemoryError) as e:
         seconds = time.perf_counter() - t0
-        return LivenessRun([PropertyResult(p.name, p.kind.value, "unknown", p.description,
-                                           p.span.line if p.span else None,
-                                           f"liveness not checked: the graph hit {e}")
-                            for p in properties], None, seconds, seconds)
+        why = f"the graph hit {e}" if isinstance(e, GraphLimit) else \
+            "memory ran out while building the graph"
+        return LivenessRun(_unknown(properties, why), None, seconds, seconds)
     groups = [f for f in model.fairness if buffer_fairness or not f.memory]
-    if isinstance(g, PackedGraph):
-        core = FairCore(g, groups)   # shared by every property
-        results = [_check_one_packed(model, g, p, core) for p in properties]
-    else:
-        results = [_check_one(model, g, p, groups) for p in properties]
+    if max_memory is not None and not reference:
+        kept = sum(np.asarray(x).nbytes for x in (g.start, g.act, g.dst))
+        need = analysis_bytes(g, groups)
+        if kept + need > max_memory:
+            mb = 1 << 20
+            return LivenessRun(_unknown(properties, f"the fair-cycle analysis needs about "
+                                        f"{need / mb:,.0f} MB beside the graph's "
+                                        f"{kept / mb:,.0f} MB, over the memory budget "
+                                        f"({max_memory / mb:,.0f} MB)"),
+                               g, time.perf_counter() - t0, g.seconds)
+    try:
+        if isinstance(g, PackedGraph):
+            core = FairCore(g, groups)   # shared by every property
+            results = [_check_one_packed(model, g, p, core) for p in properties]
+        else:
+            results = [_check_one(model, g, p, groups) for p in properties]
+    except MemoryError:
+        results = _unknown(properties, "memory ran out during the fair-cycle analysis")
     return LivenessRun(results, g, time.perf_counter() - t0, g.seconds)
+
+
+def _unknown(properties: list[Property], why: str) -> list[PropertyResult]:
+    return [PropertyResult(p.name, p.kind.value, "unknown", p.description,
+                           p.span.line if p.span else None, f"liveness not checked: {why}")
+            for p in properties]
 
 
 @dataclass

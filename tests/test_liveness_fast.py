@@ -8,6 +8,7 @@ cycle or is disabled in one of its states, every strongly fair group fires in it
 disabled in all of them), with a prefix no longer than the reference's."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -324,3 +325,67 @@ def test_scipy_is_imported_only_for_a_large_graph(args: list[str], imported: boo
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
                          text=True, timeout=600)
     assert out.stdout.strip().splitlines()[-1] == str(imported), out.stderr
+
+
+# ---- memory ----------------------------------------------------------------------------------
+
+V2 = str(ROOT / "models/ftrace/v2-atomic.spec")
+
+
+def test_a_small_budget_stops_before_the_analysis(capsys) -> None:
+    """v2-atomic under weak (N = 2): the search passes --max-memory 100K (its resident set
+    grows by less), the liveness graph (1,496 states, built state by state) is kept, but the
+    fair-cycle analysis would need more than the budget: every liveness verdict is unknown,
+    with the statistics, and the exit status is 3 (a limit left something undecided)."""
+    from smp_explorer.cli.main import main
+    assert main(["check", V2, "--memory", "weak", "--max-memory", "100K", "--json"]) == 3
+    run = json.loads(capsys.readouterr().out)["results"][0]
+    assert run["complete"] and run["states"] > 0 and run["liveness"]["states"] > 0
+    live = [p for p in run["properties"] if p["kind"] == "liveness"]
+    assert len(live) == 3
+    for p in live:
+        assert p["status"] == "unknown"
+        assert "fair-cycle analysis needs about" in p["message"]
+        assert "over the memory budget (0 MB)" in p["message"]
+    assert all(p["status"] != "unknown" for p in run["properties"] if p["kind"] != "liveness")
+
+
+@pytest.mark.parametrize("where", ["graph", "analysis"])
+def test_memory_running_out_in_the_liveness_stage_is_a_clean_stop(where: str, monkeypatch,
+                                                                   capsys) -> None:
+    """A MemoryError while the graph is built or analysed (forced here) leaves the liveness
+    verdicts unknown: the report and its statistics are printed, exit status 3, no traceback."""
+    import smp_explorer.explorer.liveness as liveness
+    from smp_explorer.cli.main import main
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(liveness, "build_graph" if where == "graph" else "FairCore",
+                        out_of_memory)
+    assert main(["check", V2, "--memory", "weak", "--json"]) == 3
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    run = json.loads(out)["results"][0]
+    why = "while building the graph" if where == "graph" else "during the fair-cycle analysis"
+    assert [p["message"] for p in run["properties"] if p["kind"] == "liveness"] == \
+        [f"liveness not checked: memory ran out {why}"] * 3
+    assert run["peak_memory_bytes"] > 0 and "liveness" in run
+    assert main(["check", V2, "--memory", "weak", "--plain"]) == 3
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "peak memory" in out and "liveness time" in out
+
+
+def test_peak_memory_covers_the_liveness_stage() -> None:
+    """The report's peak memory is the process's peak after the liveness stage too (v2-atomic
+    N = 3 under weak: the graph and its analysis peak about 20 MiB above the search)."""
+    import subprocess
+    import sys
+    code = ("import contextlib, io, json, resource, sys; from smp_explorer.cli.main import main\n"
+            "buf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf): main(['check', *sys.argv[1:], '--json'])\n"
+            "peak = json.loads(buf.getvalue())['results'][0]['peak_memory_bytes']\n"
+            "print(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code, V2, "--memory", "weak", "--const", "N=3"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    reported, at_exit = map(int, out.stdout.split())
+    assert reported >= at_exit - (8 << 20), (reported >> 20, at_exit >> 20)
