@@ -832,15 +832,18 @@ def cycle_packed(g: PackedGraph, c: np.ndarray, terminal: bool, groups: list[Fai
         if path:
             cur = path[-1][1]
 
-    inner = c[g.src] & c[g.dst] & (g.src != g.dst)   # edges inside, changing the state
-    out_of = c[g.src] & (g.src != g.dst)
+    # the steps out of the component's states, in order (by source state, then step)
+    steps, _owner = _expand(g.start, np.flatnonzero(c))
+    src, dst, act = g.src[steps], g.dst[steps], g.act[steps]
+    moving = src != dst
+    inner = moving & c[dst]   # steps inside, changing the state
+    top = int(act.max()) + 1 if len(act) else 1
     for f in groups:
-        in_f = np.zeros(int(g.act.max()) + 1 if len(g.act) else 1, dtype=bool)
-        in_f[[a for a in f.actions if a < len(in_f)]] = True
-        mine = inner & in_f[g.act]
-        first = np.flatnonzero(mine)   # edges are ordered by source state, then step
+        in_f = np.zeros(top, dtype=bool)
+        in_f[[a for a in f.actions if a < top]] = True
+        first = np.flatnonzero(inner & in_f[act])
         if len(first):
-            k = int(first[0])
+            k = int(steps[first[0]])
             s, a, t = int(g.src[k]), int(g.act[k]), int(g.dst[k])
             at = np.zeros(n, dtype=bool)
             at[s] = True
@@ -849,7 +852,7 @@ def cycle_packed(g: PackedGraph, c: np.ndarray, terminal: bool, groups: list[Fai
             cur = t
         elif not f.strong:
             enabled = np.zeros(n, dtype=bool)
-            enabled[g.src[out_of & in_f[g.act]]] = True
+            enabled[src[moving & in_f[act]]] = True
             go(c & ~enabled)
     if accepting is not None:
         go(accepting & c)
