@@ -185,7 +185,8 @@ def graph_bytes(n: int, edges: int, nwords: int) -> int:
     """About the most memory a graph of `n` states and `edges` steps takes at once while it is
     built, beside its table of keys: the steps' targets as words (in batches, then joined),
     their numbers (`_numbers`), the arrays kept. Measured with tracemalloc: 210 MB for
-    v2-atomic N = 4 under weak (2,261,807 steps of 4 words), 27 MB under pso."""
+    v2-atomic N = 4 under weak (2,261,807 steps of 4 words), 27 MB under pso; this says 260
+    and 34."""
     return edges * (16 * nwords + 44) + n * (8 * nwords + 40)
 
 
@@ -193,12 +194,14 @@ def analysis_bytes(g: EdgeArrays, groups: list[Fairness]) -> int:
     """About the most memory the fair-cycle analysis takes beside the graph: the groups' steps
     (`FairGroups`), where they are enabled, the decomposition's temporaries and one property's
     product search. Measured: 136 MB for v2-atomic N = 4 under weak (2,261,807 steps, 39
-    groups), 20 MB under pso; this says 181 and 28."""
+    groups), 20 MB under pso; this says 187 and 27."""
     n, edges = len(g.states), len(g.act)
     per_act = np.bincount(np.asarray(g.act), minlength=1 + max(
         [max(f.actions, default=0) for f in groups], default=0))
     grouped = sum(int(per_act[sorted(f.actions)].sum()) for f in groups)
-    return 24 * edges + 24 * grouped + len(groups) * n + 96 * n
+    cells = len(groups) * n   # the whole graph's and the core's
+    enabled = 2 * cells if cells <= DENSE_CELLS else 16 * grouped
+    return 24 * edges + 24 * grouped + enabled + 96 * n
 
 
 def _sortable(words: list[np.ndarray]) -> np.ndarray:
