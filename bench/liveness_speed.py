@@ -70,6 +70,9 @@ def main() -> int:
     ap.add_argument("--memories", nargs="*", default=MEMORIES)
     ap.add_argument("--only", help="only specs whose name contains this")
     args = ap.parse_args()
+    # a run imports SciPy (0.2-0.3 s) only for a graph past livegraph.TARJAN_STEPS steps, in
+    # its liveness stage: imported here first, so the rows time the stage's own work
+    import scipy.sparse.csgraph  # noqa: F401
     cases: list[tuple[Path, dict[str, str], str]] = []
     v2 = ROOT / "models/ftrace/v2-atomic.spec"
     for n in args.ns:

@@ -41,7 +41,7 @@ from smp_explorer.invariants.z3enc import EncodingError
 from smp_explorer.ir.model import Model
 from smp_explorer.explorer.spill import default_budget
 from smp_explorer.runs.compiled import CompiledModel, compile_model
-from smp_explorer.runs.results import LivenessStats, RunResult, exit_status
+from smp_explorer.runs.results import LivenessStats, RunResult, exit_status, peak_memory_bytes
 from smp_explorer.runs.traces import TraceBuilder
 from smp_explorer.spec.errors import SpecError, SpecErrors
 
@@ -228,6 +228,8 @@ def liveness(cm: CompiledModel, names: list[str], result: RunResult,
                          request.buffer_fairness, request.max_states, request.timeout,
                          request.max_memory or default_budget())
     result.properties.extend(run.results)
+    # the report's peak memory covers this stage too
+    result.stats.peak_memory = max(result.stats.peak_memory, peak_memory_bytes())
     g = run.graph
     result.stats.liveness = LivenessStats(run.seconds, run.graph_seconds,
                                           0 if g is None else len(g.states),

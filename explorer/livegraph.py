@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from smp_explorer.explorer.engines.numpy_expr import VecCompiler, vectorisable
 from smp_explorer.explorer.engines.scalar import ScalarCode
@@ -158,8 +156,7 @@ class _Builder:
         self.targets.append(words)
         self.edges += len(acts)
         if self.max_bytes is not None:
-            nw = self.layout.nwords
-            used = self.edges * (8 * nw + 12) + self.n * 8 * nw + self.table.nbytes
+            used = graph_bytes(self.n, self.edges, self.layout.nwords) + self.table.nbytes
             if used > self.max_bytes:
                 raise GraphLimit(f"the memory budget ({self.max_bytes / (1 << 20):,.0f} MB)")
 
@@ -182,6 +179,29 @@ class _Builder:
         dst = _numbers(self.blocks[0], targets)
         return PackedGraph(self.layout, self.blocks[0], start, act.astype(np.int32),
                            dst, initial, seconds, self.ranges)
+
+
+def graph_bytes(n: int, edges: int, nwords: int) -> int:
+    """About the most memory a graph of `n` states and `edges` steps takes at once while it is
+    built, beside its table of keys: the steps' targets as words (in batches, then joined),
+    their numbers (`_numbers`), the arrays kept. Measured with tracemalloc: 210 MB for
+    v2-atomic N = 4 under weak (2,261,807 steps of 4 words), 27 MB under pso; this says 260
+    and 34."""
+    return edges * (16 * nwords + 44) + n * (8 * nwords + 40)
+
+
+def analysis_bytes(g: EdgeArrays, groups: list[Fairness]) -> int:
+    """About the most memory the fair-cycle analysis takes beside the graph: the groups' steps
+    (`FairGroups`), where they are enabled, the decomposition's temporaries and one property's
+    product search. Measured: 136 MB for v2-atomic N = 4 under weak (2,261,807 steps, 39
+    groups), 20 MB under pso; this says 187 and 27."""
+    n, edges = len(g.states), len(g.act)
+    per_act = np.bincount(np.asarray(g.act), minlength=1 + max(
+        [max(f.actions, default=0) for f in groups], default=0))
+    grouped = sum(int(per_act[sorted(f.actions)].sum()) for f in groups)
+    cells = len(groups) * n   # the whole graph's and the core's
+    enabled = 2 * cells if cells <= DENSE_CELLS else 16 * grouped
+    return 24 * edges + 24 * grouped + enabled + 96 * n
 
 
 def _sortable(words: list[np.ndarray]) -> np.ndarray:
@@ -388,8 +408,33 @@ class Product:
         return path[::-1]
 
 
-def product_bfs(g: PackedGraph, form: str, pv: np.ndarray, qv: np.ndarray) -> Product:
-    """Breadth first over (state, bit), nodes in the order a FIFO queue would pop them."""
+NO_STAMP = np.iinfo(np.int64).max
+
+
+def _first_of_each(x: np.ndarray, stamp: np.ndarray) -> np.ndarray:
+    """The positions of the first occurrence of each value in `x`, in order (`np.unique`'s
+    first indices, sorted), with `stamp` (all NO_STAMP, left so) as scratch: no sorting."""
+    at = np.arange(len(x))
+    np.minimum.at(stamp, x, at)
+    first = np.flatnonzero(stamp[x] == at)
+    stamp[x] = NO_STAMP
+    return first
+
+
+def may_pend(form: str, pv: np.ndarray, qv: np.ndarray) -> np.ndarray:
+    """The states where the monitor bit can be set (`monitor_initial`, `monitor_step`)."""
+    if form in ("eventually", "always_eventually"):
+        return ~pv
+    if form == "leads_to":
+        return ~qv
+    return np.ones(len(pv), dtype=bool)
+
+
+def product_bfs(g: PackedGraph, form: str, pv: np.ndarray, qv: np.ndarray,
+                goal: np.ndarray | None = None) -> Product:
+    """Breadth first over (state, bit), nodes in the order a FIFO queue would pop them.
+    `goal` (states): stop after the level where each of them has been reached pending (the
+    nodes found so far, their order and parents, are those of the whole search)."""
     n = len(g.states)
     seen_at = np.full(2 * n, -1, dtype=np.int64)
     parent = np.full(2 * n, -1, dtype=np.int64)
@@ -401,15 +446,20 @@ def product_bfs(g: PackedGraph, form: str, pv: np.ndarray, qv: np.ndarray) -> Pr
     seen_at[frontier] = np.arange(len(frontier))
     count = len(frontier)
     order = [frontier]
+    stamp = np.full(2 * n, NO_STAMP, dtype=np.int64)
+    want = None if goal is None else goal * 2 + 1
     while len(frontier):
+        if want is not None:
+            want = want[seen_at[want] < 0]
+            if not len(want):
+                break
         e, owner = _expand(g.start, frontier >> 1)
         t = g.dst[e].astype(np.int64)
         bits = monitor_step(form, (frontier[owner] & 1).astype(bool), pv, qv, t)
         cand = t * 2 + bits
         fresh = seen_at[cand] < 0
         cand, e, owner = cand[fresh], e[fresh], owner[fresh]
-        _u, first = np.unique(cand, return_index=True)
-        first = np.sort(first)
+        first = _first_of_each(cand, stamp)
         frontier = cand[first]
         parent[frontier] = order[-1][owner[first]]
         action[frontier] = g.act[e[first]]
@@ -422,76 +472,189 @@ def product_bfs(g: PackedGraph, form: str, pv: np.ndarray, qv: np.ndarray) -> Pr
 # ---- fair components --------------------------------------------------------------------------
 
 DENSE_CELLS = 1 << 27   # (group, state) cells of FairGroups.enabled, a bool each
+TARJAN_STEPS = 1 << 14  # a graph with at most this many steps is decomposed without SciPy
 
 
 class FairGroups:
-    """The fairness groups' edges as one incidence list: `edge[i]` is a step whose action is in
-    group `group[i]` and that changes the state (a step that changes nothing is neither taken
-    nor enabled), grouped by group."""
+    """A graph for the fairness checks: states 0..n-1, the steps (`src`, `dst`, in order of
+    source) that may lie on a cycle, `end` (per state: no step at all, an end state), and the
+    fairness groups: where each is enabled and its steps (`fsrc`, `fdst`, `fgroup`), grouped by
+    group. A step that changes nothing is neither taken nor enabled. Where the groups are
+    enabled: `enabled`, one row of states per group (when it fits DENSE_CELLS), else `en_key`,
+    the sorted distinct state * G + group. `of_graph` makes it for a whole graph, `restrict`
+    for a part of one (`FairCore`)."""
 
-    def __init__(self, g: PackedGraph, groups: list[Fairness]):
+    def __init__(self, groups: list[Fairness], n: int, src: np.ndarray, dst: np.ndarray,
+                 end: np.ndarray, fsrc: np.ndarray, fdst: np.ndarray, fgroup: np.ndarray,
+                 enabled: np.ndarray | None, en_key: np.ndarray | None):
         self.groups = groups
         self.strong = np.array([f.strong for f in groups], dtype=bool)
+        self.n = n
+        self.src, self.dst, self.end = src, dst, end
+        self.fsrc, self.fdst, self.fgroup = fsrc, fdst, fgroup
+        G = max(1, len(groups))
+        if enabled is None and en_key is not None and len(groups) * n <= DENSE_CELLS:
+            enabled = np.zeros((len(groups), n), dtype=bool)
+            enabled[en_key % G, en_key // G] = True
+        if enabled is not None:
+            en_key = None
+        self.enabled = enabled
+        self.en_key = en_key
+
+    @classmethod
+    def of_graph(cls, g: PackedGraph, groups: list[Fairness]) -> FairGroups:
         moving = np.flatnonzero(g.src != g.dst)
         acts = g.act[moving]
-        by_act = np.argsort(acts, kind="stable")
         top = max([int(acts.max(initial=0))] + [max(f.actions, default=0) for f in groups]) + 1
+        # stable: a radix sort on 16 bits
+        by_act = np.argsort(acts.astype(np.int16) if top < 1 << 15 else acts, kind="stable")
         bounds = np.searchsorted(acts[by_act], np.arange(top + 1)).tolist()
         edges, owners = [], []
         for k, f in enumerate(groups):
             for a in sorted(f.actions):
                 part = moving[by_act[bounds[a]:bounds[a + 1]]]
                 edges.append(part)
-                owners.append(np.full(len(part), k, dtype=np.int64))
-        self.edge = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
-        self.group = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-        # where each group is enabled, one row of states per group (when it fits DENSE_CELLS)
+                owners.append(np.full(len(part), k, dtype=np.int32))
+        edge = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
+        group = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
         n = len(g.states)
-        self.enabled: np.ndarray | None = None
+        fsrc, fdst = g.src[edge], g.dst[edge]   # state numbers: int32 throughout
+        del edge
+        enabled, en_key = None, None
         if len(groups) * n <= DENSE_CELLS:
-            self.enabled = np.zeros((len(groups), n), dtype=bool)
-            self.enabled[self.group, g.src[self.edge]] = True
+            enabled = np.zeros((len(groups), n), dtype=bool)
+            enabled[group, fsrc] = True
+        else:
+            en_key = _distinct(fsrc.astype(np.int64) * len(groups) + group)
+        return cls(groups, n, g.src, g.dst,
+                   np.diff(g.start) == 0, fsrc, fdst, group, enabled, en_key)
+
+    def restrict(self, keep: np.ndarray, comp: np.ndarray) -> FairGroups:
+        """The states `keep` (sorted), numbered 0.. in that order, with the steps inside one
+        component of `comp` (per state, -1: none); where the groups are enabled is kept."""
+        local = np.full(self.n, -1, dtype=np.int32)
+        local[keep] = np.arange(len(keep))
+        same = (comp[self.src] >= 0) & (comp[self.src] == comp[self.dst])
+        fsame = (comp[self.fsrc] >= 0) & (comp[self.fsrc] == comp[self.fdst])
+        G = max(1, len(self.groups))
+        enabled, en_key = None, None
+        if self.enabled is not None:
+            enabled = self.enabled[:, keep]
+        else:
+            assert self.en_key is not None
+            state = self.en_key // G
+            inside = local[state] >= 0
+            en_key = local[state[inside]].astype(np.int64) * G + self.en_key[inside] % G
+        return FairGroups(self.groups, len(keep), local[self.src[same]], local[self.dst[same]],
+                          self.end[keep], local[self.fsrc[fsame]], local[self.fdst[fsame]],
+                          self.fgroup[fsame], enabled, en_key)
 
 
-def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
+def scc_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The strongly connected component of each of the states 0..n-1 of the graph with steps
+    src -> dst (in order of source), numbered 0..: SciPy's `connected_components`, or up to
+    TARJAN_STEPS steps Tarjan's algorithm here (the same partition, without importing SciPy,
+    which costs a small run more than its whole analysis)."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    if len(src) <= TARJAN_STEPS:
+        return _tarjan(n, indptr.tolist(), dst.tolist())
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+    m = csr_matrix((np.ones(len(dst), dtype=np.int8), dst, indptr), shape=(n, n))
+    return connected_components(m, directed=True, connection="strong")[1].astype(np.int32)
+
+
+def _tarjan(n: int, ptr: list[int], nxt: list[int]) -> np.ndarray:
+    """Tarjan's strongly connected components (iterative) of a graph in CSR lists."""
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    lab = [-1] * n
+    stack: list[int] = []
+    counter = nc = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        work = [(root, ptr[root])]
+        while work:
+            v, i = work[-1]
+            end = ptr[v + 1]
+            descended = False
+            while i < end:
+                w = nxt[i]
+                i += 1
+                if index[w] < 0:
+                    work[-1] = (v, i)
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, ptr[w]))
+                    descended = True
+                    break
+                if on_stack[w] and index[w] < low[v]:
+                    low[v] = index[w]
+            if descended:
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+            if low[v] == index[v]:
+                while True:
+                    w = stack.pop()
+                    on_stack[w] = False
+                    lab[w] = nc
+                    if w == v:
+                        break
+                nc += 1
+    return np.array(lab, dtype=np.int32)
+
+
+def fair_states(fg: FairGroups, members: np.ndarray,
                 accepting: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The states of every fair strongly connected set inside `members` (bool mask) with an
     accepting state (when `accepting` is given), as a component number per state (-1: none),
-    and per component whether it is a single end state."""
-    n = len(g.states)
-    src, dst = g.src, g.dst
-    outdeg = np.diff(g.start)
+    and per component whether it is a single end state. Each round decomposes the states
+    left (renumbered 0.. for the decomposition) and checks all its components at once."""
+    n = fg.n
+    src, dst = fg.src, fg.dst
     comp_of = np.full(n, -1, dtype=np.int64)
     terminal_l: list[np.ndarray] = []
     found = 0
     work = members.copy()
     while work.any():
-        inside = work[src] & work[dst]
-        es, ed = src[inside], dst[inside]
-        indptr = np.zeros(n + 1, dtype=np.int64)   # the edges are in order of source state
-        np.cumsum(np.bincount(es, minlength=n), out=indptr[1:])
-        m = csr_matrix((np.ones(len(es), dtype=np.int8), ed, indptr), shape=(n, n))
-        _k, lab = connected_components(m, directed=True, connection="strong")
-        lab = lab.astype(np.int64)
         idx = np.flatnonzero(work)
-        nc = int(lab.max()) + 1 if n else 0
-        size = np.bincount(lab[idx], minlength=nc)
-        loops = inside & (src == dst)
+        local = np.full(n, -1, dtype=np.int32)
+        local[idx] = np.arange(len(idx))
+        inside = work[src] & work[dst]
+        es, ed = local[src[inside]], local[dst[inside]]
+        lab_w = scc_labels(len(idx), es, ed)
+        nc = int(lab_w.max()) + 1
+        lab = np.full(n, -1, dtype=np.int32)
+        lab[idx] = lab_w
+        size = np.bincount(lab_w, minlength=nc)
         cyc = size > 1
-        cyc[lab[src[loops]]] = True
-        single = np.zeros(nc, dtype=bool)
-        single[lab[idx[outdeg[idx] == 0]]] = True   # an end state: the run stays there
-        terminal = single & (size == 1)
-        unfair, removing, remove = _idle_groups(g, fg, work, lab, size, nc)
+        cyc[lab_w[es[es == ed]]] = True
+        terminal = np.zeros(nc, dtype=bool)
+        terminal[lab_w[fg.end[idx]]] = True   # an end state: the run stays there
+        terminal &= size == 1
+        unfair, removing, remove = _idle_groups(fg, work, idx, lab, size, nc)
         live = (cyc | terminal) & ~unfair
         if accepting is not None:
             acc = np.zeros(nc, dtype=bool)
-            acc[lab[idx[accepting[idx]]]] = True
+            acc[lab_w[accepting[idx]]] = True
         else:
             acc = np.ones(nc, dtype=bool)
         done = live & ~removing & acc
         # every component found gets a number of its own
-        hit = idx[done[lab[idx]]]
+        hit = idx[done[lab_w]]
         if len(hit):
             ids, comp = np.unique(lab[hit], return_inverse=True)
             comp_of[hit] = found + comp.ravel()
@@ -499,7 +662,7 @@ def fair_states(g: PackedGraph, members: np.ndarray, fg: FairGroups,
             found += len(ids)
         again = live & removing & ~terminal
         nxt = np.zeros(n, dtype=bool)
-        nxt[idx[again[lab[idx]]]] = True
+        nxt[idx[again[lab_w]]] = True
         nxt &= ~remove
         work = nxt
     terminal_all = np.concatenate(terminal_l) if terminal_l else np.zeros(0, dtype=bool)
@@ -518,30 +681,37 @@ def _distinct(x: np.ndarray, counts: bool = False):
     return x[at], np.diff(np.append(at, len(x)))
 
 
-def _idle_groups(g: PackedGraph, fg: FairGroups, work: np.ndarray, lab: np.ndarray,
+def _fired(fg: FairGroups, work: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups' steps inside a component (both ends in `work`, in one component of `lab`),
+    as (component, group)."""
+    s, t = fg.fsrc, fg.fdst
+    inside = work[s] & work[t]
+    inside[inside] = lab[s[inside]] == lab[t[inside]]
+    return lab[s[inside]], fg.fgroup[inside]
+
+
+def _idle_groups(fg: FairGroups, work: np.ndarray, idx: np.ndarray, lab: np.ndarray,
                  size: np.ndarray, nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per component (numbered by `lab` on the states in `work`): is it unfair (a weakly fair
-    group enabled in every state, never taken inside), does a strongly fair group enabled in
-    it go untaken (then its states where such a group is enabled are removed: the third
-    result, per state)? All groups at once, as (component, group) pairs."""
+    """Per component (numbered 0..nc-1 by `lab` on the states `idx` of `work`): is it unfair (a
+    weakly fair group enabled in every state, never taken inside), does a strongly fair group
+    enabled in it go untaken (then its states where such a group is enabled are removed: the
+    third result, per state)? All groups at once, as (component, group) pairs."""
     if fg.enabled is not None:
-        return _idle_groups_dense(g, fg, fg.enabled, work, lab, size, nc)
+        return _idle_groups_dense(fg, fg.enabled, work, idx, lab, size, nc)
+    assert fg.en_key is not None
     n = len(work)
     G = max(1, len(fg.groups))
     unfair = np.zeros(nc, dtype=bool)
     removing = np.zeros(nc, dtype=bool)
     remove = np.zeros(n, dtype=bool)
-    keep = work[g.src[fg.edge]]
-    e, grp = fg.edge[keep], fg.group[keep]
-    if not len(e):
+    enabled = fg.en_key[work[fg.en_key // G]]                      # (state, group) enabled
+    if not len(enabled):
         return unfair, removing, remove
-    s, t = g.src[e].astype(np.int64), g.dst[e]
-    ls = lab[s]
-    inside = work[t] & (lab[t] == ls)
-    fired = _distinct(ls[inside] * G + grp[inside])             # (component, group) taken
-    enabled = _distinct(s * G + grp)                               # (state, group) enabled
+    fc, fgr = _fired(fg, work, lab)
+    fired = _distinct(fc.astype(np.int64) * G + fgr)             # (component, group) taken
     es, eg = enabled // G, enabled % G
-    pairs, count = _distinct(lab[es] * G + eg, counts=True)       # states enabling, per pair
+    key = lab[es].astype(np.int64) * G + eg
+    pairs, count = _distinct(key, counts=True)                    # states enabling, per pair
     idle = ~np.isin(pairs, fired, assume_unique=True)
     pc, pg = pairs // G, pairs % G
     strong = fg.strong[pg]
@@ -549,11 +719,11 @@ def _idle_groups(g: PackedGraph, fg: FairGroups, work: np.ndarray, lab: np.ndarr
     removing[pc[idle & strong]] = True
     idle_strong = pairs[idle & strong]
     if len(idle_strong):
-        remove[es[np.isin(lab[es] * G + eg, idle_strong)]] = True
+        remove[es[np.isin(key, idle_strong)]] = True
     return unfair, removing, remove
 
 
-def _idle_groups_dense(g: PackedGraph, fg: FairGroups, enabled: np.ndarray, work: np.ndarray,
+def _idle_groups_dense(fg: FairGroups, enabled: np.ndarray, work: np.ndarray, idx: np.ndarray,
                        lab: np.ndarray, size: np.ndarray,
                        nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_idle_groups` with the groups' enabled states as rows of bools: a matrix (component,
@@ -562,30 +732,49 @@ def _idle_groups_dense(g: PackedGraph, fg: FairGroups, enabled: np.ndarray, work
     unfair = np.zeros(nc, dtype=bool)
     removing = np.zeros(nc, dtype=bool)
     remove = np.zeros(n, dtype=bool)
-    states = np.flatnonzero(work)
-    comps, cs = np.unique(lab[states], return_inverse=True)   # the components, numbered 0..
-    cs = cs.ravel()
-    cid = np.full(nc, -1, dtype=np.int64)
-    cid[comps] = np.arange(len(comps))
-    m = len(comps)
-    e, grp = fg.edge, fg.group
-    s, t = g.src[e], g.dst[e]
-    inside = work[s] & work[t] & (lab[s] == lab[t])
-    fired = np.zeros((m, max(1, len(fg.groups))), dtype=bool)
-    fired[cid[lab[s[inside]]], grp[inside]] = True
-    csize = size[comps]
+    cs = lab[idx]
+    fired = np.zeros((nc, max(1, len(fg.groups))), dtype=bool)
+    fc, fgr = _fired(fg, work, lab)
+    fired[fc, fgr] = True
     for k, f in enumerate(fg.groups):
-        row = enabled[k][states]
-        count = np.bincount(cs[row], minlength=m)
+        row = enabled[k][idx]
+        count = np.bincount(cs[row], minlength=nc)
         idle = ~fired[:, k] & (count > 0)
         if not idle.any():
             continue
         if f.strong:
-            removing[comps[idle]] = True
-            remove[states[row & idle[cs]]] = True
+            removing[idle] = True
+            remove[idx[row & idle[cs]]] = True
         else:
-            unfair[comps[idle & (count == csize)]] = True
+            unfair[idle & (count == size)] = True
     return unfair, removing, remove
+
+
+class FairCore:
+    """What every liveness property over one graph shares: the fairness groups' steps, and the
+    fair core, the maximal fair strongly connected sets of the whole graph (`fair_states` on
+    every state, no acceptance). A fair strongly connected set of one property's pending states
+    is one of the whole graph, so it lies in the core, inside one of its sets (two such sets
+    that meet make one); so `fair_states` here searches the core's states and the steps inside
+    its sets only, and finds the same components as on the whole graph (as sets: their numbers
+    may differ). `states`: the core's states, sorted."""
+
+    def __init__(self, g: PackedGraph, groups: list[Fairness]):
+        self.groups = groups
+        self.n = len(g.states)
+        whole = FairGroups.of_graph(g, groups)
+        comp, _terminal = fair_states(whole, np.ones(self.n, dtype=bool), None)
+        self.states = np.flatnonzero(comp >= 0)
+        self.fg = whole.restrict(self.states, comp)
+
+    def fair_states(self, members: np.ndarray,
+                    accepting: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """`fair_states` of the whole graph, on the core."""
+        comp, terminal = fair_states(self.fg, members[self.states],
+                                     None if accepting is None else accepting[self.states])
+        out = np.full(self.n, -1, dtype=np.int64)
+        out[self.states] = comp
+        return out, terminal
 
 
 # ---- the cycle ----------------------------------------------------------------------------------
@@ -646,15 +835,18 @@ def cycle_packed(g: PackedGraph, c: np.ndarray, terminal: bool, groups: list[Fai
         if path:
             cur = path[-1][1]
 
-    inner = c[g.src] & c[g.dst] & (g.src != g.dst)   # edges inside, changing the state
-    out_of = c[g.src] & (g.src != g.dst)
+    # the steps out of the component's states, in order (by source state, then step)
+    steps, _owner = _expand(g.start, np.flatnonzero(c))
+    src, dst, act = g.src[steps], g.dst[steps], g.act[steps]
+    moving = src != dst
+    inner = moving & c[dst]   # steps inside, changing the state
+    top = int(act.max()) + 1 if len(act) else 1
     for f in groups:
-        in_f = np.zeros(int(g.act.max()) + 1 if len(g.act) else 1, dtype=bool)
-        in_f[[a for a in f.actions if a < len(in_f)]] = True
-        mine = inner & in_f[g.act]
-        first = np.flatnonzero(mine)   # edges are ordered by source state, then step
+        in_f = np.zeros(top, dtype=bool)
+        in_f[[a for a in f.actions if a < top]] = True
+        first = np.flatnonzero(inner & in_f[act])
         if len(first):
-            k = int(first[0])
+            k = int(steps[first[0]])
             s, a, t = int(g.src[k]), int(g.act[k]), int(g.dst[k])
             at = np.zeros(n, dtype=bool)
             at[s] = True
@@ -663,7 +855,7 @@ def cycle_packed(g: PackedGraph, c: np.ndarray, terminal: bool, groups: list[Fai
             cur = t
         elif not f.strong:
             enabled = np.zeros(n, dtype=bool)
-            enabled[g.src[out_of & in_f[g.act]]] = True
+            enabled[src[moving & in_f[act]]] = True
             go(c & ~enabled)
     if accepting is not None:
         go(accepting & c)

@@ -31,9 +31,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from smp_explorer.explorer.livegraph import (EdgeArrays, FairGroups, GraphLimit, PackedGraph, build_graph_packed,
-                                             condition_values, cycle_packed, fair_states,
-                                             packed_from_tuples, product_bfs)
+from smp_explorer.explorer.livegraph import (EdgeArrays, FairCore, GraphLimit, PackedGraph,
+                                             analysis_bytes, build_graph_packed, condition_values,
+                                             cycle_packed, may_pend, packed_from_tuples,
+                                             product_bfs)
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
 from smp_explorer.ir.properties import Property
@@ -392,19 +393,37 @@ def check_liveness(cm: CompiledModel, properties: list[Property], buffer_fairnes
         if g is None:
             g = build_graph_packed(cm, max_states, deadline, max_memory)
         g.seconds = time.perf_counter() - t0
-    except GraphLimit as e:
+    except (GraphLimit, MemoryError) as e:
         seconds = time.perf_counter() - t0
-        return LivenessRun([PropertyResult(p.name, p.kind.value, "unknown", p.description,
-                                           p.span.line if p.span else None,
-                                           f"liveness not checked: the graph hit {e}")
-                            for p in properties], None, seconds, seconds)
+        why = f"the graph hit {e}" if isinstance(e, GraphLimit) else \
+            "memory ran out while building the graph"
+        return LivenessRun(_unknown(properties, why), None, seconds, seconds)
     groups = [f for f in model.fairness if buffer_fairness or not f.memory]
-    if isinstance(g, PackedGraph):
-        fg = FairGroups(g, groups)
-        results = [_check_one_packed(model, g, p, fg) for p in properties]
-    else:
-        results = [_check_one(model, g, p, groups) for p in properties]
+    if max_memory is not None and not reference:
+        kept = sum(np.asarray(x).nbytes for x in (g.start, g.act, g.dst))
+        need = analysis_bytes(g, groups)
+        if kept + need > max_memory:
+            mb = 1 << 20
+            return LivenessRun(_unknown(properties, f"the fair-cycle analysis needs about "
+                                        f"{need / mb:,.0f} MB beside the graph's "
+                                        f"{kept / mb:,.0f} MB, over the memory budget "
+                                        f"({max_memory / mb:,.0f} MB)"),
+                               g, time.perf_counter() - t0, g.seconds)
+    try:
+        if isinstance(g, PackedGraph):
+            core = FairCore(g, groups)   # shared by every property
+            results = [_check_one_packed(model, g, p, core) for p in properties]
+        else:
+            results = [_check_one(model, g, p, groups) for p in properties]
+    except MemoryError:
+        results = _unknown(properties, "memory ran out during the fair-cycle analysis")
     return LivenessRun(results, g, time.perf_counter() - t0, g.seconds)
+
+
+def _unknown(properties: list[Property], why: str) -> list[PropertyResult]:
+    return [PropertyResult(p.name, p.kind.value, "unknown", p.description,
+                           p.span.line if p.span else None, f"liveness not checked: {why}")
+            for p in properties]
 
 
 @dataclass
@@ -421,38 +440,43 @@ class Lasso:
         return self.path[-1][1]
 
 
-def find_lasso(g: PackedGraph, prop: Property, fg: FairGroups) -> Lasso | None:
+def find_lasso(g: PackedGraph, prop: Property, core: FairCore) -> Lasso | None:
     """A lasso violating the property on the packed graph, None if it holds (EvalError: the
     property cannot be evaluated in some state). The prefix is the shortest to any fair
-    component (over the product with the monitor bit), the cycle as `cycle` makes it."""
+    component (over the product with the monitor bit), the cycle as `cycle` makes it. Only the
+    fair core's states can be on the cycle: with none of them possibly pending, the property
+    holds without a search, and the search stops once each of them is reached pending."""
     t = prop.temporal
     assert t is not None
     pv = condition_values(g, t.p)
     qv = np.zeros(len(pv), dtype=bool) if t.q is None else condition_values(g, t.q)
-    product = product_bfs(g, t.form, pv, qv)
+    goal = core.states[may_pend(t.form, pv, qv)[core.states]]
+    if not len(goal):
+        return None
+    product = product_bfs(g, t.form, pv, qv, goal)
     accepting = ~pv if t.form == "eventually_always" else None
-    comp_of, terminal = fair_states(g, product.pending(len(pv)), fg, accepting)
+    comp_of, terminal = core.fair_states(product.pending(len(pv)), accepting)
     if not (comp_of >= 0).any():
         return None
     path = product.path_to(comp_of >= 0)
     k = int(comp_of[path[-1][1]])
-    loop = cycle_packed(g, comp_of == k, bool(terminal[k]), fg.groups, path[-1][1], accepting)
+    loop = cycle_packed(g, comp_of == k, bool(terminal[k]), core.groups, path[-1][1], accepting)
     return Lasso(path, loop, bool(terminal[k]))
 
 
 def _check_one_packed(model: Model, g: PackedGraph, prop: Property,
-                      fg: FairGroups) -> PropertyResult:
+                      core: FairCore) -> PropertyResult:
     """`_check_one` on the arrays of a packed graph."""
     line = prop.span.line if prop.span else None
     try:
-        lasso = find_lasso(g, prop, fg)
+        lasso = find_lasso(g, prop, core)
     except EvalError as e:
         return PropertyResult(prop.name, prop.kind.value, "unknown", prop.description, line,
                               f"cannot evaluate the property: {e}")
     if lasso is None:
         return PropertyResult(prop.name, prop.kind.value, "holds", prop.description, line)
     trace = lasso_trace(model, g, lasso.path, lasso.loop)
-    comp = FairComponent(set(), lasso.terminal, fg.groups)
+    comp = FairComponent(set(), lasso.terminal, core.groups)
     return PropertyResult(prop.name, prop.kind.value, "violated", prop.description, line,
                           lasso_message(model, g, prop, comp, lasso.entry, lasso.loop), trace)
 

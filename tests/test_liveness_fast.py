@@ -8,6 +8,7 @@ cycle or is disabled in one of its states, every strongly fair group fires in it
 disabled in all of them), with a prefix no longer than the reference's."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzzspecs import specs
-from smp_explorer.explorer.livegraph import FairGroups, build_graph_packed
+from smp_explorer.explorer import livegraph
+from smp_explorer.explorer.livegraph import (FairCore, FairGroups, PackedGraph, build_graph_packed,
+                                             condition_values, cycle_packed, fair_states,
+                                             product_bfs, scc_labels)
 from smp_explorer.explorer.liveness import SMALL, Graph, Lasso, check_liveness, find_lasso
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
@@ -84,6 +88,26 @@ def is_fair_violation(h: Graph, prop: Property, groups: list[Fairness], lasso: L
     return ""
 
 
+def unshared_lasso(g: PackedGraph, prop: Property, groups: list[Fairness]) -> Lasso | None:
+    """`find_lasso` for one property alone, as it ran before the fair core was shared: the
+    product over every state to the end, then the fair components among all the pending
+    states of the whole graph."""
+    t = prop.temporal
+    assert t is not None
+    pv = condition_values(g, t.p)
+    qv = np.zeros(len(pv), dtype=bool) if t.q is None else condition_values(g, t.q)
+    product = product_bfs(g, t.form, pv, qv)
+    accepting = ~pv if t.form == "eventually_always" else None
+    comp_of, terminal = fair_states(FairGroups.of_graph(g, groups), product.pending(len(pv)),
+                                    accepting)
+    if not (comp_of >= 0).any():
+        return None
+    path = product.path_to(comp_of >= 0)
+    k = int(comp_of[path[-1][1]])
+    loop = cycle_packed(g, comp_of == k, bool(terminal[k]), groups, path[-1][1], accepting)
+    return Lasso(path, loop, bool(terminal[k]))
+
+
 def compare(model: Model, buffer_fairness: bool = True) -> None:
     cm = compile_model(model, [])
     props = list(model.liveness)
@@ -97,12 +121,15 @@ def compare(model: Model, buffer_fairness: bool = True) -> None:
     assert np.array_equal(g.dst, np.asarray(h.dst))
     assert all(g.states[i] == h.states[i] for i in range(len(h.states)))
     groups = [f for f in model.fairness if buffer_fairness or not f.memory]
-    fg = FairGroups(g, groups)
+    core = FairCore(g, groups)
     for prop, a, b in zip(props, fast.results, ref.results):
         assert (a.name, a.status) == (b.name, b.status), model.name
+        if a.status == "unknown":
+            continue
+        lasso = find_lasso(g, prop, core)
+        assert lasso == unshared_lasso(g, prop, groups), f"{a.name}: the core changed the lasso"
         if a.status != "violated":
             continue
-        lasso = find_lasso(g, prop, fg)
         assert lasso is not None
         why = is_fair_violation(h, prop, groups, lasso)
         assert not why, f"{a.name}: {why}"
@@ -133,6 +160,63 @@ def test_shipped_classic_models(spec: str) -> None:
 @pytest.mark.parametrize("memory", ["sc", "tso", "pso", "weak"])
 def test_v2_atomic_three_cpus(memory: str) -> None:
     compare(load_model(ROOT / "models/ftrace/v2-atomic.spec", {"N": "3"}, memory=memory))
+
+
+PETERSON_LIVE = """
+liveness p0_enters: eventually P[0] at cs;
+liveness p0_again: always eventually P[0] at cs;
+liveness trying_enters[i in PID]: P[i] at p2 leads_to P[i] at cs;
+liveness p0_settles: eventually always P[0] at p1;
+"""
+
+
+@pytest.mark.parametrize("fair", [False, True])
+@pytest.mark.parametrize("steps", [livegraph.TARJAN_STEPS, 0])
+def test_several_properties_over_one_graph(fair: bool, steps: int, monkeypatch) -> None:
+    """Five properties of every form share one graph and its fair core (Peterson, 24 states).
+    Without fairness P[0] may stay at p1 forever while P[1] loops (p0_enters, p0_again
+    violated), but once P[i] is at p2 the other passes at most once before it blocks, and some
+    step is always taken (trying_enters holds: bounded bypass). With both weakly fair, every
+    property but p0_settles holds (tests/test_liveness.py derives both). p0_settles is violated
+    either way: the run where P[0] and P[1] take turns through all their labels is fair and
+    leaves p1 again and again. With `steps` 0 every decomposition is SciPy's, else Tarjan's."""
+    monkeypatch.setattr(livegraph, "TARJAN_STEPS", steps)
+    text = (ROOT / "models/classic/peterson.spec").read_text()
+    if fair:
+        text = text.replace("\nprocess P", "\nfair process P", 1)
+    model = model_from_text(text + PETERSON_LIVE, "peterson.spec")
+    compare(model)
+    run = check_liveness(compile_model(model, []), list(model.liveness), small=0)
+    want = {"p0_enters": "holds", "p0_again": "holds", "trying_enters[0]": "holds",
+            "trying_enters[1]": "holds", "p0_settles": "violated"} if fair else \
+        {"p0_enters": "violated", "p0_again": "violated", "trying_enters[0]": "holds",
+         "trying_enters[1]": "holds", "p0_settles": "violated"}
+    assert {r.name: r.status for r in run.results} == want
+
+
+@settings(derandomize=True, max_examples=60, deadline=None, database=None)
+@given(st.integers(1, 40), st.floats(0.0, 3.0), st.integers(0, 2**32 - 1))
+def test_tarjan_and_scipy_agree(n: int, density: float, seed: int) -> None:
+    """The strongly connected components of random graphs (self loops, parallel steps), as
+    partitions: Tarjan's here, SciPy's, and a third from reachability (s, t in one component
+    iff each reaches the other, by a transitive closure in NumPy)."""
+    rng = np.random.default_rng(seed)
+    m = int(n * density)
+    src = np.sort(rng.integers(0, n, m))
+    dst = rng.integers(0, n, m)
+    reach = np.eye(n, dtype=bool)
+    reach[src, dst] = True
+    for _ in range(n):
+        reach = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
+    same = reach & reach.T
+    for steps in (livegraph.TARJAN_STEPS, -1):
+        livegraph.TARJAN_STEPS, saved = steps, livegraph.TARJAN_STEPS
+        try:
+            lab = scc_labels(n, src, dst)
+        finally:
+            livegraph.TARJAN_STEPS = saved
+        assert sorted(set(lab.tolist())) == list(range(int(lab.max()) + 1))
+        assert np.array_equal(lab[:, None] == lab[None, :], same)
 
 
 # ---- random specs ------------------------------------------------------------------------------
@@ -205,7 +289,7 @@ def test_fairness_checks_without_the_dense_matrix(spec: str, monkeypatch) -> Non
     for memory in (["sc", "weak"] if "ftrace" in spec else ["sc"]):
         model = load_model(ROOT / "models" / spec, memory=memory)
         g = build_graph_packed(compile_model(model, []))
-        assert FairGroups(g, list(model.fairness)).enabled is None
+        assert FairGroups.of_graph(g, list(model.fairness)).enabled is None
         compare(model, buffer_fairness=memory == "sc")
 
 
@@ -224,3 +308,84 @@ def test_small_graphs_built_state_by_state_are_the_same(spec: str) -> None:
     assert all(np.array_equal(a, b) for a, b in zip(small.graph.words, big.graph.words))
     assert [(r.status, r.message, r.trace) for r in small.results] == \
         [(r.status, r.message, r.trace) for r in big.results]
+
+
+@pytest.mark.parametrize("args, imported", [
+    (["models/classic/dining.spec"], False),                  # no liveness property
+    (["models/classic/spinlock.spec"], False),                # 11 states, 26 steps
+    (["models/ftrace/v2-atomic.spec", "--memory", "weak", "--const", "N=3"], True),
+])
+def test_scipy_is_imported_only_for_a_large_graph(args: list[str], imported: bool) -> None:
+    """Importing SciPy costs about 0.3 s: a run imports it only when a liveness graph has more
+    than livegraph.TARJAN_STEPS (16,384) steps: v2-atomic N = 3 under weak has 23,624 states."""
+    import subprocess
+    import sys
+    code = ("import sys; from smp_explorer.cli.main import main; "
+            "main(['check', *sys.argv[1:], '--quiet']); print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.stdout.strip().splitlines()[-1] == str(imported), out.stderr
+
+
+# ---- memory ----------------------------------------------------------------------------------
+
+V2 = str(ROOT / "models/ftrace/v2-atomic.spec")
+
+
+def test_a_small_budget_stops_before_the_analysis(capsys) -> None:
+    """v2-atomic under weak (N = 2): the search passes --max-memory 100K (its resident set
+    grows by less), the liveness graph (1,496 states, built state by state) is kept, but the
+    fair-cycle analysis would need more than the budget: every liveness verdict is unknown,
+    with the statistics, and the exit status is 3 (a limit left something undecided)."""
+    from smp_explorer.cli.main import main
+    assert main(["check", V2, "--memory", "weak", "--max-memory", "100K", "--json"]) == 3
+    run = json.loads(capsys.readouterr().out)["results"][0]
+    assert run["complete"] and run["states"] > 0 and run["liveness"]["states"] > 0
+    live = [p for p in run["properties"] if p["kind"] == "liveness"]
+    assert len(live) == 3
+    for p in live:
+        assert p["status"] == "unknown"
+        assert "fair-cycle analysis needs about" in p["message"]
+        assert "over the memory budget (0 MB)" in p["message"]
+    assert all(p["status"] != "unknown" for p in run["properties"] if p["kind"] != "liveness")
+
+
+@pytest.mark.parametrize("where", ["graph", "analysis"])
+def test_memory_running_out_in_the_liveness_stage_is_a_clean_stop(where: str, monkeypatch,
+                                                                   capsys) -> None:
+    """A MemoryError while the graph is built or analysed (forced here) leaves the liveness
+    verdicts unknown: the report and its statistics are printed, exit status 3, no traceback."""
+    import smp_explorer.explorer.liveness as liveness
+    from smp_explorer.cli.main import main
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(liveness, "build_graph" if where == "graph" else "FairCore",
+                        out_of_memory)
+    assert main(["check", V2, "--memory", "weak", "--json"]) == 3
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    run = json.loads(out)["results"][0]
+    why = "while building the graph" if where == "graph" else "during the fair-cycle analysis"
+    assert [p["message"] for p in run["properties"] if p["kind"] == "liveness"] == \
+        [f"liveness not checked: memory ran out {why}"] * 3
+    assert run["peak_memory_bytes"] > 0 and "liveness" in run
+    assert main(["check", V2, "--memory", "weak", "--plain"]) == 3
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "peak memory" in out and "liveness time" in out
+
+
+def test_peak_memory_covers_the_liveness_stage() -> None:
+    """The report's peak memory is the process's peak after the liveness stage too (v2-atomic
+    N = 3 under weak: the graph and its analysis peak about 20 MiB above the search)."""
+    import subprocess
+    import sys
+    code = ("import contextlib, io, json, resource, sys; from smp_explorer.cli.main import main\n"
+            "buf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf): main(['check', *sys.argv[1:], '--json'])\n"
+            "peak = json.loads(buf.getvalue())['results'][0]['peak_memory_bytes']\n"
+            "print(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code, V2, "--memory", "weak", "--const", "N=3"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    reported, at_exit = map(int, out.stdout.split())
+    assert reported >= at_exit - (8 << 20), (reported >> 20, at_exit >> 20)
