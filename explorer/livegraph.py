@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -553,68 +553,70 @@ class FairGroups:
 def scc_labels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """The strongly connected component of each of the states 0..n-1 of the graph with steps
     src -> dst (in order of source), numbered 0..: SciPy's `connected_components`, or up to
-    TARJAN_STEPS steps Tarjan's algorithm here (the same partition, without importing SciPy,
-    which costs a small run more than its whole analysis)."""
+    TARJAN_STEPS steps `strong_components` (the reference path's Tarjan: the same partition,
+    without importing SciPy, which costs a small run more than its whole analysis)."""
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     if len(src) <= TARJAN_STEPS:
-        return _tarjan(n, indptr.tolist(), dst.tolist())
+        ptr, nxt = indptr.tolist(), dst.tolist()
+        lab = np.empty(n, dtype=np.int32)
+        for c, comp in enumerate(strong_components(range(n), lambda v: nxt[ptr[v]:ptr[v + 1]])):
+            lab[comp] = c
+        return lab
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
     m = csr_matrix((np.ones(len(dst), dtype=np.int8), dst, indptr), shape=(n, n))
     return connected_components(m, directed=True, connection="strong")[1].astype(np.int32)
 
 
-def _tarjan(n: int, ptr: list[int], nxt: list[int]) -> np.ndarray:
-    """Tarjan's strongly connected components (iterative) of a graph in CSR lists."""
-    index = [-1] * n
-    low = [0] * n
-    on_stack = [False] * n
-    lab = [-1] * n
+def strong_components(nodes: Iterable[int],
+                      successors: Callable[[int], Iterable[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components (iterative) of the graph over `nodes` (every
+    successor is one of them), in the order Tarjan's algorithm closes them."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
     stack: list[int] = []
-    counter = nc = 0
-    for root in range(n):
-        if index[root] >= 0:
+    out: list[list[int]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
             continue
+        work = [(root, iter(successors(root)))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack[root] = True
-        work = [(root, ptr[root])]
+        on_stack.add(root)
         while work:
-            v, i = work[-1]
-            end = ptr[v + 1]
-            descended = False
-            while i < end:
-                w = nxt[i]
-                i += 1
-                if index[w] < 0:
-                    work[-1] = (v, i)
+            v, it = work[-1]
+            advanced = False
+            for w in it:
+                if w not in index:
                     index[w] = low[w] = counter
                     counter += 1
                     stack.append(w)
-                    on_stack[w] = True
-                    work.append((w, ptr[w]))
-                    descended = True
+                    on_stack.add(w)
+                    work.append((w, iter(successors(w))))
+                    advanced = True
                     break
-                if on_stack[w] and index[w] < low[v]:
-                    low[v] = index[w]
-            if descended:
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if advanced:
                 continue
             work.pop()
             if work:
                 u = work[-1][0]
-                if low[v] < low[u]:
-                    low[u] = low[v]
+                low[u] = min(low[u], low[v])
             if low[v] == index[v]:
+                comp = []
                 while True:
                     w = stack.pop()
-                    on_stack[w] = False
-                    lab[w] = nc
+                    on_stack.discard(w)
+                    comp.append(w)
                     if w == v:
                         break
-                nc += 1
-    return np.array(lab, dtype=np.int32)
+                out.append(comp)
+    return out
 
 
 def fair_states(fg: FairGroups, members: np.ndarray,

@@ -34,7 +34,7 @@ import numpy as np
 from smp_explorer.explorer.livegraph import (EdgeArrays, FairCore, GraphLimit, PackedGraph,
                                              analysis_bytes, build_graph_packed, condition_values,
                                              cycle_packed, may_pend, packed_from_tuples,
-                                             product_bfs)
+                                             product_bfs, strong_components)
 from smp_explorer.ir.evaluate import EvalError, evaluate
 from smp_explorer.ir.model import Fairness, Model
 from smp_explorer.ir.properties import Property
@@ -95,51 +95,9 @@ def build_graph(cm: CompiledModel, max_states: int | None = None,
 # ---- fair components --------------------------------------------------------------------------
 
 def tarjan(g: Graph, members: set[int]) -> list[list[int]]:
-    """The strongly connected components of the subgraph induced by `members` (iterative)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in sorted(members):
-        if root in index:
-            continue
-        work = [(root, iter([t for _, t in g.steps(root) if t in members]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            v, it = work[-1]
-            advanced = False
-            for w in it:
-                if w not in index:
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on_stack.add(w)
-                    work.append((w, iter([t for _, t in g.steps(w) if t in members])))
-                    advanced = True
-                    break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                u = work[-1][0]
-                low[u] = min(low[u], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
-                    if w == v:
-                        break
-                out.append(comp)
-    return out
+    """The strongly connected components of the subgraph induced by `members`."""
+    return strong_components(sorted(members),
+                             lambda v: [t for _, t in g.steps(v) if t in members])
 
 
 @dataclass
