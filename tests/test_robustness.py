@@ -301,11 +301,12 @@ def test_a_signal_ends_the_whole_multi_model_run_with_the_statistics(sig):
 
 
 def test_a_signal_while_loading_gives_exit_3_and_a_report(tmp_path):
-    # 4,000 labels take several seconds of CPU to load (about 16 s); start-up (the imports,
-    # the arguments) about 1 s: a signal after 2.5 s of CPU lands while loading, not before
+    # 30,000 labels take several seconds of CPU to load (about 8 s, linear in the labels);
+    # start-up (the imports, the arguments) about 1 s: a signal after 2.5 s of CPU lands while
+    # loading, not before
     path = tmp_path / "big.spec"
     path.write_text("var x: 0..3 = 0;\nprocess A {\n" +
-                    "".join(f"  l{i}: x := {i % 2};\n" for i in range(4000)) + "}\n")
+                    "".join(f"  l{i}: x := {i % 2};\n" for i in range(30_000)) + "}\n")
     proc = subprocess.Popen([sys.executable, "-m", "smp_explorer", "check", str(path), "--plain"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_handlers(proc, signal.SIGTERM)
