@@ -116,6 +116,51 @@ def first_of_keys(table: KeyTable, keys: list, sortkey: np.ndarray) -> np.ndarra
     return keep
 
 
+class Scratch:
+    """Reusable arrays for `thin`."""
+
+    def __init__(self) -> None:
+        self.bits = 0
+        self.low = np.zeros(0, dtype=np.int64)
+        self.who = np.zeros(0, dtype=np.intp)
+
+    def size(self, n: int) -> int:
+        bits = max(10, (2 * n - 1).bit_length())
+        if bits > self.bits:
+            self.bits = bits
+            self.low = np.full(1 << bits, NO_CUT, dtype=np.int64)
+            self.who = np.zeros(1 << bits, dtype=np.intp)
+        return self.bits
+
+
+def thin(keys: list, sortkey: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """The candidates to keep: every one but those whose key another candidate of smaller
+    sort key has (sort keys are distinct). Candidates are hashed into a direct-mapped table;
+    per cell the smallest sort key wins, and only the candidates with the winner's key are
+    dropped (two keys sharing a cell both stay: the owner deduplicates exactly)."""
+    n = len(sortkey)
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    bits = scratch.size(n)
+    h = keys[0] * _SPLIT
+    for k in keys[1:]:
+        h = (h ^ k) * _SPLIT
+    h >>= np.uint64(64 - bits)
+    cell = h.astype(np.intp)
+    low = scratch.low
+    np.minimum.at(low, cell, sortkey)
+    won = low[cell] == sortkey
+    low[cell] = NO_CUT
+    who = scratch.who
+    who[cell[won]] = np.flatnonzero(won)
+    first = who[cell]
+    same = keys[0][first] == keys[0]
+    for k in keys[1:]:
+        same &= k[first] == k
+    same &= ~won
+    return np.flatnonzero(~same)
+
+
 def sources(owner: np.ndarray, n: int) -> np.ndarray:
     """`owner` (a partition per state, in breadth-first order) in the smallest dtype."""
     return owner.astype(np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32)
@@ -169,9 +214,11 @@ class Partition:
         self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
         self.via = np.asarray(self.code.order, dtype=np.int64)
         self.own: tuple | None = None    # the batch of candidates it sends itself
+        self.scratch = Scratch()
         self.peers: list = []            # the partitions' actor handles (`connect`)
         # level -> the batches of candidates the other partitions sent (`receive`)
         self.inbox: dict[int, list[tuple]] = {}
+        self.sends: list = []            # the `receive` calls of the last expansion
         self.arrived = threading.Condition()
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
@@ -209,6 +256,20 @@ class Partition:
         with self.arrived:
             self.arrived.wait_for(lambda: len(self.inbox.get(level, ())) == self.count - 1)
             return self.inbox.pop(level, [])
+
+    def _delivered(self, level: int) -> None:
+        """Raise if a batch this partition sent at `level` did not reach its owner (whose
+        merge then waits for it: the driver stops the run on this merge's error)."""
+        if not self.sends:
+            return
+        import ray
+        sends, self.sends = self.sends, []
+        for q, ref in sends:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayError as e:
+                raise RuntimeError(f"partition {self.index} could not send its candidates of "
+                                   f"level {level} to partition {q}: {_first_line(e)}") from e
 
     def rank_order(self) -> tuple[int, list[int]]:
         """The number of action ranks, and the action of each rank."""
@@ -254,7 +315,10 @@ class Partition:
         sortkey = np.concatenate(cand_k) if cand_k else np.zeros(0, dtype=np.int64)
         keys = layout.key_words_numpy(words) if len(sortkey) else [
             np.zeros(0, dtype=np.uint64)] * layout.key_words
-        owner = owner_of(keys, self.count) if len(sortkey) else np.zeros(0, dtype=np.int64)
+        # the owner keeps per key the candidate of smallest sort key: so does each batch
+        keep = self._distinct(keys, sortkey)
+        owner = owner_of([k[keep] for k in keys], self.count) if len(keep) else \
+            np.zeros(0, dtype=np.int64)
         steps = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
                  np.concatenate(en_act) if en_act else np.zeros(0, dtype=np.int64),
                  np.concatenate(en_ok) if en_ok else np.zeros(0, dtype=bool))
@@ -263,20 +327,26 @@ class Partition:
         self.enabled.pop(level - 2, None)
         fired = np.bincount(steps[1], minlength=len(self.cm.model.actions))
         sent = 0
+        self.sends = []
         # one batch per partition, straight to it through Ray's store (no round trip through
         # the driver); its own stays here (the next merge takes it)
         for q in range(self.count):
-            mine = np.flatnonzero(owner == q) if self.count > 1 else slice(None)
+            mine = keep[owner == q] if self.count > 1 else keep
             batch = ([x[mine] for x in words], sortkey[mine], self.index)
             if q == self.index:
                 self.own = batch
             else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
-                self.peers[q].receive.options(concurrency_group="recv").remote(level, batch)
+                self.sends.append((q, self.peers[q].receive.options(
+                    concurrency_group="recv").remote(level, batch)))
         self._exact_values(found)
         self._done('expand', start, cpu)
         return dict(found=found, sent=sent, fired=fired.tolist(),
                     transitions=int(np.count_nonzero(steps[2])))
+
+    def _distinct(self, keys: list, sortkey: np.ndarray) -> np.ndarray:
+        """Indices of the candidates to send: per key the one of smallest sort key."""
+        return thin(keys, sortkey, self.scratch)
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
                      found) -> None:
@@ -360,6 +430,7 @@ class Partition:
         its first position, and per position the partition that holds that state (one byte
         a state). A candidate's parent row becomes its position, and this partition's own
         frontier is linked to its parents."""
+        self._delivered(level)
         batches = self._received(level)
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
@@ -531,11 +602,14 @@ def _connect(options: Options) -> tuple[int, float, str, str]:
 
 
 def _wait(refs: list, search: Search) -> str | None:
-    """Wait for Ray results; a timeout ends the wait (and progress is reported meanwhile)."""
+    """Wait for Ray results; a timeout ends the wait (and progress is reported meanwhile). A
+    result that is an error raises it at once (the others may wait for what failed)."""
     import ray
     left = list(refs)
     while left:
-        _, left = ray.wait(left, num_returns=len(left), timeout=0.1)
+        done, left = ray.wait(left, num_returns=len(left), timeout=0.1)
+        if done:
+            ray.get(done)      # (small results: the summaries)
         reason = search.tick()
         if reason:
             return reason
@@ -817,7 +891,15 @@ def _lost(run: _Run, e: Exception) -> str:
     """A Ray worker failed: the run stops with the levels done (out of memory, or
     interrupted), and a note says why."""
     oom = isinstance(e, run.ray.exceptions.OutOfMemoryError)
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    run.failures.append(f"ray: a worker failed: {first}")
+    run.failures.append(f"ray: a worker failed: {_first_line(e)}")
     return "out of memory" if oom else "interrupted"
 
+
+
+def _first_line(e: BaseException) -> str:
+    """What went wrong, in one line: a task's own error rather than Ray's wrapping of it."""
+    cause = getattr(e, "cause", None)
+    if isinstance(cause, BaseException) and cause is not e:
+        return _first_line(cause)
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
