@@ -13,7 +13,10 @@ the driver, which runs a level behind them:
    numbering its rows 0, 1, ... in its own breadth-first order (their positions need not be
    known yet), ranks each successor by (row, action rank) and sends the successors to their
    owners itself: one batch per other owner, an actor call straight to it through Ray's store
-   (`Partition.receive`; not through the driver), its own batch staying in place;
+   (`Partition.receive`; not through the driver), its own batch staying in place. A batch is
+   thinned first (`thin`): of the candidates with one key (a state reached from several rows
+   of the level, most of them) only the one of smallest sort key goes, the one the owner
+   would keep (a partition's row numbers follow the breadth-first order of its rows);
 2. merge: once the level's batches have arrived, every owner translates its candidates' rows into breadth-first positions (from the
    previous level's placement, below), keeps the best candidate of each key it does not hold
    yet (they are its next frontier, expanded at once), links the previous frontier to its
