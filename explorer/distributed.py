@@ -217,7 +217,7 @@ class Partition:
         self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
         self.via = np.asarray(self.code.order, dtype=np.int64)
         self.own: tuple | None = None    # the batch of candidates it sends itself
-        self.scratch = Scratch()
+        self.scratch = Scratch()       # `thin`'s table, kept from level to level
         self.peers: list = []            # the partitions' actor handles (`connect`)
         # level -> the batches of candidates the other partitions sent (`receive`)
         self.inbox: dict[int, list[tuple]] = {}
@@ -318,8 +318,9 @@ class Partition:
         sortkey = np.concatenate(cand_k) if cand_k else np.zeros(0, dtype=np.int64)
         keys = layout.key_words_numpy(words) if len(sortkey) else [
             np.zeros(0, dtype=np.uint64)] * layout.key_words
-        # the owner keeps per key the candidate of smallest sort key: so does each batch
-        keep = self._distinct(keys, sortkey)
+        # of the candidates with one key the owner keeps that of smallest sort key: only it
+        # need go (`thin` drops most of the others)
+        keep = thin(keys, sortkey, self.scratch)
         owner = owner_of([k[keep] for k in keys], self.count) if len(keep) else \
             np.zeros(0, dtype=np.int64)
         steps = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
@@ -346,10 +347,6 @@ class Partition:
         self._done('expand', start, cpu)
         return dict(found=found, sent=sent, fired=fired.tolist(),
                     transitions=int(np.count_nonzero(steps[2])))
-
-    def _distinct(self, keys: list, sortkey: np.ndarray) -> np.ndarray:
-        """Indices of the candidates to send: per key the one of smallest sort key."""
-        return thin(keys, sortkey, self.scratch)
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
                      found) -> None:
