@@ -13,7 +13,10 @@ the driver, which runs a level behind them:
    numbering its rows 0, 1, ... in its own breadth-first order (their positions need not be
    known yet), ranks each successor by (row, action rank) and sends the successors to their
    owners itself: one batch per other owner, an actor call straight to it through Ray's store
-   (`Partition.receive`; not through the driver), its own batch staying in place;
+   (`Partition.receive`; not through the driver), its own batch staying in place. A batch is
+   thinned first (`thin`): of the candidates with one key (a state reached from several rows
+   of the level, most of them) only the one of smallest sort key goes, the one the owner
+   would keep (a partition's row numbers follow the breadth-first order of its rows);
 2. merge: once the level's batches have arrived, every owner translates its candidates' rows into breadth-first positions (from the
    previous level's placement, below), keeps the best candidate of each key it does not hold
    yet (they are its next frontier, expanded at once), links the previous frontier to its
@@ -116,6 +119,51 @@ def first_of_keys(table: KeyTable, keys: list, sortkey: np.ndarray) -> np.ndarra
     return keep
 
 
+class Scratch:
+    """Reusable arrays for `thin`."""
+
+    def __init__(self) -> None:
+        self.bits = 0
+        self.low = np.zeros(0, dtype=np.int64)
+        self.who = np.zeros(0, dtype=np.intp)
+
+    def size(self, n: int) -> int:
+        bits = max(10, (2 * n - 1).bit_length())
+        if bits > self.bits:
+            self.bits = bits
+            self.low = np.full(1 << bits, NO_CUT, dtype=np.int64)
+            self.who = np.zeros(1 << bits, dtype=np.intp)
+        return self.bits
+
+
+def thin(keys: list, sortkey: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """The candidates to keep: every one but those whose key another candidate of smaller
+    sort key has (sort keys are distinct). Candidates are hashed into a direct-mapped table;
+    per cell the smallest sort key wins, and only the candidates with the winner's key are
+    dropped (two keys sharing a cell both stay: the owner deduplicates exactly)."""
+    n = len(sortkey)
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    bits = scratch.size(n)
+    h = keys[0] * _SPLIT
+    for k in keys[1:]:
+        h = (h ^ k) * _SPLIT
+    h >>= np.uint64(64 - bits)
+    cell = h.astype(np.intp)
+    low = scratch.low
+    np.minimum.at(low, cell, sortkey)
+    won = low[cell] == sortkey
+    low[cell] = NO_CUT
+    who = scratch.who
+    who[cell[won]] = np.flatnonzero(won)
+    first = who[cell]
+    same = keys[0][first] == keys[0]
+    for k in keys[1:]:
+        same &= k[first] == k
+    same &= ~won
+    return np.flatnonzero(~same)
+
+
 def sources(owner: np.ndarray, n: int) -> np.ndarray:
     """`owner` (a partition per state, in breadth-first order) in the smallest dtype."""
     return owner.astype(np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32)
@@ -169,9 +217,11 @@ class Partition:
         self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
         self.via = np.asarray(self.code.order, dtype=np.int64)
         self.own: tuple | None = None    # the batch of candidates it sends itself
+        self.scratch = Scratch()       # `thin`'s table, kept from level to level
         self.peers: list = []            # the partitions' actor handles (`connect`)
         # level -> the batches of candidates the other partitions sent (`receive`)
         self.inbox: dict[int, list[tuple]] = {}
+        self.sends: list = []            # the `receive` calls of the last expansion
         self.arrived = threading.Condition()
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
@@ -209,6 +259,20 @@ class Partition:
         with self.arrived:
             self.arrived.wait_for(lambda: len(self.inbox.get(level, ())) == self.count - 1)
             return self.inbox.pop(level, [])
+
+    def _delivered(self, level: int) -> None:
+        """Raise if a batch this partition sent at `level` did not reach its owner (whose
+        merge then waits for it: the driver stops the run on this merge's error)."""
+        if not self.sends:
+            return
+        import ray
+        sends, self.sends = self.sends, []
+        for q, ref in sends:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayError as e:
+                raise RuntimeError(f"partition {self.index} could not send its candidates of "
+                                   f"level {level} to partition {q}: {_first_line(e)}") from e
 
     def rank_order(self) -> tuple[int, list[int]]:
         """The number of action ranks, and the action of each rank."""
@@ -254,7 +318,11 @@ class Partition:
         sortkey = np.concatenate(cand_k) if cand_k else np.zeros(0, dtype=np.int64)
         keys = layout.key_words_numpy(words) if len(sortkey) else [
             np.zeros(0, dtype=np.uint64)] * layout.key_words
-        owner = owner_of(keys, self.count) if len(sortkey) else np.zeros(0, dtype=np.int64)
+        # of the candidates with one key the owner keeps that of smallest sort key: only it
+        # need go (`thin` drops most of the others)
+        keep = thin(keys, sortkey, self.scratch)
+        owner = owner_of([k[keep] for k in keys], self.count) if len(keep) else \
+            np.zeros(0, dtype=np.int64)
         steps = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
                  np.concatenate(en_act) if en_act else np.zeros(0, dtype=np.int64),
                  np.concatenate(en_ok) if en_ok else np.zeros(0, dtype=bool))
@@ -263,16 +331,18 @@ class Partition:
         self.enabled.pop(level - 2, None)
         fired = np.bincount(steps[1], minlength=len(self.cm.model.actions))
         sent = 0
+        self.sends = []
         # one batch per partition, straight to it through Ray's store (no round trip through
         # the driver); its own stays here (the next merge takes it)
         for q in range(self.count):
-            mine = np.flatnonzero(owner == q) if self.count > 1 else slice(None)
+            mine = keep[owner == q] if self.count > 1 else keep
             batch = ([x[mine] for x in words], sortkey[mine], self.index)
             if q == self.index:
                 self.own = batch
             else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
-                self.peers[q].receive.options(concurrency_group="recv").remote(level, batch)
+                self.sends.append((q, self.peers[q].receive.options(
+                    concurrency_group="recv").remote(level, batch)))
         self._exact_values(found)
         self._done('expand', start, cpu)
         return dict(found=found, sent=sent, fired=fired.tolist(),
@@ -360,6 +430,7 @@ class Partition:
         its first position, and per position the partition that holds that state (one byte
         a state). A candidate's parent row becomes its position, and this partition's own
         frontier is linked to its parents."""
+        self._delivered(level)
         batches = self._received(level)
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
@@ -531,11 +602,14 @@ def _connect(options: Options) -> tuple[int, float, str, str]:
 
 
 def _wait(refs: list, search: Search) -> str | None:
-    """Wait for Ray results; a timeout ends the wait (and progress is reported meanwhile)."""
+    """Wait for Ray results; a timeout ends the wait (and progress is reported meanwhile). A
+    result that is an error raises it at once (the others may wait for what failed)."""
     import ray
     left = list(refs)
     while left:
-        _, left = ray.wait(left, num_returns=len(left), timeout=0.1)
+        done, left = ray.wait(left, num_returns=len(left), timeout=0.1)
+        if done:
+            ray.get(done)      # (small results: the summaries)
         reason = search.tick()
         if reason:
             return reason
@@ -817,7 +891,14 @@ def _lost(run: _Run, e: Exception) -> str:
     """A Ray worker failed: the run stops with the levels done (out of memory, or
     interrupted), and a note says why."""
     oom = isinstance(e, run.ray.exceptions.OutOfMemoryError)
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    run.failures.append(f"ray: a worker failed: {first}")
+    run.failures.append(f"ray: a worker failed: {_first_line(e)}")
     return "out of memory" if oom else "interrupted"
 
+
+def _first_line(e: BaseException) -> str:
+    """What went wrong, in one line: a task's own error rather than Ray's wrapping of it."""
+    cause = getattr(e, "cause", None)
+    if isinstance(cause, BaseException) and cause is not e:
+        return _first_line(cause)
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

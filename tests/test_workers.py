@@ -17,11 +17,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conftest import MODELS, ROOT, cli
 from fuzzspecs import MEMORIES, specs
+from smp_explorer.explorer.distributed import Scratch, thin
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.compiled import compile_model
@@ -108,6 +110,92 @@ def test_levels_run_ahead_of_the_driver_with_one_process_traces(ray_session):
                            "  a1: await r == 0;\n}\n", "last.spec", None, "sc")
     r = agree(last, "sc", stop_at_first=True)
     assert (r.stats.states, r.stop_reason, r.complete) == (2, "exhausted", True)
+
+
+# A 4-cube: four processes each set their own flag once. Hand derivation: 2 ** 4 = 16 states,
+# 4 * 2 ** 3 = 32 transitions; a state of level k is reached from k parents of level k - 1
+# (every order of the same k steps), so most candidates of a level are duplicates of another
+# one of the same level. Breadth-first order (parent position, then action) makes the trace to
+# "all set" take the processes in declaration order: A, B, C, D.
+CUBE = """var a: bool = false;
+var b: bool = false;
+var c: bool = false;
+var d: bool = false;
+process A { s: a := true; }
+process B { s: b := true; }
+process C { s: c := true; }
+process D { s: d := true; }
+invariant not_all: not (a and b and c and d);
+"""
+
+
+def test_duplicate_candidates_keep_the_first_parent(ray_session):
+    """Each partition sends one candidate per key, that of smallest sort key (`thin`): one
+    partition holds every parent of a level (1 worker), or some (2, 3)."""
+    cube = model_from_text(CUBE, "cube.spec", None, "sc")
+    for stop in (False, True):
+        r = agree(cube, "sc", workers=(1, 2, 3), stop_at_first=stop)
+        if not stop:
+            assert (r.stats.states, r.stats.transitions) == (16, 32)
+        trace = {p.name: p.trace for p in r.properties}["not_all"]
+        assert [s.process for s in trace.steps[1:]] == ["A", "B", "C", "D"]
+
+
+def keeps_first(keys: list, sortkey, kept) -> bool:
+    """Whether `kept` (indices) holds, for every key, its candidate of smallest sort key."""
+    best: dict[tuple, tuple[int, int]] = {}
+    for i, key in enumerate(zip(*(k.tolist() for k in keys))):
+        if key not in best or sortkey[i] < best[key][0]:
+            best[key] = (int(sortkey[i]), i)
+    return {i for _, i in best.values()} <= set(np.asarray(kept).tolist())
+
+
+@pytest.mark.parametrize("n, distinct, words", [(500, 450, 1), (3000, 40, 1), (2000, 300, 3),
+                                                (1, 1, 1), (0, 0, 1)])
+def test_thinned_batches_keep_every_keys_first_candidate(n, distinct, words):
+    """`thin` (each batch before it is sent) may leave duplicates (keys sharing a cell of its
+    table) but never drops a key's candidate of smallest sort key; one that kept the largest
+    instead fails the same check."""
+    rng = np.random.default_rng(n + distinct + words)
+    pool = [rng.integers(0, 1 << 63, distinct, dtype=np.uint64) for _ in range(words)]
+    if words > 1:      # keys equal in their first word, different in another: both kept
+        pool[0][: distinct // 2] = pool[0][0]
+    pick = rng.integers(0, max(distinct, 1), n)
+    keys = [col[pick] if distinct else np.zeros(0, dtype=np.uint64) for col in pool]
+    sortkey = rng.permutation(n).astype(np.int64) * 7 + 3
+    scratch = Scratch()
+    for _ in range(2):      # the scratch table is reused: it starts clean again
+        kept = thin(keys, sortkey, scratch)
+        assert keeps_first(keys, sortkey, kept)
+        assert len(set(kept.tolist())) == len(kept) <= n
+    if n > 2 * distinct:
+        assert len(kept) < n
+        assert not keeps_first(keys, sortkey, thin(keys, -sortkey, Scratch()))
+
+
+def test_a_batch_that_cannot_be_delivered_ends_the_run(ray_session, monkeypatch):
+    """A `receive` between two live partitions that fails: its owner's merge would wait for
+    the batch for ever; the sender's next merge raises instead, and the run stops with the
+    levels done and a note saying what failed (no hang: the timeout below is a guard)."""
+    from smp_explorer.explorer import distributed
+
+    class Refusing(distributed.Partition):    # (defined here: Ray ships it by value)
+        def receive(self, level, batch):
+            if level >= 2:
+                raise ValueError("batch refused")
+            super().receive(level, batch)
+
+    monkeypatch.setattr(distributed, "Partition", Refusing)
+    filt = load_model(MODELS / "classic" / "filter.spec", {"N": "3"})
+    started = time.monotonic()
+    r = explore(compile_model(filt), Options(workers=2, check_deadlock=False, timeout=120),
+                "sc")
+    assert time.monotonic() - started < 100
+    assert r.stop_reason == "interrupted" and not r.complete
+    failed = [n for n in r.stats.notes if n.startswith("ray: a worker failed")]
+    assert len(failed) == 1 and "could not send its candidates of level 2" in failed[0] and \
+        "batch refused" in failed[0], r.stats.notes
+    assert 1 <= r.stats.states < 465      # (465: filter N = 3 in full, rumur)
 
 
 @pytest.mark.slow
