@@ -68,19 +68,31 @@ FILTER = ROOT / "models" / "classic" / "filter.spec"
 ENV = dict(os.environ)   # the searches' environment (--codegen-cache cold turns a cache off)
 
 
-def check(spec: Path, args: list[str], timeout: float) -> dict:
-    """One `explorer check --json` in a fresh process: its single result, or {"error": ...}."""
-    cmd = EXPLORER + ["check", str(spec), "--json", "--timeout", str(timeout)] + args
-    t = time.perf_counter()
+def run_json(cmd: list[str], timeout: float) -> tuple[dict | None, str]:
+    """Run `cmd` (a child printing JSON) in a fresh process: its parsed output (None if there is
+    none) and its last line of error (or why it gave no answer)."""
     try:
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
                            env=ENV)
     except subprocess.TimeoutExpired:
-        return {"error": f"no answer within {timeout + 120:.0f} s"}
+        return None, f"no answer within {timeout + 120:.0f} s"
+    err = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
     try:
-        result = json.loads(p.stdout)["results"][0]
-    except (ValueError, KeyError, IndexError):
-        err = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+        return json.loads(p.stdout), err
+    except ValueError:
+        return None, err
+
+
+def check(spec: Path, args: list[str], timeout: float) -> dict:
+    """One `explorer check --json` in a fresh process: its single result, or {"error": ...}."""
+    cmd = EXPLORER + ["check", str(spec), "--json", "--timeout", str(timeout)] + args
+    t = time.perf_counter()
+    doc, err = run_json(cmd, timeout)
+    try:
+        result = doc["results"][0] if doc is not None else None
+    except (KeyError, IndexError, TypeError):
+        result = None
+    if result is None:
         return {"error": err}
     result["wall"] = time.perf_counter() - t
     return result
@@ -92,16 +104,8 @@ def check_cpu(spec: Path, consts: dict[str, str], memory: str, engine: str,
     job = dict(spec=str(spec), consts=consts, memory=memory, engine=engine, buffer=buffer,
                max_states=max_states, timeout=timeout)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--cpu-child", json.dumps(job)]
-    try:
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout + 120,
-                           env=ENV)
-    except subprocess.TimeoutExpired:
-        return {"error": f"no answer within {timeout + 120:.0f} s"}
-    try:
-        return json.loads(p.stdout)
-    except ValueError:
-        err = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
-        return {"error": err}
+    doc, err = run_json(cmd, timeout)
+    return doc if doc is not None else {"error": err}
 
 
 def cpu_child(job: dict) -> int:
