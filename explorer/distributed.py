@@ -82,11 +82,18 @@ def _import_ray() -> Any:
     return ray
 
 
-def owner_of(keys: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """The partition of each key (given as uint64 word columns)."""
+def key_hash(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """A 64-bit mix of each key (given as uint64 word columns): its high bits choose the
+    key's partition (`owner_of`) and its cell in `thin`'s table."""
     h = keys[0] * _SPLIT
     for k in keys[1:]:
         h = (h ^ k) * _SPLIT
+    return h
+
+
+def owner_of(keys: Sequence[np.ndarray], n: int, h: np.ndarray | None = None) -> np.ndarray:
+    """The partition of each key (given as uint64 word columns, or by its `key_hash` h)."""
+    h = key_hash(keys) if h is None else h
     return (((h >> _S32) * np.uint64(n)) >> _S32).astype(np.int64)   # (no division)
 
 
@@ -136,20 +143,18 @@ class Scratch:
         return self.bits
 
 
-def thin(keys: list, sortkey: np.ndarray, scratch: Scratch) -> np.ndarray:
+def thin(keys: list, sortkey: np.ndarray, scratch: Scratch,
+         h: np.ndarray | None = None) -> np.ndarray:
     """The candidates to keep: every one but those whose key another candidate of smaller
-    sort key has (sort keys are distinct). Candidates are hashed into a direct-mapped table;
-    per cell the smallest sort key wins, and only the candidates with the winner's key are
-    dropped (two keys sharing a cell both stay: the owner deduplicates exactly)."""
+    sort key has (sort keys are distinct). Candidates are hashed (`key_hash`, or h) into a
+    direct-mapped table; per cell the smallest sort key wins, and only the candidates with the
+    winner's key are dropped (two keys sharing a cell both stay: the owner deduplicates
+    exactly)."""
     n = len(sortkey)
     if n < 2:
         return np.arange(n, dtype=np.intp)
     bits = scratch.size(n)
-    h = keys[0] * _SPLIT
-    for k in keys[1:]:
-        h = (h ^ k) * _SPLIT
-    h >>= np.uint64(64 - bits)
-    cell = h.astype(np.intp)
+    cell = ((key_hash(keys) if h is None else h) >> np.uint64(64 - bits)).astype(np.intp)
     low = scratch.low
     np.minimum.at(low, cell, sortkey)
     won = low[cell] == sortkey
@@ -221,7 +226,6 @@ class Partition:
         self.peers: list = []            # the partitions' actor handles (`connect`)
         # level -> the batches of candidates the other partitions sent (`receive`)
         self.inbox: dict[int, list[tuple]] = {}
-        self.sends: list = []            # the `receive` calls of the last expansion
         self.arrived = threading.Condition()
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
@@ -259,20 +263,6 @@ class Partition:
         with self.arrived:
             self.arrived.wait_for(lambda: len(self.inbox.get(level, ())) == self.count - 1)
             return self.inbox.pop(level, [])
-
-    def _delivered(self, level: int) -> None:
-        """Raise if a batch this partition sent at `level` did not reach its owner (whose
-        merge then waits for it: the driver stops the run on this merge's error)."""
-        if not self.sends:
-            return
-        import ray
-        sends, self.sends = self.sends, []
-        for q, ref in sends:
-            try:
-                ray.get(ref)
-            except ray.exceptions.RayError as e:
-                raise RuntimeError(f"partition {self.index} could not send its candidates of "
-                                   f"level {level} to partition {q}: {_first_line(e)}") from e
 
     def rank_order(self) -> tuple[int, list[int]]:
         """The number of action ranks, and the action of each rank."""
@@ -318,11 +308,10 @@ class Partition:
         sortkey = np.concatenate(cand_k) if cand_k else np.zeros(0, dtype=np.int64)
         keys = layout.key_words_numpy(words) if len(sortkey) else [
             np.zeros(0, dtype=np.uint64)] * layout.key_words
+        h = key_hash(keys)
         # of the candidates with one key the owner keeps that of smallest sort key: only it
         # need go (`thin` drops most of the others)
-        keep = thin(keys, sortkey, self.scratch)
-        owner = owner_of([k[keep] for k in keys], self.count) if len(keep) else \
-            np.zeros(0, dtype=np.int64)
+        keep = thin(keys, sortkey, self.scratch, h)
         steps = (np.concatenate(en_pos) if en_pos else np.zeros(0, dtype=np.int64),
                  np.concatenate(en_act) if en_act else np.zeros(0, dtype=np.int64),
                  np.concatenate(en_ok) if en_ok else np.zeros(0, dtype=bool))
@@ -331,22 +320,36 @@ class Partition:
         self.enabled.pop(level - 2, None)
         fired = np.bincount(steps[1], minlength=len(self.cm.model.actions))
         sent = 0
-        self.sends = []
+        sends = []
+        # the kept candidates gathered once, owner after owner (a stable sort of small
+        # integers), each owner's batch a slice; on the wire a sort key is 32 bits if they fit
+        bounds = [0, len(keep)]
+        if self.count > 1:
+            owner = sources(owner_of(keys, self.count, h[keep]), self.count)
+            keep = keep[np.argsort(owner, kind="stable")]
+            bounds = [0] + np.cumsum(np.bincount(owner, minlength=self.count)).tolist()
+        words = [x[keep] for x in words]
+        sortkey = sortkey[keep]
+        if len(sortkey) and int(sortkey.max()) <= np.iinfo(np.int32).max:
+            sortkey = sortkey.astype(np.int32)
         # one batch per partition, straight to it through Ray's store (no round trip through
         # the driver); its own stays here (the next merge takes it)
         for q in range(self.count):
-            mine = keep[owner == q] if self.count > 1 else keep
+            mine = slice(bounds[q], bounds[q + 1])
             batch = ([x[mine] for x in words], sortkey[mine], self.index)
             if q == self.index:
                 self.own = batch
             else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
-                self.sends.append((q, self.peers[q].receive.options(
+                sends.append((q, self.peers[q].receive.options(
                     concurrency_group="recv").remote(level, batch)))
         self._exact_values(found)
         self._done('expand', start, cpu)
+        # (the driver watches the sends: one that fails ends the run, where the merge that
+        # waits for its batch would wait for ever)
         return dict(found=found, sent=sent, fired=fired.tolist(),
-                    transitions=int(np.count_nonzero(steps[2])))
+                    transitions=int(np.count_nonzero(steps[2])), sends=sends,
+                    index=self.index, level=level)
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
                      found) -> None:
@@ -430,7 +433,6 @@ class Partition:
         its first position, and per position the partition that holds that state (one byte
         a state). A candidate's parent row becomes its position, and this partition's own
         frontier is linked to its parents."""
-        self._delivered(level)
         batches = self._received(level)
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
@@ -601,15 +603,35 @@ def _connect(options: Options) -> tuple[int, float, str, str]:
     return n, min(1.0, cpus / n), where, started
 
 
-def _wait(refs: list, search: Search) -> str | None:
+class Undelivered(Exception):
+    """A batch of candidates did not reach its owner (whose merge would wait for it)."""
+
+
+def _wait(refs: list, search: Search, expansions: Sequence = ()) -> str | None:
     """Wait for Ray results; a timeout ends the wait (and progress is reported meanwhile). A
-    result that is an error raises it at once (the others may wait for what failed)."""
+    result that is an error raises it at once (the others may wait for what failed). The
+    summaries of `expansions` are waited for too, and so are the batches each sent."""
     import ray
-    left = list(refs)
+    left = list(refs) + list(expansions)
+    summaries = set(expansions)
+    sends: dict = {}          # a `receive` call -> (sender, level, owner)
     while left:
         done, left = ray.wait(left, num_returns=len(left), timeout=0.1)
-        if done:
-            ray.get(done)      # (small results: the summaries)
+        for ref in done:
+            if ref in sends:
+                try:
+                    ray.get(ref)
+                except ray.exceptions.RayError as e:
+                    p, level, q = sends[ref]
+                    raise Undelivered(f"partition {p} could not send its candidates of level "
+                                      f"{level} to partition {q}: {_first_line(e)}") from e
+            elif ref in summaries:
+                out = ray.get(ref)      # (a summary)
+                for q, send in out["sends"]:
+                    sends[send] = (out["index"], out["level"], q)
+                    left.append(send)
+            else:
+                ray.get(ref)      # (small results: the summaries)
         reason = search.tick()
         if reason:
             return reason
@@ -725,7 +747,7 @@ class _Run:
         # the next level's expansion runs in each partition right after its merge
         self.ahead = self._expand(self.level_no)
         summaries = self.outs
-        reason = _wait([m[1] for m in self.merges] + summaries, search)
+        reason = _wait([m[1] for m in self.merges], search, summaries)
         if reason:
             return reason
         t1 = time.time()
@@ -863,7 +885,8 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
                 break
     except KeyboardInterrupt:   # Ctrl-C, or SIGTERM / SIGHUP (cli.main makes them one)
         stop_reason = "interrupted"
-    except run.ray.exceptions.RayError as e:    # a worker killed (its node short of memory), lost
+    except (run.ray.exceptions.RayError, Undelivered) as e:
+        # a worker killed (its node short of memory), lost; a batch not delivered
         stop_reason = _lost(run, e)
     try:
         run.traces()
