@@ -174,6 +174,31 @@ def sources(owner: np.ndarray, n: int) -> np.ndarray:
     return owner.astype(np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32)
 
 
+def _joined(parts: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Columns of several parts, one after the other (one part's own columns, not a copy)."""
+    if len(parts) == 1:
+        return parts[0]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+def gather(parts: list[Sequence[np.ndarray]], at: np.ndarray) -> list[np.ndarray]:
+    """The rows `at` of the columns of several parts one after the other (rows numbered
+    through all parts), taken from each part (the parts are not joined first)."""
+    if len(parts) == 1:
+        return [x[at] for x in parts[0]]
+    sizes = [len(p[0]) for p in parts]
+    starts = np.cumsum([0] + sizes[:-1])
+    part = np.searchsorted(starts[1:], at, side="right")
+    out = [np.empty(len(at), dtype=np.uint64) for _ in parts[0]]
+    for j, cols in enumerate(parts):
+        sel = np.flatnonzero(part == j)
+        if sel.size:
+            rows = at[sel] - starts[j]
+            for o, x in zip(out, cols):
+                o[sel] = x[rows]
+    return out
+
+
 def positions(base: int, src: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """From the partition of each state of a level in breadth-first order (the level's first
     at `base`): the states' positions, partition after partition, each in its breadth-first
@@ -222,6 +247,7 @@ class Partition:
         self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
         self.via = np.asarray(self.code.order, dtype=np.int64)
         self.own: tuple | None = None    # the batch of candidates it sends itself
+        self.own_keys: list | None = None      # and their keys
         self.scratch = Scratch()       # `thin`'s table, kept from level to level
         self.peers: list = []            # the partitions' actor handles (`connect`)
         # level -> the batches of candidates the other partitions sent (`receive`)
@@ -339,6 +365,9 @@ class Partition:
             batch = ([x[mine] for x in words], sortkey[mine], self.index)
             if q == self.index:
                 self.own = batch
+                # (an exact key not folded is the words themselves)
+                self.own_keys = list(batch[0]) if layout.exact and not layout.fold else \
+                    [k[keep[mine]] for k in keys]
             else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
                 sends.append((q, self.peers[q].receive.options(
@@ -436,7 +465,6 @@ class Partition:
         batches = self._received(level)
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
-        nw = layout.nwords
         base, src = placed
         glob, begin = positions(base, src, self.count)
         if self.unlinked is not None and len(self.unlinked):
@@ -444,16 +472,19 @@ class Partition:
             sk = self.unlinked
             self.links.append((mine, sk // R, self.via[sk % R]))
         self.unlinked = None
-        assert self.own is not None
+        assert self.own is not None and self.own_keys is not None
         batches.append(self.own)
         self.own = None
-        words = [np.concatenate([b[0][k] for b in batches]) for k in range(nw)]
-        sortkey = np.concatenate([glob[begin[p] + k // R] * R + k % R for _, k, p in batches])
-        keys = layout.key_words_numpy(words)
+        # the keys of its own batch are the expansion's; the others' are computed here
+        own_keys, self.own_keys = self.own_keys, None
+        keys = _joined([layout.key_words_numpy(list(b[0])) for b in batches[:-1]] + [own_keys])
+        sortkey = _joined([[glob[begin[p] + k // R] * R + k % R] for _, k, p in batches])[0]
         # the new states go into the table now: a level cut short (a decision, a limit) is the
         # run's last, so only the links need to know where it stops
         fresh = first_of_keys(self.table, keys, sortkey)
-        words, sortkey = [x[fresh] for x in words], sortkey[fresh]
+        sortkey = sortkey[fresh]
+        words = [x[fresh] for x in keys] if layout.exact and not layout.fold else \
+            gather([b[0] for b in batches], fresh)
         self.frontier, self.unlinked = words, sortkey
         found: dict[str, Event] = {}
         if len(sortkey):

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 
 from conftest import MODELS, ROOT, cli
 from fuzzspecs import MEMORIES, specs
-from smp_explorer.explorer.distributed import Scratch, thin
+from smp_explorer.explorer.distributed import Scratch, gather, thin
 from smp_explorer.explorer.engines import explore
 from smp_explorer.explorer.options import Options
 from smp_explorer.runs.compiled import compile_model
@@ -171,6 +171,19 @@ def test_thinned_batches_keep_every_keys_first_candidate(n, distinct, words):
     if n > 2 * distinct:
         assert len(kept) < n
         assert not keeps_first(keys, sortkey, thin(keys, -sortkey, Scratch()))
+
+
+@pytest.mark.parametrize("sizes", [(5,), (0, 7), (4, 0, 9), (3, 3, 3, 1)])
+def test_a_merge_gathers_the_new_states_from_the_batches_as_from_their_join(sizes):
+    """The words of a merge's new states are taken from each batch (not from the batches
+    joined first): rows numbered through the batches one after the other, in any order."""
+    rng = np.random.default_rng(sum(sizes))
+    parts = [[rng.integers(0, 1 << 63, n, dtype=np.uint64) for _ in range(3)] for n in sizes]
+    joined = [np.concatenate([p[k] for p in parts]) for k in range(3)]
+    at = rng.permutation(sum(sizes))[: max(1, sum(sizes) // 2)]
+    got = gather(parts, at)
+    for k in range(3):
+        assert got[k].tolist() == joined[k][at].tolist()
 
 
 def test_a_batch_that_cannot_be_delivered_ends_the_run(ray_session, monkeypatch):
