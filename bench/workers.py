@@ -30,13 +30,20 @@ slowest partition's expansion plus the slowest partition's merge (CPU seconds): 
 the run would take with no message latency and no other process on the cores. The ratio of
 two runs' critical paths is the speed-up their partitioning allows; the wall-time ratio, what
 the messages and the machine left of it.
+
+A third table (Linux: from /proc, sampled during each run) gives the CPU seconds of every
+process the run used: this one (the driver, with Ray's threads in it), the partitions, and
+Ray's own processes (raylet, GCS, ...: every other process this one started): with as many
+partitions as cores, Ray's processes take their CPU from the partitions.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -110,6 +117,7 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
     base = one = None
     counts = set()
     splits = []
+    processes: list = []
     for name, n in runs:
         options = Options(engine="vector", check_deadlock=deadlock, workers=n,
                           ray_address=a.ray if n else None, symmetry=False, reduction=False)
@@ -117,7 +125,8 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
         for _ in range(a.repeat):
             distributed.PROFILE = []
             cpu0 = time.process_time()
-            r = explore(cm, options, memory)
+            with ProcessCPU() as used:
+                r = explore(cm, options, memory)
             counts.add((r.stats.states, r.stats.transitions, r.stats.depth,
                         tuple(sorted(r.stats.coverage.items())),
                         tuple((p.name, p.status) for p in r.properties)))
@@ -127,10 +136,12 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
                 (0.0, 0.0, 0.0, 0.0, time.process_time() - cpu0)
             search = r.stats.seconds - ready
             if best is None or search < best[0]:
-                best = (search, r, ready, between, driver, busy, cpu, distributed.PROFILE)
-        search, r, ready, between, driver, busy, cpu, profile = best
+                best = (search, r, ready, between, driver, busy, cpu, distributed.PROFILE,
+                        used.groups())
+        search, r, ready, between, driver, busy, cpu, profile, groups = best
         if n:
             splits.append((name, split(profile[0])))
+            processes.append((name, search, groups))
         base = base or search
         if n == 1:
             one = search
@@ -147,10 +158,92 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
     for name, (parts, own, total, path) in splits:
         print(f"| {name} | " + ", ".join(f"{e:.2f} + {m:.2f} ({i:.2f})" for e, m, i in parts) +
               f" | {own:.2f} ({total:.2f}) | {path:.2f} |")
+    if processes and processes[0][2] is not None:
+        print()
+        print("| run | search s | CPU s: driver process | partitions | Ray's other processes "
+              "| in all | of the cores' |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        cores = os.cpu_count() or 1
+        for name, search, (own, parts, other) in processes:
+            print(f"| {name} | {search:.2f} | {own:.2f} | " + " + ".join(f"{c:.2f}" for c in parts)
+                  + f" | {other:.2f} | {own + sum(parts) + other:.2f} | {cores * search:.2f} |")
     print()
     print("same counts in every run" if len(counts) == 1 else "COUNTS DIFFER")
     sys.stdout.flush()
     return len(counts) == 1
+
+
+class ProcessCPU:
+    """The CPU seconds (user + system) of this process and of every process it started (Ray's,
+    the partitions among them) while it was open, from /proc (Linux; elsewhere `groups` is
+    None), sampled four times a second: the Ray partitions end with the run, so their last
+    sample counts."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self) -> None:
+        self.start: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+        self.name: dict[int, str] = {}       # the last command line seen (not a zombie's)
+        self.parent: dict[int, int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def snapshot(self) -> dict[int, float]:
+        out = {}
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            pid = int(d.name)
+            try:
+                stat = (d / "stat").read_text()
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").strip().decode(
+                    errors="replace")
+            except OSError:
+                continue
+            f = stat.rsplit(")", 1)[1].split()
+            out[pid] = (int(f[11]) + int(f[12])) / self.TICK
+            self.parent[pid] = int(f[1])
+            if cmd:
+                self.name[pid] = cmd
+        return out
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.25):
+            self.cpu.update(self.snapshot())
+
+    def __enter__(self) -> "ProcessCPU":
+        if Path("/proc/self/stat").exists():
+            self.start = self.snapshot()
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.thread.is_alive():
+            self.stop.set()
+            self.thread.join()
+            self.cpu.update(self.snapshot())
+
+    def groups(self) -> tuple[float, list[float], float] | None:
+        """CPU s of this process, of each partition, and of the other processes it started."""
+        if not self.start:
+            return None
+        me = os.getpid()
+        own, parts, other = 0.0, [], 0.0
+        for pid, c in self.cpu.items():
+            used = c - self.start.get(pid, 0.0)
+            up, seen = self.parent.get(pid, 0), 0
+            while up not in (me, 0, 1) and seen < 64:
+                up, seen = self.parent.get(up, 0), seen + 1
+            if pid == me:
+                own = used
+            elif up != me:
+                continue            # not started by this process
+            elif self.name.get(pid, "").startswith("ray::Partition"):
+                parts.append(used)
+            else:
+                other += used
+        return own, sorted(parts, reverse=True), other
 
 
 def split(timeline: list) -> tuple:

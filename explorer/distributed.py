@@ -662,7 +662,7 @@ def _wait(refs: list, search: Search, expansions: Sequence = ()) -> str | None:
                     sends[send] = (out["index"], out["level"], q)
                     left.append(send)
             else:
-                ray.get(ref)      # (small results: the summaries)
+                ray.get(ref)      # (small results: the merges' summaries)
         reason = search.tick()
         if reason:
             return reason
