@@ -33,6 +33,7 @@ whole batches (`BatchCanonical`) into the very same states.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import re
@@ -321,6 +322,13 @@ class Symmetry:
             parts.append(f"{what}, {t.n}! permutations")
         return "symmetry: on (" + "; ".join(parts) + ")"
 
+    def only(self, i: int) -> Symmetry:
+        """The symmetry of the i-th scalarset alone (of independent ones: `BatchCanonical`)."""
+        out = copy.copy(self)
+        out.types = [self.types[i]]
+        out.independent = True
+        return out
+
     @property
     def group_size(self) -> int:
         return math.prod(math.factorial(t.n) for t in self.types)
@@ -505,11 +513,14 @@ class BatchCanonical:
     vector engine's form), giving the same states as the scalar engine's canonicaliser.
 
     One scalarset whose signatures decide everything (`_Type.complete`, as TwoPhase's resource
-    managers): NumPy sorts each state's elements by their signature as one integer, and moves
-    the rows and the set bits. One scalarset of up to `MAX_BATCH_VALUES` values otherwise
-    (memory-model slots, two-dimensional arrays): `_all_perms`, every sorting permutation of
-    the states with tied signatures. Otherwise each state goes through the Python
-    canonicaliser."""
+    managers, or the processes of a spec without stored process ids), however many values it
+    has: NumPy sorts each state's elements by their signature as one integer (a signature too
+    wide for 62 bits: by its rank among the batch's signatures, `_ranked`), and moves the rows
+    and the set bits. One scalarset of up to `MAX_BATCH_VALUES` values otherwise (memory-model
+    slots, two-dimensional arrays): `_all_perms`, every sorting permutation of the states with
+    tied signatures. Several scalarsets on disjoint slots: each of them in turn (`steps`).
+    Otherwise (a scalarset of more values whose signatures do not decide, or scalarsets that
+    share a slot) each state goes through the Python canonicaliser (`_rows`)."""
 
     def __init__(self, sym: Symmetry, layout: Layout):
         import numpy as np
@@ -519,7 +530,12 @@ class BatchCanonical:
         self.packed = sym.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
         self.vectorised = False
         self.general = False   # every permutation over a batch (`_all_perms`)
+        # several scalarsets on disjoint slots: each canonicalised over the batch in turn, as
+        # `Symmetry.canonical_with` does state by state
+        self.steps: list[BatchCanonical] = []
         if len(sym.types) != 1:
+            if sym.independent:
+                self.steps = [BatchCanonical(sym.only(i), layout) for i in range(len(sym.types))]
             return
         t = sym.types[0]
         if not t.complete:
@@ -530,11 +546,16 @@ class BatchCanonical:
         # the signature's parts in `_Type.signatures` order, each (slots per element, span)
         parts = [(False, row, fields[row[0]].mask + 1) for row in t.rows]
         parts += [(True, [s] * t.n, 2) for s in t.global_sets]   # bit k of a set of the type
-        span = 1
-        for _, _, size in parts:
+        # runs of parts whose mixed-radix number stays below 2 ** KEY_BITS; a wider signature
+        # is several runs, ranked over the batch (`_ranked`)
+        self.part_runs: list[list[tuple[bool, list[int], int]]] = []
+        start, span = 0, 1
+        for j, (_, _, size) in enumerate(parts):
+            if j > start and span * size >= 1 << KEY_BITS:
+                self.part_runs.append(parts[start:j])
+                start, span = j, 1
             span *= size
-        if span >= 1 << 62:
-            return
+        self.part_runs.append(parts[start:])
         self.parts = parts
         self.t = t
         self.vectorised = True
@@ -592,12 +613,16 @@ class BatchCanonical:
         run of digits (`_digits`, `self.groups`) is a mixed-radix number; with several runs,
         the elements' signatures of the whole chunk are ranked (equal signatures, equal
         ranks; ordered as the runs, first run first)."""
-        np, t = self.np, self.t
-        m = cols.shape[1]
-        parts = [self._group_keys(cols, a, b) for a, b in self.groups]
+        return self._ranked([self._group_keys(cols, a, b) for a, b in self.groups])
+
+    def _ranked(self, parts: list) -> Any:
+        """One key array of the shape of each of `parts` (the runs of digits of the same
+        signatures, first run first): the part itself if one, else each signature's rank among
+        all of them (equal signatures, equal ranks; ordered as the runs)."""
+        np = self.np
         if len(parts) == 1:
             return parts[0]
-        flat = [p.reshape(-1) for p in parts]   # element-major: index k * m + state
+        flat = [p.reshape(-1) for p in parts]
         order = np.lexsort(flat[::-1])
         differs = np.zeros(len(order), dtype=bool)
         for f in flat:
@@ -605,7 +630,7 @@ class BatchCanonical:
             differs[1:] |= g[1:] != g[:-1]
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.cumsum(differs)
-        return rank.reshape(t.n, m)
+        return rank.reshape(parts[0].shape)
 
     def _group_keys(self, cols, a: int, b: int):
         """The digits a..b-1 of each element's signature as one integer: (elements, states)."""
@@ -893,19 +918,27 @@ class BatchCanonical:
         np = self.np
         if not len(words[0]):
             return words
+        if self.steps:
+            for step in self.steps:
+                words = step(words)
+            return words
         if self.general:
             return self._all_perms(words)
         if not self.vectorised:
             return self._rows(words)
         t, n = self.t, self.t.n
         batch = len(words[0])
-        key = np.zeros((batch, n), dtype=np.int64)
-        for bit, slots, size in self.parts:
-            for k in range(n):
-                v = self._get(words, slots[k])
-                if bit:
-                    v = (v >> np.uint64(k)) & np.uint64(1)
-                key[:, k] = key[:, k] * size + v.astype(np.int64)
+        runs = []
+        for parts in self.part_runs:
+            key = np.zeros((batch, n), dtype=np.int64)
+            for bit, slots, size in parts:
+                for k in range(n):
+                    v = self._get(words, slots[k])
+                    if bit:
+                        v = (v >> np.uint64(k)) & np.uint64(1)
+                    key[:, k] = key[:, k] * size + v.astype(np.int64)
+            runs.append(key)
+        key = self._ranked(runs)
         order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
         out = [w.copy() for w in words]
         for row in t.rows:
