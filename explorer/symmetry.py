@@ -558,6 +558,10 @@ class BatchCanonical:
         self.part_runs.append(parts[start:])
         self.parts = parts
         self.t = t
+        self.row_slots = np.array(t.rows, dtype=np.int64).reshape(len(t.rows), t.n)
+        touched = sorted({x for row in t.rows for x in row} | set(t.global_sets))
+        self.complete_unpack = self._unpacking(touched)
+        self._packing(touched)
         self.vectorised = True
 
     def _general(self, t: _Type) -> None:
@@ -577,16 +581,7 @@ class BatchCanonical:
         for r in t.st.renames:
             read |= {x for x in (r.count, r.at, *r.flags) if x >= 0}
         self.read = sorted(read)
-        self.written: list[list[tuple[int, int]]] = [[] for _ in range(self.layout.nwords)]
-        self.keep = [(1 << 64) - 1] * self.layout.nwords
-        for i in self.written_slots:
-            f = fields[i]
-            if f.width:
-                self.written[f.word].append((i, f.shift))
-                self.keep[f.word] &= ~(f.mask << f.shift)
-        self.spots = [(np.array([i for i, _ in w], dtype=np.int64),
-                       np.array([shift for _, shift in w], dtype=np.uint64))
-                      for w in self.written]
+        self._packing(self.written_slots)
         # a state without tied signatures: its elements in sorted order, as a number, give
         # its one candidate
         self.by_code: dict[int, Perm] = {}
@@ -606,6 +601,63 @@ class BatchCanonical:
         self.dtype = np.int32 if small else np.int64
         self.read_unpack = self._unpacking(self.read)
         self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
+
+    def _packing(self, slots: list[int]) -> None:
+        """`_pack`'s plan for writing these slots back: per word, the slots in it and their
+        shifts (`spots`), and the mask of its bits kept (`keep`)."""
+        np = self.np
+        fields = self.layout.fields
+        self.written: list[list[tuple[int, int]]] = [[] for _ in range(self.layout.nwords)]
+        self.keep = [(1 << 64) - 1] * self.layout.nwords
+        for i in slots:
+            f = fields[i]
+            if f.width:
+                self.written[f.word].append((i, f.shift))
+                self.keep[f.word] &= ~(f.mask << f.shift)
+        self.spots = [(np.array([i for i, _ in w], dtype=np.int64),
+                       np.array([shift for _, shift in w], dtype=np.uint64))
+                      for w in self.written]
+
+    def _pack(self, words: list, cols, out: list, at=None) -> None:
+        """Write the planned slots (`_packing`) of `cols` (a row per slot, a column per state)
+        into the word columns `out` (at the rows `at` of them, default all), the other bits
+        taken from `words` (the same states)."""
+        np = self.np
+        for w in range(len(words)):
+            if not self.written[w]:
+                continue
+            slots, shifts = self.spots[w]
+            v = np.bitwise_or.reduce(cols[slots].astype(np.uint64) << shifts[:, None], axis=0)
+            if at is None:
+                out[w] = (words[w] & np.uint64(self.keep[w])) | v
+            else:
+                out[w][at] = (words[w] & np.uint64(self.keep[w])) | v
+
+    def _sorted(self, words: list) -> list:
+        """The canonical states of a scalarset whose signatures decide (`_Type.complete`):
+        per state, the elements in the stable order of their signatures (`part_runs`), the
+        rows moved and the set bits with them."""
+        np, t, n = self.np, self.t, self.t.n
+        m = len(words[0])
+        cols = np.empty((len(self.layout.fields), m), dtype=np.int64)   # a row per slot read
+        self._unpack(words, self.complete_unpack, cols)
+        ar = np.arange(n, dtype=np.int64)[:, None]
+        runs = []
+        for parts in self.part_runs:
+            key = np.zeros((n, m), dtype=np.int64)   # a row per element
+            for bit, slots, size in parts:
+                key *= size
+                key += (cols[slots[0]] >> ar) & 1 if bit else cols[slots]
+            runs.append(key)
+        order = np.argsort(self._ranked(runs), axis=0, kind="stable")   # order[i]: the i-th
+        if len(self.row_slots):
+            cols[self.row_slots] = np.take_along_axis(cols[self.row_slots], order[None], axis=1)
+        for s in t.global_sets:
+            bits = np.take_along_axis((cols[s] >> ar) & 1, order, axis=0)
+            cols[s] = np.bitwise_or.reduce(bits << ar, axis=0)
+        out = list(words)
+        self._pack(words, cols, out)
+        return out
 
     def _keys(self, cols):
         """Per element and state: its signature as one integer, ordered as the tuples (`cols`:
@@ -753,13 +805,7 @@ class BatchCanonical:
                     best[:, a:b] = self._least(cols[:, a:b], key[:, hit[a:b]])
                 else:
                     best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
-            for w in range(len(words)):
-                if not self.written[w]:
-                    continue
-                slots, shifts = self.spots[w]
-                v = np.bitwise_or.reduce(best[slots].astype(np.uint64) << shifts[:, None],
-                                         axis=0)
-                out[w][start + hit] = (sub[w] & np.uint64(self.keep[w])) | v
+            self._pack(sub, best, out, start + hit)
         return out
 
     def _least(self, cols, key):
@@ -904,16 +950,6 @@ class BatchCanonical:
         for w, slots, shifts, masks in plan:
             cols[slots] = 0 if w < 0 else (words[w][None, :] >> shifts) & masks
 
-    def _get(self, words, slot: int):
-        f = self.layout.fields[slot]
-        return (words[f.word] >> self.np.uint64(f.shift)) & self.np.uint64(f.mask)
-
-    def _put(self, words, slot: int, value) -> None:
-        np = self.np
-        f = self.layout.fields[slot]
-        clear = np.uint64(((1 << 64) - 1) ^ (f.mask << f.shift))
-        words[f.word] = (words[f.word] & clear) | (value.astype(np.uint64) << np.uint64(f.shift))
-
     def __call__(self, words: list) -> list:
         np = self.np
         if not len(words[0]):
@@ -926,35 +962,7 @@ class BatchCanonical:
             return self._all_perms(words)
         if not self.vectorised:
             return self._rows(words)
-        t, n = self.t, self.t.n
-        batch = len(words[0])
-        runs = []
-        for parts in self.part_runs:
-            key = np.zeros((batch, n), dtype=np.int64)
-            for bit, slots, size in parts:
-                for k in range(n):
-                    v = self._get(words, slots[k])
-                    if bit:
-                        v = (v >> np.uint64(k)) & np.uint64(1)
-                    key[:, k] = key[:, k] * size + v.astype(np.int64)
-            runs.append(key)
-        key = self._ranked(runs)
-        order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
-        out = [w.copy() for w in words]
-        for row in t.rows:
-            old = np.stack([self._get(words, s) for s in row], axis=1)
-            new = np.take_along_axis(old, order, axis=1)
-            for i, s in enumerate(row):
-                self._put(out, s, new[:, i])
-        for s in t.global_sets:
-            v = self._get(words, s)
-            bits = np.stack([(v >> np.uint64(k)) & np.uint64(1) for k in range(n)], axis=1)
-            moved = np.take_along_axis(bits, order, axis=1)
-            m = np.zeros(batch, dtype=np.uint64)
-            for i in range(n):
-                m |= moved[:, i] << np.uint64(i)
-            self._put(out, s, m)
-        return out
+        return self._sorted(words)
 
     def _rows(self, words: list) -> list:
         """State by state, through the packed canonicaliser."""
