@@ -420,6 +420,8 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
 MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
 MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
 MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
+MAX_SORTED_VALUES = 8    # up to 8: it sorts in NumPy the states without ties (the others: one
+                         # by one, through `Symmetry.canonical`)
 BATCH_CHUNK = 16384      # states canonicalised together by `BatchCanonical._all_perms`
 KEY_BITS = 62            # `BatchCanonical._all_perms`: the bits of one run of a signature's digits
 
@@ -516,11 +518,13 @@ class BatchCanonical:
     managers, or the processes of a spec without stored process ids), however many values it
     has: NumPy sorts each state's elements by their signature as one integer (a signature too
     wide for 62 bits: by its rank among the batch's signatures, `_ranked`), and moves the rows
-    and the set bits. One scalarset of up to `MAX_BATCH_VALUES` values otherwise (memory-model
-    slots, two-dimensional arrays): `_all_perms`, every sorting permutation of the states with
-    tied signatures. Several scalarsets on disjoint slots: each of them in turn (`steps`).
-    Otherwise (a scalarset of more values whose signatures do not decide, or scalarsets that
-    share a slot) each state goes through the Python canonicaliser (`_rows`)."""
+    and the set bits. One scalarset of up to `MAX_SORTED_VALUES` values otherwise (memory-model
+    slots, two-dimensional arrays, stored values): `_all_perms`, the one sorting permutation of
+    the states without ties, and every sorting permutation of those with tied signatures (up to
+    `MAX_BATCH_VALUES` values; above, these go one by one through `_rows`). Several scalarsets
+    on disjoint slots: each of them in turn (`steps`). Otherwise (scalarsets that share a slot,
+    or a scalarset of more than 8 values whose signatures do not decide, which `refusal` turns
+    off anyway) each state goes through the Python canonicaliser (`_rows`)."""
 
     def __init__(self, sym: Symmetry, layout: Layout):
         import numpy as np
@@ -539,7 +543,7 @@ class BatchCanonical:
             return
         t = sym.types[0]
         if not t.complete:
-            if t.n <= MAX_BATCH_VALUES:
+            if t.n <= MAX_SORTED_VALUES:
                 self._general(t)
             return
         fields = layout.fields
@@ -583,15 +587,8 @@ class BatchCanonical:
         self.read = sorted(read)
         self._packing(self.written_slots)
         # a state without tied signatures: its elements in sorted order, as a number, give
-        # its one candidate
+        # its one candidate (`_candidate`)
         self.by_code: dict[int, Perm] = {}
-        for order in itertools.permutations(range(t.n)):
-            code = 0
-            p = [0] * t.n
-            for i, k in enumerate(order):
-                code = code * t.n + k
-                p[k] = i
-            self.by_code[code] = tuple(p)
         self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
@@ -768,6 +765,7 @@ class BatchCanonical:
         n = t.n
         batch = len(words[0])
         out = [w.copy() for w in words]
+        one_by_one = []   # tied states of a scalarset of more than MAX_BATCH_VALUES values
         for start in range(0, batch, BATCH_CHUNK):
             chunk = [w[start:start + BATCH_CHUNK] for w in words]
             m = len(chunk[0])
@@ -801,12 +799,31 @@ class BatchCanonical:
             bounds = np.flatnonzero(np.diff(code)) + 1
             for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hit)]):
                 c = int(code[a])
-                if c < 0:   # tied signatures
+                if c >= 0:
+                    best[:, a:b] = self._image(cols[:, a:b], lo, self._candidate(c))
+                elif n <= MAX_BATCH_VALUES:   # tied signatures: every sorting permutation
                     best[:, a:b] = self._least(cols[:, a:b], key[:, hit[a:b]])
-                else:
-                    best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
+                else:   # (up to 8! of them): state by state, below
+                    best[:, a:b] = cols[:, a:b]
+                    one_by_one.append(start + hit[a:b])
             self._pack(sub, best, out, start + hit)
+        if one_by_one:
+            at = np.concatenate(one_by_one)
+            for w, v in zip(out, self._rows([w[at] for w in words])):
+                w[at] = v
         return out
+
+    def _candidate(self, code: int) -> Perm:
+        """The permutation that sorts a state's elements, from the code of their sorted
+        order (its digits base n, first element first)."""
+        p = self.by_code.get(code)
+        if p is None:
+            n = self.t.n
+            q = [0] * n
+            for i in range(n):
+                q[code // n ** (n - 1 - i) % n] = i
+            p = self.by_code[code] = tuple(q)
+        return p
 
     def _least(self, cols, key):
         """The least image of each state (with tied signatures) over the permutations that

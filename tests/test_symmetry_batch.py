@@ -220,3 +220,28 @@ def test_auto_reports_what_the_scalar_engine_reports(tmp_path, capsys, monkeypat
     full = report(capsys, str(spec), *consts, "--no-symmetry", "--no-reduction")
     assert {p["name"]: p["status"] for p in auto["properties"]} == \
         {p["name"]: p["status"] for p in full["properties"]}
+
+
+@pytest.mark.parametrize("text,consts,memory,names", [
+    (MUTEX, {}, "sc", {"P": 3}),
+])
+def test_tied_states_of_larger_scalarsets_go_one_by_one(monkeypatch, text, consts, memory,
+                                                        names):
+    # a scalarset whose signatures do not decide, of more than MAX_BATCH_VALUES values: the
+    # states without ties are sorted over the batch, the tied ones canonicalised one by one
+    # (forced at 3 values by lowering the limit to 2)
+    from smp_explorer.explorer import symmetry
+    from smp_explorer.explorer.store import Layout
+    from test_symmetry_memory import assert_batch_is_scalar
+    monkeypatch.setattr(symmetry, "MAX_BATCH_VALUES", 2)
+    model = model_from_text(text, "<spec>", consts, memory=memory)
+    sym = symmetry.Symmetry(model)
+    layout = Layout(model)
+    batch = symmetry.BatchCanonical(sym, layout)
+    assert batch.general and not sym.types[0].complete
+    _, states = full_graph(model)
+    assert_batch_is_scalar(layout, sym, batch, sorted(states))
+    reduced = explore(compile_model(model), Options(engine="vector"))
+    assert reduced.stats.states == orbit_count(model, names)
+    assert verdicts(reduced) == verdicts(explore(compile_model(model),
+                                                 Options(engine="vector", symmetry=False)))
