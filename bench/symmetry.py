@@ -92,34 +92,29 @@ def memory_table(quick: bool) -> None:
 
 def twophase_orbits(n: int) -> int:
     """TwoPhase's orbits, by the enumeration over orbit keys in tests/test_symmetry_batch.py."""
-    import sys
-    sys.path.insert(0, str(ROOT / "tests"))
     from test_symmetry_batch import twophase_orbits as orbits
     return orbits(n)[0]
 
 
 def lock_orbits(n: int) -> int:
     """The lock's orbits: `locked` and the multiset of the N pcs (test, set, cs, rel), searched
-    from the spec's text: at most one process past `set` holds the lock."""
-    init = (False, (0,) * n)
-    seen, frontier = {init}, [init]
-    while frontier:
-        nxt = []
-        for locked, pcs in frontier:
-            for i, pc in enumerate(pcs):
-                if pc == 0 and locked:
-                    continue
-                new_locked = True if pc == 1 else False if pc == 3 else locked
-                t = (new_locked, tuple(sorted(pcs[:i] + ((pc + 1) % 4,) + pcs[i + 1:])))
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        frontier = nxt
-    return len(seen)
+    from the spec's text (tests/test_symmetry_batch.py's `search`)."""
+    from test_symmetry_batch import search
+
+    def successors(s):
+        locked, pcs = s
+        for i, pc in enumerate(pcs):
+            if pc == 0 and locked:   # test: await not locked
+                continue
+            now = True if pc == 1 else False if pc == 3 else locked
+            yield now, tuple(sorted(pcs[:i] + ((pc + 1) % 4,) + pcs[i + 1:]))
+    return search((False, (0,) * n), successors)[0]
 
 
 def many_values(sizes: list[int], engine: str, repeat: int) -> bool:
     """Symmetric runs with many symmetric values: states/s, and the orbit counts."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
     print(f"engine {engine}, best of {repeat}; times of this machine as it is (noisy when shared)")
     print("| model | N | states / transitions | orbits (independent) | s | states/s |")
     print("|---|---|---|---|---|---|")

@@ -11,6 +11,7 @@ counts of tests/test_symmetry.py on small specs forced through each path.
 from __future__ import annotations
 
 import json
+from collections import deque
 
 import pytest
 
@@ -56,9 +57,6 @@ def twophase_orbits(n: int) -> tuple[int, int]:
     resource managers moves exactly these rows, so two states share an orbit iff their keys
     are equal; each orbit's transitions are those of any of its states."""
     init = ("init", False, False, (("working", False, False),) * n)
-    seen = {init}
-    frontier = [init]
-    transitions = 0
 
     def successors(s):
         tm, commit, abort, rms = s
@@ -82,16 +80,20 @@ def twophase_orbits(n: int) -> tuple[int, int]:
         if tm == "init":                                             # TMAbort
             out.append(("aborted", commit, True, rms))
         return out
+    return search(init, successors)
 
-    while frontier:
-        nxt = []
-        for s in frontier:
-            for t in successors(s):
-                transitions += 1
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        frontier = nxt
+
+def search(init, successors) -> tuple[int, int]:
+    """The states and transitions reachable from `init` (orbit keys here)."""
+    seen = {init}
+    todo = deque([init])
+    transitions = 0
+    while todo:
+        for t in successors(todo.popleft()):
+            transitions += 1
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
     return len(seen), transitions
 
 
@@ -151,27 +153,19 @@ def test_twelve_processes_keep_the_orbit_count(text, runs):
 
 def worker_orbits(n: int) -> int:
     """WORKERS' orbits by a search over (done, sorted rows (pc, jobs, hot))."""
-    init = (0, (("take", 0, False),) * n)
-    seen = {init}
-    frontier = [init]
-    while frontier:
-        nxt = []
-        for done, rows in frontier:
-            for i, (pc, jobs, hot) in enumerate(rows):
-                if pc == "take" and jobs < 2:
-                    row, d = ("work", jobs + 1, hot), done
-                elif pc == "work":
-                    row, d = ("give", jobs, not hot), done
-                elif pc == "give":
-                    row, d = ("take", jobs, hot), (done + 1) % 4
-                else:
-                    continue
-                t = (d, tuple(sorted(rows[:i] + (row,) + rows[i + 1:])))
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        frontier = nxt
-    return len(seen)
+    def successors(s):
+        done, rows = s
+        for i, (pc, jobs, hot) in enumerate(rows):
+            if pc == "take" and jobs < 2:
+                row, d = ("work", jobs + 1, hot), done
+            elif pc == "work":
+                row, d = ("give", jobs, not hot), done
+            elif pc == "give":
+                row, d = ("take", jobs, hot), (done + 1) % 4
+            else:
+                continue
+            yield d, tuple(sorted(rows[:i] + (row,) + rows[i + 1:]))
+    return search((0, (("take", 0, False),) * n), successors)[0]
 
 
 def test_independent_scalarsets_are_canonicalised_in_turn():
