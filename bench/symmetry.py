@@ -2,6 +2,13 @@
 
     python bench/symmetry.py            # TwoPhase RM = 3, 5, 6, 7 and a lock with N = 4, 6, 8
     python bench/symmetry.py --quick    # the smallest instances only
+    python bench/symmetry.py --twophase-rm 10 15 20   # many symmetric values: states/s
+
+With --twophase-rm only the symmetric runs of TwoPhase at those numbers of resource managers
+and of the lock at as many processes are timed (engine auto, --engine to choose another),
+each the best of --repeat runs, with states/s; the orbit counts are printed beside the
+search's so a wrong one shows (TwoPhase's from an enumeration of the TLA+ actions over
+orbits, tests/test_symmetry_batch.py; the lock's from its process pcs as a multiset).
 
 For each model and size: states, transitions and seconds of `explorer check` with symmetry
 reduction and with --no-symmetry, and of Rumur (`--symmetry-reduction exhaustive` and `off`,
@@ -52,11 +59,12 @@ MEMORY_SIZES = {"stores": (2, 3, 4), "commit": (3, 4)}
 MEMORY_QUICK = {"stores": (2, 3), "commit": (3,)}
 
 
-def ours(spec: Path, const: str | None, n: int, symmetry: bool, memory: str | None = None
-         ) -> tuple[int, int, float]:
+def ours(spec: Path, const: str | None, n: int, symmetry: bool, memory: str | None = None,
+         engine: str = "auto") -> tuple[int, int, float]:
     cm = compile_model(load_model(spec, {const: str(n)} if const else {}, memory=memory))
     t = time.perf_counter()
-    r = explore(cm, Options(symmetry=symmetry, check_deadlock=False, reduction=False))
+    r = explore(cm, Options(symmetry=symmetry, check_deadlock=False, reduction=False,
+                            engine=engine))
     if symmetry and not (r.stats.reductions and r.stats.reductions[0].startswith("symmetry: on")):
         print(f"{spec.name} under {memory}: {'; '.join(r.stats.reductions)}")
     return r.stats.states, r.stats.transitions, time.perf_counter() - t
@@ -80,6 +88,48 @@ def memory_table(quick: bool) -> None:
             print(f"| {name} | {n or '-'} | {memory} | {s_states:,} / {s_sec:.2f} "
                   f"| {f_states:,} / {f_sec:.2f} | {f_states / s_states:.1f}x "
                   f"| {f_sec / s_sec:.2f}x |", flush=True)
+
+
+def twophase_orbits(n: int) -> int:
+    """TwoPhase's orbits, by the enumeration over orbit keys in tests/test_symmetry_batch.py."""
+    from test_symmetry_batch import twophase_orbits as orbits
+    return orbits(n)[0]
+
+
+def lock_orbits(n: int) -> int:
+    """The lock's orbits: `locked` and the multiset of the N pcs (test, set, cs, rel), searched
+    from the spec's text (tests/test_symmetry_batch.py's `search`)."""
+    from test_symmetry_batch import search
+
+    def successors(s):
+        locked, pcs = s
+        for i, pc in enumerate(pcs):
+            if pc == 0 and locked:   # test: await not locked
+                continue
+            now = True if pc == 1 else False if pc == 3 else locked
+            yield now, tuple(sorted(pcs[:i] + ((pc + 1) % 4,) + pcs[i + 1:]))
+    return search((False, (0,) * n), successors)[0]
+
+
+def many_values(sizes: list[int], engine: str, repeat: int) -> bool:
+    """Symmetric runs with many symmetric values: states/s, and the orbit counts."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    print(f"engine {engine}, best of {repeat}; times of this machine as it is (noisy when shared)")
+    print("| model | N | states / transitions | orbits (independent) | s | states/s |")
+    print("|---|---|---|---|---|---|")
+    ok = True
+    for name, orbits in (("twophase", twophase_orbits), ("lock", lock_orbits)):
+        spec, const, _ = MODELS[name]
+        for n in sizes:
+            runs = [ours(spec, const, n, True, engine=engine) for _ in range(repeat)]
+            states, trans, _ = runs[0]
+            sec = min(r[2] for r in runs)
+            want = orbits(n)
+            ok = ok and all(r[0] == want for r in runs)
+            print(f"| {name} | {n} | {states:,} / {trans:,} | {want:,} | {sec:.2f} "
+                  f"| {states / sec:,.0f} |", flush=True)
+    return ok
 
 
 def rumur_missing() -> str | None:
@@ -116,7 +166,16 @@ def main() -> int:
                     help="run Rumur up to this size only (its exhaustive reduction tries all "
                          "N! permutations of every state: about 30 s at TwoPhase N = 6 here, "
                          "minutes above; default 6)")
+    ap.add_argument("--twophase-rm", type=int, nargs="+", metavar="N",
+                    help="only time the symmetric runs of TwoPhase with these numbers of "
+                         "resource managers and of the lock with as many processes")
+    ap.add_argument("--engine", default="auto", choices=("auto", "scalar", "vector"),
+                    help="the engine of the --twophase-rm runs (default auto)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="K",
+                    help="the --twophase-rm runs: the best time of K runs (default 1)")
     args = ap.parse_args()
+    if args.twophase_rm:
+        return 0 if many_values(args.twophase_rm, args.engine, args.repeat) else 1
     sizes = QUICK if args.quick else SIZES
     missing = rumur_missing()
     if missing:

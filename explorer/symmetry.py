@@ -33,6 +33,7 @@ whole batches (`BatchCanonical`) into the very same states.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import re
@@ -321,6 +322,13 @@ class Symmetry:
             parts.append(f"{what}, {t.n}! permutations")
         return "symmetry: on (" + "; ".join(parts) + ")"
 
+    def only(self, i: int) -> Symmetry:
+        """The symmetry of the i-th scalarset alone (of independent ones: `BatchCanonical`)."""
+        out = copy.copy(self)
+        out.types = [self.types[i]]
+        out.independent = True
+        return out
+
     @property
     def group_size(self) -> int:
         return math.prod(math.factorial(t.n) for t in self.types)
@@ -412,6 +420,8 @@ def reduction(model: Model, options: Options, engine: str) -> tuple[Symmetry | N
 MAX_CANDIDATES = 40320   # 8!: the most permutations one state may need to try
 MAX_COMPILED = 6         # up to 6 values: each permutation's `apply` is generated code
 MAX_BATCH_VALUES = 4     # up to 4 values: the vector engine tries all 4! permutations at once
+MAX_SORTED_VALUES = 8    # up to 8: it sorts in NumPy the states without ties (the others: one
+                         # by one, through `Symmetry.canonical`)
 BATCH_CHUNK = 16384      # states canonicalised together by `BatchCanonical._all_perms`
 KEY_BITS = 62            # `BatchCanonical._all_perms`: the bits of one run of a signature's digits
 
@@ -505,11 +515,16 @@ class BatchCanonical:
     vector engine's form), giving the same states as the scalar engine's canonicaliser.
 
     One scalarset whose signatures decide everything (`_Type.complete`, as TwoPhase's resource
-    managers): NumPy sorts each state's elements by their signature as one integer, and moves
-    the rows and the set bits. One scalarset of up to `MAX_BATCH_VALUES` values otherwise
-    (memory-model slots, two-dimensional arrays): `_all_perms`, every sorting permutation of
-    the states with tied signatures. Otherwise each state goes through the Python
-    canonicaliser."""
+    managers, or the processes of a spec without stored process ids), however many values it
+    has: NumPy sorts each state's elements by their signature as one integer (a signature too
+    wide for 62 bits: by its rank among the batch's signatures, `_ranked`), and moves the rows
+    and the set bits. One scalarset of up to `MAX_SORTED_VALUES` values otherwise (memory-model
+    slots, two-dimensional arrays, stored values): `_all_perms`, the one sorting permutation of
+    the states without ties, and every sorting permutation of those with tied signatures (up to
+    `MAX_BATCH_VALUES` values; above, these go one by one through `_rows`). Several scalarsets
+    on disjoint slots: each of them in turn (`steps`). Otherwise (scalarsets that share a slot,
+    or a scalarset of more than 8 values whose signatures do not decide, which `refusal` turns
+    off anyway) each state goes through the Python canonicaliser (`_rows`)."""
 
     def __init__(self, sym: Symmetry, layout: Layout):
         import numpy as np
@@ -519,24 +534,38 @@ class BatchCanonical:
         self.packed = sym.packed([(f.offset, f.mask, f.lo) for f in layout.fields])
         self.vectorised = False
         self.general = False   # every permutation over a batch (`_all_perms`)
+        # several scalarsets on disjoint slots: each canonicalised over the batch in turn, as
+        # `Symmetry.canonical_with` does state by state
+        self.steps: list[BatchCanonical] = []
         if len(sym.types) != 1:
+            if sym.independent:
+                self.steps = [BatchCanonical(sym.only(i), layout) for i in range(len(sym.types))]
             return
         t = sym.types[0]
         if not t.complete:
-            if t.n <= MAX_BATCH_VALUES:
+            if t.n <= MAX_SORTED_VALUES:
                 self._general(t)
             return
         fields = layout.fields
         # the signature's parts in `_Type.signatures` order, each (slots per element, span)
         parts = [(False, row, fields[row[0]].mask + 1) for row in t.rows]
         parts += [(True, [s] * t.n, 2) for s in t.global_sets]   # bit k of a set of the type
-        span = 1
-        for _, _, size in parts:
+        # runs of parts whose mixed-radix number stays below 2 ** KEY_BITS; a wider signature
+        # is several runs, ranked over the batch (`_ranked`)
+        self.part_runs: list[list[tuple[bool, list[int], int]]] = []
+        start, span = 0, 1
+        for j, (_, _, size) in enumerate(parts):
+            if j > start and span * size >= 1 << KEY_BITS:
+                self.part_runs.append(parts[start:j])
+                start, span = j, 1
             span *= size
-        if span >= 1 << 62:
-            return
+        self.part_runs.append(parts[start:])
         self.parts = parts
         self.t = t
+        self.row_slots = np.array(t.rows, dtype=np.int64).reshape(len(t.rows), t.n)
+        touched = sorted({x for row in t.rows for x in row} | set(t.global_sets))
+        self.complete_unpack = self._unpacking(touched)
+        self._packing(touched)
         self.vectorised = True
 
     def _general(self, t: _Type) -> None:
@@ -556,26 +585,10 @@ class BatchCanonical:
         for r in t.st.renames:
             read |= {x for x in (r.count, r.at, *r.flags) if x >= 0}
         self.read = sorted(read)
-        self.written: list[list[tuple[int, int]]] = [[] for _ in range(self.layout.nwords)]
-        self.keep = [(1 << 64) - 1] * self.layout.nwords
-        for i in self.written_slots:
-            f = fields[i]
-            if f.width:
-                self.written[f.word].append((i, f.shift))
-                self.keep[f.word] &= ~(f.mask << f.shift)
-        self.spots = [(np.array([i for i, _ in w], dtype=np.int64),
-                       np.array([shift for _, shift in w], dtype=np.uint64))
-                      for w in self.written]
+        self._packing(self.written_slots)
         # a state without tied signatures: its elements in sorted order, as a number, give
-        # its one candidate
+        # its one candidate (`_candidate`)
         self.by_code: dict[int, Perm] = {}
-        for order in itertools.permutations(range(t.n)):
-            code = 0
-            p = [0] * t.n
-            for i, k in enumerate(order):
-                code = code * t.n + k
-                p[k] = i
-            self.by_code[code] = tuple(p)
         self.identity_code = sum(k * t.n ** (t.n - 1 - k) for k in range(t.n))
         self._digits(t)
         self.key_slots = sorted({x for slots, _ in self.digit_slots for x in slots})
@@ -586,18 +599,79 @@ class BatchCanonical:
         self.read_unpack = self._unpacking(self.read)
         self.general = max(self.bases, default=1) < 1 << 62   # each digit fits a run
 
+    def _packing(self, slots: list[int]) -> None:
+        """`_pack`'s plan for writing these slots back: per word, the slots in it and their
+        shifts (`spots`), and the mask of its bits kept (`keep`)."""
+        np = self.np
+        fields = self.layout.fields
+        self.written: list[list[tuple[int, int]]] = [[] for _ in range(self.layout.nwords)]
+        self.keep = [(1 << 64) - 1] * self.layout.nwords
+        for i in slots:
+            f = fields[i]
+            if f.width:
+                self.written[f.word].append((i, f.shift))
+                self.keep[f.word] &= ~(f.mask << f.shift)
+        self.spots = [(np.array([i for i, _ in w], dtype=np.int64),
+                       np.array([shift for _, shift in w], dtype=np.uint64))
+                      for w in self.written]
+
+    def _pack(self, words: list, cols, out: list, at=None) -> None:
+        """Write the planned slots (`_packing`) of `cols` (a row per slot, a column per state)
+        into the word columns `out` (at the rows `at` of them, default all), the other bits
+        taken from `words` (the same states)."""
+        np = self.np
+        for w in range(len(words)):
+            if not self.written[w]:
+                continue
+            slots, shifts = self.spots[w]
+            v = np.bitwise_or.reduce(cols[slots].astype(np.uint64) << shifts[:, None], axis=0)
+            if at is None:
+                out[w] = (words[w] & np.uint64(self.keep[w])) | v
+            else:
+                out[w][at] = (words[w] & np.uint64(self.keep[w])) | v
+
+    def _sorted(self, words: list) -> list:
+        """The canonical states of a scalarset whose signatures decide (`_Type.complete`):
+        per state, the elements in the stable order of their signatures (`part_runs`), the
+        rows moved and the set bits with them."""
+        np, t, n = self.np, self.t, self.t.n
+        m = len(words[0])
+        cols = np.empty((len(self.layout.fields), m), dtype=np.int64)   # a row per slot read
+        self._unpack(words, self.complete_unpack, cols)
+        ar = np.arange(n, dtype=np.int64)[:, None]
+        runs = []
+        for parts in self.part_runs:
+            key = np.zeros((n, m), dtype=np.int64)   # a row per element
+            for bit, slots, size in parts:
+                key *= size
+                key += (cols[slots[0]] >> ar) & 1 if bit else cols[slots]
+            runs.append(key)
+        order = np.argsort(self._ranked(runs), axis=0, kind="stable")   # order[i]: the i-th
+        if len(self.row_slots):
+            cols[self.row_slots] = np.take_along_axis(cols[self.row_slots], order[None], axis=1)
+        for s in t.global_sets:
+            bits = np.take_along_axis((cols[s] >> ar) & 1, order, axis=0)
+            cols[s] = np.bitwise_or.reduce(bits << ar, axis=0)
+        out = list(words)
+        self._pack(words, cols, out)
+        return out
+
     def _keys(self, cols):
         """Per element and state: its signature as one integer, ordered as the tuples (`cols`:
         a row per slot, a column per state; the keys: a row per element). Each
         run of digits (`_digits`, `self.groups`) is a mixed-radix number; with several runs,
         the elements' signatures of the whole chunk are ranked (equal signatures, equal
         ranks; ordered as the runs, first run first)."""
-        np, t = self.np, self.t
-        m = cols.shape[1]
-        parts = [self._group_keys(cols, a, b) for a, b in self.groups]
+        return self._ranked([self._group_keys(cols, a, b) for a, b in self.groups])
+
+    def _ranked(self, parts: list) -> Any:
+        """One key array of the shape of each of `parts` (the runs of digits of the same
+        signatures, first run first): the part itself if one, else each signature's rank among
+        all of them (equal signatures, equal ranks; ordered as the runs)."""
+        np = self.np
         if len(parts) == 1:
             return parts[0]
-        flat = [p.reshape(-1) for p in parts]   # element-major: index k * m + state
+        flat = [p.reshape(-1) for p in parts]
         order = np.lexsort(flat[::-1])
         differs = np.zeros(len(order), dtype=bool)
         for f in flat:
@@ -605,7 +679,7 @@ class BatchCanonical:
             differs[1:] |= g[1:] != g[:-1]
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.cumsum(differs)
-        return rank.reshape(t.n, m)
+        return rank.reshape(parts[0].shape)
 
     def _group_keys(self, cols, a: int, b: int):
         """The digits a..b-1 of each element's signature as one integer: (elements, states)."""
@@ -691,6 +765,7 @@ class BatchCanonical:
         n = t.n
         batch = len(words[0])
         out = [w.copy() for w in words]
+        one_by_one = []   # tied states of a scalarset of more than MAX_BATCH_VALUES values
         for start in range(0, batch, BATCH_CHUNK):
             chunk = [w[start:start + BATCH_CHUNK] for w in words]
             m = len(chunk[0])
@@ -724,18 +799,31 @@ class BatchCanonical:
             bounds = np.flatnonzero(np.diff(code)) + 1
             for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hit)]):
                 c = int(code[a])
-                if c < 0:   # tied signatures
+                if c >= 0:
+                    best[:, a:b] = self._image(cols[:, a:b], lo, self._candidate(c))
+                elif n <= MAX_BATCH_VALUES:   # tied signatures: every sorting permutation
                     best[:, a:b] = self._least(cols[:, a:b], key[:, hit[a:b]])
-                else:
-                    best[:, a:b] = self._image(cols[:, a:b], lo, self.by_code[c])
-            for w in range(len(words)):
-                if not self.written[w]:
-                    continue
-                slots, shifts = self.spots[w]
-                v = np.bitwise_or.reduce(best[slots].astype(np.uint64) << shifts[:, None],
-                                         axis=0)
-                out[w][start + hit] = (sub[w] & np.uint64(self.keep[w])) | v
+                else:   # (up to 8! of them): state by state, below
+                    best[:, a:b] = cols[:, a:b]
+                    one_by_one.append(start + hit[a:b])
+            self._pack(sub, best, out, start + hit)
+        if one_by_one:
+            at = np.concatenate(one_by_one)
+            for w, v in zip(out, self._rows([w[at] for w in words])):
+                w[at] = v
         return out
+
+    def _candidate(self, code: int) -> Perm:
+        """The permutation that sorts a state's elements, from the code of their sorted
+        order (its digits base n, first element first)."""
+        p = self.by_code.get(code)
+        if p is None:
+            n = self.t.n
+            q = [0] * n
+            for i in range(n):
+                q[code // n ** (n - 1 - i) % n] = i
+            p = self.by_code[code] = tuple(q)
+        return p
 
     def _least(self, cols, key):
         """The least image of each state (with tied signatures) over the permutations that
@@ -879,49 +967,19 @@ class BatchCanonical:
         for w, slots, shifts, masks in plan:
             cols[slots] = 0 if w < 0 else (words[w][None, :] >> shifts) & masks
 
-    def _get(self, words, slot: int):
-        f = self.layout.fields[slot]
-        return (words[f.word] >> self.np.uint64(f.shift)) & self.np.uint64(f.mask)
-
-    def _put(self, words, slot: int, value) -> None:
-        np = self.np
-        f = self.layout.fields[slot]
-        clear = np.uint64(((1 << 64) - 1) ^ (f.mask << f.shift))
-        words[f.word] = (words[f.word] & clear) | (value.astype(np.uint64) << np.uint64(f.shift))
-
     def __call__(self, words: list) -> list:
         np = self.np
         if not len(words[0]):
+            return words
+        if self.steps:
+            for step in self.steps:
+                words = step(words)
             return words
         if self.general:
             return self._all_perms(words)
         if not self.vectorised:
             return self._rows(words)
-        t, n = self.t, self.t.n
-        batch = len(words[0])
-        key = np.zeros((batch, n), dtype=np.int64)
-        for bit, slots, size in self.parts:
-            for k in range(n):
-                v = self._get(words, slots[k])
-                if bit:
-                    v = (v >> np.uint64(k)) & np.uint64(1)
-                key[:, k] = key[:, k] * size + v.astype(np.int64)
-        order = np.argsort(key, axis=1, kind="stable")   # order[:, i]: the element at i
-        out = [w.copy() for w in words]
-        for row in t.rows:
-            old = np.stack([self._get(words, s) for s in row], axis=1)
-            new = np.take_along_axis(old, order, axis=1)
-            for i, s in enumerate(row):
-                self._put(out, s, new[:, i])
-        for s in t.global_sets:
-            v = self._get(words, s)
-            bits = np.stack([(v >> np.uint64(k)) & np.uint64(1) for k in range(n)], axis=1)
-            moved = np.take_along_axis(bits, order, axis=1)
-            m = np.zeros(batch, dtype=np.uint64)
-            for i in range(n):
-                m |= moved[:, i] << np.uint64(i)
-            self._put(out, s, m)
-        return out
+        return self._sorted(words)
 
     def _rows(self, words: list) -> list:
         """State by state, through the packed canonicaliser."""

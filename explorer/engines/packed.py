@@ -1,7 +1,8 @@
 """The packed engines as policies over the one driver (`driver.run`): which strategy expands
 each level. `scalar` always the generated loop (`scalar.ScalarLevels`), `vector` always the
 NumPy batches (`vector.VectorLevels`), `auto` the scalar loop until a level reaches `WIDE`
-states (`WIDE_FINGERPRINTED` when states are fingerprinted), then the NumPy batches for the rest
+states (`WIDE_FINGERPRINTED` when states are fingerprinted, `WIDE_SYMMETRIC` under symmetry
+reduction), then the NumPy batches for the rest
 of the run (unless some action cannot be vectorised: then scalar throughout).
 """
 from __future__ import annotations
@@ -21,6 +22,11 @@ WIDE = 4096            # auto: a level at least this wide is expanded by the vec
 # int3 workloads under pso), so the NumPy batches pay off on narrower levels: from about 200
 # states on there (bench/int3.py at N = 2 under pso: 256 beat 128, 512 and 1024)
 WIDE_FINGERPRINTED = 256
+# ... or this wide under symmetry reduction: the scalar loop canonicalises every new successor
+# in Python (`Symmetry.canonical`, some 10-20 us each), the NumPy batches canonicalise them
+# together (`symmetry.BatchCanonical`): TwoPhase at RM = 20, whose levels stay under 2,000
+# states, ran 10x faster on them (bench/symmetry.py --twophase-rm)
+WIDE_SYMMETRIC = 64
 
 
 class PackedPolicy:
@@ -40,6 +46,8 @@ class PackedPolicy:
             self.current = self.scalar
         scalar = self.scalar
         wide = WIDE if self.code.layout.exact else WIDE_FINGERPRINTED
+        if self.search.symmetry is not None:
+            wide = min(wide, WIDE_SYMMETRIC)
         if self.current is scalar and not self.scalar_only and \
                 (self.engine == "vector" or width >= wide):
             from smp_explorer.explorer.engines.vector import VectorCode, VectorLevels
