@@ -355,9 +355,7 @@ class Partition:
             keep = keep[np.argsort(owner, kind="stable")]
             bounds = [0] + np.cumsum(np.bincount(owner, minlength=self.count)).tolist()
         words = [x[keep] for x in words]
-        sortkey = sortkey[keep]
-        if len(sortkey) and int(sortkey.max()) <= np.iinfo(np.int32).max:
-            sortkey = sortkey.astype(np.int32)
+        sortkey = self._wire(sortkey[keep])
         # one batch per partition, straight to it through Ray's store (no round trip through
         # the driver); its own stays here (the next merge takes it)
         for q in range(self.count):
@@ -379,6 +377,13 @@ class Partition:
         return dict(found=found, sent=sent, fired=fired.tolist(),
                     transitions=int(np.count_nonzero(steps[2])), sends=sends,
                     index=self.index, level=level)
+
+    @staticmethod
+    def _wire(sortkey: np.ndarray) -> np.ndarray:
+        """Sort keys as they travel: 32 bits when they fit (the owner widens them again)."""
+        if len(sortkey) and int(sortkey.max()) <= np.iinfo(np.int32).max:
+            return sortkey.astype(np.int32)
+        return sortkey
 
     def _vector_rows(self, Wc, Pc, pending, cand_w, cand_k, en_pos, en_act, en_ok,
                      found) -> None:

@@ -186,6 +186,31 @@ def test_a_merge_gathers_the_new_states_from_the_batches_as_from_their_join(size
         assert got[k].tolist() == joined[k][at].tolist()
 
 
+def test_sort_keys_too_wide_for_32_bits_travel_as_64(ray_session, monkeypatch):
+    """Sort keys go between partitions as 32 bits when every one of a batch fits, else as 64
+    (a partition's level of more than 2 ** 31 / ranks rows): forced to 64 bits, the counts and
+    the traces are the reference engine's, and the bytes sent per candidate grow from 8 + 4
+    (filter's one-word states) to 8 + 8."""
+    from smp_explorer.explorer import distributed
+
+    class Wide(distributed.Partition):    # (defined here: Ray ships it by value)
+        @staticmethod
+        def _wire(sortkey):
+            return sortkey.astype(np.int64)
+
+    def sent(r) -> float:
+        note = next(n for n in r.stats.notes if n.startswith("ray:"))
+        return float(note.split(" bytes/state sent between partitions")[0].rsplit(" ", 1)[1])
+
+    filt = load_model(MODELS / "classic" / "filter.spec", {"N": "4"})
+    narrow = explore(compile_model(filt), Options(workers=2, check_deadlock=False), "sc")
+    monkeypatch.setattr(distributed, "Partition", Wide)
+    agree(filt, "sc", workers=(2,), check_deadlock=False)    # counts and traces
+    wide = explore(compile_model(filt), Options(workers=2, check_deadlock=False), "sc")
+    assert summary(narrow) == summary(wide)
+    assert abs(sent(wide) - sent(narrow) * 16 / 12) < 0.2, (sent(narrow), sent(wide))
+
+
 def test_a_batch_that_cannot_be_delivered_ends_the_run(ray_session, monkeypatch):
     """A `receive` between two live partitions that fails: its owner's merge would wait for
     the batch for ever; the sender's next merge raises instead, and the run stops with the
