@@ -560,7 +560,6 @@ class BatchCanonical:
                 start, span = j, 1
             span *= size
         self.part_runs.append(parts[start:])
-        self.parts = parts
         self.t = t
         self.row_slots = np.array(t.rows, dtype=np.int64).reshape(len(t.rows), t.n)
         touched = sorted({x for row in t.rows for x in row} | set(t.global_sets))
