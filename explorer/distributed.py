@@ -11,14 +11,16 @@ the driver, which runs a level behind them:
 1. expand: every partition expands its frontier with the vector engine's NumPy functions
    (`engines.vector.VectorCode`; the exact per-state step for rows the NumPy code cannot take),
    numbering its rows 0, 1, ... in its own breadth-first order (their positions need not be
-   known yet), ranks each successor by (row, action rank) and sends the successors to their
-   owners itself: one batch per other owner, an actor call straight to it through Ray's store
-   (`Partition.receive`; not through the driver), its own batch staying in place. A batch is
-   thinned first (`thin`): of the candidates with one key (a state reached from several rows
-   of the level, most of them) only the one of smallest sort key goes, the one the owner
-   would keep (a partition's row numbers follow the breadth-first order of its rows);
-2. merge: once the level's batches have arrived, every owner translates its candidates' rows into breadth-first positions (from the
-   previous level's placement, below), keeps the best candidate of each key it does not hold
+   known yet), ranks each successor by (row, action rank) and sorts the successors by owner:
+   one batch per other owner, a result of the expansion's Ray call (so in Ray's object store,
+   from where the owner's merge takes it: the driver hands the merge the result's reference,
+   never the batch), its own batch staying in place. A batch is thinned first (`thin`): of
+   the candidates with one key (a state reached from several rows of the level, most of them)
+   only the one of smallest sort key goes, the one the owner would keep (a partition's row
+   numbers follow the breadth-first order of its rows);
+2. merge: once the level's batches exist (Ray starts the call then; an expansion that failed
+   fails it), every owner translates its candidates' rows into breadth-first positions (from
+   the previous level's placement, below), keeps the best candidate of each key it does not hold
    yet (they are its next frontier, expanded at once), links the previous frontier to its
    parents, evaluates the pending properties on the new states and returns their sort keys
    and, per property, its first event;
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from typing import Any, Sequence, cast
 
@@ -246,13 +247,9 @@ class Partition:
         self.unlinked: np.ndarray | None = None   # sort keys of the frontier, not linked yet
         self.enabled: dict[int, tuple] = {}      # level -> (row, action, ok) of its steps
         self.via = np.asarray(self.code.order, dtype=np.int64)
-        self.own: tuple | None = None    # the batch of candidates it sends itself
+        self.own: tuple | None = None    # the batch of candidates it keeps for itself
         self.own_keys: list | None = None      # and their keys
         self.scratch = Scratch()       # `thin`'s table, kept from level to level
-        self.peers: list = []            # the partitions' actor handles (`connect`)
-        # level -> the batches of candidates the other partitions sent (`receive`)
-        self.inbox: dict[int, list[tuple]] = {}
-        self.arrived = threading.Condition()
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
         self.timeline: list[tuple] = []
@@ -271,25 +268,6 @@ class Partition:
     def rank_count(self) -> int:
         return self.R
 
-    def connect(self, peers: list) -> None:
-        """The partitions, this one's index among them included: each expansion sends the
-        other partitions their candidates itself."""
-        self.peers = peers
-
-    def receive(self, level: int, batch: tuple) -> None:
-        """A batch of candidates another partition's expansion of `level` sends here (its
-        thread of its own, beside the rounds: the merge of `level` waits for it)."""
-        with self.arrived:
-            self.inbox.setdefault(level, []).append(batch)
-            self.arrived.notify_all()
-
-    def _received(self, level: int) -> list[tuple]:
-        """The other partitions' batches of `level`, once all have arrived (the order does not
-        matter: each candidate is ranked by its source's placement)."""
-        with self.arrived:
-            self.arrived.wait_for(lambda: len(self.inbox.get(level, ())) == self.count - 1)
-            return self.inbox.pop(level, [])
-
     def rank_order(self) -> tuple[int, list[int]]:
         """The number of action ranks, and the action of each rank."""
         return self.R, list(self.code.order)
@@ -303,11 +281,12 @@ class Partition:
         self.frontier = words
 
     # ---- round 1 ---------------------------------------------------------------------------
-    def expand(self, level: int, pending: set[str]) -> dict:
-        """Expand the frontier and send each other partition its batch of candidates (its
-        own batch stays here); a summary. Rows are numbered here in this partition's
-        breadth-first order (0, 1, ...): the frontier's positions need not be known yet, and the
-        owners translate (each batch says where it comes from)."""
+    def expand(self, level: int, pending: set[str]) -> tuple:
+        """Expand the frontier: a summary, then per partition its batch of candidates (None
+        for this one's own, which stays here): the Ray call has one result per partition
+        more, each handed by the driver to its owner's merge. Rows are numbered here in this
+        partition's breadth-first order (0, 1, ...): the frontier's positions need not be
+        known yet, and the owners translate (each batch says where it comes from)."""
         start, cpu = time.perf_counter(), time.process_time()
         code, layout, R = self.code, self.layout, self.R
         W = self.frontier
@@ -346,7 +325,7 @@ class Partition:
         self.enabled.pop(level - 2, None)
         fired = np.bincount(steps[1], minlength=len(self.cm.model.actions))
         sent = 0
-        sends = []
+        out: list = []
         # the kept candidates gathered once, owner after owner (a stable sort of small
         # integers), each owner's batch a slice; on the wire a sort key is 32 bits if they fit
         bounds = [0, len(keep)]
@@ -356,8 +335,9 @@ class Partition:
             bounds = [0] + np.cumsum(np.bincount(owner, minlength=self.count)).tolist()
         words = [x[keep] for x in words]
         sortkey = self._wire(sortkey[keep])
-        # one batch per partition, straight to it through Ray's store (no round trip through
-        # the driver); its own stays here (the next merge takes it)
+        # one batch per partition: the others' go into Ray's store as this call's results
+        # (each owner's merge takes its batches from there, not through the driver); its own
+        # stays here (the next merge takes it)
         for q in range(self.count):
             mine = slice(bounds[q], bounds[q + 1])
             batch = ([x[mine] for x in words], sortkey[mine], self.index)
@@ -366,17 +346,14 @@ class Partition:
                 # (an exact key not folded is the words themselves)
                 self.own_keys = list(batch[0]) if layout.exact and not layout.fold else \
                     [k[keep[mine]] for k in keys]
+                out.append(None)
             else:
                 sent += sum(x.nbytes for x in batch[0]) + batch[1].nbytes
-                sends.append((q, self.peers[q].receive.options(
-                    concurrency_group="recv").remote(level, batch)))
+                out.append(batch)
         self._exact_values(found)
         self._done('expand', start, cpu)
-        # (the driver watches the sends: one that fails ends the run, where the merge that
-        # waits for its batch would wait for ever)
-        return dict(found=found, sent=sent, fired=fired.tolist(),
-                    transitions=int(np.count_nonzero(steps[2])), sends=sends,
-                    index=self.index, level=level)
+        return (dict(found=found, sent=sent, fired=fired.tolist(),
+                     transitions=int(np.count_nonzero(steps[2]))), *out)
 
     @staticmethod
     def _wire(sortkey: np.ndarray) -> np.ndarray:
@@ -458,16 +435,17 @@ class Partition:
             found[name] = (key, ("step", ai, fid, value))
 
     # ---- round 2 ---------------------------------------------------------------------------
-    def merge(self, level: int, pending: set[str], monitors: set[int], placed: tuple) -> tuple:
-        """Keep the new states among the candidates of `level`'s expansion sent here (they
-        become the frontier); their sort keys, and a summary: per pending property its first
-        event among them.
+    def merge(self, level: int, pending: set[str], monitors: set[int], placed: tuple,
+              *batches: tuple) -> tuple:
+        """Keep the new states among the candidates of `level`'s expansion that this partition
+        owns (they become the frontier): those its own expansion kept, and `batches`, the
+        other partitions' (results of their expansions, which Ray passes once they exist);
+        their sort keys, and a summary: per pending property its first event among them.
 
         `placed` says where the frontier the candidates come from is in breadth-first order:
         its first position, and per position the partition that holds that state (one byte
         a state). A candidate's parent row becomes its position, and this partition's own
         frontier is linked to its parents."""
-        batches = self._received(level)
         start, cpu = time.perf_counter(), time.process_time()
         layout, R = self.layout, self.R
         base, src = placed
@@ -478,7 +456,7 @@ class Partition:
             self.links.append((mine, sk // R, self.via[sk % R]))
         self.unlinked = None
         assert self.own is not None and self.own_keys is not None
-        batches.append(self.own)
+        batches = batches + (self.own,)
         self.own = None
         # the keys of its own batch are the expansion's; the others' are computed here
         own_keys, self.own_keys = self.own_keys, None
@@ -639,35 +617,16 @@ def _connect(options: Options) -> tuple[int, float, str, str]:
     return n, min(1.0, cpus / n), where, started
 
 
-class Undelivered(Exception):
-    """A batch of candidates did not reach its owner (whose merge would wait for it)."""
-
-
-def _wait(refs: list, search: Search, expansions: Sequence = ()) -> str | None:
+def _wait(refs: list, search: Search) -> str | None:
     """Wait for Ray results; a timeout ends the wait (and progress is reported meanwhile). A
-    result that is an error raises it at once (the others may wait for what failed). The
-    summaries of `expansions` are waited for too, and so are the batches each sent."""
+    result that is an error raises it at once (the others may wait for what failed: a merge
+    for the batches of an expansion that failed)."""
     import ray
-    left = list(refs) + list(expansions)
-    summaries = set(expansions)
-    sends: dict = {}          # a `receive` call -> (sender, level, owner)
+    left = list(refs)
     while left:
         done, left = ray.wait(left, num_returns=len(left), timeout=0.1)
         for ref in done:
-            if ref in sends:
-                try:
-                    ray.get(ref)
-                except ray.exceptions.RayError as e:
-                    p, level, q = sends[ref]
-                    raise Undelivered(f"partition {p} could not send its candidates of level "
-                                      f"{level} to partition {q}: {_first_line(e)}") from e
-            elif ref in summaries:
-                out = ray.get(ref)      # (a summary)
-                for q, send in out["sends"]:
-                    sends[send] = (out["index"], out["level"], q)
-                    left.append(send)
-            else:
-                ray.get(ref)      # (small results: the merges' summaries)
+            ray.get(ref)      # (small results: the summaries)
         reason = search.tick()
         if reason:
             return reason
@@ -715,8 +674,7 @@ class _Run:
         # handles typed Any: Ray's generic stubs do not follow `.options(...).remote` chains.
         # A second group of one thread runs `cut` and `parents` beside the rounds of a level
         # the driver has already gone past.
-        # A third, "recv", takes the batches the other partitions send.
-        actor: Any = ray.remote(concurrency_groups={"side": 1, "recv": 1})(Partition).options(
+        actor: Any = ray.remote(concurrency_groups={"side": 1})(Partition).options(
             num_cpus=cpus, scheduling_strategy="SPREAD")
         model = ray.put(cm.model)
         names = cm.invariant_names + cm.goal_names
@@ -726,7 +684,8 @@ class _Run:
         self.R = 0
         self.order: np.ndarray = np.zeros(0, dtype=np.int64)   # action of each rank
         self.level_no = 0
-        self.outs: list = []          # the expansion under way: per partition its summary
+        # the expansion under way: per partition its summary and its batch for each partition
+        self.outs: list[list] = []
         self.merges: list = []        # and the merges of its candidates
         self.ahead: list = []         # the next level's expansion (submitted already)
         self.rows = (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
@@ -743,16 +702,22 @@ class _Run:
         for w in self.workers:
             self.ray.kill(w)
 
-    def _expand(self, level: int) -> list:
+    def _expand(self, level: int) -> list[list]:
         pending = set(self.search.verdicts.pending)
-        return [w.expand.remote(level, pending) for w in self.workers]
+        return [w.expand.options(num_returns=self.n + 1).remote(level, pending)
+                for w in self.workers]
 
     def _merge(self, level: int, placed: Any) -> list:
-        search = self.search
+        """The merges of the expansion under way (`outs`): each gets the batches the other
+        partitions' expansions made for it (Ray runs it once they exist, and fails it if one
+        failed)."""
+        search, n = self.search, self.n
         pending = set(search.verdicts.pending)
         monitors = set(range(len(search.monitor_names))) - search.monitors_seen
-        return [w.merge.options(num_returns=2).remote(level, pending, monitors, placed)
-                for w in self.workers]
+        return [w.merge.options(num_returns=2).remote(
+                    level, pending, monitors, placed,
+                    *[self.outs[p][1 + q] for p in range(n) if p != q])
+                for q, w in enumerate(self.workers)]
 
     def seed(self) -> int:
         """Discover the initial states (here), hand each to its partition, and start the
@@ -765,8 +730,7 @@ class _Run:
         words = _to_words(layout, [layout.pack(s) for s in search.initial])
         owner = owner_of(layout.key_words_numpy(words), n) if k else np.zeros(0, np.int64)
         self.ray.get([w.seed.remote([x[owner == q] for x in words])
-                      for q, w in enumerate(self.workers)] +
-                     [w.connect.remote(self.workers) for w in self.workers])
+                      for q, w in enumerate(self.workers)])
         src = sources(owner, n)
         self.rows = positions(0, src, n)
         if k and not search.cut:
@@ -782,8 +746,8 @@ class _Run:
         self.level_no += 1
         # the next level's expansion runs in each partition right after its merge
         self.ahead = self._expand(self.level_no)
-        summaries = self.outs
-        reason = _wait([m[1] for m in self.merges], search, summaries)
+        summaries = [out[0] for out in self.outs]
+        reason = _wait([m[1] for m in self.merges] + summaries, search)
         if reason:
             return reason
         t1 = time.time()
@@ -921,8 +885,8 @@ def explore_distributed(cm: CompiledModel, options: Options, memory: str) -> Run
                 break
     except KeyboardInterrupt:   # Ctrl-C, or SIGTERM / SIGHUP (cli.main makes them one)
         stop_reason = "interrupted"
-    except (run.ray.exceptions.RayError, Undelivered) as e:
-        # a worker killed (its node short of memory), lost; a batch not delivered
+    except run.ray.exceptions.RayError as e:
+        # a worker killed (its node short of memory), lost; a round that failed
         stop_reason = _lost(run, e)
     try:
         run.traces()

@@ -211,19 +211,20 @@ def test_sort_keys_too_wide_for_32_bits_travel_as_64(ray_session, monkeypatch):
     assert abs(sent(wide) - sent(narrow) * 16 / 12) < 0.2, (sent(narrow), sent(wide))
 
 
-def test_a_batch_that_cannot_be_delivered_ends_the_run(ray_session, monkeypatch):
-    """A `receive` between two live partitions that fails: its owner's merge would wait for
-    the batch for ever; the sender's next merge raises instead, and the run stops with the
-    levels done and a note saying what failed (no hang: the timeout below is a guard)."""
+def test_an_expansion_that_fails_ends_the_run(ray_session, monkeypatch):
+    """An expansion that fails in one partition: the other partition's merge takes its batch
+    as an argument, so Ray fails that merge too instead of running it without the batch (or
+    waiting for it for ever); the run stops with the levels done and a note saying what
+    failed (no hang: the timeout below is a guard)."""
     from smp_explorer.explorer import distributed
 
-    class Refusing(distributed.Partition):    # (defined here: Ray ships it by value)
-        def receive(self, level, batch):
-            if level >= 2:
-                raise ValueError("batch refused")
-            super().receive(level, batch)
+    class Failing(distributed.Partition):    # (defined here: Ray ships it by value)
+        def expand(self, level, pending):
+            if level >= 2 and self.index == 1:
+                raise ValueError("expansion failed")
+            return super().expand(level, pending)
 
-    monkeypatch.setattr(distributed, "Partition", Refusing)
+    monkeypatch.setattr(distributed, "Partition", Failing)
     filt = load_model(MODELS / "classic" / "filter.spec", {"N": "3"})
     started = time.monotonic()
     r = explore(compile_model(filt), Options(workers=2, check_deadlock=False, timeout=120),
@@ -231,8 +232,7 @@ def test_a_batch_that_cannot_be_delivered_ends_the_run(ray_session, monkeypatch)
     assert time.monotonic() - started < 100
     assert r.stop_reason == "interrupted" and not r.complete
     failed = [n for n in r.stats.notes if n.startswith("ray: a worker failed")]
-    assert len(failed) == 1 and "could not send its candidates of level 2" in failed[0] and \
-        "batch refused" in failed[0], r.stats.notes
+    assert len(failed) == 1 and "expansion failed" in failed[0], r.stats.notes
     assert 1 <= r.stats.states < 465      # (465: filter N = 3 in full, rumur)
 
 
