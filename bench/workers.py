@@ -7,7 +7,7 @@ state costs on the wire (the cost at 100 machines is estimated from them, on pap
     python bench/workers.py --workload int3-pso3             # the mission's own workload (17.7M)
     python bench/workers.py --spec models/classic/dining.spec --const N=14 --workers 1 2 4
     python bench/workers.py --ray auto                       # on a running Ray cluster
-    python bench/workers.py --repeat 3                       # the fastest of 3 runs each
+    python bench/workers.py --repeat 3     # the fastest of 3 rounds of every run, interleaved
 
 The workloads: `filter6` (models/classic/filter.spec, N = 6, sc, no deadlock check: small
 states, little work per state, 71 levels) and `int3-pso3` (bench/int3/percpu-refs.spec, N = 3
@@ -109,20 +109,20 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
     model = load_model(ROOT / spec, consts, memory=memory)
     cm = compile_model(model)
     print(f"\n{spec} {consts} [{memory}]{' deadlocks checked' if deadlock else ''}\n")
-    print("| run | states | transitions | total s | workers ready s | search s | states/s "
-          "| vs one process | vs 1 worker | B/state between workers | B/state driver "
-          "| busiest worker s (CPU s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     runs = [("one process (vector)", None)] + [(f"--workers {n}", n) for n in a.workers]
     base = one = None
     counts = set()
     splits = []
     processes: list = []
-    for name, n in runs:
-        options = Options(engine="vector", check_deadlock=deadlock, workers=n,
-                          ray_address=a.ray if n else None, symmetry=False, reduction=False)
-        best = None
-        for _ in range(a.repeat):
+    best: dict = {}
+    seen: dict = {name: [] for name, _ in runs}   # every run's search seconds
+    # the repeats go round the runs (one process, 1 worker, 2, ..., then again): a machine
+    # whose speed drifts over minutes (a shared host) slows every configuration alike
+    for _ in range(a.repeat):
+        for name, n in runs:
+            options = Options(engine="vector", check_deadlock=deadlock, workers=n,
+                              ray_address=a.ray if n else None, symmetry=False,
+                              reduction=False)
             distributed.PROFILE = []
             cpu0 = time.process_time()
             with ProcessCPU() as used:
@@ -135,10 +135,16 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
             ready, between, driver, busy, cpu = (float(x) for x in m.groups()) if m else \
                 (0.0, 0.0, 0.0, 0.0, time.process_time() - cpu0)
             search = r.stats.seconds - ready
-            if best is None or search < best[0]:
-                best = (search, r, ready, between, driver, busy, cpu, distributed.PROFILE,
-                        used.groups())
-        search, r, ready, between, driver, busy, cpu, profile, groups = best
+            seen[name].append(search)
+            if name not in best or search < best[name][0]:
+                best[name] = (search, r, ready, between, driver, busy, cpu,
+                              distributed.PROFILE, used.groups())
+    print("| run | states | transitions | total s | workers ready s | search s | states/s "
+          "| vs one process | vs 1 worker | B/state between workers | B/state driver "
+          "| busiest worker s (CPU s) | every run's search s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, n in runs:
+        search, r, ready, between, driver, busy, cpu, profile, groups = best[name]
         if n:
             splits.append((name, split(profile[0])))
             processes.append((name, search, groups))
@@ -149,7 +155,8 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
         print(f"| {name} | {r.stats.states:,} | {r.stats.transitions:,} | "
               f"{r.stats.seconds:.2f} | {ready:.2f} | {search:.2f} | "
               f"{r.stats.states / search:,.0f} | {base / search:.2f}x | {vs_one} | "
-              f"{between:.1f} | {driver:.1f} | {busy:.1f} ({cpu:.1f}) |")
+              f"{between:.1f} | {driver:.1f} | {busy:.1f} ({cpu:.1f}) | "
+              f"{', '.join(f'{x:.2f}' for x in seen[name])} |")
         sys.stdout.flush()
     print()
     print("| run | partition CPU s: expand + merge (idle s) | driver CPU s: own thread "

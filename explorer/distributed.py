@@ -626,7 +626,7 @@ def _wait(refs: list, search: Search) -> str | None:
     while left:
         done, left = ray.wait(left, num_returns=len(left), timeout=0.1)
         for ref in done:
-            ray.get(ref)      # (small results: the summaries)
+            ray.get(ref)      # (raises the error of a round that failed)
         reason = search.tick()
         if reason:
             return reason
@@ -714,7 +714,7 @@ class _Run:
         search, n = self.search, self.n
         pending = set(search.verdicts.pending)
         monitors = set(range(len(search.monitor_names))) - search.monitors_seen
-        return [w.merge.options(num_returns=2).remote(
+        return [w.merge.remote(
                     level, pending, monitors, placed,
                     *[self.outs[p][1 + q] for p in range(n) if p != q])
                 for q, w in enumerate(self.workers)]
@@ -747,12 +747,11 @@ class _Run:
         # the next level's expansion runs in each partition right after its merge
         self.ahead = self._expand(self.level_no)
         summaries = [out[0] for out in self.outs]
-        reason = _wait([m[1] for m in self.merges] + summaries, search)
+        reason = _wait(self.merges + summaries, search)
         if reason:
             return reason
         t1 = time.time()
-        sortkeys = ray.get([m[0] for m in self.merges])
-        merged = ray.get([m[1] for m in self.merges])
+        sortkeys, merged = zip(*ray.get(self.merges))
         base = search.states
         every = np.concatenate(sortkeys)
         order = np.argsort(every, kind="stable")
