@@ -20,6 +20,7 @@ from smp_explorer.cli.check import run_check
 from smp_explorer.cli.litmus import run_litmus
 from smp_explorer.cli.resume import resumed_request, start
 from smp_explorer.cli.stages import consoles, quiet_stdout, report_spec_errors, spec_error_json
+from smp_explorer.explorer.allocator import set_for_search
 from smp_explorer.explorer.checkpoint import CheckpointError
 from smp_explorer.cli.symbolic import run_bmc, run_prove
 from smp_explorer.invariants.symbolic import EngineDisagreement
@@ -52,6 +53,8 @@ def worst(statuses: list[int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # before the thread that searches first allocates (it gets the main arena then)
+    set_for_search()
     saved = {}
     if threading.current_thread() is threading.main_thread():
         saved = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
