@@ -8,8 +8,9 @@ gets an arena of its own whose blocks past 64 MiB are mmap'd too: each batch's a
 fresh pages, which the kernel zeroes again. On the int3 workload that was 3.4-5.2 of about 20
 CPU-seconds, in the kernel (bench/RESULTS.md). Here blocks up to 256 MiB stay on the heap, up to
 256 MiB of free heap stays mapped, and every thread shares the main arena: the pages are reused.
-The peak resident set is the same (that memory was in use at the peak); what a run keeps after
-its peak is reused by the next spec of the same command.
+The peak resident set stays within a few percent (that memory was in use at the peak; a block
+kept free can leave a hole the next does not fit); what a run keeps after its peak is reused by
+the next spec of the same command.
 
 `SMP_EXPLORER_MALLOC=system` keeps the C library's settings, and so does any malloc setting of
 the user's own (GLIBC_TUNABLES glibc.malloc.*, or glibc's MALLOC_*_ variables). The command
