@@ -49,7 +49,7 @@ from smp_explorer.explorer.engines.common import Links, Search
 from smp_explorer.explorer.engines.driver import between_levels
 from smp_explorer.explorer.engines.vector import VectorLevels, _to_words
 from smp_explorer.explorer.options import Options
-from smp_explorer.explorer.store import KeyTable, Layout, WORD_BITS
+from smp_explorer.explorer.store import KeyTable, Layout
 from smp_explorer.ir.properties import DEADLOCK_NAME, RUNTIME_NAME
 from smp_explorer.runs.compiled import CompiledModel, Undefined
 from smp_explorer.runs.results import RunResult
@@ -288,7 +288,7 @@ class Partition:
         partition's breadth-first order (0, 1, ...): the frontier's positions need not be
         known yet, and the owners translate (each batch says where it comes from)."""
         start, cpu = time.perf_counter(), time.process_time()
-        code, layout, R = self.code, self.layout, self.R
+        code, layout = self.code, self.layout
         W = self.frontier
         n = len(W[0])
         P = np.arange(n, dtype=np.int64)
@@ -668,7 +668,7 @@ class _Run:
         n, cpus, where, self.started = _connect(options)
         self.n = n
         self.layout = layout = Layout(cm.model, options.exact)
-        self.search = search = Search(cm, options, memory, f"vector on {n} Ray workers", layout)
+        self.search = Search(cm, options, memory, f"vector on {n} Ray workers", layout)
         self.where = where
         self.links = _RemoteLinks(0)
         # handles typed Any: Ray's generic stubs do not follow `.options(...).remote` chains.
