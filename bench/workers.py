@@ -77,7 +77,7 @@ def main() -> int:
     except ImportError:
         print("bench/workers.py needs Ray: pip install -e '.[ray]'", file=sys.stderr)
         return 2
-    # this process's allocator as the command line sets it (the partitions set theirs)
+    # this process's allocator as the command line sets it (the partitions keep the system's)
     from smp_explorer.explorer.allocator import set_for_search
     print(f"allocator: {'set for the search' if set_for_search() else 'as the system has it'}")
     t = time.perf_counter()
