@@ -249,6 +249,8 @@ class Partition:
         self.via = np.asarray(self.code.order, dtype=np.int64)
         self.own: tuple | None = None    # the batch of candidates it keeps for itself
         self.own_keys: list | None = None      # and their keys
+        # an exact key not folded is the state's words themselves
+        self.keys_are_words = layout.exact and not layout.fold
         self.scratch = Scratch()       # `thin`'s table, kept from level to level
         self.busy = 0.0          # seconds spent in the rounds (not waiting for Ray)
         self.cpu = 0.0           # of which on a CPU
@@ -343,8 +345,7 @@ class Partition:
             batch = ([x[mine] for x in words], sortkey[mine], self.index)
             if q == self.index:
                 self.own = batch
-                # (an exact key not folded is the words themselves)
-                self.own_keys = list(batch[0]) if layout.exact and not layout.fold else \
+                self.own_keys = list(batch[0]) if self.keys_are_words else \
                     [k[keep[mine]] for k in keys]
                 out.append(None)
             else:
@@ -466,7 +467,7 @@ class Partition:
         # run's last, so only the links need to know where it stops
         fresh = first_of_keys(self.table, keys, sortkey)
         sortkey = sortkey[fresh]
-        words = [x[fresh] for x in keys] if layout.exact and not layout.fold else \
+        words = [x[fresh] for x in keys] if self.keys_are_words else \
             gather([b[0] for b in batches], fresh)
         self.frontier, self.unlinked = words, sortkey
         found: dict[str, Event] = {}
@@ -625,8 +626,8 @@ def _wait(refs: list, search: Search) -> str | None:
     left = list(refs)
     while left:
         done, left = ray.wait(left, num_returns=len(left), timeout=0.1)
-        for ref in done:
-            ray.get(ref)      # (raises the error of a round that failed)
+        if done:
+            ray.get(done)      # (raises the error of a round that failed)
         reason = search.tick()
         if reason:
             return reason
