@@ -35,11 +35,20 @@ A third table (Linux: from /proc, sampled during each run) gives the CPU seconds
 process the run used: this one (the driver, with Ray's threads in it), the partitions, and
 Ray's own processes (raylet, GCS, ...: every other process this one started): with as many
 partitions as cores, Ray's processes take their CPU from the partitions.
+
+A fourth table is the machine's own limit, whatever the partitioning: the one-process search
+in a fresh process alone, then in two fresh processes at once (each on its own core: they
+share the cache and memory). From it, the best `--workers 2` could do against `--workers 1`
+if partitioning added no work at all: every process's CPU of that run would be `--workers
+1`'s partition CPU, slowed as much as two searches at once slow each other, plus the CPU the
+driver's process and Ray's other processes took in the `--workers 2` run, on two cores.
+`--twice 0` leaves it out.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import re
 import sys
@@ -71,6 +80,9 @@ def main() -> int:
     ap.add_argument("--ray", metavar="ADDRESS", help="join this Ray cluster")
     ap.add_argument("--deadlock", action="store_true", help="(--spec) check deadlocks too")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the fastest is shown")
+    ap.add_argument("--twice", type=int, choices=(0, 1), default=1,
+                    help="1 (default): also the one-process search twice at once (the fourth "
+                         "table); 0: not")
     a = ap.parse_args()
     try:
         import ray
@@ -121,7 +133,14 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
     seen: dict = {name: [] for name, _ in runs}   # every run's search seconds
     # the repeats go round the runs (one process, 1 worker, 2, ..., then again): a machine
     # whose speed drifts over minutes (a shared host) slows every configuration alike
+    twice = (a.twice and not a.ray and (os.cpu_count() or 1) >= 2 and 2 in a.workers
+             and 1 in a.workers)
+    alone: list[tuple[float, float]] = []        # (search s, CPU s) of each round
+    pairs: list[list[tuple[float, float]]] = []
     for _ in range(a.repeat):
+        if twice:
+            alone.append(fresh_searches(1, spec, consts, memory, deadlock)[0])
+            pairs.append(fresh_searches(2, spec, consts, memory, deadlock))
         for name, n in runs:
             options = Options(engine="vector", check_deadlock=deadlock, workers=n,
                               ray_address=a.ray if n else None, symmetry=False,
@@ -177,10 +196,73 @@ def workload(a, spec: str, consts: dict, memory: str, deadlock: bool) -> bool:
         for name, search, (own, parts, other) in processes:
             print(f"| {name} | {search:.2f} | {own:.2f} | " + " + ".join(f"{c:.2f}" for c in parts)
                   + f" | {other:.2f} | {own + sum(parts) + other:.2f} | {cores * search:.2f} |")
+    if twice and processes[0][2] is not None:
+        machine_bound(alone, pairs, best, processes)
     print()
     print("same counts in every run" if len(counts) == 1 else "COUNTS DIFFER")
     sys.stdout.flush()
     return len(counts) == 1
+
+
+def fresh_search(spec: str, consts: dict, memory: str, deadlock: bool, start, out) -> None:
+    """(In a fresh process.) The one-process search, begun when every such process is ready;
+    its search seconds and CPU seconds are put on `out`."""
+    from smp_explorer.explorer.allocator import set_for_search
+    from smp_explorer.explorer.engines import explore
+    from smp_explorer.explorer.options import Options
+    from smp_explorer.runs.compiled import compile_model
+    from smp_explorer.spec.pipeline import load_model
+    set_for_search()           # as the command line and this bench's own one-process row
+    cm = compile_model(load_model(ROOT / spec, consts, memory=memory))
+    options = Options(engine="vector", check_deadlock=deadlock, symmetry=False, reduction=False)
+    explore(cm, options, memory)        # once before: the code is built and cached
+    start.wait()
+    cpu = time.process_time()
+    r = explore(cm, options, memory)
+    out.put((r.stats.seconds, time.process_time() - cpu))
+
+
+def fresh_searches(n: int, spec: str, consts: dict, memory: str,
+                   deadlock: bool) -> list[tuple[float, float]]:
+    """The one-process search in n fresh processes at once: each one's (search s, CPU s)."""
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=fresh_search, args=(spec, consts, memory, deadlock, start, out))
+             for _ in range(n)]
+    for p in procs:
+        p.start()
+    got = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return sorted(got)
+
+
+def machine_bound(alone: list, pairs: list, best: dict, processes: list) -> None:
+    """The fourth table: the one-process search alone and twice at once (fresh processes), and
+    the bound that sets on `--workers 2` against `--workers 1` (the module's doc)."""
+    print()
+    print("| one-process search in fresh processes | search s (CPU s) of each round | "
+          "fastest |")
+    print("|---|---|---:|")
+    print("| alone | " + ", ".join(f"{s:.2f} ({c:.2f})" for s, c in alone) +
+          f" | {min(s for s, _ in alone):.2f} |")
+    print("| two at once | " + ", ".join(" + ".join(f"{s:.2f} ({c:.2f})" for s, c in pair)
+                                         for pair in pairs) +
+          f" | {min(max(s for s, _ in pair) for pair in pairs):.2f} |")
+    # each round's slowdown of two at once over alone, by CPU seconds (each has a core)
+    slow = min(sum(c for _, c in pair) / (2 * c1) for pair, (_, c1) in zip(pairs, alone))
+    cpu = {name: groups for name, _, groups in processes}
+    _, parts1, _ = cpu["--workers 1"]
+    own2, _, other2 = cpu["--workers 2"]
+    w1 = best["--workers 1"][0]
+    w2 = best["--workers 2"][0]
+    floor = (slow * sum(parts1) + own2 + other2) / 2
+    print(f"\ntwo searches at once each take {slow:.2f}x the CPU of one alone (the least of "
+          f"the rounds). Partitioning that added no work: `--workers 2` would use at least "
+          f"{slow:.2f} x {sum(parts1):.2f} (`--workers 1`'s partition) + {own2 + other2:.2f} "
+          f"(its driver's and Ray's other processes) CPU s on two cores: {floor:.2f} s at "
+          f"best, {w1 / floor:.2f}x of `--workers 1` ({w1:.2f} s); measured {w2:.2f} s, "
+          f"{w1 / w2:.2f}x.")
 
 
 class ProcessCPU:
